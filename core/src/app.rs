@@ -1,0 +1,131 @@
+//! Applications: what each of their instances needs and where it may run.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Arch;
+use crate::ids::{AppId, Label, TenantId, ZoneId};
+use crate::resources::{ResourceError, Resources};
+
+/// Quality of service.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum QosTier {
+    /// Allocated == guaranteed, never preempted. The default.
+    #[default]
+    Rigid,
+    /// Uses capacity that no rigid instance holds; evicted (back to
+    /// pending) when a rigid instance needs the room.
+    BestEffort,
+}
+
+/// How an instance may use a host's NUMA nodes.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NumaPolicy {
+    /// One node when it fits there, otherwise spread over the host's nodes.
+    #[default]
+    Any,
+    /// The whole instance on one NUMA node, or not on that host at all.
+    SingleNode,
+}
+
+/// Where an app's instances may go among the zones.
+///
+/// In this release the policy lists the allowed zones (empty: every declared
+/// zone) and placement prefers, for each new instance, the allowed zone that
+/// holds the fewest instances of the app, falling back to the others when it
+/// has no room.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpreadPolicy {
+    /// Allowed zones; empty allows every declared zone.
+    #[serde(default)]
+    pub zones: Vec<ZoneId>,
+}
+
+/// An application: its instances are identical.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// App name, unique in the scheduler.
+    pub id: AppId,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// What each instance is given, exactly.
+    pub resources: Resources,
+    /// Architectures the app has images for (at least one).
+    pub arches: BTreeSet<Arch>,
+    /// Feature tags every host must have.
+    #[serde(default)]
+    pub features: BTreeSet<Label>,
+    /// Least per-vCPU performance score of the host's SKU.
+    #[serde(default)]
+    pub min_perf_score: u32,
+    /// Rigid (default) or best effort.
+    #[serde(default)]
+    pub qos: QosTier,
+    /// NUMA policy.
+    #[serde(default)]
+    pub numa: NumaPolicy,
+    /// Zone policy.
+    #[serde(default)]
+    pub spread: SpreadPolicy,
+    /// Higher is placed first when pending instances are retried.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// What is wrong with an app.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The per-instance resources are not a usable request.
+    #[error("resources: {0}")]
+    Resources(#[source] ResourceError),
+    /// No architecture is listed.
+    #[error("arches is empty: the app must have an image for at least one architecture")]
+    NoArch,
+    /// The same zone is listed twice in the spread policy.
+    #[error("zone {0} is listed twice in spread.zones")]
+    DuplicateZone(ZoneId),
+}
+
+impl AppSpec {
+    /// A rigid app with defaults: any NUMA node, every zone, x86_64.
+    pub fn new(id: AppId, tenant: TenantId, resources: Resources) -> AppSpec {
+        AppSpec {
+            id,
+            tenant,
+            resources,
+            arches: BTreeSet::from([Arch::X86_64]),
+            features: BTreeSet::new(),
+            min_perf_score: 0,
+            qos: QosTier::Rigid,
+            numa: NumaPolicy::Any,
+            spread: SpreadPolicy::default(),
+            priority: 0,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), AppError> {
+        self.resources
+            .require_cpu_and_memory()
+            .map_err(AppError::Resources)?;
+        if self.arches.is_empty() {
+            return Err(AppError::NoArch);
+        }
+        let mut seen = BTreeSet::new();
+        for z in &self.spread.zones {
+            if !seen.insert(z) {
+                return Err(AppError::DuplicateZone(z.clone()));
+            }
+        }
+        Ok(())
+    }
+}

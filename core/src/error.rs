@@ -1,0 +1,146 @@
+//! Errors. Every failed call leaves the scheduler exactly as it was.
+
+use crate::app::AppError;
+use crate::catalog::SkuError;
+use crate::explain::Explanation;
+use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::time::Timestamp;
+
+/// Why a call was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `now` is earlier than the time of an earlier call.
+    #[error("time went backwards: the last call was at {last}, this one at {now}")]
+    TimeWentBackwards {
+        /// The latest time seen.
+        last: Timestamp,
+        /// The time given.
+        now: Timestamp,
+    },
+    /// No SKU of that name.
+    #[error("unknown sku {0}")]
+    UnknownSku(SkuId),
+    /// No zone of that name.
+    #[error("unknown zone {0}")]
+    UnknownZone(ZoneId),
+    /// No host with that id.
+    #[error("unknown host {0}")]
+    UnknownHost(HostId),
+    /// No app of that name.
+    #[error("unknown app {0}")]
+    UnknownApp(AppId),
+    /// No instance with that id.
+    #[error("unknown instance {0}")]
+    UnknownInstance(InstanceId),
+    /// A SKU of that name exists already.
+    #[error("sku {0} exists already")]
+    DuplicateSku(SkuId),
+    /// A zone of that name exists already.
+    #[error("zone {0} exists already")]
+    DuplicateZone(ZoneId),
+    /// A host with that id exists already.
+    #[error("host {0} exists already")]
+    DuplicateHost(HostId),
+    /// An app of that name exists already.
+    #[error("app {0} exists already")]
+    DuplicateApp(AppId),
+    /// The SKU spec is invalid.
+    #[error("sku {sku}: {source}")]
+    InvalidSku {
+        /// The SKU.
+        sku: SkuId,
+        /// What is wrong.
+        #[source]
+        source: SkuError,
+    },
+    /// The app spec is invalid.
+    #[error("app {app}: {source}")]
+    InvalidApp {
+        /// The app.
+        app: AppId,
+        /// What is wrong.
+        #[source]
+        source: AppError,
+    },
+    /// The app still has instances (scale it to zero first).
+    #[error("app {app} still has {instances} instances")]
+    AppHasInstances {
+        /// The app.
+        app: AppId,
+        /// How many instances it has.
+        instances: usize,
+    },
+    /// More instances in one call than [`Config::max_batch`](crate::Config::max_batch).
+    #[error("{requested} instances of app {app} in one call; the maximum is {max}")]
+    BatchTooLarge {
+        /// The app.
+        app: AppId,
+        /// Instances asked for.
+        requested: u64,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// An all-or-nothing batch does not fit; nothing was placed.
+    #[error(
+        "all-or-nothing batch of {requested} instances of app {app} does not fit: \
+         only {placeable} would be placed ({reason})"
+    )]
+    GangUnschedulable {
+        /// The app.
+        app: AppId,
+        /// Instances asked for.
+        requested: u32,
+        /// How many would have been placed.
+        placeable: u32,
+        /// Why the first one that failed did not fit.
+        reason: Explanation,
+    },
+}
+
+/// Why a snapshot could not be restored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The snapshot's format version is not supported.
+    #[error("snapshot format {found} is not supported (expected {expected})")]
+    Format {
+        /// Version found.
+        found: u32,
+        /// Version this build reads.
+        expected: u32,
+    },
+    /// The snapshot describes a state no sequence of calls could produce.
+    #[error("snapshot is inconsistent: {0}")]
+    Invalid(#[from] Error),
+    /// Two hosts claim the same slot of a class.
+    #[error("host {host} claims slot {slot}, which another host of its class holds")]
+    SlotTaken {
+        /// The host.
+        host: HostId,
+        /// The slot.
+        slot: u32,
+    },
+    /// The instance ids are not below the next id.
+    #[error("instance {instance} is not below next_instance {next}")]
+    InstanceId {
+        /// The instance.
+        instance: InstanceId,
+        /// The snapshot's next id.
+        next: u64,
+    },
+    /// Two instances share an id.
+    #[error("instance {0} appears twice")]
+    DuplicateInstance(InstanceId),
+    /// An instance's placement is impossible (over capacity, bad NUMA node,
+    /// parts not adding up to the app's resources).
+    #[error("instance {instance} on {host}: {what}")]
+    BadPlacement {
+        /// The instance.
+        instance: InstanceId,
+        /// The host.
+        host: HostId,
+        /// What is wrong.
+        what: &'static str,
+    },
+}

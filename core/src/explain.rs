@@ -1,0 +1,166 @@
+//! Why an instance could not be placed.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{HostId, InstanceId};
+use crate::resources::Dimension;
+
+/// A constraint that rules a host out for an instance. Explanations list
+/// them in this order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Constraint {
+    /// The host's zone is not in the app's allowed zones.
+    ZoneNotAllowed,
+    /// The host's zone is down.
+    ZoneDown,
+    /// The host's zone is draining (no new placements).
+    ZoneDraining,
+    /// The host's architecture has no image of the app.
+    Arch,
+    /// The host's SKU lacks a required feature.
+    Features,
+    /// The host's SKU is slower per vCPU than the app requires.
+    PerfScore,
+    /// The host is cordoned (no new placements).
+    HostCordoned,
+    /// Not enough capacity in this dimension, counting capacity held by
+    /// best-effort instances as available to rigid ones.
+    Capacity(Dimension),
+    /// Enough capacity on the host, but not on any single NUMA node.
+    NumaNode,
+}
+
+impl fmt::Display for Constraint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Constraint::ZoneNotAllowed => f.write_str("zone not allowed"),
+            Constraint::ZoneDown => f.write_str("zone down"),
+            Constraint::ZoneDraining => f.write_str("zone draining"),
+            Constraint::Arch => f.write_str("arch"),
+            Constraint::Features => f.write_str("features"),
+            Constraint::PerfScore => f.write_str("perf score"),
+            Constraint::HostCordoned => f.write_str("host cordoned"),
+            Constraint::Capacity(d) => f.write_str(d.name()),
+            Constraint::NumaNode => f.write_str("single numa node"),
+        }
+    }
+}
+
+/// How many hosts one constraint ruled out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuledOut {
+    /// The constraint.
+    pub constraint: Constraint,
+    /// Hosts it ruled out.
+    pub hosts: u32,
+}
+
+/// Why no host could take an instance: each host is counted once, under the
+/// first constraint (in [`Constraint`] order) that rules it out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Hosts known to the scheduler when the decision was made.
+    pub hosts: u32,
+    /// Nonzero counts, in constraint order.
+    pub ruled_out: Vec<RuledOut>,
+}
+
+impl Explanation {
+    /// Hosts ruled out by one constraint.
+    pub fn count(&self, constraint: Constraint) -> u32 {
+        self.ruled_out
+            .iter()
+            .find(|r| r.constraint == constraint)
+            .map_or(0, |r| r.hosts)
+    }
+
+    pub(crate) fn add(&mut self, constraint: Constraint, hosts: u32) {
+        if hosts == 0 {
+            return;
+        }
+        match self
+            .ruled_out
+            .binary_search_by(|r| r.constraint.cmp(&constraint))
+        {
+            Ok(i) => self.ruled_out[i].hosts += hosts,
+            Err(i) => self.ruled_out.insert(i, RuledOut { constraint, hosts }),
+        }
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.hosts == 0 {
+            return f.write_str("no hosts");
+        }
+        write!(f, "0/{} hosts fit", self.hosts)?;
+        for (i, r) in self.ruled_out.iter().enumerate() {
+            let sep = if i == 0 { ": " } else { ", " };
+            write!(f, "{sep}{}: {} hosts", r.constraint, r.hosts)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an instance is pending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PendingReason {
+    /// No host fits; the explanation counts what ruled each host out.
+    NoFit(Explanation),
+    /// A best-effort instance evicted to make room for a rigid one; it has
+    /// not been retried yet.
+    Preempted {
+        /// The rigid instance that took the room.
+        by: InstanceId,
+        /// The host it was evicted from.
+        host: HostId,
+    },
+    /// Its host was removed; it has not been retried yet.
+    HostRemoved {
+        /// The removed host.
+        host: HostId,
+    },
+}
+
+impl fmt::Display for PendingReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PendingReason::NoFit(e) => e.fmt(f),
+            PendingReason::Preempted { by, host } => {
+                write!(f, "preempted on {host} by rigid instance {by}")
+            }
+            PendingReason::HostRemoved { host } => write!(f, "{host} was removed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_accumulate_in_constraint_order() {
+        let mut e = Explanation {
+            hosts: 1852,
+            ruled_out: vec![],
+        };
+        e.add(Constraint::Capacity(Dimension::Cpu), 800);
+        e.add(Constraint::ZoneDown, 1000);
+        e.add(Constraint::Arch, 40);
+        e.add(Constraint::Capacity(Dimension::Cpu), 12);
+        e.add(Constraint::Features, 0);
+        assert_eq!(e.count(Constraint::Capacity(Dimension::Cpu)), 812);
+        assert_eq!(e.count(Constraint::Features), 0);
+        assert_eq!(
+            e.to_string(),
+            "0/1852 hosts fit: zone down: 1000 hosts, arch: 40 hosts, cpu: 812 hosts"
+        );
+        assert_eq!(Explanation::default().to_string(), "no hosts");
+    }
+}

@@ -1,0 +1,205 @@
+//! Identifiers. Names (SKUs, zones, apps, tenants, labels) are validated
+//! strings; hosts and instances are numbered.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted name, in bytes.
+pub const MAX_NAME_LEN: usize = 128;
+
+/// What is wrong with a name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    #[error("{kind} name is empty")]
+    Empty {
+        /// Which kind of name (`sku`, `zone`, ...).
+        kind: &'static str,
+    },
+    /// The name is longer than [`MAX_NAME_LEN`].
+    #[error("{kind} name is {len} bytes long; the maximum is {MAX_NAME_LEN}")]
+    TooLong {
+        /// Which kind of name.
+        kind: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The name holds a character outside `[A-Za-z0-9._:/-]`.
+    #[error("{kind} name {name:?} holds {ch:?}; allowed are ASCII letters, digits and . _ : / -")]
+    BadChar {
+        /// Which kind of name.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The first character not allowed.
+        ch: char,
+    },
+}
+
+fn check_name(kind: &'static str, name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty { kind });
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong {
+            kind,
+            len: name.len(),
+        });
+    }
+    if let Some(ch) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '-')))
+    {
+        return Err(NameError::BadChar {
+            kind,
+            name: name.to_owned(),
+            ch,
+        });
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$meta:meta])* $name:ident, $kind:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Box<str>);
+
+        impl $name {
+            /// Validate and build the name.
+            pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
+                let name = name.into();
+                check_name($kind, &name)?;
+                Ok(Self(name.into_boxed_str()))
+            }
+
+            /// The name as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = NameError;
+            fn try_from(value: &str) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = NameError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0.into()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A SKU (host instance type) name, e.g. `ecs.g7.4xlarge`.
+    SkuId,
+    "sku"
+);
+name_type!(
+    /// An availability zone name, e.g. `cn-hangzhou-h`.
+    ZoneId,
+    "zone"
+);
+name_type!(
+    /// An application name.
+    AppId,
+    "app"
+);
+name_type!(
+    /// A tenant (customer) name.
+    TenantId,
+    "tenant"
+);
+name_type!(
+    /// A free-form label: a SKU family, CPU vendor, feature tag (`gpu:a10`,
+    /// `rdma`, `local-nvme`), accelerator model or disk class.
+    Label,
+    "label"
+);
+
+macro_rules! number_type {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
+        $(#[$meta])*
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+number_type!(
+    /// A host, numbered by the embedder (its machine inventory id).
+    HostId,
+    "host-"
+);
+number_type!(
+    /// An instance, numbered by the scheduler in creation order from 1.
+    InstanceId,
+    "i-"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_validated() {
+        assert!(SkuId::new("ecs.g7.4xlarge").is_ok());
+        assert!(Label::new("gpu:a10").is_ok());
+        assert_eq!(ZoneId::new(""), Err(NameError::Empty { kind: "zone" }));
+        let err = AppId::new("my app").unwrap_err();
+        assert_eq!(
+            err,
+            NameError::BadChar {
+                kind: "app",
+                name: "my app".into(),
+                ch: ' '
+            }
+        );
+        assert!(matches!(
+            TenantId::new("x".repeat(200)),
+            Err(NameError::TooLong { len: 200, .. })
+        ));
+    }
+
+    #[test]
+    fn names_serialize_as_strings_and_validate_on_load() {
+        let id = SkuId::new("g7").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"g7\"");
+        assert!(serde_json::from_str::<SkuId>("\"bad name\"").is_err());
+        assert_eq!(HostId(7).to_string(), "host-7");
+        assert_eq!(serde_json::to_string(&InstanceId(3)).unwrap(), "3");
+    }
+}

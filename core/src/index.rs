@@ -1,0 +1,300 @@
+//! The host index: one segment tree per (SKU, zone) class.
+//!
+//! Hosts of one class share every property that class-level constraints look
+//! at (architecture, features, performance, zone), so those constraints are
+//! decided once per class. Inside a class, each host sits in a slot; a
+//! segment tree over the slots keeps, per node, the per-dimension maximum of
+//! four vectors over the hosts below it:
+//!
+//! * `free_total`: the host's free capacity;
+//! * `free_node`: the largest free capacity of any one NUMA node;
+//! * `reclaim_total` / `reclaim_node`: the same, counting capacity held by
+//!   best-effort instances as free (what a rigid instance could get by
+//!   preemption).
+//!
+//! A search descends only into subtrees whose bound covers the request, so
+//! finding the leftmost hosts that fit costs O(log n) per host found when
+//! the bound is tight. Updating a host after an allocation costs O(log n).
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use smallvec::SmallVec;
+
+use crate::ids::HostId;
+use crate::resources::DIMENSIONS;
+
+/// The four bound vectors of a tree node.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub(crate) free_total: [u32; DIMENSIONS],
+    pub(crate) free_node: [u32; DIMENSIONS],
+    pub(crate) reclaim_total: [u32; DIMENSIONS],
+    pub(crate) reclaim_node: [u32; DIMENSIONS],
+}
+
+/// Which bound vector a search compares the request with.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BoundKey {
+    FreeTotal,
+    FreeNode,
+    ReclaimTotal,
+    ReclaimNode,
+}
+
+fn max_each(a: &[u32; DIMENSIONS], b: &[u32; DIMENSIONS]) -> [u32; DIMENSIONS] {
+    let mut out = [0; DIMENSIONS];
+    for i in 0..DIMENSIONS {
+        out[i] = a[i].max(b[i]);
+    }
+    out
+}
+
+fn covers(bound: &[u32; DIMENSIONS], req: &[u32; DIMENSIONS]) -> bool {
+    bound.iter().zip(req.iter()).all(|(b, r)| b >= r)
+}
+
+impl Bounds {
+    fn merge(&self, other: &Bounds) -> Bounds {
+        Bounds {
+            free_total: max_each(&self.free_total, &other.free_total),
+            free_node: max_each(&self.free_node, &other.free_node),
+            reclaim_total: max_each(&self.reclaim_total, &other.reclaim_total),
+            reclaim_node: max_each(&self.reclaim_node, &other.reclaim_node),
+        }
+    }
+
+    fn get(&self, key: BoundKey) -> &[u32; DIMENSIONS] {
+        match key {
+            BoundKey::FreeTotal => &self.free_total,
+            BoundKey::FreeNode => &self.free_node,
+            BoundKey::ReclaimTotal => &self.reclaim_total,
+            BoundKey::ReclaimNode => &self.reclaim_node,
+        }
+    }
+}
+
+/// A max-segment tree over slots; leaves beyond the last slot are zero.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SegTree {
+    /// Number of leaves, a power of two (0 when empty).
+    leaves: usize,
+    /// Heap layout: node 1 is the root, node `i` has children `2i`, `2i+1`,
+    /// leaf `s` is node `leaves + s`. Node 0 is unused.
+    nodes: Vec<Bounds>,
+}
+
+impl SegTree {
+    fn grow_to(&mut self, slots: usize) {
+        if slots <= self.leaves {
+            return;
+        }
+        let leaves = slots.next_power_of_two().max(1);
+        let mut nodes = vec![Bounds::default(); 2 * leaves];
+        for s in 0..self.leaves {
+            nodes[leaves + s] = self.nodes[self.leaves + s];
+        }
+        for i in (1..leaves).rev() {
+            nodes[i] = nodes[2 * i].merge(&nodes[2 * i + 1]);
+        }
+        self.leaves = leaves;
+        self.nodes = nodes;
+    }
+
+    /// Set one leaf and update its ancestors.
+    pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
+        let slot = slot as usize;
+        self.grow_to(slot + 1);
+        let mut i = self.leaves + slot;
+        self.nodes[i] = bounds;
+        while i > 1 {
+            i /= 2;
+            let merged = self.nodes[2 * i].merge(&self.nodes[2 * i + 1]);
+            if self.nodes[i] == merged {
+                break;
+            }
+            self.nodes[i] = merged;
+        }
+    }
+
+    /// The bounds stored for one slot.
+    pub(crate) fn leaf(&self, slot: u32) -> Bounds {
+        let slot = slot as usize;
+        if slot < self.leaves {
+            self.nodes[self.leaves + slot]
+        } else {
+            Bounds::default()
+        }
+    }
+
+    /// Visit, left to right, the slots whose `key` bound covers `req`.
+    /// `visit` returns `Break` to stop the search.
+    pub(crate) fn search(
+        &self,
+        key: BoundKey,
+        req: &[u32; DIMENSIONS],
+        mut visit: impl FnMut(u32) -> ControlFlow<()>,
+    ) {
+        if self.leaves == 0 {
+            return;
+        }
+        let mut stack: SmallVec<[usize; 64]> = SmallVec::new();
+        stack.push(1);
+        while let Some(i) = stack.pop() {
+            if !covers(self.nodes[i].get(key), req) {
+                continue;
+            }
+            if i >= self.leaves {
+                // Leaves hold slot numbers below `leaves`, which is a usize
+                // built from u32 slots, so the cast is lossless.
+                if visit((i - self.leaves) as u32).is_break() {
+                    return;
+                }
+            } else {
+                stack.push(2 * i + 1);
+                stack.push(2 * i);
+            }
+        }
+    }
+}
+
+/// The hosts of one (SKU, zone) class.
+#[derive(Clone, Debug)]
+pub(crate) struct ClassIndex {
+    pub(crate) sku: usize,
+    pub(crate) zone: usize,
+    pub(crate) slots: Vec<Option<HostId>>,
+    free_slots: BTreeSet<u32>,
+    pub(crate) tree: SegTree,
+    pub(crate) hosts: u32,
+}
+
+impl ClassIndex {
+    pub(crate) fn new(sku: usize, zone: usize) -> ClassIndex {
+        ClassIndex {
+            sku,
+            zone,
+            slots: Vec::new(),
+            free_slots: BTreeSet::new(),
+            tree: SegTree::default(),
+            hosts: 0,
+        }
+    }
+
+    /// The lowest free slot (deterministic reuse).
+    pub(crate) fn next_slot(&self) -> u32 {
+        match self.free_slots.first() {
+            Some(&s) => s,
+            // Slots are bounded by the host count, far below u32::MAX.
+            None => self.slots.len() as u32,
+        }
+    }
+
+    /// Put a host in a slot (free, or past the end). Returns false if the
+    /// slot is taken.
+    pub(crate) fn insert(&mut self, slot: u32, host: HostId, bounds: Bounds) -> bool {
+        let s = slot as usize;
+        if s < self.slots.len() {
+            if self.slots[s].is_some() {
+                return false;
+            }
+            self.free_slots.remove(&slot);
+        } else {
+            for missing in self.slots.len()..s {
+                // missing < s <= u32::MAX
+                self.free_slots.insert(missing as u32);
+            }
+            self.slots.resize(s + 1, None);
+        }
+        self.slots[s] = Some(host);
+        self.hosts += 1;
+        self.tree.set(slot, bounds);
+        true
+    }
+
+    pub(crate) fn remove(&mut self, slot: u32) {
+        let s = slot as usize;
+        if s < self.slots.len() && self.slots[s].take().is_some() {
+            self.hosts -= 1;
+            self.free_slots.insert(slot);
+            self.tree.set(slot, Bounds::default());
+        }
+    }
+
+    pub(crate) fn host_at(&self, slot: u32) -> Option<HostId> {
+        self.slots.get(slot as usize).copied().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(v: u32) -> Bounds {
+        Bounds {
+            free_total: [v; DIMENSIONS],
+            free_node: [v; DIMENSIONS],
+            reclaim_total: [v; DIMENSIONS],
+            reclaim_node: [v; DIMENSIONS],
+        }
+    }
+
+    fn found(t: &SegTree, req: u32) -> Vec<u32> {
+        let mut out = vec![];
+        t.search(BoundKey::FreeTotal, &[req; DIMENSIONS], |s| {
+            out.push(s);
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    #[test]
+    fn search_finds_exactly_the_fitting_slots_left_to_right() {
+        let mut t = SegTree::default();
+        let vals = [5, 1, 9, 3, 7, 0, 2];
+        for (i, v) in vals.iter().enumerate() {
+            t.set(i as u32, b(*v));
+        }
+        assert_eq!(found(&t, 4), vec![0, 2, 4]);
+        assert_eq!(found(&t, 9), vec![2]);
+        assert!(found(&t, 10).is_empty());
+        t.set(2, b(0));
+        assert_eq!(found(&t, 9), Vec::<u32>::new());
+        assert_eq!(found(&t, 1), vec![0, 1, 3, 4, 6]);
+    }
+
+    #[test]
+    fn search_respects_every_dimension() {
+        let mut t = SegTree::default();
+        let mut a = b(0);
+        a.free_total = [10, 0, 0, 0];
+        let mut c = b(0);
+        c.free_total = [0, 10, 0, 0];
+        t.set(0, a);
+        t.set(1, c);
+        // The root bound covers [10, 10] but no single leaf does.
+        let mut out = vec![];
+        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], |s| {
+            out.push(s);
+            ControlFlow::Continue(())
+        });
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn class_slots_are_reused_lowest_first() {
+        let mut c = ClassIndex::new(0, 0);
+        for i in 0..4 {
+            let s = c.next_slot();
+            assert!(c.insert(s, HostId(i), b(1)));
+        }
+        c.remove(2);
+        c.remove(1);
+        assert_eq!(c.next_slot(), 1);
+        assert!(!c.insert(0, HostId(9), b(1)));
+        assert!(c.insert(1, HostId(9), b(1)));
+        assert_eq!(c.next_slot(), 2);
+        assert_eq!(c.hosts, 3);
+        assert_eq!(c.host_at(1), Some(HostId(9)));
+    }
+}

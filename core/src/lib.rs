@@ -1,0 +1,136 @@
+//! # trimline: a scheduling core for rigid capacity delivery
+//!
+//! trimline decides where instances run so that every instance gets exactly
+//! the CPU, memory, network bandwidth and accelerators it was promised: on no
+//! host and no NUMA node does the sum of allocations ever exceed the
+//! allocatable capacity, in any dimension.
+//!
+//! **What it does not do.** No I/O: it reads no clock, opens no file or
+//! socket, reads no environment, starts no thread and draws no OS
+//! randomness. Time is an argument ([`Timestamp`]); decisions are returned
+//! as data ([`Decisions`]) for the embedder to carry out. The same calls
+//! give the same decisions and the same [`Snapshot`], byte for byte.
+//!
+//! ```text
+//!   embedder                               trimline::Scheduler
+//!   ────────                               ───────────────────
+//!   add_sku / add_zone / add_host ───────▶ catalog, topology, host index
+//!   add_app, place / place_batch / scale ─▶ ┐
+//!   reconcile(now), set_*_state, remove_* ─▶ ┘─▶ Decisions { placements,
+//!                                               evictions, pending, removals }
+//!   snapshot() / restore() ◀─────────────▶ Snapshot (serde)
+//! ```
+//!
+//! ## A short tour
+//!
+//! ```
+//! use trimline::*;
+//!
+//! let mut s = Scheduler::new(Config::default());
+//! s.add_zone("zone-a".parse()?, ZoneState::Up)?;
+//! s.add_sku(SkuSpec {
+//!     id: "ecs.g7.4xlarge".parse()?,
+//!     family: "g7".parse()?,
+//!     generation: 7,
+//!     arch: Arch::X86_64,
+//!     cpu_vendor: "intel".parse()?,
+//!     allocatable: Resources::new(16_000, 65_536, 10_000, 0)?,
+//!     perf_score: 100,
+//!     // Two NUMA nodes, half of everything on each.
+//!     numa_nodes: vec![Resources::new(8_000, 32_768, 5_000, 0)?; 2],
+//!     features: Default::default(),
+//!     accelerator_model: None,
+//!     local_disk: None,
+//!     price_nanos_per_second: 180_000,
+//! })?;
+//! for id in 1..=2 {
+//!     let d = s.add_host(
+//!         HostSpec { id: HostId(id), sku: "ecs.g7.4xlarge".parse()?, zone: "zone-a".parse()? },
+//!         Timestamp(0),
+//!     )?;
+//!     assert!(d.is_empty());
+//! }
+//!
+//! let erp_id: AppId = "erp".parse()?;
+//! let mut erp = AppSpec::new(erp_id.clone(), "acme".parse()?, Resources::cpu_mem(8_000, 32_768)?);
+//! erp.numa = NumaPolicy::SingleNode; // the whole instance on one NUMA node
+//! s.add_app(erp)?;
+//!
+//! // Will four instances fit? Ask without changing anything.
+//! let plan = s.dry_run(|s| s.scale(&erp_id, 4, Timestamp(10)))?;
+//! assert_eq!(plan.placements.len(), 4);
+//! assert_eq!(s.instance_count(), 0);
+//!
+//! // A fifth does not: it stays pending, and the reason counts the hosts.
+//! let d = s.scale(&erp_id, 5, Timestamp(10))?;
+//! assert_eq!(d.placements.len(), 4);
+//! assert_eq!(d.pending[0].reason.to_string(), "0/2 hosts fit: cpu: 2 hosts");
+//!
+//! // Capacity appears: the pending instance lands on the new host.
+//! let d = s.add_host(
+//!     HostSpec { id: HostId(3), sku: "ecs.g7.4xlarge".parse()?, zone: "zone-a".parse()? },
+//!     Timestamp(20),
+//! )?;
+//! assert_eq!(d.placements[0].host, HostId(3));
+//! s.check_invariants()?;
+//!
+//! // Snapshots restore exactly.
+//! let restored = Scheduler::restore(s.snapshot())?;
+//! assert_eq!(restored.snapshot(), s.snapshot());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Where to read on
+//!
+//! * [`Scheduler`]: every call, with what it retries and when.
+//! * [`placement`]: the score, the candidate search and preemption.
+//! * [`index`](crate#the-host-index): the host index (below).
+//! * [`Explanation`]: how a "no" counts the hosts each constraint ruled out.
+//!
+//! ## The host index
+//!
+//! Hosts are grouped by (SKU, zone) class; class-level constraints (zone,
+//! architecture, features, performance) are decided once per class. Inside
+//! a class a segment tree keeps per-dimension maxima of free and reclaimable
+//! capacity, so finding hosts that fit and updating a host after a placement
+//! cost O(log hosts), not a scan.
+//!
+//! ## Guarantees
+//!
+//! * **Rigid.** No node's allocations exceed its capacity in any dimension;
+//!   [`Scheduler::check_invariants`] audits it.
+//! * **Transactional.** A call that returns an error changes nothing.
+//! * **Deterministic.** Ties are broken by ids; maps keep insertion order.
+//! * **Explainable.** Every pending instance carries an [`Explanation`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod app;
+mod catalog;
+mod decision;
+mod error;
+mod explain;
+mod ids;
+mod index;
+pub mod placement;
+mod query;
+mod resources;
+mod scheduler;
+mod snapshot;
+mod time;
+
+pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy};
+pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
+pub use decision::{Decisions, Eviction, EvictionCause, PendingInstance, Placement, Removal};
+pub use error::{Error, RestoreError};
+pub use explain::{Constraint, Explanation, PendingReason, RuledOut};
+pub use ids::{AppId, HostId, InstanceId, Label, MAX_NAME_LEN, NameError, SkuId, TenantId, ZoneId};
+pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
+pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
+pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
+pub use snapshot::{
+    HostRecord, InstanceRecord, InstanceRecordState, SNAPSHOT_FORMAT, Snapshot, ZoneRecord,
+};
+pub use time::Timestamp;

@@ -1,0 +1,563 @@
+//! Choosing a host: constraints, the score, preemption and explanations.
+//!
+//! # The score
+//!
+//! Among the hosts an instance fits on, trimline picks the one that leaves
+//! the least *stranded* capacity: the L2 norm of the host's free capacity
+//! after the placement, each dimension as a fraction of the host's capacity
+//! (the norm-based best fit of Panigrahy et al., "Heuristics for Vector Bin
+//! Packing", 2011):
+//!
+//! ```text
+//! score(h) = Σ_d ((free_d(h) − request_d) / capacity_d(h))²      (lower wins)
+//! ```
+//!
+//! All four dimensions count, so a GPU host whose accelerators would stay
+//! idle scores worse for a CPU-only instance than a plain host with the same
+//! CPU and memory left. Fractions are fixed point (1/65536), so the score is
+//! exact integer arithmetic. Ties go to the lower host id.
+//!
+//! Hosts are not scanned: for each eligible (SKU, zone) class the index
+//! yields the first [`Config::candidates_per_class`](crate::Config) hosts that
+//! fit (in slot order, which concentrates load as first fit does), and the
+//! best score among all those candidates wins. Multi-zone apps try their
+//! allowed zones in order of how few instances of the app each holds.
+//!
+//! On a host with several NUMA nodes, an instance goes on the single node
+//! with the best node-level score; with [`NumaPolicy::Any`] and no node large
+//! enough, it is spread over nodes, each dimension taken from the nodes with
+//! the most free first.
+//!
+//! # Preemption
+//!
+//! A rigid instance that fits nowhere may evict best-effort instances. Per
+//! host, the victims are the fewest best-effort instances whose release makes
+//! it fit, then those with the lowest total size (fractions of the host,
+//! summed); the search is exact for up to three victims among up to 32
+//! best-effort instances and greedy beyond. Across hosts the choice is by
+//! (victims, their total size, score, host id). Rigid instances are never
+//! evicted.
+
+use std::ops::ControlFlow;
+
+use smallvec::SmallVec;
+
+use crate::app::{NumaPolicy, QosTier};
+use crate::decision::{Decisions, EvictionCause, Placement};
+use crate::explain::{Constraint, Explanation, PendingReason};
+use crate::ids::{HostId, InstanceId};
+use crate::index::BoundKey;
+use crate::resources::{DIMENSIONS, Dimension, Resources, fraction};
+use crate::scheduler::{Host, HostState, InstanceState, Parts, Scheduler, ZoneState};
+
+/// Most best-effort instances on one host for the exact victim search.
+const EXACT_VICTIM_POOL: usize = 32;
+/// Largest victim set the exact search tries.
+const EXACT_VICTIM_SET: usize = 3;
+
+/// Squared-norm score of what stays free, as fractions of `cap`.
+fn residual_score(cap: &Resources, free_after: &Resources) -> u64 {
+    Dimension::ALL
+        .iter()
+        .map(|d| {
+            let f = fraction(free_after.get(*d), cap.get(*d));
+            f * f
+        })
+        .sum()
+}
+
+/// Size of `r` as summed fractions of `cap`.
+fn size_of(cap: &Resources, r: &Resources) -> u64 {
+    Dimension::ALL
+        .iter()
+        .map(|d| fraction(r.get(*d), cap.get(*d)))
+        .sum()
+}
+
+/// Where an instance goes on a host, given each node's capacity and what
+/// is available on it. `None` if it does not fit under the policy.
+fn choose_parts(
+    caps: &[Resources],
+    avail: &[Resources],
+    req: &Resources,
+    policy: NumaPolicy,
+) -> Option<Parts> {
+    let mut best: Option<(u64, usize)> = None;
+    for (n, (cap, av)) in caps.iter().zip(avail).enumerate() {
+        if let Some(after) = av.checked_sub(req) {
+            let s = residual_score(cap, &after);
+            if best.is_none_or(|(bs, _)| s < bs) {
+                best = Some((s, n));
+            }
+        }
+    }
+    if let Some((_, n)) = best {
+        // At most MAX_NUMA_NODES (16) nodes.
+        return Some(SmallVec::from_elem((n as u8, *req), 1));
+    }
+    if policy == NumaPolicy::SingleNode {
+        return None;
+    }
+    // Spread: per dimension, from the nodes with the most available first.
+    let mut split = vec![[0u32; DIMENSIONS]; avail.len()];
+    for d in Dimension::ALL {
+        let mut order: SmallVec<[usize; 4]> = (0..avail.len()).collect();
+        order.sort_by_key(|&n| (std::cmp::Reverse(avail[n].get(d)), n));
+        let mut left = req.get(d);
+        for n in order {
+            let take = left.min(avail[n].get(d));
+            split[n][d.index()] = take;
+            left -= take;
+        }
+        if left > 0 {
+            return None;
+        }
+    }
+    let parts: Parts = split
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| v.iter().any(|x| *x > 0))
+        // Values are taken from validated vectors; node index < 16.
+        .map(|(n, v)| (n as u8, Resources::from_raw(v)))
+        .collect();
+    Some(parts)
+}
+
+/// The fewest victims (then the smallest total) whose release covers
+/// `deficit`. `pool` holds (id, amount released in scope, size).
+fn choose_victims(
+    deficit: &Resources,
+    pool: &[(InstanceId, Resources, u64)],
+    cap: &Resources,
+) -> Option<SmallVec<[usize; 4]>> {
+    let covers = |set: &[usize]| {
+        let mut freed = Resources::ZERO;
+        for &i in set {
+            freed = freed.checked_add(&pool[i].1).unwrap_or(freed);
+        }
+        deficit.fits_in(&freed)
+    };
+    if deficit.is_zero() {
+        return Some(SmallVec::new());
+    }
+    if pool.len() <= EXACT_VICTIM_POOL {
+        for k in 1..=EXACT_VICTIM_SET.min(pool.len()) {
+            let mut best: Option<(u64, SmallVec<[usize; 4]>)> = None;
+            let mut idx: SmallVec<[usize; 4]> = (0..k).collect();
+            loop {
+                if covers(&idx) {
+                    let size: u64 = idx.iter().map(|&i| pool[i].2).sum();
+                    if best.as_ref().is_none_or(|(bs, _)| size < *bs) {
+                        best = Some((size, idx.clone()));
+                    }
+                }
+                // Next combination in lexicographic order.
+                let mut i = k;
+                while i > 0 && idx[i - 1] == pool.len() - k + i - 1 {
+                    i -= 1;
+                }
+                if i == 0 {
+                    break;
+                }
+                idx[i - 1] += 1;
+                for j in i..k {
+                    idx[j] = idx[j - 1] + 1;
+                }
+            }
+            if let Some((_, set)) = best {
+                return Some(set);
+            }
+        }
+    }
+    // Greedy: take the victim covering most of what is left, then drop any
+    // that turned out unnecessary (largest first).
+    let mut left = *deficit;
+    let mut chosen: SmallVec<[usize; 4]> = SmallVec::new();
+    while !left.is_zero() {
+        let best = (0..pool.len())
+            .filter(|i| !chosen.contains(i))
+            .map(|i| (size_of(cap, &pool[i].1.min_each(&left)), i))
+            .filter(|(gain, _)| *gain > 0)
+            .max_by(|(ga, ia), (gb, ib)| {
+                ga.cmp(gb)
+                    .then(pool[*ib].2.cmp(&pool[*ia].2))
+                    .then(pool[*ib].0.cmp(&pool[*ia].0))
+            })?;
+        chosen.push(best.1);
+        left = left.saturating_sub(&pool[best.1].1);
+    }
+    let mut by_size = chosen.clone();
+    by_size.sort_by_key(|&i| std::cmp::Reverse((pool[i].2, pool[i].0)));
+    for i in by_size {
+        let without: SmallVec<[usize; 4]> = chosen.iter().copied().filter(|&c| c != i).collect();
+        if covers(&without) {
+            chosen = without;
+        }
+    }
+    chosen.sort_unstable();
+    Some(chosen)
+}
+
+/// A way to place an instance on one host.
+struct Candidate {
+    host: HostId,
+    /// (victim count, victims' size, score): lower wins, then host id.
+    rank: (usize, u64, u64),
+    victims: SmallVec<[InstanceId; 4]>,
+    /// Parts, when known without evicting (free path).
+    parts: Option<Parts>,
+}
+
+impl Scheduler {
+    /// The first class-level constraint that rules the class out for `app`.
+    fn class_constraint(&self, app: usize, class: usize) -> Option<Constraint> {
+        let c = &self.classes[class];
+        let a = &self.apps[app];
+        if !a.zones.is_empty() && !a.zones.contains(&c.zone) {
+            return Some(Constraint::ZoneNotAllowed);
+        }
+        match self.zones[c.zone] {
+            ZoneState::Up => {}
+            ZoneState::Down => return Some(Constraint::ZoneDown),
+            ZoneState::Draining => return Some(Constraint::ZoneDraining),
+        }
+        let sku = &self.skus[c.sku];
+        let spec = &a.spec;
+        if !spec.arches.contains(&sku.arch) {
+            return Some(Constraint::Arch);
+        }
+        if !spec.features.is_subset(&sku.features) {
+            return Some(Constraint::Features);
+        }
+        if sku.perf_score < spec.min_perf_score {
+            return Some(Constraint::PerfScore);
+        }
+        None
+    }
+
+    /// Classes with hosts that pass every class-level constraint.
+    pub(crate) fn eligible_classes(&self, app: usize) -> SmallVec<[usize; 16]> {
+        (0..self.classes.len())
+            .filter(|&c| self.classes[c].hosts > 0 && self.class_constraint(app, c).is_none())
+            .collect()
+    }
+
+    fn node_view(&self, h: &Host, reclaim: bool) -> (SmallVec<[Resources; 2]>, SmallVec<[Resources; 2]>) {
+        let sku = &self.skus[h.sku];
+        let caps: SmallVec<[Resources; 2]> = sku.numa_nodes.iter().copied().collect();
+        let avail = caps
+            .iter()
+            .zip(&h.used)
+            .map(|(cap, u)| {
+                let r = cap.saturating_sub(&u.rigid);
+                if reclaim { r } else { r.saturating_sub(&u.best_effort) }
+            })
+            .collect();
+        (caps, avail)
+    }
+
+    /// Evaluate `host` for the instance without preemption.
+    fn free_option(&self, id: HostId, req: &Resources, policy: NumaPolicy) -> Option<Candidate> {
+        let h = self.hosts.get(&id)?;
+        let (caps, avail) = self.node_view(h, false);
+        let parts = choose_parts(&caps, &avail, req, policy)?;
+        let total = avail.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+        let after = total.saturating_sub(req);
+        let score = residual_score(&self.skus[h.sku].allocatable, &after);
+        Some(Candidate {
+            host: id,
+            rank: (0, 0, score),
+            victims: SmallVec::new(),
+            parts: Some(parts),
+        })
+    }
+
+    /// Evaluate `host` for a rigid instance, evicting best-effort ones.
+    fn preempt_option(&self, id: HostId, req: &Resources, policy: NumaPolicy) -> Option<Candidate> {
+        let h = self.hosts.get(&id)?;
+        let sku = &self.skus[h.sku];
+        let cap = &sku.allocatable;
+        let (_, free) = self.node_view(h, false);
+        // Scopes: each node for SingleNode, the whole host for Any.
+        let scopes: SmallVec<[Option<usize>; 4]> = match policy {
+            NumaPolicy::SingleNode => (0..free.len()).map(Some).collect(),
+            NumaPolicy::Any => SmallVec::from_elem(None, 1),
+        };
+        let mut best: Option<Candidate> = None;
+        for scope in scopes {
+            let avail = match scope {
+                Some(n) => free[n],
+                None => free.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a)),
+            };
+            let deficit = req.saturating_sub(&avail);
+            let mut pool: Vec<(InstanceId, Resources, u64)> = Vec::new();
+            for inst in &h.instances {
+                let Some(i) = self.instances.get(inst) else { continue };
+                if self.apps[i.app].spec.qos != QosTier::BestEffort {
+                    continue;
+                }
+                let InstanceState::Placed { parts, .. } = &i.state else { continue };
+                let released = parts
+                    .iter()
+                    .filter(|(n, _)| scope.is_none_or(|s| usize::from(*n) == s))
+                    .fold(Resources::ZERO, |a, (_, r)| a.checked_add(r).unwrap_or(a));
+                if released.is_zero() {
+                    continue;
+                }
+                let whole = parts
+                    .iter()
+                    .fold(Resources::ZERO, |a, (_, r)| a.checked_add(r).unwrap_or(a));
+                pool.push((*inst, released, size_of(cap, &whole)));
+            }
+            pool.sort_by_key(|(i, _, s)| (*s, *i));
+            let Some(set) = choose_victims(&deficit, &pool, cap) else {
+                continue;
+            };
+            let victims: SmallVec<[InstanceId; 4]> = set.iter().map(|&i| pool[i].0).collect();
+            let vsize: u64 = set.iter().map(|&i| pool[i].2).sum();
+            let freed = set
+                .iter()
+                .fold(Resources::ZERO, |a, &i| a.checked_add(&pool[i].1).unwrap_or(a));
+            let total_free = free.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+            let after = total_free
+                .checked_add(&freed)
+                .unwrap_or(total_free)
+                .saturating_sub(req);
+            let rank = (victims.len(), vsize, residual_score(cap, &after));
+            if best.as_ref().is_none_or(|b| rank < b.rank) {
+                best = Some(Candidate {
+                    host: id,
+                    rank,
+                    victims,
+                    parts: None,
+                });
+            }
+        }
+        best
+    }
+
+    /// Zones to try, in order: allowed zones holding the fewest placed
+    /// instances of the app first, then by declaration order.
+    fn zone_order(&self, app: usize, classes: &[usize]) -> SmallVec<[usize; 4]> {
+        let mut zones: SmallVec<[usize; 4]> = SmallVec::new();
+        for &c in classes {
+            let z = self.classes[c].zone;
+            if !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+        let a = &self.apps[app];
+        zones.sort_by_key(|&z| (a.zone_count(z), z));
+        zones
+    }
+
+    /// Try to place an existing instance; on success the placement (and any
+    /// evictions) are recorded in `out`.
+    pub(crate) fn try_place(
+        &mut self,
+        id: InstanceId,
+        app: usize,
+        classes: &[usize],
+        out: &mut Decisions,
+    ) -> bool {
+        let spec = &self.apps[app].spec;
+        let req = spec.resources;
+        let policy = spec.numa;
+        let rigid = spec.qos == QosTier::Rigid;
+        let req_arr = req.as_array();
+        let zones = self.zone_order(app, classes);
+        let (free_key, reclaim_key) = match policy {
+            NumaPolicy::Any => (BoundKey::FreeTotal, BoundKey::ReclaimTotal),
+            NumaPolicy::SingleNode => (BoundKey::FreeNode, BoundKey::ReclaimNode),
+        };
+        let mut chosen: Option<Candidate> = None;
+        'passes: for preempt in [false, true] {
+            if preempt && !rigid {
+                break;
+            }
+            let (key, limit) = if preempt {
+                (reclaim_key, self.config.preemption_candidates)
+            } else {
+                (free_key, self.config.candidates_per_class)
+            };
+            for &zone in &zones {
+                for &c in classes {
+                    let class = &self.classes[c];
+                    if class.zone != zone {
+                        continue;
+                    }
+                    let mut found = 0u32;
+                    class.tree.search(key, &req_arr, |slot| {
+                        let Some(host) = class.host_at(slot) else {
+                            return ControlFlow::Continue(());
+                        };
+                        let opt = if preempt {
+                            self.preempt_option(host, &req, policy)
+                        } else {
+                            self.free_option(host, &req, policy)
+                        };
+                        if let Some(opt) = opt {
+                            found += 1;
+                            let better = chosen.as_ref().is_none_or(|b| {
+                                (opt.rank, opt.host) < (b.rank, b.host)
+                            });
+                            if better {
+                                chosen = Some(opt);
+                            }
+                        }
+                        if found >= limit {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    });
+                }
+                if chosen.is_some() {
+                    break 'passes;
+                }
+            }
+        }
+        let Some(choice) = chosen else {
+            return false;
+        };
+        let now = self.now;
+        for victim in &choice.victims {
+            self.evict(
+                *victim,
+                PendingReason::Preempted {
+                    by: id,
+                    host: choice.host,
+                },
+                EvictionCause::Preempted { by: id },
+                now,
+                out,
+            );
+        }
+        let parts = match choice.parts {
+            Some(p) => p,
+            None => {
+                let Some(h) = self.hosts.get(&choice.host) else {
+                    return false;
+                };
+                let (caps, avail) = self.node_view(h, false);
+                match choose_parts(&caps, &avail, &req, policy) {
+                    Some(p) => p,
+                    // The victims were chosen to make room; this cannot
+                    // happen, but if it did the instance stays pending.
+                    None => return false,
+                }
+            }
+        };
+        let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
+        self.allocate(id, choice.host, parts);
+        // Hosts and zones referenced by the index exist: zones are never
+        // removed and removed hosts leave the index first.
+        let Some(h) = self.hosts.get(&choice.host) else {
+            return true;
+        };
+        out.placements.push(Placement {
+            instance: id,
+            app: self.apps[app].spec.id.clone(),
+            host: choice.host,
+            zone: self.zone_id(h.zone).clone(),
+            sku: self.skus[h.sku].id.clone(),
+            numa_nodes,
+        });
+        true
+    }
+
+    /// Count, for every host, the first constraint that rules it out for
+    /// one more instance of `app`.
+    pub(crate) fn explain(&self, app: usize) -> Explanation {
+        let spec = &self.apps[app].spec;
+        let rigid = spec.qos == QosTier::Rigid;
+        let req = spec.resources;
+        let mut e = Explanation {
+            // Host counts fit in u32 in any real deployment; saturate.
+            hosts: u32::try_from(self.hosts.len()).unwrap_or(u32::MAX),
+            ruled_out: Vec::new(),
+        };
+        for c in 0..self.classes.len() {
+            if let Some(constraint) = self.class_constraint(app, c) {
+                e.add(constraint, self.classes[c].hosts);
+                continue;
+            }
+            for host in self.classes[c].slots.iter().flatten() {
+                let Some(h) = self.hosts.get(host) else { continue };
+                if h.state != HostState::Ready {
+                    e.add(Constraint::HostCordoned, 1);
+                    continue;
+                }
+                let (_, avail) = self.node_view(h, rigid);
+                let total = avail.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+                if let Some(d) = req.first_short(&total) {
+                    e.add(Constraint::Capacity(d), 1);
+                } else if spec.numa == NumaPolicy::SingleNode && !avail.iter().any(|a| req.fits_in(a)) {
+                    e.add(Constraint::NumaNode, 1);
+                }
+            }
+        }
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(c: u64, m: u64) -> Resources {
+        Resources::new(c, m, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn parts_prefer_the_tightest_single_node() {
+        let caps = [r(8, 8), r(8, 8)];
+        let avail = [r(8, 8), r(3, 3)];
+        let p = choose_parts(&caps, &avail, &r(2, 2), NumaPolicy::Any).unwrap();
+        assert_eq!(p.as_slice(), &[(1, r(2, 2))]);
+    }
+
+    #[test]
+    fn any_policy_spreads_when_no_node_is_large_enough() {
+        let caps = [r(8, 8), r(8, 8)];
+        let avail = [r(5, 6), r(6, 5)];
+        let p = choose_parts(&caps, &avail, &r(10, 10), NumaPolicy::Any).unwrap();
+        let mut sum = Resources::ZERO;
+        for (n, part) in &p {
+            assert!(part.fits_in(&avail[usize::from(*n)]));
+            sum = sum.checked_add(part).unwrap();
+        }
+        assert_eq!(sum, r(10, 10));
+        assert!(choose_parts(&caps, &avail, &r(10, 10), NumaPolicy::SingleNode).is_none());
+        assert!(choose_parts(&caps, &avail, &r(12, 10), NumaPolicy::Any).is_none());
+    }
+
+    #[test]
+    fn victims_are_fewest_then_smallest() {
+        let cap = r(100, 100);
+        let pool = vec![
+            (InstanceId(1), r(10, 10), size_of(&cap, &r(10, 10))),
+            (InstanceId(2), r(10, 10), size_of(&cap, &r(10, 10))),
+            (InstanceId(3), r(25, 25), size_of(&cap, &r(25, 25))),
+            (InstanceId(4), r(40, 40), size_of(&cap, &r(40, 40))),
+        ];
+        // One victim suffices: the smallest that covers 20 is #3.
+        assert_eq!(choose_victims(&r(20, 20), &pool, &cap).unwrap().as_slice(), &[2]);
+        // 30 needs one: #4 (only one that covers).
+        assert_eq!(choose_victims(&r(30, 30), &pool, &cap).unwrap().as_slice(), &[3]);
+        // 45 needs two: #1+#4 (50) beats #3+#4 (65).
+        assert_eq!(choose_victims(&r(45, 45), &pool, &cap).unwrap().as_slice(), &[0, 3]);
+        assert!(choose_victims(&r(90, 90), &pool, &cap).is_none());
+        assert_eq!(choose_victims(&Resources::ZERO, &pool, &cap).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn greedy_victims_on_large_pools_still_cover() {
+        let cap = r(1000, 1000);
+        let pool: Vec<_> = (0..40)
+            .map(|i| (InstanceId(i), r(10, 10), size_of(&cap, &r(10, 10))))
+            .collect();
+        let set = choose_victims(&r(55, 55), &pool, &cap).unwrap();
+        assert_eq!(set.len(), 6);
+    }
+}

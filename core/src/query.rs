@@ -1,0 +1,327 @@
+//! Read-only views of the state, and the invariant audit.
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::{AppSpec, QosTier};
+use crate::catalog::SkuSpec;
+use crate::explain::PendingReason;
+use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::resources::{Dimension, Resources};
+use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
+use crate::time::Timestamp;
+
+/// One NUMA node of a host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeView {
+    /// The node's share of the host's capacity.
+    pub capacity: Resources,
+    /// Held by rigid instances.
+    pub rigid: Resources,
+    /// Held by best-effort instances.
+    pub best_effort: Resources,
+    /// Free: capacity − rigid − best effort.
+    pub free: Resources,
+}
+
+/// A host as the scheduler sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostView {
+    /// Its id.
+    pub id: HostId,
+    /// Its SKU.
+    pub sku: SkuId,
+    /// Its zone.
+    pub zone: ZoneId,
+    /// Ready or cordoned.
+    pub state: HostState,
+    /// Allocatable capacity.
+    pub capacity: Resources,
+    /// Free capacity (sum over nodes).
+    pub free: Resources,
+    /// Per NUMA node.
+    pub nodes: Vec<NodeView>,
+    /// Instances on it, by id.
+    pub instances: Vec<InstanceId>,
+}
+
+/// Where an instance is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// Running on a host.
+    Placed {
+        /// The host.
+        host: HostId,
+        /// NUMA nodes it holds, with the amount on each.
+        parts: Vec<(u8, Resources)>,
+    },
+    /// Waiting for room.
+    Pending {
+        /// When it became pending.
+        since: Timestamp,
+        /// Why, as of the last attempt.
+        reason: PendingReason,
+    },
+}
+
+/// An instance as the scheduler sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceView {
+    /// Its id.
+    pub id: InstanceId,
+    /// Its app.
+    pub app: AppId,
+    /// Placed or pending.
+    pub status: InstanceStatus,
+}
+
+/// A broken invariant, found by [`Scheduler::check_invariants`]. Seeing one
+/// is a bug in trimline.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvariantViolation {
+    /// A NUMA node holds more than its capacity.
+    #[error("{host} node {node}: {dimension} allocated {allocated} > capacity {capacity}")]
+    Overcommit {
+        /// The host.
+        host: HostId,
+        /// The node.
+        node: usize,
+        /// The dimension.
+        dimension: Dimension,
+        /// Sum of allocations.
+        allocated: u64,
+        /// Capacity.
+        capacity: u32,
+    },
+    /// A host's recorded usage differs from the sum of its instances.
+    #[error("{host} node {node}: recorded usage differs from the sum of its instances")]
+    Accounting {
+        /// The host.
+        host: HostId,
+        /// The node.
+        node: usize,
+    },
+    /// The host index is stale for a host.
+    #[error("index entry of {0} is stale")]
+    Index(HostId),
+    /// The pending set and the instances disagree.
+    #[error("pending set disagrees with instance {0}")]
+    Pending(InstanceId),
+    /// An app's per-zone counts disagree with its instances.
+    #[error("zone counts of app {0} are wrong")]
+    ZoneCounts(AppId),
+}
+
+impl Scheduler {
+    /// A SKU of the catalog.
+    pub fn sku(&self, id: &SkuId) -> Option<&SkuSpec> {
+        self.skus.get(id)
+    }
+
+    /// All SKUs, in the order they were added.
+    pub fn skus(&self) -> impl Iterator<Item = &SkuSpec> {
+        self.skus.values()
+    }
+
+    /// A zone's state.
+    pub fn zone_state(&self, id: &ZoneId) -> Option<ZoneState> {
+        self.zones.get(id).copied()
+    }
+
+    /// Declared zones, in declaration order.
+    pub fn zones(&self) -> impl Iterator<Item = (&ZoneId, ZoneState)> {
+        self.zones.iter().map(|(z, s)| (z, *s))
+    }
+
+    /// An app's spec.
+    pub fn app(&self, id: &AppId) -> Option<&AppSpec> {
+        self.apps.get(id).map(|a| &a.spec)
+    }
+
+    /// Registered apps, in registration order.
+    pub fn apps(&self) -> impl Iterator<Item = &AppSpec> {
+        self.apps.values().map(|a| &a.spec)
+    }
+
+    /// An app's instances (placed and pending), by id.
+    pub fn app_instances(&self, id: &AppId) -> Vec<InstanceId> {
+        let mut v: Vec<InstanceId> = self
+            .apps
+            .get(id)
+            .map(|a| a.instances.iter().copied().collect())
+            .unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+
+    /// An app's placed instances per declared zone, in declaration order.
+    pub fn app_zone_counts(&self, id: &AppId) -> Vec<(ZoneId, u32)> {
+        let Some(a) = self.apps.get(id) else {
+            return Vec::new();
+        };
+        self.zones
+            .keys()
+            .enumerate()
+            .map(|(i, z)| (z.clone(), a.zone_count(i)))
+            .collect()
+    }
+
+    /// Host ids, in the order they were added (removals reorder).
+    pub fn host_ids(&self) -> impl Iterator<Item = HostId> + '_ {
+        self.hosts.keys().copied()
+    }
+
+    /// Number of hosts.
+    pub fn host_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Number of instances, placed and pending.
+    pub fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// A host's view.
+    pub fn host(&self, id: HostId) -> Option<HostView> {
+        let h = self.hosts.get(&id)?;
+        let sku = &self.skus[h.sku];
+        let nodes: Vec<NodeView> = sku
+            .numa_nodes
+            .iter()
+            .zip(&h.used)
+            .map(|(cap, u)| NodeView {
+                capacity: *cap,
+                rigid: u.rigid,
+                best_effort: u.best_effort,
+                free: cap.saturating_sub(&u.rigid).saturating_sub(&u.best_effort),
+            })
+            .collect();
+        let free = nodes
+            .iter()
+            .fold(Resources::ZERO, |a, n| a.checked_add(&n.free).unwrap_or(a));
+        let mut instances = h.instances.clone();
+        instances.sort_unstable();
+        Some(HostView {
+            id,
+            sku: sku.id.clone(),
+            zone: self.zone_id(h.zone).clone(),
+            state: h.state,
+            capacity: sku.allocatable,
+            free,
+            nodes,
+            instances,
+        })
+    }
+
+    /// An instance's view.
+    pub fn instance(&self, id: InstanceId) -> Option<InstanceView> {
+        let i = self.instances.get(&id)?;
+        let status = match &i.state {
+            InstanceState::Placed { host, parts } => InstanceStatus::Placed {
+                host: *host,
+                parts: parts.to_vec(),
+            },
+            InstanceState::Pending { since, reason } => InstanceStatus::Pending {
+                since: *since,
+                reason: reason.clone(),
+            },
+        };
+        Some(InstanceView {
+            id,
+            app: self.apps.get_index(i.app)?.0.clone(),
+            status,
+        })
+    }
+
+    /// Pending instances, in the order they are retried.
+    pub fn pending(&self) -> Vec<InstanceId> {
+        self.pending.iter().map(|k| k.2).collect()
+    }
+
+    /// Recompute every derived quantity from the instances and compare:
+    /// no node over capacity in any dimension, usage equal to the sum of
+    /// the instances, index entries fresh, pending set and zone counts
+    /// right. Costs O(hosts + instances); meant for tests and audits.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let mut sums: Vec<SmallVec<[[u64; 8]; 2]>> = self
+            .hosts
+            .values()
+            .map(|h| SmallVec::from_elem([0u64; 8], h.used.len()))
+            .collect();
+        let mut zone_counts: Vec<Vec<u32>> = vec![vec![0; self.zones.len()]; self.apps.len()];
+        let mut pending = 0usize;
+        for (id, inst) in &self.instances {
+            let app = &self.apps[inst.app].spec;
+            let key = (std::cmp::Reverse(app.priority), app.qos, *id);
+            match &inst.state {
+                InstanceState::Pending { .. } => {
+                    pending += 1;
+                    if !self.pending.contains(&key) {
+                        return Err(InvariantViolation::Pending(*id));
+                    }
+                }
+                InstanceState::Placed { host, parts } => {
+                    if self.pending.contains(&key) {
+                        return Err(InvariantViolation::Pending(*id));
+                    }
+                    let Some(hix) = self.hosts.get_index_of(host) else {
+                        return Err(InvariantViolation::Pending(*id));
+                    };
+                    zone_counts[inst.app][self.hosts[hix].zone] += 1;
+                    let off = if app.qos == QosTier::Rigid { 0 } else { 4 };
+                    for (n, r) in parts {
+                        let Some(s) = sums[hix].get_mut(usize::from(*n)) else {
+                            return Err(InvariantViolation::Accounting {
+                                host: *host,
+                                node: usize::from(*n),
+                            });
+                        };
+                        for d in Dimension::ALL {
+                            s[off + d.index()] += u64::from(r.get(d));
+                        }
+                    }
+                }
+            }
+        }
+        if pending != self.pending.len() {
+            return Err(InvariantViolation::Pending(InstanceId(0)));
+        }
+        for (hix, (id, h)) in self.hosts.iter().enumerate() {
+            let sku = &self.skus[h.sku];
+            for (n, cap) in sku.numa_nodes.iter().enumerate() {
+                let s = sums[hix][n];
+                let u = h.used[n];
+                for d in Dimension::ALL {
+                    let i = d.index();
+                    if s[i] != u64::from(u.rigid.get(d)) || s[4 + i] != u64::from(u.best_effort.get(d))
+                    {
+                        return Err(InvariantViolation::Accounting { host: *id, node: n });
+                    }
+                    let allocated = s[i] + s[4 + i];
+                    if allocated > u64::from(cap.get(d)) {
+                        return Err(InvariantViolation::Overcommit {
+                            host: *id,
+                            node: n,
+                            dimension: d,
+                            allocated,
+                            capacity: cap.get(d),
+                        });
+                    }
+                }
+            }
+            let class = &self.classes[h.class];
+            if class.host_at(h.slot) != Some(*id) || class.tree.leaf(h.slot) != self.bounds_of(h) {
+                return Err(InvariantViolation::Index(*id));
+            }
+        }
+        for (aix, (id, a)) in self.apps.iter().enumerate() {
+            let counts = &zone_counts[aix];
+            if (0..self.zones.len()).any(|z| counts[z] != a.zone_count(z)) {
+                return Err(InvariantViolation::ZoneCounts(id.clone()));
+            }
+        }
+        Ok(())
+    }
+}

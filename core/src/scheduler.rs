@@ -1,0 +1,897 @@
+//! The scheduler: state, inputs and the calls that change it.
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+use indexmap::{IndexMap, IndexSet};
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::{AppSpec, QosTier};
+use crate::catalog::SkuSpec;
+use crate::decision::{Decisions, Eviction, EvictionCause, PendingInstance, Removal};
+use crate::error::Error;
+use crate::explain::{Explanation, PendingReason};
+use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::index::{Bounds, ClassIndex};
+use crate::resources::{Dimension, Resources, fraction};
+use crate::time::Timestamp;
+
+/// Tuning knobs. Every field has a documented default; nothing is read from
+/// the environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Hosts that fit, gathered per (SKU, zone) class, among which the best
+    /// score wins (default 4; at least 1). Larger packs a little tighter and
+    /// costs proportionally more per placement.
+    pub candidates_per_class: u32,
+    /// Hosts per class examined for preemption (default 8; at least 1).
+    pub preemption_candidates: u32,
+    /// Most instances one call may create (default 1,000,000).
+    pub max_batch: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            candidates_per_class: 4,
+            preemption_candidates: 8,
+            max_batch: 1_000_000,
+        }
+    }
+}
+
+/// State of a zone.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneState {
+    /// Accepting placements.
+    Up,
+    /// Lost: no placements. Instances recorded there stay until the
+    /// embedder removes them or their hosts.
+    Down,
+    /// Being emptied: no new placements; running instances stay.
+    Draining,
+}
+
+/// State of a host.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostState {
+    /// Accepting placements.
+    #[default]
+    Ready,
+    /// No new placements; running instances stay.
+    Cordoned,
+}
+
+/// A host to add: the embedder's machine, of a SKU, in a zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// The embedder's id for the machine.
+    pub id: HostId,
+    /// Its SKU.
+    pub sku: SkuId,
+    /// Its zone.
+    pub zone: ZoneId,
+}
+
+/// All-or-nothing or as many as fit.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchMode {
+    /// Place what fits; the rest stay pending.
+    #[default]
+    Partial,
+    /// Place all of them or none (gang scheduling): if one does not fit, the
+    /// call fails with [`Error::GangUnschedulable`] and nothing changes.
+    AllOrNothing,
+}
+
+/// Allocated resources on one NUMA node: (node index, amount).
+pub(crate) type Parts = SmallVec<[(u8, Resources); 1]>;
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NodeUse {
+    pub(crate) rigid: Resources,
+    pub(crate) best_effort: Resources,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Host {
+    pub(crate) sku: usize,
+    pub(crate) zone: usize,
+    pub(crate) state: HostState,
+    pub(crate) class: usize,
+    pub(crate) slot: u32,
+    pub(crate) used: SmallVec<[NodeUse; 2]>,
+    pub(crate) instances: Vec<InstanceId>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct App {
+    pub(crate) spec: AppSpec,
+    /// Allowed zone indices; empty allows all.
+    pub(crate) zones: SmallVec<[usize; 4]>,
+    pub(crate) instances: IndexSet<InstanceId>,
+    /// Placed instances per zone index.
+    pub(crate) zone_counts: Vec<u32>,
+}
+
+impl App {
+    pub(crate) fn zone_count(&self, zone: usize) -> u32 {
+        self.zone_counts.get(zone).copied().unwrap_or(0)
+    }
+
+    fn bump_zone(&mut self, zone: usize, up: bool) {
+        if self.zone_counts.len() <= zone {
+            self.zone_counts.resize(zone + 1, 0);
+        }
+        let c = &mut self.zone_counts[zone];
+        *c = if up { *c + 1 } else { c.saturating_sub(1) };
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum InstanceState {
+    Placed { host: HostId, parts: Parts },
+    Pending { since: Timestamp, reason: PendingReason },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Instance {
+    pub(crate) app: usize,
+    pub(crate) state: InstanceState,
+}
+
+/// Retry order of pending instances: priority (high first), rigid before
+/// best effort, then oldest instance first.
+pub(crate) type PendingKey = (Reverse<i32>, QosTier, InstanceId);
+
+/// The scheduler. See the [crate documentation](crate) for a tour.
+#[derive(Clone, Debug)]
+pub struct Scheduler {
+    pub(crate) config: Config,
+    pub(crate) now: Timestamp,
+    pub(crate) skus: IndexMap<SkuId, SkuSpec>,
+    pub(crate) zones: IndexMap<ZoneId, ZoneState>,
+    pub(crate) hosts: IndexMap<HostId, Host>,
+    pub(crate) apps: IndexMap<AppId, App>,
+    pub(crate) instances: IndexMap<InstanceId, Instance>,
+    pub(crate) next_instance: u64,
+    pub(crate) classes: IndexMap<(usize, usize), ClassIndex>,
+    pub(crate) pending: BTreeSet<PendingKey>,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler::new(Config::default())
+    }
+}
+
+impl Scheduler {
+    /// An empty scheduler at time zero.
+    pub fn new(config: Config) -> Scheduler {
+        let config = Config {
+            candidates_per_class: config.candidates_per_class.max(1),
+            preemption_candidates: config.preemption_candidates.max(1),
+            max_batch: config.max_batch,
+        };
+        Scheduler {
+            config,
+            now: Timestamp::ZERO,
+            skus: IndexMap::new(),
+            zones: IndexMap::new(),
+            hosts: IndexMap::new(),
+            apps: IndexMap::new(),
+            instances: IndexMap::new(),
+            next_instance: 1,
+            classes: IndexMap::new(),
+            pending: BTreeSet::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The latest time any call was made at.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Run `f` on a copy of the scheduler and return what it returns; `self`
+    /// does not change. Use it as the dry-run form of any call: the
+    /// decisions are exactly those the real call would return.
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// let s = Scheduler::default();
+    /// let result = s.dry_run(|s| s.reconcile(Timestamp(5)));
+    /// assert!(result.unwrap().is_empty());
+    /// assert_eq!(s.now(), Timestamp(0));
+    /// ```
+    pub fn dry_run<T>(&self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
+        let mut copy = self.clone();
+        f(&mut copy)
+    }
+
+    /// The name of a zone by index.
+    pub(crate) fn zone_id(&self, zone: usize) -> &ZoneId {
+        #[allow(clippy::expect_used)]
+        // Invariant: zone indices come from `zones`, and zones are never
+        // removed, so every stored index is valid.
+        self.zones
+            .get_index(zone)
+            .map(|(z, _)| z)
+            .expect("zone indices are valid: zones are never removed")
+    }
+
+    fn check_time(&self, now: Timestamp) -> Result<(), Error> {
+        if now < self.now {
+            return Err(Error::TimeWentBackwards {
+                last: self.now,
+                now,
+            });
+        }
+        Ok(())
+    }
+
+    // ----- catalog and topology ------------------------------------------
+
+    /// Add a SKU to the catalog. SKUs cannot be removed.
+    pub fn add_sku(&mut self, spec: SkuSpec) -> Result<(), Error> {
+        if self.skus.contains_key(&spec.id) {
+            return Err(Error::DuplicateSku(spec.id));
+        }
+        let id = spec.id.clone();
+        let spec = spec
+            .validated()
+            .map_err(|source| Error::InvalidSku {
+                sku: id.clone(),
+                source,
+            })?;
+        self.skus.insert(id, spec);
+        Ok(())
+    }
+
+    /// Declare a zone. Zones cannot be removed; a lost zone is
+    /// [`ZoneState::Down`].
+    pub fn add_zone(&mut self, zone: ZoneId, state: ZoneState) -> Result<(), Error> {
+        if self.zones.contains_key(&zone) {
+            return Err(Error::DuplicateZone(zone));
+        }
+        self.zones.insert(zone, state);
+        Ok(())
+    }
+
+    /// Change a zone's state. When a zone becomes [`ZoneState::Up`], pending
+    /// instances are retried (as by [`reconcile`](Self::reconcile)).
+    pub fn set_zone_state(
+        &mut self,
+        zone: &ZoneId,
+        state: ZoneState,
+        now: Timestamp,
+    ) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(slot) = self.zones.get_mut(zone) else {
+            return Err(Error::UnknownZone(zone.clone()));
+        };
+        self.now = now;
+        let was = std::mem::replace(slot, state);
+        let mut out = Decisions::default();
+        if state == ZoneState::Up && was != ZoneState::Up {
+            self.retry_pending(now, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Add a host. Pending instances are retried, since they may fit now.
+    pub fn add_host(&mut self, spec: HostSpec, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        if self.hosts.contains_key(&spec.id) {
+            return Err(Error::DuplicateHost(spec.id));
+        }
+        let sku = self
+            .skus
+            .get_index_of(&spec.sku)
+            .ok_or_else(|| Error::UnknownSku(spec.sku.clone()))?;
+        let zone = self
+            .zones
+            .get_index_of(&spec.zone)
+            .ok_or_else(|| Error::UnknownZone(spec.zone.clone()))?;
+        self.now = now;
+        let class = self.class_for(sku, zone);
+        let slot = self.classes[class].next_slot();
+        self.insert_host(spec.id, sku, zone, HostState::Ready, class, slot);
+        let mut out = Decisions::default();
+        self.retry_pending(now, &mut out);
+        Ok(out)
+    }
+
+    pub(crate) fn class_for(&mut self, sku: usize, zone: usize) -> usize {
+        let entry = self.classes.entry((sku, zone));
+        let index = entry.index();
+        entry.or_insert_with(|| ClassIndex::new(sku, zone));
+        index
+    }
+
+    /// Insert a host in a free slot of its class. Returns false if the slot
+    /// is taken (only possible from a corrupt snapshot).
+    pub(crate) fn insert_host(
+        &mut self,
+        id: HostId,
+        sku: usize,
+        zone: usize,
+        state: HostState,
+        class: usize,
+        slot: u32,
+    ) -> bool {
+        let nodes = self.skus[sku].numa_nodes.len();
+        let host = Host {
+            sku,
+            zone,
+            state,
+            class,
+            slot,
+            used: SmallVec::from_elem(NodeUse::default(), nodes),
+            instances: Vec::new(),
+        };
+        let bounds = self.bounds_of(&host);
+        if !self.classes[class].insert(slot, id, bounds) {
+            return false;
+        }
+        self.hosts.insert(id, host);
+        true
+    }
+
+    /// Remove a host. Its instances are evicted and retried elsewhere in the
+    /// same call; those that do not fit stay pending.
+    pub fn remove_host(&mut self, id: HostId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(host) = self.hosts.get(&id) else {
+            return Err(Error::UnknownHost(id));
+        };
+        self.now = now;
+        let mut victims = host.instances.clone();
+        victims.sort_unstable();
+        let mut out = Decisions::default();
+        for inst in victims {
+            self.evict(
+                inst,
+                PendingReason::HostRemoved { host: id },
+                EvictionCause::HostRemoved,
+                now,
+                &mut out,
+            );
+        }
+        if let Some(host) = self.hosts.swap_remove(&id) {
+            self.classes[host.class].remove(host.slot);
+        }
+        self.retry_pending(now, &mut out);
+        Ok(out)
+    }
+
+    /// Cordon or uncordon a host. Uncordoning retries pending instances.
+    pub fn set_host_state(
+        &mut self,
+        id: HostId,
+        state: HostState,
+        now: Timestamp,
+    ) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return Err(Error::UnknownHost(id));
+        };
+        self.now = now;
+        let was = std::mem::replace(&mut host.state, state);
+        self.refresh_host(id);
+        let mut out = Decisions::default();
+        if state == HostState::Ready && was != HostState::Ready {
+            self.retry_pending(now, &mut out);
+        }
+        Ok(out)
+    }
+
+    // ----- apps ------------------------------------------------------------
+
+    /// Register an app. It has no instances until it is placed or scaled.
+    pub fn add_app(&mut self, spec: AppSpec) -> Result<(), Error> {
+        if self.apps.contains_key(&spec.id) {
+            return Err(Error::DuplicateApp(spec.id));
+        }
+        spec.validate().map_err(|source| Error::InvalidApp {
+            app: spec.id.clone(),
+            source,
+        })?;
+        let mut zones = SmallVec::new();
+        for z in &spec.spread.zones {
+            let ix = self
+                .zones
+                .get_index_of(z)
+                .ok_or_else(|| Error::UnknownZone(z.clone()))?;
+            zones.push(ix);
+        }
+        self.apps.insert(
+            spec.id.clone(),
+            App {
+                spec,
+                zones,
+                instances: IndexSet::new(),
+                zone_counts: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Remove an app that has no instances (scale it to zero first).
+    pub fn remove_app(&mut self, id: &AppId) -> Result<(), Error> {
+        let Some(ix) = self.apps.get_index_of(id) else {
+            return Err(Error::UnknownApp(id.clone()));
+        };
+        let instances = self.apps[ix].instances.len();
+        if instances > 0 {
+            return Err(Error::AppHasInstances {
+                app: id.clone(),
+                instances,
+            });
+        }
+        self.apps.shift_remove_index(ix);
+        // Later apps moved down by one; no instance refers to the removed
+        // one, so only the others' indices need fixing.
+        for inst in self.instances.values_mut() {
+            if inst.app > ix {
+                inst.app -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn app_index(&self, id: &AppId) -> Result<usize, Error> {
+        self.apps
+            .get_index_of(id)
+            .ok_or_else(|| Error::UnknownApp(id.clone()))
+    }
+
+    fn check_batch(&self, app: usize, count: u64) -> Result<(), Error> {
+        let max = self.config.max_batch;
+        if count > u64::from(max) || self.next_instance.checked_add(count).is_none() {
+            return Err(Error::BatchTooLarge {
+                app: self.apps[app].spec.id.clone(),
+                requested: count,
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    // ----- placement ---------------------------------------------------------
+
+    /// Create one instance of `app` and place it. If it does not fit it
+    /// stays pending, with the reason in the returned decisions.
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # let mut sku = SkuSpec {
+    /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # };
+    /// # s.add_sku(sku)?;
+    /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
+    /// s.add_app(AppSpec::new("web".parse()?, "acme".parse()?, Resources::cpu_mem(2_000, 4_096)?))?;
+    /// let d = s.place(&"web".parse()?, Timestamp(1))?;
+    /// assert_eq!(d.placements[0].host, HostId(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn place(&mut self, app: &AppId, now: Timestamp) -> Result<Decisions, Error> {
+        self.place_batch(app, 1, BatchMode::Partial, now)
+    }
+
+    /// Create `count` instances of `app` and place them, one after another.
+    /// In [`BatchMode::Partial`] those that do not fit stay pending; in
+    /// [`BatchMode::AllOrNothing`] either all are placed or the call fails
+    /// and nothing changes.
+    pub fn place_batch(
+        &mut self,
+        app: &AppId,
+        count: u32,
+        mode: BatchMode,
+        now: Timestamp,
+    ) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let ix = self.app_index(app)?;
+        self.check_batch(ix, u64::from(count))?;
+        match mode {
+            BatchMode::Partial => {
+                self.now = now;
+                let mut out = Decisions::default();
+                self.create_and_place(ix, count, now, &mut out);
+                Ok(out)
+            }
+            BatchMode::AllOrNothing => {
+                // Work on a copy so that a failure leaves `self` untouched.
+                let mut trial = self.clone();
+                trial.now = now;
+                let mut out = Decisions::default();
+                trial.create_and_place(ix, count, now, &mut out);
+                if let Some(first) = out.pending.first() {
+                    let reason = match &first.reason {
+                        PendingReason::NoFit(e) => e.clone(),
+                        _ => Explanation::default(),
+                    };
+                    return Err(Error::GangUnschedulable {
+                        app: app.clone(),
+                        requested: count,
+                        // At most `count` placements, a u32.
+                        placeable: out.placements.len() as u32,
+                        reason,
+                    });
+                }
+                *self = trial;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Scale `app` to `target` instances (placed and pending together).
+    ///
+    /// Scaling up places the new instances as [`place_batch`](Self::place_batch)
+    /// does, partially. Scaling down removes pending instances first (newest
+    /// first), then placed ones: each time from the zone holding the most
+    /// instances of the app, within it from the least utilised host (as
+    /// measured when the call starts), then the newest instance. Scaling to
+    /// zero releases every resource and keeps the app's metadata.
+    pub fn scale(&mut self, app: &AppId, target: u32, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let ix = self.app_index(app)?;
+        let current = self.apps[ix].instances.len();
+        let target_us = target as usize;
+        let mut out = Decisions::default();
+        if target_us > current {
+            let add = target_us - current;
+            self.check_batch(ix, add as u64)?;
+            self.now = now;
+            // add <= target, a u32.
+            self.create_and_place(ix, add as u32, now, &mut out);
+        } else if target_us < current {
+            self.now = now;
+            let victims = self.scale_down_victims(ix, current - target_us);
+            for v in victims {
+                self.delete_instance(v, &mut out);
+            }
+        } else {
+            self.now = now;
+        }
+        Ok(out)
+    }
+
+    /// Delete one instance, releasing its resources.
+    pub fn remove_instance(&mut self, id: InstanceId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        if !self.instances.contains_key(&id) {
+            return Err(Error::UnknownInstance(id));
+        }
+        self.now = now;
+        let mut out = Decisions::default();
+        self.delete_instance(id, &mut out);
+        Ok(out)
+    }
+
+    /// Retry every pending instance, highest app priority first, rigid
+    /// before best effort, oldest first. Rigid instances may preempt
+    /// best-effort ones. The decisions list what was placed and what is
+    /// still pending, with fresh reasons.
+    ///
+    /// Pending instances are also retried by [`add_host`](Self::add_host),
+    /// by [`remove_host`](Self::remove_host), when a host is uncordoned and
+    /// when a zone comes up; freeing capacity in other ways (scale-down,
+    /// instance removal) does not retry them until `reconcile` is called.
+    pub fn reconcile(&mut self, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        self.now = now;
+        let mut out = Decisions::default();
+        self.retry_pending(now, &mut out);
+        Ok(out)
+    }
+
+    fn create_and_place(&mut self, app: usize, count: u32, now: Timestamp, out: &mut Decisions) {
+        let classes = self.eligible_classes(app);
+        let mut failed: Option<Explanation> = None;
+        for _ in 0..count {
+            let id = InstanceId(self.next_instance);
+            self.next_instance += 1; // checked in check_batch
+            self.instances.insert(
+                id,
+                Instance {
+                    app,
+                    state: InstanceState::Pending {
+                        since: now,
+                        reason: PendingReason::NoFit(Explanation::default()),
+                    },
+                },
+            );
+            self.apps[app].instances.insert(id);
+            // Once one identical instance failed, the next fails the same way:
+            // a failed attempt changes nothing.
+            if failed.is_none() && self.try_place(id, app, &classes, out) {
+                continue;
+            }
+            let reason = failed.get_or_insert_with(|| self.explain(app)).clone();
+            self.set_pending(id, now, PendingReason::NoFit(reason), out);
+        }
+    }
+
+    pub(crate) fn retry_pending(&mut self, now: Timestamp, out: &mut Decisions) {
+        let keys: Vec<PendingKey> = self.pending.iter().copied().collect();
+        // Per app: the eligible classes, and the explanation once one of its
+        // instances failed. A failure stays valid until an eviction frees
+        // capacity.
+        let mut memo: IndexMap<usize, (SmallVec<[usize; 16]>, Option<Explanation>)> =
+            IndexMap::new();
+        for key in keys {
+            let id = key.2;
+            let Some(app) = self.instances.get(&id).map(|i| i.app) else {
+                continue;
+            };
+            if !memo.contains_key(&app) {
+                let classes = self.eligible_classes(app);
+                memo.insert(app, (classes, None));
+            }
+            let (classes, failed) = &memo[&app];
+            if failed.is_none() {
+                let classes = classes.clone();
+                let evictions_before = out.evictions.len();
+                if self.try_place(id, app, &classes, out) {
+                    if out.evictions.len() > evictions_before {
+                        for entry in memo.values_mut() {
+                            entry.1 = None;
+                        }
+                    }
+                    continue;
+                }
+            }
+            let reason = match &memo[&app].1 {
+                Some(e) => e.clone(),
+                None => {
+                    let e = self.explain(app);
+                    if let Some(entry) = memo.get_mut(&app) {
+                        entry.1 = Some(e.clone());
+                    }
+                    e
+                }
+            };
+            self.set_pending(id, now, PendingReason::NoFit(reason), out);
+        }
+    }
+
+    fn set_pending(
+        &mut self,
+        id: InstanceId,
+        now: Timestamp,
+        reason: PendingReason,
+        out: &mut Decisions,
+    ) {
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let since = match &inst.state {
+            InstanceState::Pending { since, .. } => *since,
+            InstanceState::Placed { .. } => now,
+        };
+        inst.state = InstanceState::Pending {
+            since,
+            reason: reason.clone(),
+        };
+        let app = &self.apps[inst.app].spec;
+        self.pending
+            .insert((Reverse(app.priority), app.qos, id));
+        out.pending.push(PendingInstance {
+            instance: id,
+            app: app.id.clone(),
+            reason,
+        });
+    }
+
+    /// Take a placed instance off its host and make it pending.
+    pub(crate) fn evict(
+        &mut self,
+        id: InstanceId,
+        reason: PendingReason,
+        cause: EvictionCause,
+        now: Timestamp,
+        out: &mut Decisions,
+    ) {
+        let Some(host) = self.release(id) else {
+            return;
+        };
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        inst.state = InstanceState::Pending { since: now, reason };
+        let app = &self.apps[inst.app].spec;
+        self.pending.insert((Reverse(app.priority), app.qos, id));
+        out.evictions.push(Eviction {
+            instance: id,
+            app: app.id.clone(),
+            host,
+            cause,
+        });
+    }
+
+    /// Release a placed instance's resources; returns its host. The
+    /// instance's state is left for the caller to set.
+    fn release(&mut self, id: InstanceId) -> Option<HostId> {
+        let inst = self.instances.get(&id)?;
+        let InstanceState::Placed { host, parts } = &inst.state else {
+            return None;
+        };
+        let (host_id, parts, app) = (*host, parts.clone(), inst.app);
+        let rigid = self.apps[app].spec.qos == QosTier::Rigid;
+        if let Some(h) = self.hosts.get_mut(&host_id) {
+            for (node, amount) in &parts {
+                if let Some(u) = h.used.get_mut(usize::from(*node)) {
+                    let slot = if rigid { &mut u.rigid } else { &mut u.best_effort };
+                    *slot = slot.saturating_sub(amount);
+                }
+            }
+            if let Some(pos) = h.instances.iter().position(|i| *i == id) {
+                h.instances.swap_remove(pos);
+            }
+            let zone = h.zone;
+            self.apps[app].bump_zone(zone, false);
+            self.refresh_host(host_id);
+        }
+        Some(host_id)
+    }
+
+    /// Record an allocation: the caller has checked that it fits.
+    pub(crate) fn allocate(&mut self, id: InstanceId, host_id: HostId, parts: Parts) {
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let app = inst.app;
+        let rigid = self.apps[app].spec.qos == QosTier::Rigid;
+        let Some(h) = self.hosts.get_mut(&host_id) else {
+            return;
+        };
+        for (node, amount) in &parts {
+            if let Some(u) = h.used.get_mut(usize::from(*node)) {
+                let slot = if rigid { &mut u.rigid } else { &mut u.best_effort };
+                // Fits by the caller's check, so the sum stays within the
+                // node's capacity, itself within Dimension::max.
+                *slot = slot.checked_add(amount).unwrap_or(*slot);
+            }
+        }
+        h.instances.push(id);
+        let zone = h.zone;
+        if let InstanceState::Pending { .. } = inst.state {
+            let spec = &self.apps[app].spec;
+            self.pending
+                .remove(&(Reverse(spec.priority), spec.qos, id));
+        }
+        inst.state = InstanceState::Placed {
+            host: host_id,
+            parts,
+        };
+        self.apps[app].bump_zone(zone, true);
+        self.refresh_host(host_id);
+    }
+
+    fn delete_instance(&mut self, id: InstanceId, out: &mut Decisions) {
+        let host = self.release(id);
+        let Some(inst) = self.instances.swap_remove(&id) else {
+            return;
+        };
+        let app = &mut self.apps[inst.app];
+        app.instances.swap_remove(&id);
+        if matches!(inst.state, InstanceState::Pending { .. }) {
+            self.pending
+                .remove(&(Reverse(app.spec.priority), app.spec.qos, id));
+        }
+        out.removals.push(Removal {
+            instance: id,
+            app: app.spec.id.clone(),
+            host,
+        });
+    }
+
+    fn scale_down_victims(&self, app: usize, count: usize) -> Vec<InstanceId> {
+        let a = &self.apps[app];
+        let mut pending: Vec<InstanceId> = Vec::new();
+        // Per zone: placed instances, best victim last.
+        let mut by_zone: IndexMap<usize, Vec<(Reverse<u64>, InstanceId)>> = IndexMap::new();
+        for id in &a.instances {
+            let Some(inst) = self.instances.get(id) else {
+                continue;
+            };
+            match &inst.state {
+                InstanceState::Pending { .. } => pending.push(*id),
+                InstanceState::Placed { host, .. } => {
+                    let Some(h) = self.hosts.get(host) else {
+                        continue;
+                    };
+                    let util = self.utilisation(h);
+                    by_zone
+                        .entry(h.zone)
+                        .or_default()
+                        .push((Reverse(util), *id));
+                }
+            }
+        }
+        // Newest pending first.
+        pending.sort_unstable_by(|a, b| b.cmp(a));
+        let mut victims: Vec<InstanceId> = pending.into_iter().take(count).collect();
+        for list in by_zone.values_mut() {
+            // Ascending by (higher utilisation, lower id): the last is the
+            // least utilised host's newest instance.
+            list.sort_unstable();
+        }
+        while victims.len() < count {
+            // The zone with the most instances left; ties: lowest zone index.
+            let Some((_, list)) = by_zone
+                .iter_mut()
+                .filter(|(_, l)| !l.is_empty())
+                .max_by(|(za, la), (zb, lb)| la.len().cmp(&lb.len()).then(zb.cmp(za)))
+            else {
+                break;
+            };
+            if let Some((_, id)) = list.pop() {
+                victims.push(id);
+            }
+        }
+        victims
+    }
+
+    /// Used share of a host, summed over dimensions in fixed point.
+    pub(crate) fn utilisation(&self, h: &Host) -> u64 {
+        let cap = &self.skus[h.sku].allocatable;
+        let used = h.used.iter().fold(Resources::ZERO, |acc, u| {
+            acc.checked_add(&u.rigid)
+                .and_then(|a| a.checked_add(&u.best_effort))
+                .unwrap_or(acc)
+        });
+        Dimension::ALL
+            .iter()
+            .map(|d| fraction(used.get(*d), cap.get(*d)))
+            .sum()
+    }
+
+    /// Recompute a host's index leaf.
+    pub(crate) fn refresh_host(&mut self, id: HostId) {
+        let Some(h) = self.hosts.get(&id) else {
+            return;
+        };
+        let bounds = self.bounds_of(h);
+        let (class, slot) = (h.class, h.slot);
+        self.classes[class].tree.set(slot, bounds);
+    }
+
+    pub(crate) fn bounds_of(&self, h: &Host) -> Bounds {
+        if h.state != HostState::Ready {
+            return Bounds::default();
+        }
+        let sku = &self.skus[h.sku];
+        let mut b = Bounds::default();
+        for (n, cap) in sku.numa_nodes.iter().enumerate() {
+            let u = h.used.get(n).copied().unwrap_or_default();
+            let reclaim = cap.saturating_sub(&u.rigid);
+            let free = reclaim.saturating_sub(&u.best_effort);
+            for d in 0..crate::resources::DIMENSIONS {
+                let (f, r) = (free.as_array()[d], reclaim.as_array()[d]);
+                b.free_total[d] += f;
+                b.reclaim_total[d] += r;
+                b.free_node[d] = b.free_node[d].max(f);
+                b.reclaim_node[d] = b.reclaim_node[d].max(r);
+            }
+        }
+        b
+    }
+}

@@ -1,0 +1,295 @@
+//! Snapshot and restore.
+//!
+//! A [`Snapshot`] holds the canonical state: configuration, time, catalog,
+//! zones, hosts (with their index slots), apps and instances, in the
+//! scheduler's own order. Everything else (usage, the host index, pending
+//! queue, per-zone counts) is rebuilt and checked on restore, so a snapshot
+//! that no sequence of calls could have produced is refused. A restored
+//! scheduler serializes to the same snapshot and makes the same decisions.
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::AppSpec;
+use crate::catalog::SkuSpec;
+use crate::error::{Error, RestoreError};
+use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::resources::Resources;
+use crate::scheduler::{
+    Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState,
+};
+use crate::time::Timestamp;
+use crate::explain::PendingReason;
+
+/// The snapshot format this build writes and reads.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// A zone in a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneRecord {
+    /// Zone name.
+    pub id: ZoneId,
+    /// Its state.
+    pub state: ZoneState,
+}
+
+/// A host in a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRecord {
+    /// Host id.
+    pub id: HostId,
+    /// Its SKU.
+    pub sku: SkuId,
+    /// Its zone.
+    pub zone: ZoneId,
+    /// Ready or cordoned.
+    pub state: HostState,
+    /// Its slot in the index of its (SKU, zone) class.
+    pub slot: u32,
+}
+
+/// Where a snapshot's instance is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum InstanceRecordState {
+    /// On a host, with the amount held on each NUMA node.
+    Placed {
+        /// The host.
+        host: HostId,
+        /// (node, amount) pairs.
+        parts: Vec<(u8, Resources)>,
+    },
+    /// Waiting.
+    Pending {
+        /// Since when.
+        since: Timestamp,
+        /// Why.
+        reason: PendingReason,
+    },
+}
+
+/// An instance in a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceRecord {
+    /// Instance id.
+    pub id: InstanceId,
+    /// Its app.
+    pub app: AppId,
+    /// Placed or pending.
+    pub state: InstanceRecordState,
+}
+
+/// The whole state of a [`Scheduler`], serializable with serde.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// [`SNAPSHOT_FORMAT`] when written.
+    pub format: u32,
+    /// Configuration.
+    pub config: Config,
+    /// Latest time seen.
+    pub now: Timestamp,
+    /// Next instance number.
+    pub next_instance: u64,
+    /// Catalog.
+    pub skus: Vec<SkuSpec>,
+    /// Zones.
+    pub zones: Vec<ZoneRecord>,
+    /// Apps.
+    pub apps: Vec<AppSpec>,
+    /// Hosts.
+    pub hosts: Vec<HostRecord>,
+    /// Instances.
+    pub instances: Vec<InstanceRecord>,
+}
+
+impl Scheduler {
+    /// The whole state, for persistence or replication.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            format: SNAPSHOT_FORMAT,
+            config: self.config.clone(),
+            now: self.now,
+            next_instance: self.next_instance,
+            skus: self.skus.values().cloned().collect(),
+            zones: self
+                .zones
+                .iter()
+                .map(|(id, state)| ZoneRecord {
+                    id: id.clone(),
+                    state: *state,
+                })
+                .collect(),
+            apps: self.apps.values().map(|a| a.spec.clone()).collect(),
+            hosts: self
+                .hosts
+                .iter()
+                .map(|(id, h)| HostRecord {
+                    id: *id,
+                    sku: self.skus[h.sku].id.clone(),
+                    zone: self.zone_id(h.zone).clone(),
+                    state: h.state,
+                    slot: h.slot,
+                })
+                .collect(),
+            instances: self
+                .instances
+                .iter()
+                .map(|(id, i)| InstanceRecord {
+                    id: *id,
+                    app: self.apps[i.app].spec.id.clone(),
+                    state: match &i.state {
+                        InstanceState::Placed { host, parts } => InstanceRecordState::Placed {
+                            host: *host,
+                            parts: parts.to_vec(),
+                        },
+                        InstanceState::Pending { since, reason } => InstanceRecordState::Pending {
+                            since: *since,
+                            reason: reason.clone(),
+                        },
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// Rebuild a scheduler from a snapshot, checking it thoroughly.
+    pub fn restore(snapshot: Snapshot) -> Result<Scheduler, RestoreError> {
+        if snapshot.format != SNAPSHOT_FORMAT {
+            return Err(RestoreError::Format {
+                found: snapshot.format,
+                expected: SNAPSHOT_FORMAT,
+            });
+        }
+        let mut s = Scheduler::new(snapshot.config);
+        for sku in snapshot.skus {
+            s.add_sku(sku)?;
+        }
+        for z in snapshot.zones {
+            s.add_zone(z.id, z.state)?;
+        }
+        for app in snapshot.apps {
+            s.add_app(app)?;
+        }
+        for h in snapshot.hosts {
+            if s.hosts.contains_key(&h.id) {
+                return Err(Error::DuplicateHost(h.id).into());
+            }
+            let sku = s
+                .skus
+                .get_index_of(&h.sku)
+                .ok_or(Error::UnknownSku(h.sku))?;
+            let zone = s
+                .zones
+                .get_index_of(&h.zone)
+                .ok_or(Error::UnknownZone(h.zone))?;
+            let class = s.class_for(sku, zone);
+            if h.slot > u32::MAX / 2 || !s.insert_host(h.id, sku, zone, h.state, class, h.slot) {
+                return Err(RestoreError::SlotTaken {
+                    host: h.id,
+                    slot: h.slot,
+                });
+            }
+        }
+        s.next_instance = snapshot.next_instance;
+        for rec in snapshot.instances {
+            if rec.id.0 >= snapshot.next_instance || rec.id.0 == 0 {
+                return Err(RestoreError::InstanceId {
+                    instance: rec.id,
+                    next: snapshot.next_instance,
+                });
+            }
+            if s.instances.contains_key(&rec.id) {
+                return Err(RestoreError::DuplicateInstance(rec.id));
+            }
+            let app = s
+                .apps
+                .get_index_of(&rec.app)
+                .ok_or_else(|| Error::UnknownApp(rec.app.clone()))?;
+            let (priority, qos) = {
+                let spec = &s.apps[app].spec;
+                (spec.priority, spec.qos)
+            };
+            match rec.state {
+                InstanceRecordState::Pending { since, reason } => {
+                    s.instances.insert(
+                        rec.id,
+                        Instance {
+                            app,
+                            state: InstanceState::Pending { since, reason },
+                        },
+                    );
+                    s.apps[app].instances.insert(rec.id);
+                    s.pending
+                        .insert((std::cmp::Reverse(priority), qos, rec.id));
+                }
+                InstanceRecordState::Placed { host, parts } => {
+                    let parts: Parts = SmallVec::from_vec(parts);
+                    s.check_placement(rec.id, app, host, &parts)?;
+                    s.instances.insert(
+                        rec.id,
+                        Instance {
+                            app,
+                            state: InstanceState::Pending {
+                                since: snapshot.now,
+                                reason: PendingReason::HostRemoved { host },
+                            },
+                        },
+                    );
+                    s.apps[app].instances.insert(rec.id);
+                    s.allocate(rec.id, host, parts);
+                }
+            }
+        }
+        s.now = snapshot.now;
+        Ok(s)
+    }
+
+    fn check_placement(
+        &self,
+        id: InstanceId,
+        app: usize,
+        host: HostId,
+        parts: &Parts,
+    ) -> Result<(), RestoreError> {
+        let bad = |what| RestoreError::BadPlacement {
+            instance: id,
+            host,
+            what,
+        };
+        let h = self.hosts.get(&host).ok_or(Error::UnknownHost(host))?;
+        let spec = &self.apps[app].spec;
+        let sku = &self.skus[h.sku];
+        let mut sum = Resources::ZERO;
+        let mut seen = 0u32;
+        for (n, amount) in parts {
+            let n = usize::from(*n);
+            let Some(cap) = sku.numa_nodes.get(n) else {
+                return Err(bad("NUMA node out of range"));
+            };
+            if seen & (1 << n) != 0 {
+                return Err(bad("NUMA node listed twice"));
+            }
+            seen |= 1 << n;
+            let u = h.used[n];
+            let held = u
+                .rigid
+                .checked_add(&u.best_effort)
+                .and_then(|x| x.checked_add(amount));
+            if !held.is_some_and(|x| x.fits_in(cap)) {
+                return Err(bad("over the NUMA node's capacity"));
+            }
+            sum = sum.checked_add(amount).ok_or(bad("parts overflow"))?;
+        }
+        if sum != spec.resources {
+            return Err(bad("parts do not add up to the app's resources"));
+        }
+        if spec.numa == crate::app::NumaPolicy::SingleNode && parts.len() != 1 {
+            return Err(bad("single-node app spread over several nodes"));
+        }
+        Ok(())
+    }
+}
