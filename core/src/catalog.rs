@@ -212,7 +212,10 @@ pub(crate) mod tests {
     #[test]
     fn rejects_bad_skus() {
         let mut s = sku("a", 0, 8192);
-        assert!(matches!(s.clone().validated(), Err(SkuError::Allocatable(_))));
+        assert!(matches!(
+            s.clone().validated(),
+            Err(SkuError::Allocatable(_))
+        ));
         s = sku("a", 1000, 1024);
         s.perf_score = 0;
         assert_eq!(s.clone().validated(), Err(SkuError::ZeroPerfScore));

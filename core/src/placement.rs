@@ -242,7 +242,11 @@ impl Scheduler {
             .collect()
     }
 
-    fn node_view(&self, h: &Host, reclaim: bool) -> (SmallVec<[Resources; 2]>, SmallVec<[Resources; 2]>) {
+    fn node_view(
+        &self,
+        h: &Host,
+        reclaim: bool,
+    ) -> (SmallVec<[Resources; 2]>, SmallVec<[Resources; 2]>) {
         let sku = &self.skus[h.sku];
         let caps: SmallVec<[Resources; 2]> = sku.numa_nodes.iter().copied().collect();
         let avail = caps
@@ -250,7 +254,11 @@ impl Scheduler {
             .zip(&h.used)
             .map(|(cap, u)| {
                 let r = cap.saturating_sub(&u.rigid);
-                if reclaim { r } else { r.saturating_sub(&u.best_effort) }
+                if reclaim {
+                    r
+                } else {
+                    r.saturating_sub(&u.best_effort)
+                }
             })
             .collect();
         (caps, avail)
@@ -261,7 +269,9 @@ impl Scheduler {
         let h = self.hosts.get(&id)?;
         let (caps, avail) = self.node_view(h, false);
         let parts = choose_parts(&caps, &avail, req, policy)?;
-        let total = avail.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+        let total = avail
+            .iter()
+            .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
         let after = total.saturating_sub(req);
         let score = residual_score(&self.skus[h.sku].allocatable, &after);
         Some(Candidate {
@@ -287,16 +297,22 @@ impl Scheduler {
         for scope in scopes {
             let avail = match scope {
                 Some(n) => free[n],
-                None => free.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a)),
+                None => free
+                    .iter()
+                    .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a)),
             };
             let deficit = req.saturating_sub(&avail);
             let mut pool: Vec<(InstanceId, Resources, u64)> = Vec::new();
             for inst in &h.instances {
-                let Some(i) = self.instances.get(inst) else { continue };
+                let Some(i) = self.instances.get(inst) else {
+                    continue;
+                };
                 if self.apps[i.app].spec.qos != QosTier::BestEffort {
                     continue;
                 }
-                let InstanceState::Placed { parts, .. } = &i.state else { continue };
+                let InstanceState::Placed { parts, .. } = &i.state else {
+                    continue;
+                };
                 let released = parts
                     .iter()
                     .filter(|(n, _)| scope.is_none_or(|s| usize::from(*n) == s))
@@ -315,10 +331,12 @@ impl Scheduler {
             };
             let victims: SmallVec<[InstanceId; 4]> = set.iter().map(|&i| pool[i].0).collect();
             let vsize: u64 = set.iter().map(|&i| pool[i].2).sum();
-            let freed = set
+            let freed = set.iter().fold(Resources::ZERO, |a, &i| {
+                a.checked_add(&pool[i].1).unwrap_or(a)
+            });
+            let total_free = free
                 .iter()
-                .fold(Resources::ZERO, |a, &i| a.checked_add(&pool[i].1).unwrap_or(a));
-            let total_free = free.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+                .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
             let after = total_free
                 .checked_add(&freed)
                 .unwrap_or(total_free)
@@ -398,9 +416,9 @@ impl Scheduler {
                         };
                         if let Some(opt) = opt {
                             found += 1;
-                            let better = chosen.as_ref().is_none_or(|b| {
-                                (opt.rank, opt.host) < (b.rank, b.host)
-                            });
+                            let better = chosen
+                                .as_ref()
+                                .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
                             if better {
                                 chosen = Some(opt);
                             }
@@ -483,16 +501,22 @@ impl Scheduler {
                 continue;
             }
             for host in self.classes[c].slots.iter().flatten() {
-                let Some(h) = self.hosts.get(host) else { continue };
+                let Some(h) = self.hosts.get(host) else {
+                    continue;
+                };
                 if h.state != HostState::Ready {
                     e.add(Constraint::HostCordoned, 1);
                     continue;
                 }
                 let (_, avail) = self.node_view(h, rigid);
-                let total = avail.iter().fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+                let total = avail
+                    .iter()
+                    .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
                 if let Some(d) = req.first_short(&total) {
                     e.add(Constraint::Capacity(d), 1);
-                } else if spec.numa == NumaPolicy::SingleNode && !avail.iter().any(|a| req.fits_in(a)) {
+                } else if spec.numa == NumaPolicy::SingleNode
+                    && !avail.iter().any(|a| req.fits_in(a))
+                {
                     e.add(Constraint::NumaNode, 1);
                 }
             }
@@ -542,13 +566,25 @@ mod tests {
             (InstanceId(4), r(40, 40), size_of(&cap, &r(40, 40))),
         ];
         // One victim suffices: the smallest that covers 20 is #3.
-        assert_eq!(choose_victims(&r(20, 20), &pool, &cap).unwrap().as_slice(), &[2]);
+        assert_eq!(
+            choose_victims(&r(20, 20), &pool, &cap).unwrap().as_slice(),
+            &[2]
+        );
         // 30 needs one: #4 (only one that covers).
-        assert_eq!(choose_victims(&r(30, 30), &pool, &cap).unwrap().as_slice(), &[3]);
+        assert_eq!(
+            choose_victims(&r(30, 30), &pool, &cap).unwrap().as_slice(),
+            &[3]
+        );
         // 45 needs two: #1+#4 (50) beats #3+#4 (65).
-        assert_eq!(choose_victims(&r(45, 45), &pool, &cap).unwrap().as_slice(), &[0, 3]);
+        assert_eq!(
+            choose_victims(&r(45, 45), &pool, &cap).unwrap().as_slice(),
+            &[0, 3]
+        );
         assert!(choose_victims(&r(90, 90), &pool, &cap).is_none());
-        assert_eq!(choose_victims(&Resources::ZERO, &pool, &cap).unwrap().len(), 0);
+        assert_eq!(
+            choose_victims(&Resources::ZERO, &pool, &cap).unwrap().len(),
+            0
+        );
     }
 
     #[test]

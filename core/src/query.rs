@@ -295,7 +295,8 @@ impl Scheduler {
                 let u = h.used[n];
                 for d in Dimension::ALL {
                     let i = d.index();
-                    if s[i] != u64::from(u.rigid.get(d)) || s[4 + i] != u64::from(u.best_effort.get(d))
+                    if s[i] != u64::from(u.rigid.get(d))
+                        || s[4 + i] != u64::from(u.best_effort.get(d))
                     {
                         return Err(InvariantViolation::Accounting { host: *id, node: n });
                     }

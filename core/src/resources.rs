@@ -389,7 +389,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(max.checked_add(&b), None);
-        assert_eq!(a.saturating_sub(&Resources::new(5, 0, 0, 0).unwrap()).cpu_millis(), 0);
+        assert_eq!(
+            a.saturating_sub(&Resources::new(5, 0, 0, 0).unwrap())
+                .cpu_millis(),
+            0
+        );
         assert_eq!(a.first_short(&b), Some(Dimension::Cpu));
         assert_eq!(b.first_short(&a), None);
         assert!(b.fits_in(&a));

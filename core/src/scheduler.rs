@@ -136,8 +136,14 @@ impl App {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum InstanceState {
-    Placed { host: HostId, parts: Parts },
-    Pending { since: Timestamp, reason: PendingReason },
+    Placed {
+        host: HostId,
+        parts: Parts,
+    },
+    Pending {
+        since: Timestamp,
+        reason: PendingReason,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -248,12 +254,10 @@ impl Scheduler {
             return Err(Error::DuplicateSku(spec.id));
         }
         let id = spec.id.clone();
-        let spec = spec
-            .validated()
-            .map_err(|source| Error::InvalidSku {
-                sku: id.clone(),
-                source,
-            })?;
+        let spec = spec.validated().map_err(|source| Error::InvalidSku {
+            sku: id.clone(),
+            source,
+        })?;
         self.skus.insert(id, spec);
         Ok(())
     }
@@ -691,8 +695,7 @@ impl Scheduler {
             reason: reason.clone(),
         };
         let app = &self.apps[inst.app].spec;
-        self.pending
-            .insert((Reverse(app.priority), app.qos, id));
+        self.pending.insert((Reverse(app.priority), app.qos, id));
         out.pending.push(PendingInstance {
             instance: id,
             app: app.id.clone(),
@@ -738,7 +741,11 @@ impl Scheduler {
         if let Some(h) = self.hosts.get_mut(&host_id) {
             for (node, amount) in &parts {
                 if let Some(u) = h.used.get_mut(usize::from(*node)) {
-                    let slot = if rigid { &mut u.rigid } else { &mut u.best_effort };
+                    let slot = if rigid {
+                        &mut u.rigid
+                    } else {
+                        &mut u.best_effort
+                    };
                     *slot = slot.saturating_sub(amount);
                 }
             }
@@ -764,7 +771,11 @@ impl Scheduler {
         };
         for (node, amount) in &parts {
             if let Some(u) = h.used.get_mut(usize::from(*node)) {
-                let slot = if rigid { &mut u.rigid } else { &mut u.best_effort };
+                let slot = if rigid {
+                    &mut u.rigid
+                } else {
+                    &mut u.best_effort
+                };
                 // Fits by the caller's check, so the sum stays within the
                 // node's capacity, itself within Dimension::max.
                 *slot = slot.checked_add(amount).unwrap_or(*slot);
@@ -774,8 +785,7 @@ impl Scheduler {
         let zone = h.zone;
         if let InstanceState::Pending { .. } = inst.state {
             let spec = &self.apps[app].spec;
-            self.pending
-                .remove(&(Reverse(spec.priority), spec.qos, id));
+            self.pending.remove(&(Reverse(spec.priority), spec.qos, id));
         }
         inst.state = InstanceState::Placed {
             host: host_id,

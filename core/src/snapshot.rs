@@ -13,13 +13,11 @@ use smallvec::SmallVec;
 use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
 use crate::error::{Error, RestoreError};
+use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::resources::Resources;
-use crate::scheduler::{
-    Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState,
-};
+use crate::scheduler::{Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState};
 use crate::time::Timestamp;
-use crate::explain::PendingReason;
 
 /// The snapshot format this build writes and reads.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -223,8 +221,7 @@ impl Scheduler {
                         },
                     );
                     s.apps[app].instances.insert(rec.id);
-                    s.pending
-                        .insert((std::cmp::Reverse(priority), qos, rec.id));
+                    s.pending.insert((std::cmp::Reverse(priority), qos, rec.id));
                 }
                 InstanceRecordState::Placed { host, parts } => {
                     let parts: Parts = SmallVec::from_vec(parts);

@@ -1,0 +1,3 @@
+"""Type stubs for the native module ``trimline._trimline``."""
+
+__version__: str

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The one test command for trimline: Rust lints, docs and tests, then the C
+# suite (under ASan/UBSan, and valgrind when installed), then the Python suite.
+# Works from any directory. Needs Rust, Python 3 (with venv) and a C compiler.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+# ---------------------------------------------------------------- Rust
+section "cargo fmt --all --check"
+cargo fmt --all --check
+
+section "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "cargo doc --workspace --no-deps (RUSTDOCFLAGS=-D warnings)"
+RUSTDOCFLAGS="${RUSTDOCFLAGS:+$RUSTDOCFLAGS }-D warnings" cargo doc --workspace --no-deps
+
+section "cargo test --workspace"
+cargo test --workspace
+
+# ---------------------------------------------------------------- C
+section "C tests (tests/c/*.c)"
+c_start=$SECONDS
+cargo build -p trimline-ffi
+LIB_DIR="$ROOT/target/debug"
+C_OUT="$ROOT/target/c-tests"
+mkdir -p "$C_OUT"
+pkgid="$(cargo pkgid -p trimline-ffi)"
+FFI_VERSION="${pkgid##*[#@]}"
+
+CC="${CC:-cc}"
+CFLAGS_COMMON=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -I"$ROOT/include")
+LINK=(-L"$LIB_DIR" -ltrimline -Wl,-rpath,"$LIB_DIR")
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+
+have_valgrind=false
+if command -v valgrind >/dev/null 2>&1; then
+    have_valgrind=true
+else
+    echo "(valgrind not installed: skipping the valgrind runs)"
+fi
+
+# The header must also be valid C++ (cpp_compat, extern "C").
+CXX="${CXX:-c++}"
+if command -v "$CXX" >/dev/null 2>&1; then
+    echo "-- include/trimline.h compiles as C++"
+    "$CXX" -x c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only include/trimline.h
+fi
+
+shopt -s nullglob
+c_tests=(tests/c/*.c)
+if [ "${#c_tests[@]}" -eq 0 ]; then
+    echo "no C tests found in tests/c/" >&2
+    exit 1
+fi
+for src in "${c_tests[@]}"; do
+    name="$(basename "$src" .c)"
+    echo "-- $name (ASan/UBSan)"
+    "$CC" "${CFLAGS_COMMON[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer \
+        -fno-sanitize-recover=all "$src" "${LINK[@]}" -o "$C_OUT/$name-asan"
+    "$C_OUT/$name-asan" "$FFI_VERSION"
+    if $have_valgrind; then
+        echo "-- $name (valgrind)"
+        "$CC" "${CFLAGS_COMMON[@]}" -O1 "$src" "${LINK[@]}" -o "$C_OUT/$name"
+        valgrind --quiet --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect \
+            "$C_OUT/$name" "$FFI_VERSION"
+    fi
+done
+echo "C tests took $((SECONDS - c_start))s"
+
+# ---------------------------------------------------------------- Python
+section "Python tests (python/tests)"
+py_start=$SECONDS
+VENV="$ROOT/target/venv"
+PY="$VENV/bin/python"
+if [ ! -x "$PY" ]; then
+    echo "creating virtualenv at target/venv"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+        # Some distributions ship venv without ensurepip: make the venv bare
+        # and install pip into it with the system pip.
+        rm -rf "$VENV"
+        python3 -m venv --without-pip "$VENV"
+        python3 -m pip --python "$PY" install --quiet --disable-pip-version-check pip
+    fi
+fi
+PIP=("$PY" -m pip --quiet --disable-pip-version-check --no-input)
+"${PIP[@]}" install "maturin>=1.9.4,<2" "pytest>=8,<10"
+
+# Build the wheel as users get it and install it into the venv, so the tests
+# see the packaged files (py.typed, .pyi), not the source tree. A separate
+# target dir keeps maturin's PYO3_BUILD_EXTENSION_MODULE build from
+# invalidating the cargo test build of pyo3 above, and vice versa.
+WHEELS="$ROOT/target/wheels"
+rm -rf "$WHEELS"
+"$VENV/bin/maturin" build --quiet --manifest-path python/Cargo.toml \
+    --interpreter "$PY" --target-dir "$ROOT/target/maturin" --out "$WHEELS"
+"${PIP[@]}" install --force-reinstall --no-deps "$WHEELS"/trimline-*.whl
+
+# Run from python/ so pytest picks up its config from python/pyproject.toml.
+# The venv's `pytest` script (unlike `python -m pytest`) does not put the
+# working directory on sys.path, so the tests import the installed wheel and
+# not the source tree next to them.
+(cd python && "$VENV/bin/pytest" -p no:cacheprovider)
+echo "Python tests took $((SECONDS - py_start))s"
+
+section "all suites passed"
