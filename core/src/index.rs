@@ -128,19 +128,26 @@ impl SegTree {
     }
 
     /// Visit, left to right, the slots whose `key` bound covers `req`.
-    /// `visit` returns `Break` to stop the search.
+    /// `visit` returns `Break` to stop the search. At most `budget` tree
+    /// nodes are examined; returns true if the budget ran out first.
     pub(crate) fn search(
         &self,
         key: BoundKey,
         req: &[u32; DIMENSIONS],
+        budget: usize,
         mut visit: impl FnMut(u32) -> ControlFlow<()>,
-    ) {
+    ) -> bool {
         if self.leaves == 0 {
-            return;
+            return false;
         }
+        let mut visits = 0usize;
         let mut stack: SmallVec<[usize; 64]> = SmallVec::new();
         stack.push(1);
         while let Some(i) = stack.pop() {
+            visits += 1;
+            if visits > budget {
+                return true;
+            }
             if !covers(self.nodes[i].get(key), req) {
                 continue;
             }
@@ -148,13 +155,20 @@ impl SegTree {
                 // Leaves hold slot numbers below `leaves`, which is a usize
                 // built from u32 slots, so the cast is lossless.
                 if visit((i - self.leaves) as u32).is_break() {
-                    return;
+                    return false;
                 }
             } else {
                 stack.push(2 * i + 1);
                 stack.push(2 * i);
             }
         }
+        false
+    }
+
+    /// A visit budget proportional to the tree's depth.
+    pub(crate) fn budget(&self) -> usize {
+        let depth = self.leaves.max(1).trailing_zeros() as usize + 1;
+        16 * depth
     }
 }
 
@@ -241,7 +255,7 @@ mod tests {
 
     fn found(t: &SegTree, req: u32) -> Vec<u32> {
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[req; DIMENSIONS], |s| {
+        t.search(BoundKey::FreeTotal, &[req; DIMENSIONS], usize::MAX, |s| {
             out.push(s);
             ControlFlow::Continue(())
         });
@@ -274,7 +288,7 @@ mod tests {
         t.set(1, c);
         // The root bound covers [10, 10] but no single leaf does.
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], |s| {
+        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s| {
             out.push(s);
             ControlFlow::Continue(())
         });

@@ -112,6 +112,7 @@ mod catalog;
 mod decision;
 mod error;
 mod explain;
+mod hash;
 mod ids;
 mod index;
 pub mod placement;

@@ -384,15 +384,25 @@ impl Scheduler {
         let rigid = spec.qos == QosTier::Rigid;
         let req_arr = req.as_array();
         let zones = self.zone_order(app, classes);
+        let mut exhausted = false;
         let (free_key, reclaim_key) = match policy {
             NumaPolicy::Any => (BoundKey::FreeTotal, BoundKey::ReclaimTotal),
             NumaPolicy::SingleNode => (BoundKey::FreeNode, BoundKey::ReclaimNode),
         };
         let mut chosen: Option<Candidate> = None;
-        'passes: for preempt in [false, true] {
+        // Each search first runs on a visit budget of O(log hosts); only if
+        // that finds nothing anywhere, and some search ran out of budget, is
+        // the search repeated without a budget, so a "no" is always exact.
+        'passes: for (preempt, budgeted) in
+            [(false, true), (false, false), (true, true), (true, false)]
+        {
             if preempt && !rigid {
                 break;
             }
+            if !budgeted && !exhausted {
+                continue;
+            }
+            exhausted = false;
             let (key, limit) = if preempt {
                 (reclaim_key, self.config.preemption_candidates)
             } else {
@@ -404,8 +414,13 @@ impl Scheduler {
                     if class.zone != zone {
                         continue;
                     }
+                    let budget = if budgeted {
+                        class.tree.budget()
+                    } else {
+                        usize::MAX
+                    };
                     let mut found = 0u32;
-                    class.tree.search(key, &req_arr, |slot| {
+                    exhausted |= class.tree.search(key, &req_arr, budget, |slot| {
                         let Some(host) = class.host_at(slot) else {
                             return ControlFlow::Continue(());
                         };

@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
-use indexmap::{IndexMap, IndexSet};
+use crate::hash::{Map, Set};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -115,7 +115,7 @@ pub(crate) struct App {
     pub(crate) spec: AppSpec,
     /// Allowed zone indices; empty allows all.
     pub(crate) zones: SmallVec<[usize; 4]>,
-    pub(crate) instances: IndexSet<InstanceId>,
+    pub(crate) instances: Set<InstanceId>,
     /// Placed instances per zone index.
     pub(crate) zone_counts: Vec<u32>,
 }
@@ -161,13 +161,13 @@ pub(crate) type PendingKey = (Reverse<i32>, QosTier, InstanceId);
 pub struct Scheduler {
     pub(crate) config: Config,
     pub(crate) now: Timestamp,
-    pub(crate) skus: IndexMap<SkuId, SkuSpec>,
-    pub(crate) zones: IndexMap<ZoneId, ZoneState>,
-    pub(crate) hosts: IndexMap<HostId, Host>,
-    pub(crate) apps: IndexMap<AppId, App>,
-    pub(crate) instances: IndexMap<InstanceId, Instance>,
+    pub(crate) skus: Map<SkuId, SkuSpec>,
+    pub(crate) zones: Map<ZoneId, ZoneState>,
+    pub(crate) hosts: Map<HostId, Host>,
+    pub(crate) apps: Map<AppId, App>,
+    pub(crate) instances: Map<InstanceId, Instance>,
     pub(crate) next_instance: u64,
-    pub(crate) classes: IndexMap<(usize, usize), ClassIndex>,
+    pub(crate) classes: Map<(usize, usize), ClassIndex>,
     pub(crate) pending: BTreeSet<PendingKey>,
 }
 
@@ -188,13 +188,13 @@ impl Scheduler {
         Scheduler {
             config,
             now: Timestamp::ZERO,
-            skus: IndexMap::new(),
-            zones: IndexMap::new(),
-            hosts: IndexMap::new(),
-            apps: IndexMap::new(),
-            instances: IndexMap::new(),
+            skus: Map::default(),
+            zones: Map::default(),
+            hosts: Map::default(),
+            apps: Map::default(),
+            instances: Map::default(),
             next_instance: 1,
-            classes: IndexMap::new(),
+            classes: Map::default(),
             pending: BTreeSet::new(),
         }
     }
@@ -424,7 +424,7 @@ impl Scheduler {
             App {
                 spec,
                 zones,
-                instances: IndexSet::new(),
+                instances: Set::default(),
                 zone_counts: Vec::new(),
             },
         );
@@ -638,8 +638,7 @@ impl Scheduler {
         // Per app: the eligible classes, and the explanation once one of its
         // instances failed. A failure stays valid until an eviction frees
         // capacity.
-        let mut memo: IndexMap<usize, (SmallVec<[usize; 16]>, Option<Explanation>)> =
-            IndexMap::new();
+        let mut memo: Map<usize, (SmallVec<[usize; 16]>, Option<Explanation>)> = Map::default();
         for key in keys {
             let id = key.2;
             let Some(app) = self.instances.get(&id).map(|i| i.app) else {
@@ -817,7 +816,7 @@ impl Scheduler {
         let a = &self.apps[app];
         let mut pending: Vec<InstanceId> = Vec::new();
         // Per zone: placed instances, best victim last.
-        let mut by_zone: IndexMap<usize, Vec<(Reverse<u64>, InstanceId)>> = IndexMap::new();
+        let mut by_zone: Map<usize, Vec<(Reverse<u64>, InstanceId)>> = Map::default();
         for id in &a.instances {
             let Some(inst) = self.instances.get(id) else {
                 continue;

@@ -1,0 +1,31 @@
+//! Places a seeded stream of mixed instances into a region, for profiling:
+//! `cargo run --release -p trimline-bench --bin profile_place -- HOSTS PLACEMENTS`.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+use trimline::Timestamp;
+use trimline_bench::{SplitMix, region};
+
+fn main() {
+    let args: Vec<u64> = match std::env::args().skip(1).map(|a| a.parse()).collect() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("usage: profile_place [HOSTS] [PLACEMENTS] (whole numbers): {e}");
+            std::process::exit(2);
+        }
+    };
+    let hosts = args.first().copied().unwrap_or(10_000) as usize;
+    let n = args.get(1).copied().unwrap_or(20_000);
+    let (mut s, apps) = region(hosts, 60, 7);
+    let mut rng = SplitMix::new(11);
+    let start = std::time::Instant::now();
+    let mut placed = 0usize;
+    for _ in 0..n {
+        let a = rng.below(apps.len() as u64) as usize;
+        placed += s.place(&apps[a], Timestamp(1)).unwrap().placements.len();
+    }
+    let dt = start.elapsed();
+    println!(
+        "{hosts} hosts: {n} calls, {placed} placed, {:.0} placements/s",
+        n as f64 / dt.as_secs_f64()
+    );
+}
