@@ -135,3 +135,8 @@ pub use snapshot::{
     HostRecord, InstanceRecord, InstanceRecordState, SNAPSHOT_FORMAT, Snapshot, ZoneRecord,
 };
 pub use time::Timestamp;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
