@@ -1,5 +1,6 @@
-//! Identifiers. Names (SKUs, zones, apps, tenants, labels) are validated
-//! strings; hosts and instances are numbered.
+//! Identifiers. Names (SKUs, zones, apps, tenants, labels) are validated,
+//! shared strings (cloning one is a reference-count increment); hosts and
+//! instances are numbered.
 
 use std::fmt;
 
@@ -66,14 +67,14 @@ macro_rules! name_type {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(Box<str>);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Validate and build the name.
             pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
                 let name = name.into();
                 check_name($kind, &name)?;
-                Ok(Self(name.into_boxed_str()))
+                Ok(Self(std::sync::Arc::from(name)))
             }
 
             /// The name as a string.
@@ -105,7 +106,7 @@ macro_rules! name_type {
 
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                value.0.into()
+                value.0.to_string()
             }
         }
 

@@ -135,7 +135,7 @@ impl SegTree {
         key: BoundKey,
         req: &[u32; DIMENSIONS],
         budget: usize,
-        mut visit: impl FnMut(u32) -> ControlFlow<()>,
+        mut visit: impl FnMut(u32, &Bounds) -> ControlFlow<()>,
     ) -> bool {
         if self.leaves == 0 {
             return false;
@@ -154,7 +154,7 @@ impl SegTree {
             if i >= self.leaves {
                 // Leaves hold slot numbers below `leaves`, which is a usize
                 // built from u32 slots, so the cast is lossless.
-                if visit((i - self.leaves) as u32).is_break() {
+                if visit((i - self.leaves) as u32, &self.nodes[i]).is_break() {
                     return false;
                 }
             } else {
@@ -255,10 +255,15 @@ mod tests {
 
     fn found(t: &SegTree, req: u32) -> Vec<u32> {
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[req; DIMENSIONS], usize::MAX, |s| {
-            out.push(s);
-            ControlFlow::Continue(())
-        });
+        t.search(
+            BoundKey::FreeTotal,
+            &[req; DIMENSIONS],
+            usize::MAX,
+            |s, _| {
+                out.push(s);
+                ControlFlow::Continue(())
+            },
+        );
         out
     }
 
@@ -288,7 +293,7 @@ mod tests {
         t.set(1, c);
         // The root bound covers [10, 10] but no single leaf does.
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s| {
+        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s, _| {
             out.push(s);
             ControlFlow::Continue(())
         });

@@ -204,8 +204,6 @@ struct Candidate {
     /// (victim count, victims' size, score): lower wins, then host id.
     rank: (usize, u64, u64),
     victims: SmallVec<[InstanceId; 4]>,
-    /// Parts, when known without evicting (free path).
-    parts: Option<Parts>,
 }
 
 impl Scheduler {
@@ -235,11 +233,19 @@ impl Scheduler {
         None
     }
 
-    /// Classes with hosts that pass every class-level constraint.
-    pub(crate) fn eligible_classes(&self, app: usize) -> SmallVec<[usize; 16]> {
-        (0..self.classes.len())
-            .filter(|&c| self.classes[c].hosts > 0 && self.class_constraint(app, c).is_none())
-            .collect()
+    /// Classes that pass every class-level constraint, cached per app
+    /// until the classes or zone states change.
+    pub(crate) fn eligible_classes_cached(&mut self, app: usize) -> SmallVec<[usize; 16]> {
+        if let Some((epoch, classes)) = &self.apps[app].eligible {
+            if *epoch == self.epoch {
+                return classes.clone();
+            }
+        }
+        let classes: SmallVec<[usize; 16]> = (0..self.classes.len())
+            .filter(|&c| self.class_constraint(app, c).is_none())
+            .collect();
+        self.apps[app].eligible = Some((self.epoch, classes.clone()));
+        classes
     }
 
     fn node_view(
@@ -264,22 +270,13 @@ impl Scheduler {
         (caps, avail)
     }
 
-    /// Evaluate `host` for the instance without preemption.
-    fn free_option(&self, id: HostId, req: &Resources, policy: NumaPolicy) -> Option<Candidate> {
-        let h = self.hosts.get(&id)?;
-        let (caps, avail) = self.node_view(h, false);
-        let parts = choose_parts(&caps, &avail, req, policy)?;
-        let total = avail
-            .iter()
-            .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
-        let after = total.saturating_sub(req);
-        let score = residual_score(&self.skus[h.sku].allocatable, &after);
-        Some(Candidate {
-            host: id,
-            rank: (0, 0, score),
-            victims: SmallVec::new(),
-            parts: Some(parts),
-        })
+    /// Whether some single NUMA node of the host has `req` free.
+    fn fits_one_node(&self, id: HostId, req: &Resources) -> bool {
+        let Some(h) = self.hosts.get(&id) else {
+            return false;
+        };
+        let (_, avail) = self.node_view(h, false);
+        avail.iter().any(|a| req.fits_in(a))
     }
 
     /// Evaluate `host` for a rigid instance, evicting best-effort ones.
@@ -347,7 +344,6 @@ impl Scheduler {
                     host: id,
                     rank,
                     victims,
-                    parts: None,
                 });
             }
         }
@@ -420,14 +416,29 @@ impl Scheduler {
                         usize::MAX
                     };
                     let mut found = 0u32;
-                    exhausted |= class.tree.search(key, &req_arr, budget, |slot| {
+                    let cap = &self.skus[class.sku].allocatable;
+                    // Single-node SKUs: the leaf bound is exact for either policy.
+                    let multi_node = self.skus[class.sku].numa_nodes.len() > 1;
+                    exhausted |= class.tree.search(key, &req_arr, budget, |slot, leaf| {
                         let Some(host) = class.host_at(slot) else {
                             return ControlFlow::Continue(());
                         };
                         let opt = if preempt {
                             self.preempt_option(host, &req, policy)
+                        } else if policy == NumaPolicy::SingleNode
+                            && multi_node
+                            && !self.fits_one_node(host, &req)
+                        {
+                            None
                         } else {
-                            self.free_option(host, &req, policy)
+                            // The tree checked free_total >= req (Any) or a
+                            // node that fits (SingleNode), so this is exact.
+                            let after = Resources::from_raw(leaf.free_total).saturating_sub(&req);
+                            Some(Candidate {
+                                host,
+                                rank: (0, 0, residual_score(cap, &after)),
+                                victims: SmallVec::new(),
+                            })
                         };
                         if let Some(opt) = opt {
                             found += 1;
@@ -466,20 +477,14 @@ impl Scheduler {
                 out,
             );
         }
-        let parts = match choice.parts {
-            Some(p) => p,
-            None => {
-                let Some(h) = self.hosts.get(&choice.host) else {
-                    return false;
-                };
-                let (caps, avail) = self.node_view(h, false);
-                match choose_parts(&caps, &avail, &req, policy) {
-                    Some(p) => p,
-                    // The victims were chosen to make room; this cannot
-                    // happen, but if it did the instance stays pending.
-                    None => return false,
-                }
-            }
+        let Some(h) = self.hosts.get(&choice.host) else {
+            return false;
+        };
+        let (caps, avail) = self.node_view(h, false);
+        let Some(parts) = choose_parts(&caps, &avail, &req, policy) else {
+            // The search (and any evictions) made room, so this cannot
+            // happen; if it did, the instance would stay pending.
+            return false;
         };
         let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
         self.allocate(id, choice.host, parts);

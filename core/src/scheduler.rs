@@ -118,6 +118,9 @@ pub(crate) struct App {
     pub(crate) instances: Set<InstanceId>,
     /// Placed instances per zone index.
     pub(crate) zone_counts: Vec<u32>,
+    /// Eligible classes, valid while `Scheduler::epoch` equals the first
+    /// field (derived; not in snapshots).
+    pub(crate) eligible: Option<(u64, SmallVec<[usize; 16]>)>,
 }
 
 impl App {
@@ -169,6 +172,9 @@ pub struct Scheduler {
     pub(crate) next_instance: u64,
     pub(crate) classes: Map<(usize, usize), ClassIndex>,
     pub(crate) pending: BTreeSet<PendingKey>,
+    /// Bumped whenever the set of classes or a zone's state changes, which
+    /// invalidates the apps' cached eligible classes.
+    pub(crate) epoch: u64,
 }
 
 impl Default for Scheduler {
@@ -196,6 +202,7 @@ impl Scheduler {
             next_instance: 1,
             classes: Map::default(),
             pending: BTreeSet::new(),
+            epoch: 0,
         }
     }
 
@@ -286,6 +293,7 @@ impl Scheduler {
         };
         self.now = now;
         let was = std::mem::replace(slot, state);
+        self.epoch += 1;
         let mut out = Decisions::default();
         if state == ZoneState::Up && was != ZoneState::Up {
             self.retry_pending(now, &mut out);
@@ -317,10 +325,13 @@ impl Scheduler {
     }
 
     pub(crate) fn class_for(&mut self, sku: usize, zone: usize) -> usize {
-        let entry = self.classes.entry((sku, zone));
-        let index = entry.index();
-        entry.or_insert_with(|| ClassIndex::new(sku, zone));
-        index
+        if let Some(index) = self.classes.get_index_of(&(sku, zone)) {
+            return index;
+        }
+        self.epoch += 1;
+        self.classes
+            .insert_full((sku, zone), ClassIndex::new(sku, zone))
+            .0
     }
 
     /// Insert a host in a free slot of its class. Returns false if the slot
@@ -426,6 +437,7 @@ impl Scheduler {
                 zones,
                 instances: Set::default(),
                 zone_counts: Vec::new(),
+                eligible: None,
             },
         );
         Ok(())
@@ -607,7 +619,7 @@ impl Scheduler {
     }
 
     fn create_and_place(&mut self, app: usize, count: u32, now: Timestamp, out: &mut Decisions) {
-        let classes = self.eligible_classes(app);
+        let classes = self.eligible_classes_cached(app);
         let mut failed: Option<Explanation> = None;
         for _ in 0..count {
             let id = InstanceId(self.next_instance);
@@ -645,7 +657,7 @@ impl Scheduler {
                 continue;
             };
             if !memo.contains_key(&app) {
-                let classes = self.eligible_classes(app);
+                let classes = self.eligible_classes_cached(app);
                 memo.insert(app, (classes, None));
             }
             let (classes, failed) = &memo[&app];
