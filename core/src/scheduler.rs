@@ -296,7 +296,7 @@ impl Scheduler {
         self.epoch += 1;
         let mut out = Decisions::default();
         if state == ZoneState::Up && was != ZoneState::Up {
-            self.retry_pending(now, &mut out);
+            self.retry_pending(now, &mut out, false);
         }
         Ok(out)
     }
@@ -320,7 +320,7 @@ impl Scheduler {
         let slot = self.classes[class].next_slot();
         self.insert_host(spec.id, sku, zone, HostState::Ready, class, slot);
         let mut out = Decisions::default();
-        self.retry_pending(now, &mut out);
+        self.retry_pending(now, &mut out, false);
         Ok(out)
     }
 
@@ -386,7 +386,7 @@ impl Scheduler {
         if let Some(host) = self.hosts.swap_remove(&id) {
             self.classes[host.class].remove(host.slot);
         }
-        self.retry_pending(now, &mut out);
+        self.retry_pending(now, &mut out, false);
         Ok(out)
     }
 
@@ -406,7 +406,7 @@ impl Scheduler {
         self.refresh_host(id);
         let mut out = Decisions::default();
         if state == HostState::Ready && was != HostState::Ready {
-            self.retry_pending(now, &mut out);
+            self.retry_pending(now, &mut out, false);
         }
         Ok(out)
     }
@@ -603,18 +603,20 @@ impl Scheduler {
 
     /// Retry every pending instance, highest app priority first, rigid
     /// before best effort, oldest first. Rigid instances may preempt
-    /// best-effort ones. The decisions list what was placed and what is
-    /// still pending, with fresh reasons.
+    /// best-effort ones. The decisions list what was placed and every
+    /// instance still pending, with a fresh reason.
     ///
     /// Pending instances are also retried by [`add_host`](Self::add_host),
     /// by [`remove_host`](Self::remove_host), when a host is uncordoned and
-    /// when a zone comes up; freeing capacity in other ways (scale-down,
-    /// instance removal) does not retry them until `reconcile` is called.
+    /// when a zone comes up. Those retries list only the instances they
+    /// place, evict or newly make pending; the others keep their last
+    /// reason. Freeing capacity in other ways (scale-down, instance removal)
+    /// does not retry them until `reconcile` is called.
     pub fn reconcile(&mut self, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         self.now = now;
         let mut out = Decisions::default();
-        self.retry_pending(now, &mut out);
+        self.retry_pending(now, &mut out, true);
         Ok(out)
     }
 
@@ -645,40 +647,70 @@ impl Scheduler {
         }
     }
 
-    pub(crate) fn retry_pending(&mut self, now: Timestamp, out: &mut Decisions) {
+    /// Retry pending instances in retry order. With `report_all`, every
+    /// instance still pending is re-explained and listed in `out.pending`;
+    /// otherwise (retries triggered by capacity appearing) only those that
+    /// were never explained (just evicted or displaced) are, and the others
+    /// keep their last reason, which keeps such retries cheap.
+    pub(crate) fn retry_pending(&mut self, now: Timestamp, out: &mut Decisions, report_all: bool) {
         let keys: Vec<PendingKey> = self.pending.iter().copied().collect();
-        // Per app: the eligible classes, and the explanation once one of its
-        // instances failed. A failure stays valid until an eviction frees
-        // capacity.
-        let mut memo: Map<usize, (SmallVec<[usize; 16]>, Option<Explanation>)> = Map::default();
+        // Per app: the eligible classes, whether one of its instances failed
+        // in this pass, and the explanation once computed. A failure stays
+        // valid until an eviction frees capacity.
+        struct Memo {
+            classes: SmallVec<[usize; 16]>,
+            failed: bool,
+            why: Option<Explanation>,
+        }
+        let mut memo: Map<usize, Memo> = Map::default();
         for key in keys {
             let id = key.2;
-            let Some(app) = self.instances.get(&id).map(|i| i.app) else {
+            let Some(inst) = self.instances.get(&id) else {
                 continue;
             };
+            let app = inst.app;
+            let explained = matches!(
+                inst.state,
+                InstanceState::Pending {
+                    reason: PendingReason::NoFit(_),
+                    ..
+                }
+            );
             if !memo.contains_key(&app) {
                 let classes = self.eligible_classes_cached(app);
-                memo.insert(app, (classes, None));
+                memo.insert(
+                    app,
+                    Memo {
+                        classes,
+                        failed: false,
+                        why: None,
+                    },
+                );
             }
-            let (classes, failed) = &memo[&app];
-            if failed.is_none() {
-                let classes = classes.clone();
+            if !memo[&app].failed {
+                let classes = memo[&app].classes.clone();
                 let evictions_before = out.evictions.len();
                 if self.try_place(id, app, &classes, out) {
                     if out.evictions.len() > evictions_before {
                         for entry in memo.values_mut() {
-                            entry.1 = None;
+                            entry.failed = false;
                         }
                     }
                     continue;
                 }
+                if let Some(entry) = memo.get_mut(&app) {
+                    entry.failed = true;
+                }
             }
-            let reason = match &memo[&app].1 {
+            if explained && !report_all {
+                continue;
+            }
+            let reason = match &memo[&app].why {
                 Some(e) => e.clone(),
                 None => {
                     let e = self.explain(app);
                     if let Some(entry) = memo.get_mut(&app) {
-                        entry.1 = Some(e.clone());
+                        entry.why = Some(e.clone());
                     }
                     e
                 }

@@ -1,5 +1,5 @@
 //! Places a seeded stream of mixed instances into a region, for profiling:
-//! `cargo run --release -p trimline-bench --bin profile_place -- HOSTS PLACEMENTS`.
+//! `cargo run --release -p trimline-bench --bin profile_place -- HOSTS PLACEMENTS [CANDIDATES_PER_CLASS]`.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 use trimline::Timestamp;
@@ -9,13 +9,24 @@ fn main() {
     let args: Vec<u64> = match std::env::args().skip(1).map(|a| a.parse()).collect() {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("usage: profile_place [HOSTS] [PLACEMENTS] (whole numbers): {e}");
+            eprintln!(
+                "usage: profile_place [HOSTS] [PLACEMENTS] [CANDIDATES_PER_CLASS] (whole numbers): {e}"
+            );
             std::process::exit(2);
         }
     };
     let hosts = args.first().copied().unwrap_or(10_000) as usize;
     let n = args.get(1).copied().unwrap_or(20_000);
-    let (mut s, apps) = region(hosts, 60, 7);
+    let (s, apps) = region(hosts, 60, 7);
+    let mut config = s.config().clone();
+    if let Some(k) = args.get(2) {
+        config.candidates_per_class = *k as u32;
+    }
+    let mut s = trimline::Scheduler::restore(trimline::Snapshot {
+        config,
+        ..s.snapshot()
+    })
+    .unwrap();
     let mut rng = SplitMix::new(11);
     let start = std::time::Instant::now();
     let mut placed = 0usize;
