@@ -17,7 +17,17 @@ type Res<T> = Result<T, Box<dyn Error>>;
 const ZONES: [&str; 3] = ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"];
 
 /// (name, arch, vendor, vCPU, GiB, NUMA nodes, GPUs, perf score, hosts per zone)
-type SkuRow = (&'static str, Arch, &'static str, u64, u64, u64, u64, u32, u64);
+type SkuRow = (
+    &'static str,
+    Arch,
+    &'static str,
+    u64,
+    u64,
+    u64,
+    u64,
+    u32,
+    u64,
+);
 
 const SKUS: [SkuRow; 6] = [
     (
