@@ -81,6 +81,15 @@ pub enum Error {
         /// The configured maximum.
         max: u32,
     },
+    /// The (SKU, zone) class already holds
+    /// [`MAX_CLASS_SLOTS`](crate::MAX_CLASS_SLOTS) hosts.
+    #[error("zone {zone} already holds the maximum number of hosts of sku {sku}")]
+    ClassFull {
+        /// The SKU.
+        sku: SkuId,
+        /// The zone.
+        zone: ZoneId,
+    },
     /// An all-or-nothing batch does not fit; nothing was placed.
     #[error(
         "all-or-nothing batch of {requested} instances of app {app} does not fit: \
@@ -113,6 +122,27 @@ pub enum RestoreError {
     /// The snapshot describes a state no sequence of calls could produce.
     #[error("snapshot is inconsistent: {0}")]
     Invalid(#[from] Error),
+    /// The configuration is invalid.
+    #[error("config: {0}")]
+    Config(&'static str),
+    /// A host's slot is not below [`MAX_CLASS_SLOTS`](crate::MAX_CLASS_SLOTS).
+    #[error("host {host} has slot {slot}, beyond the largest class")]
+    SlotOutOfRange {
+        /// The host.
+        host: HostId,
+        /// The slot.
+        slot: u32,
+    },
+    /// A pending instance became pending after the snapshot's time.
+    #[error("instance {instance} is pending since {since}, after the snapshot's time {now}")]
+    PendingInFuture {
+        /// The instance.
+        instance: InstanceId,
+        /// Its pending-since time.
+        since: Timestamp,
+        /// The snapshot's time.
+        now: Timestamp,
+    },
     /// Two hosts claim the same slot of a class.
     #[error("host {host} claims slot {slot}, which another host of its class holds")]
     SlotTaken {

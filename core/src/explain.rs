@@ -100,7 +100,8 @@ impl fmt::Display for Explanation {
         write!(f, "0/{} hosts fit", self.hosts)?;
         for (i, r) in self.ruled_out.iter().enumerate() {
             let sep = if i == 0 { ": " } else { ", " };
-            write!(f, "{sep}{}: {} hosts", r.constraint, r.hosts)?;
+            let noun = if r.hosts == 1 { "host" } else { "hosts" };
+            write!(f, "{sep}{}: {} {noun}", r.constraint, r.hosts)?;
         }
         Ok(())
     }

@@ -85,13 +85,40 @@ pub(crate) struct SegTree {
 }
 
 impl SegTree {
+    /// Number of leaves for `slots` slots: the next power of two (0 for 0).
+    /// The tree's shape is a function of the slot count alone, so a live
+    /// index and one rebuilt from a snapshot search identically.
+    fn leaves_for(slots: usize) -> usize {
+        if slots == 0 {
+            0
+        } else {
+            slots.next_power_of_two()
+        }
+    }
+
     fn grow_to(&mut self, slots: usize) {
         if slots <= self.leaves {
             return;
         }
-        let leaves = slots.next_power_of_two().max(1);
+        self.resize(Self::leaves_for(slots));
+    }
+
+    /// Shrink to the canonical size for `slots` slots.
+    fn shrink_to(&mut self, slots: usize) {
+        let leaves = Self::leaves_for(slots);
+        if leaves < self.leaves {
+            self.resize(leaves);
+        }
+    }
+
+    fn resize(&mut self, leaves: usize) {
+        if leaves == 0 {
+            self.leaves = 0;
+            self.nodes = Vec::new();
+            return;
+        }
         let mut nodes = vec![Bounds::default(); 2 * leaves];
-        for s in 0..self.leaves {
+        for s in 0..self.leaves.min(leaves) {
             nodes[leaves + s] = self.nodes[self.leaves + s];
         }
         for i in (1..leaves).rev() {
@@ -165,12 +192,19 @@ impl SegTree {
         false
     }
 
-    /// A visit budget proportional to the tree's depth.
-    pub(crate) fn budget(&self) -> usize {
+    /// A visit budget of `per_level` nodes per level of the tree (0 means
+    /// no limit).
+    pub(crate) fn budget(&self, per_level: u32) -> usize {
+        if per_level == 0 {
+            return usize::MAX;
+        }
         let depth = self.leaves.max(1).trailing_zeros() as usize + 1;
-        16 * depth
+        (per_level as usize).saturating_mul(depth)
     }
 }
+
+/// Most hosts one (SKU, zone) class can hold at once (slots 0 to this − 1).
+pub const MAX_CLASS_SLOTS: u32 = 1 << 20;
 
 /// The hosts of one (SKU, zone) class.
 #[derive(Clone, Debug)]
@@ -226,12 +260,20 @@ impl ClassIndex {
         true
     }
 
+    /// Empty a slot. Trailing empty slots are dropped and the tree shrunk,
+    /// so the index's shape depends only on the occupied slots.
     pub(crate) fn remove(&mut self, slot: u32) {
         let s = slot as usize;
         if s < self.slots.len() && self.slots[s].take().is_some() {
             self.hosts -= 1;
             self.free_slots.insert(slot);
             self.tree.set(slot, Bounds::default());
+            while let Some(None) = self.slots.last() {
+                self.slots.pop();
+                // slots.len() < u32::MAX: slots are bounded by MAX_CLASS_SLOTS.
+                self.free_slots.remove(&(self.slots.len() as u32));
+            }
+            self.tree.shrink_to(self.slots.len());
         }
     }
 
@@ -298,6 +340,32 @@ mod tests {
             ControlFlow::Continue(())
         });
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn removing_trailing_slots_shrinks_to_the_canonical_shape() {
+        let mut grown = ClassIndex::new(0, 0);
+        let mut fresh = ClassIndex::new(0, 0);
+        for i in 0..9 {
+            assert!(grown.insert(i, HostId(u64::from(i)), b(i + 1)));
+        }
+        for i in (3..9).rev() {
+            grown.remove(i);
+        }
+        grown.remove(1);
+        for i in [0, 2] {
+            assert!(fresh.insert(i, HostId(u64::from(i)), b(i + 1)));
+        }
+        assert_eq!(grown.slots, fresh.slots);
+        assert_eq!(grown.next_slot(), 1);
+        assert_eq!(fresh.next_slot(), 1);
+        assert_eq!(grown.tree.leaves, fresh.tree.leaves);
+        assert_eq!(grown.tree.nodes, fresh.tree.nodes);
+        grown.remove(0);
+        grown.remove(2);
+        assert!(grown.slots.is_empty());
+        assert_eq!(grown.tree.leaves, 0);
+        assert_eq!(grown.next_slot(), 0);
     }
 
     #[test]

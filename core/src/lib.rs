@@ -128,6 +128,7 @@ pub use decision::{Decisions, Eviction, EvictionCause, PendingInstance, Placemen
 pub use error::{Error, RestoreError};
 pub use explain::{Constraint, Explanation, PendingReason, RuledOut};
 pub use ids::{AppId, HostId, InstanceId, Label, MAX_NAME_LEN, NameError, SkuId, TenantId, ZoneId};
+pub use index::MAX_CLASS_SLOTS;
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};

@@ -17,11 +17,22 @@
 //! CPU and memory left. Fractions are fixed point (1/65536), so the score is
 //! exact integer arithmetic. Ties go to the lower host id.
 //!
-//! Hosts are not scanned: for each eligible (SKU, zone) class the index
-//! yields the first [`Config::candidates_per_class`](crate::Config) hosts that
-//! fit (in slot order, which concentrates load as first fit does), and the
-//! best score among all those candidates wins. Multi-zone apps try their
-//! allowed zones in order of how few instances of the app each holds.
+//! Hosts are not scanned. For each eligible (SKU, zone) class, the index is
+//! searched in slot order (which concentrates load, as first fit does) for
+//! up to [`Config::candidates_per_class`](crate::Config) hosts that fit, and
+//! the best score among all the candidates found wins. Each search examines
+//! at most [`Config::search_budget`](crate::Config) tree nodes per level of
+//! the class's index, so its cost grows with log(hosts) even where
+//! fragmented hosts make the index's bounds loose; a budgeted search may
+//! therefore stop before reaching hosts that fit further right. Only when
+//! the budgeted searches find no candidate at all, and one of them ran out,
+//! are they repeated without a budget: an instance is pending only if no
+//! host fits. The index's shape depends only on which slots are occupied,
+//! so a restored scheduler's searches stop at the same points.
+//!
+//! Multi-zone apps try their allowed zones in order of how few instances of
+//! the app each holds; the budgeted pass runs over every allowed zone before
+//! the unbudgeted one.
 //!
 //! On a host with several NUMA nodes, an instance goes on the single node
 //! with the best node-level score; with [`NumaPolicy::Any`] and no node large
@@ -411,7 +422,7 @@ impl Scheduler {
                         continue;
                     }
                     let budget = if budgeted {
-                        class.tree.budget()
+                        class.tree.budget(self.config.search_budget)
                     } else {
                         usize::MAX
                     };

@@ -254,7 +254,7 @@ impl Scheduler {
         let mut pending = 0usize;
         for (id, inst) in &self.instances {
             let app = &self.apps[inst.app].spec;
-            let key = (std::cmp::Reverse(app.priority), app.qos, *id);
+            let key = (app.qos, std::cmp::Reverse(app.priority), *id);
             match &inst.state {
                 InstanceState::Pending { .. } => {
                     pending += 1;

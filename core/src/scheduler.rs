@@ -13,7 +13,7 @@ use crate::decision::{Decisions, Eviction, EvictionCause, PendingInstance, Remov
 use crate::error::Error;
 use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
-use crate::index::{Bounds, ClassIndex};
+use crate::index::{Bounds, ClassIndex, MAX_CLASS_SLOTS};
 use crate::resources::{Dimension, Resources, fraction};
 use crate::time::Timestamp;
 
@@ -30,6 +30,10 @@ pub struct Config {
     pub preemption_candidates: u32,
     /// Most instances one call may create (default 1,000,000).
     pub max_batch: u32,
+    /// Index nodes a candidate search may examine per level of a class's
+    /// index before it stops early (default 16; 0 = no limit). See
+    /// [`placement`](crate::placement).
+    pub search_budget: u32,
 }
 
 impl Default for Config {
@@ -38,6 +42,7 @@ impl Default for Config {
             candidates_per_class: 4,
             preemption_candidates: 8,
             max_batch: 1_000_000,
+            search_budget: 16,
         }
     }
 }
@@ -155,9 +160,10 @@ pub(crate) struct Instance {
     pub(crate) state: InstanceState,
 }
 
-/// Retry order of pending instances: priority (high first), rigid before
-/// best effort, then oldest instance first.
-pub(crate) type PendingKey = (Reverse<i32>, QosTier, InstanceId);
+/// Retry order of pending instances: rigid before best effort (so a retry
+/// never places a best-effort instance that a rigid one then evicts), then
+/// priority (high first), then oldest instance first.
+pub(crate) type PendingKey = (QosTier, Reverse<i32>, InstanceId);
 
 /// The scheduler. See the [crate documentation](crate) for a tour.
 #[derive(Clone, Debug)]
@@ -190,6 +196,7 @@ impl Scheduler {
             candidates_per_class: config.candidates_per_class.max(1),
             preemption_candidates: config.preemption_candidates.max(1),
             max_batch: config.max_batch,
+            search_budget: config.search_budget,
         };
         Scheduler {
             config,
@@ -315,9 +322,18 @@ impl Scheduler {
             .zones
             .get_index_of(&spec.zone)
             .ok_or_else(|| Error::UnknownZone(spec.zone.clone()))?;
+        let slot = match self.classes.get(&(sku, zone)) {
+            Some(c) => c.next_slot(),
+            None => 0,
+        };
+        if slot >= MAX_CLASS_SLOTS {
+            return Err(Error::ClassFull {
+                sku: spec.sku,
+                zone: spec.zone,
+            });
+        }
         self.now = now;
         let class = self.class_for(sku, zone);
-        let slot = self.classes[class].next_slot();
         self.insert_host(spec.id, sku, zone, HostState::Ready, class, slot);
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, false);
@@ -601,8 +617,8 @@ impl Scheduler {
         Ok(out)
     }
 
-    /// Retry every pending instance, highest app priority first, rigid
-    /// before best effort, oldest first. Rigid instances may preempt
+    /// Retry every pending instance: rigid before best effort, then highest
+    /// app priority first, then oldest first. Rigid instances may preempt
     /// best-effort ones. The decisions list what was placed and every
     /// instance still pending, with a fresh reason.
     ///
@@ -738,7 +754,7 @@ impl Scheduler {
             reason: reason.clone(),
         };
         let app = &self.apps[inst.app].spec;
-        self.pending.insert((Reverse(app.priority), app.qos, id));
+        self.pending.insert((app.qos, Reverse(app.priority), id));
         out.pending.push(PendingInstance {
             instance: id,
             app: app.id.clone(),
@@ -763,7 +779,7 @@ impl Scheduler {
         };
         inst.state = InstanceState::Pending { since: now, reason };
         let app = &self.apps[inst.app].spec;
-        self.pending.insert((Reverse(app.priority), app.qos, id));
+        self.pending.insert((app.qos, Reverse(app.priority), id));
         out.evictions.push(Eviction {
             instance: id,
             app: app.id.clone(),
@@ -828,7 +844,7 @@ impl Scheduler {
         let zone = h.zone;
         if let InstanceState::Pending { .. } = inst.state {
             let spec = &self.apps[app].spec;
-            self.pending.remove(&(Reverse(spec.priority), spec.qos, id));
+            self.pending.remove(&(spec.qos, Reverse(spec.priority), id));
         }
         inst.state = InstanceState::Placed {
             host: host_id,
@@ -847,7 +863,7 @@ impl Scheduler {
         app.instances.swap_remove(&id);
         if matches!(inst.state, InstanceState::Pending { .. }) {
             self.pending
-                .remove(&(Reverse(app.spec.priority), app.spec.qos, id));
+                .remove(&(app.spec.qos, Reverse(app.spec.priority), id));
         }
         out.removals.push(Removal {
             instance: id,
@@ -946,5 +962,38 @@ impl Scheduler {
             }
         }
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests::sku;
+
+    /// A class whose every slot is taken refuses another host, naming the
+    /// SKU and zone, and changes nothing.
+    #[test]
+    fn a_full_class_refuses_more_hosts() {
+        let mut s = Scheduler::default();
+        let zone = ZoneId::new("a").unwrap();
+        s.add_zone(zone.clone(), ZoneState::Up).unwrap();
+        s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+        let spec = |id| HostSpec {
+            id: HostId(id),
+            sku: SkuId::new("g7").unwrap(),
+            zone: zone.clone(),
+        };
+        let _ = s.add_host(spec(1), Timestamp(0)).unwrap();
+        // Fill every slot of the class without building hosts for them.
+        s.classes[0].slots = vec![Some(HostId(1)); MAX_CLASS_SLOTS as usize];
+        let before = s.snapshot();
+        assert_eq!(
+            s.add_host(spec(2), Timestamp(1)),
+            Err(Error::ClassFull {
+                sku: SkuId::new("g7").unwrap(),
+                zone: zone.clone()
+            })
+        );
+        assert_eq!(s.snapshot(), before);
     }
 }

@@ -15,6 +15,7 @@ use crate::catalog::SkuSpec;
 use crate::error::{Error, RestoreError};
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::index::MAX_CLASS_SLOTS;
 use crate::resources::Resources;
 use crate::scheduler::{Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState};
 use crate::time::Timestamp;
@@ -162,7 +163,18 @@ impl Scheduler {
                 expected: SNAPSHOT_FORMAT,
             });
         }
-        let mut s = Scheduler::new(snapshot.config);
+        let config = snapshot.config;
+        if config.candidates_per_class == 0 {
+            return Err(RestoreError::Config(
+                "candidates_per_class must be at least 1",
+            ));
+        }
+        if config.preemption_candidates == 0 {
+            return Err(RestoreError::Config(
+                "preemption_candidates must be at least 1",
+            ));
+        }
+        let mut s = Scheduler::new(config);
         for sku in snapshot.skus {
             s.add_sku(sku)?;
         }
@@ -185,7 +197,13 @@ impl Scheduler {
                 .get_index_of(&h.zone)
                 .ok_or(Error::UnknownZone(h.zone))?;
             let class = s.class_for(sku, zone);
-            if h.slot > u32::MAX / 2 || !s.insert_host(h.id, sku, zone, h.state, class, h.slot) {
+            if h.slot >= MAX_CLASS_SLOTS {
+                return Err(RestoreError::SlotOutOfRange {
+                    host: h.id,
+                    slot: h.slot,
+                });
+            }
+            if !s.insert_host(h.id, sku, zone, h.state, class, h.slot) {
                 return Err(RestoreError::SlotTaken {
                     host: h.id,
                     slot: h.slot,
@@ -221,7 +239,14 @@ impl Scheduler {
                         },
                     );
                     s.apps[app].instances.insert(rec.id);
-                    s.pending.insert((std::cmp::Reverse(priority), qos, rec.id));
+                    if since > snapshot.now {
+                        return Err(RestoreError::PendingInFuture {
+                            instance: rec.id,
+                            since,
+                            now: snapshot.now,
+                        });
+                    }
+                    s.pending.insert((qos, std::cmp::Reverse(priority), rec.id));
                 }
                 InstanceRecordState::Placed { host, parts } => {
                     let parts: Parts = SmallVec::from_vec(parts);

@@ -70,8 +70,11 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn region() -> Scheduler {
+    // A tiny search budget, so that budgeted searches run out often and the
+    // exact fallback, and its determinism across restores, are exercised.
     let mut s = Scheduler::new(Config {
         candidates_per_class: 2,
+        search_budget: 1,
         ..Config::default()
     });
     for z in ZONES {

@@ -173,3 +173,123 @@ impl Sim {
         (a, c)
     }
 }
+
+// ----- helpers added for operations.rs and scenarios.rs ---------------------
+
+/// A SKU with accelerators (`model` must be set when `accelerators > 0`).
+pub fn sku_full(
+    name: &str,
+    cpu_millis: u64,
+    memory_mib: u64,
+    network_mbps: u64,
+    accelerators: u64,
+) -> SkuSpec {
+    let mut spec = sku(name, cpu_millis, memory_mib);
+    spec.allocatable = Resources::new(cpu_millis, memory_mib, network_mbps, accelerators).unwrap();
+    spec.accelerator_model = (accelerators > 0).then(|| "a10".parse().unwrap());
+    spec
+}
+
+/// The same app, best effort.
+pub fn best_effort(mut spec: AppSpec) -> AppSpec {
+    spec.qos = QosTier::BestEffort;
+    spec
+}
+
+/// A host spec.
+pub fn host_spec(host: u64, sku: &str, zone: &str) -> HostSpec {
+    HostSpec {
+        id: HostId(host),
+        sku: id(sku),
+        zone: id(zone),
+    }
+}
+
+/// Serialized snapshot, for byte comparisons of a bare scheduler.
+pub fn json(s: &Scheduler) -> String {
+    serde_json::to_string(&s.snapshot()).unwrap()
+}
+
+/// The explanation of a `NoFit` reason; panics on any other reason.
+pub fn no_fit(reason: &PendingReason) -> &Explanation {
+    match reason {
+        PendingReason::NoFit(e) => e,
+        other => panic!("expected a NoFit reason, got {other:?}"),
+    }
+}
+
+/// Every host is counted exactly once in an explanation of a "no".
+pub fn assert_each_host_counted_once(e: &Explanation) {
+    let sum: u32 = e.ruled_out.iter().map(|r| r.hosts).sum();
+    assert_eq!(sum, e.hosts, "counts do not add up to the hosts: {e}");
+}
+
+/// Sum of an instance's parts.
+pub fn total(parts: &[(u8, Resources)]) -> Resources {
+    parts
+        .iter()
+        .fold(Resources::ZERO, |a, (_, r)| a.checked_add(r).unwrap())
+}
+
+/// Where a placed instance is: its host and parts. Panics if pending.
+pub fn placed(s: &Scheduler, i: InstanceId) -> (HostId, Vec<(u8, Resources)>) {
+    match s.instance(i).unwrap().status {
+        InstanceStatus::Placed { host, parts } => (host, parts),
+        other => panic!("{i} is not placed: {other:?}"),
+    }
+}
+
+/// Why a pending instance is pending. Panics if placed.
+pub fn pending_reason(s: &Scheduler, i: InstanceId) -> PendingReason {
+    match s.instance(i).unwrap().status {
+        InstanceStatus::Pending { reason, .. } => reason,
+        other => panic!("{i} is not pending: {other:?}"),
+    }
+}
+
+/// The rigid guarantee, checked from the outside: recompute every node's
+/// rigid and best-effort usage from the instance views, compare it with the
+/// host views, and check rigid + best effort <= capacity in every dimension
+/// on every node of every host. Also runs `check_invariants`.
+pub fn assert_no_overcommit(s: &Scheduler) {
+    use std::collections::BTreeMap;
+    let mut used: BTreeMap<(HostId, u8), (Resources, Resources)> = BTreeMap::new();
+    for spec in s.apps() {
+        let rigid = spec.qos == QosTier::Rigid;
+        for i in s.app_instances(&spec.id) {
+            if let InstanceStatus::Placed { host, parts } = s.instance(i).unwrap().status {
+                assert_eq!(
+                    total(&parts),
+                    spec.resources,
+                    "{i} holds a different amount"
+                );
+                for (n, r) in parts {
+                    let e = used.entry((host, n)).or_default();
+                    let slot = if rigid { &mut e.0 } else { &mut e.1 };
+                    *slot = slot.checked_add(&r).unwrap();
+                }
+            }
+        }
+    }
+    for h in s.host_ids() {
+        let v = s.host(h).unwrap();
+        let mut caps = Resources::ZERO;
+        for (n, node) in v.nodes.iter().enumerate() {
+            let (rigid, be) = used
+                .get(&(h, u8::try_from(n).unwrap()))
+                .copied()
+                .unwrap_or_default();
+            assert_eq!((node.rigid, node.best_effort), (rigid, be), "{h} node {n}");
+            let held = rigid.checked_add(&be).unwrap();
+            assert!(
+                held.fits_in(&node.capacity),
+                "{h} node {n} overcommitted: {held} > {}",
+                node.capacity
+            );
+            assert_eq!(node.capacity.checked_sub(&held).unwrap(), node.free);
+            caps = caps.checked_add(&node.capacity).unwrap();
+        }
+        assert_eq!(caps, v.capacity, "{h}: nodes do not add up to the host");
+    }
+    s.check_invariants().unwrap();
+}
