@@ -50,38 +50,24 @@ fn max_each(a: &[u32; DIMENSIONS], b: &[u32; DIMENSIONS]) -> [u32; DIMENSIONS] {
     out
 }
 
+#[inline]
 fn covers(bound: &[u32; DIMENSIONS], req: &[u32; DIMENSIONS]) -> bool {
-    bound.iter().zip(req.iter()).all(|(b, r)| b >= r)
-}
-
-impl Bounds {
-    fn merge(&self, other: &Bounds) -> Bounds {
-        Bounds {
-            free_total: max_each(&self.free_total, &other.free_total),
-            free_node: max_each(&self.free_node, &other.free_node),
-            reclaim_total: max_each(&self.reclaim_total, &other.reclaim_total),
-            reclaim_node: max_each(&self.reclaim_node, &other.reclaim_node),
-        }
-    }
-
-    fn get(&self, key: BoundKey) -> &[u32; DIMENSIONS] {
-        match key {
-            BoundKey::FreeTotal => &self.free_total,
-            BoundKey::FreeNode => &self.free_node,
-            BoundKey::ReclaimTotal => &self.reclaim_total,
-            BoundKey::ReclaimNode => &self.reclaim_node,
-        }
-    }
+    // Non-short-circuiting, so the four comparisons compile branch-free.
+    (bound[0] >= req[0]) & (bound[1] >= req[1]) & (bound[2] >= req[2]) & (bound[3] >= req[3])
 }
 
 /// A max-segment tree over slots; leaves beyond the last slot are zero.
+///
+/// The four bound vectors live in four arrays, so a search, which compares
+/// one of them, touches 16 bytes per node.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SegTree {
     /// Number of leaves, a power of two (0 when empty).
     leaves: usize,
-    /// Heap layout: node 1 is the root, node `i` has children `2i`, `2i+1`,
-    /// leaf `s` is node `leaves + s`. Node 0 is unused.
-    nodes: Vec<Bounds>,
+    /// One array per [`BoundKey`], in heap layout: node 1 is the root, node
+    /// `i` has children `2i`, `2i+1`, leaf `s` is node `leaves + s`. Node 0
+    /// is unused.
+    nodes: [Vec<[u32; DIMENSIONS]>; 4],
 }
 
 impl SegTree {
@@ -112,46 +98,68 @@ impl SegTree {
     }
 
     fn resize(&mut self, leaves: usize) {
-        if leaves == 0 {
-            self.leaves = 0;
-            self.nodes = Vec::new();
-            return;
-        }
-        let mut nodes = vec![Bounds::default(); 2 * leaves];
-        for s in 0..self.leaves.min(leaves) {
-            nodes[leaves + s] = self.nodes[self.leaves + s];
-        }
-        for i in (1..leaves).rev() {
-            nodes[i] = nodes[2 * i].merge(&nodes[2 * i + 1]);
+        for array in &mut self.nodes {
+            if leaves == 0 {
+                *array = Vec::new();
+                continue;
+            }
+            let mut nodes = vec![[0u32; DIMENSIONS]; 2 * leaves];
+            for s in 0..self.leaves.min(leaves) {
+                nodes[leaves + s] = array[self.leaves + s];
+            }
+            for i in (1..leaves).rev() {
+                nodes[i] = max_each(&nodes[2 * i], &nodes[2 * i + 1]);
+            }
+            *array = nodes;
         }
         self.leaves = leaves;
-        self.nodes = nodes;
     }
 
     /// Set one leaf and update its ancestors.
     pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
         let slot = slot as usize;
         self.grow_to(slot + 1);
-        let mut i = self.leaves + slot;
-        self.nodes[i] = bounds;
-        while i > 1 {
-            i /= 2;
-            let merged = self.nodes[2 * i].merge(&self.nodes[2 * i + 1]);
-            if self.nodes[i] == merged {
-                break;
+        let values = [
+            bounds.free_total,
+            bounds.free_node,
+            bounds.reclaim_total,
+            bounds.reclaim_node,
+        ];
+        for (array, value) in self.nodes.iter_mut().zip(values) {
+            let mut i = self.leaves + slot;
+            array[i] = value;
+            while i > 1 {
+                i /= 2;
+                let merged = max_each(&array[2 * i], &array[2 * i + 1]);
+                if array[i] == merged {
+                    break;
+                }
+                array[i] = merged;
             }
-            self.nodes[i] = merged;
         }
     }
 
     /// The bounds stored for one slot.
     pub(crate) fn leaf(&self, slot: u32) -> Bounds {
         let slot = slot as usize;
-        if slot < self.leaves {
-            self.nodes[self.leaves + slot]
-        } else {
-            Bounds::default()
+        if slot >= self.leaves {
+            return Bounds::default();
         }
+        let i = self.leaves + slot;
+        Bounds {
+            free_total: self.nodes[0][i],
+            free_node: self.nodes[1][i],
+            reclaim_total: self.nodes[2][i],
+            reclaim_node: self.nodes[3][i],
+        }
+    }
+
+    /// One bound vector of one slot (the slot must be below the leaf count).
+    pub(crate) fn leaf_bound(&self, key: BoundKey, slot: u32) -> [u32; DIMENSIONS] {
+        self.nodes[key as usize]
+            .get(self.leaves + slot as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Visit, left to right, the slots whose `key` bound covers `req`.
@@ -162,11 +170,12 @@ impl SegTree {
         key: BoundKey,
         req: &[u32; DIMENSIONS],
         budget: usize,
-        mut visit: impl FnMut(u32, &Bounds) -> ControlFlow<()>,
+        mut visit: impl FnMut(u32) -> ControlFlow<()>,
     ) -> bool {
         if self.leaves == 0 {
             return false;
         }
+        let nodes = &self.nodes[key as usize];
         let mut visits = 0usize;
         let mut stack: SmallVec<[usize; 64]> = SmallVec::new();
         stack.push(1);
@@ -175,13 +184,13 @@ impl SegTree {
             if visits > budget {
                 return true;
             }
-            if !covers(self.nodes[i].get(key), req) {
+            if !covers(&nodes[i], req) {
                 continue;
             }
             if i >= self.leaves {
                 // Leaves hold slot numbers below `leaves`, which is a usize
                 // built from u32 slots, so the cast is lossless.
-                if visit((i - self.leaves) as u32, &self.nodes[i]).is_break() {
+                if visit((i - self.leaves) as u32).is_break() {
                     return false;
                 }
             } else {
@@ -297,15 +306,10 @@ mod tests {
 
     fn found(t: &SegTree, req: u32) -> Vec<u32> {
         let mut out = vec![];
-        t.search(
-            BoundKey::FreeTotal,
-            &[req; DIMENSIONS],
-            usize::MAX,
-            |s, _| {
-                out.push(s);
-                ControlFlow::Continue(())
-            },
-        );
+        t.search(BoundKey::FreeTotal, &[req; DIMENSIONS], usize::MAX, |s| {
+            out.push(s);
+            ControlFlow::Continue(())
+        });
         out
     }
 
@@ -335,7 +339,7 @@ mod tests {
         t.set(1, c);
         // The root bound covers [10, 10] but no single leaf does.
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s, _| {
+        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s| {
             out.push(s);
             ControlFlow::Continue(())
         });
@@ -361,6 +365,7 @@ mod tests {
         assert_eq!(fresh.next_slot(), 1);
         assert_eq!(grown.tree.leaves, fresh.tree.leaves);
         assert_eq!(grown.tree.nodes, fresh.tree.nodes);
+        assert_eq!(grown.tree.leaf(2), b(3));
         grown.remove(0);
         grown.remove(2);
         assert!(grown.slots.is_empty());

@@ -430,7 +430,7 @@ impl Scheduler {
                     let cap = &self.skus[class.sku].allocatable;
                     // Single-node SKUs: the leaf bound is exact for either policy.
                     let multi_node = self.skus[class.sku].numa_nodes.len() > 1;
-                    exhausted |= class.tree.search(key, &req_arr, budget, |slot, leaf| {
+                    exhausted |= class.tree.search(key, &req_arr, budget, |slot| {
                         let Some(host) = class.host_at(slot) else {
                             return ControlFlow::Continue(());
                         };
@@ -444,7 +444,8 @@ impl Scheduler {
                         } else {
                             // The tree checked free_total >= req (Any) or a
                             // node that fits (SingleNode), so this is exact.
-                            let after = Resources::from_raw(leaf.free_total).saturating_sub(&req);
+                            let free = class.tree.leaf_bound(BoundKey::FreeTotal, slot);
+                            let after = Resources::from_raw(free).saturating_sub(&req);
                             Some(Candidate {
                                 host,
                                 rank: (0, 0, residual_score(cap, &after)),
@@ -513,6 +514,18 @@ impl Scheduler {
             numa_nodes,
         });
         true
+    }
+
+    /// [`explain`](Self::explain), cached per app until any host changes.
+    pub(crate) fn explain_cached(&mut self, app: usize) -> Explanation {
+        if let Some((version, e)) = &self.apps[app].explained {
+            if *version == self.version {
+                return e.clone();
+            }
+        }
+        let e = self.explain(app);
+        self.apps[app].explained = Some((self.version, e.clone()));
+        e
     }
 
     /// Count, for every host, the first constraint that rules it out for

@@ -126,6 +126,9 @@ pub(crate) struct App {
     /// Eligible classes, valid while `Scheduler::epoch` equals the first
     /// field (derived; not in snapshots).
     pub(crate) eligible: Option<(u64, SmallVec<[usize; 16]>)>,
+    /// Why the last instance that failed did, valid while
+    /// `Scheduler::version` equals the first field (derived).
+    pub(crate) explained: Option<(u64, Explanation)>,
 }
 
 impl App {
@@ -181,6 +184,9 @@ pub struct Scheduler {
     /// Bumped whenever the set of classes or a zone's state changes, which
     /// invalidates the apps' cached eligible classes.
     pub(crate) epoch: u64,
+    /// Bumped whenever any host's capacity, state or zone changes, which
+    /// invalidates the apps' cached explanations.
+    pub(crate) version: u64,
 }
 
 impl Default for Scheduler {
@@ -210,6 +216,7 @@ impl Scheduler {
             classes: Map::default(),
             pending: BTreeSet::new(),
             epoch: 0,
+            version: 0,
         }
     }
 
@@ -301,6 +308,7 @@ impl Scheduler {
         self.now = now;
         let was = std::mem::replace(slot, state);
         self.epoch += 1;
+        self.version += 1;
         let mut out = Decisions::default();
         if state == ZoneState::Up && was != ZoneState::Up {
             self.retry_pending(now, &mut out, false);
@@ -375,6 +383,7 @@ impl Scheduler {
         if !self.classes[class].insert(slot, id, bounds) {
             return false;
         }
+        self.version += 1;
         self.hosts.insert(id, host);
         true
     }
@@ -401,6 +410,7 @@ impl Scheduler {
         }
         if let Some(host) = self.hosts.swap_remove(&id) {
             self.classes[host.class].remove(host.slot);
+            self.version += 1;
         }
         self.retry_pending(now, &mut out, false);
         Ok(out)
@@ -454,6 +464,7 @@ impl Scheduler {
                 instances: Set::default(),
                 zone_counts: Vec::new(),
                 eligible: None,
+                explained: None,
             },
         );
         Ok(())
@@ -658,7 +669,10 @@ impl Scheduler {
             if failed.is_none() && self.try_place(id, app, &classes, out) {
                 continue;
             }
-            let reason = failed.get_or_insert_with(|| self.explain(app)).clone();
+            let reason = match &failed {
+                Some(e) => e.clone(),
+                None => failed.insert(self.explain_cached(app)).clone(),
+            };
             self.set_pending(id, now, PendingReason::NoFit(reason), out);
         }
     }
@@ -724,7 +738,7 @@ impl Scheduler {
             let reason = match &memo[&app].why {
                 Some(e) => e.clone(),
                 None => {
-                    let e = self.explain(app);
+                    let e = self.explain_cached(app);
                     if let Some(entry) = memo.get_mut(&app) {
                         entry.why = Some(e.clone());
                     }
@@ -941,6 +955,7 @@ impl Scheduler {
         let bounds = self.bounds_of(h);
         let (class, slot) = (h.class, h.slot);
         self.classes[class].tree.set(slot, bounds);
+        self.version += 1;
     }
 
     pub(crate) fn bounds_of(&self, h: &Host) -> Bounds {
