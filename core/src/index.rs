@@ -42,9 +42,9 @@ pub(crate) enum BoundKey {
     ReclaimNode,
 }
 
-fn max_each(a: &[u32; DIMENSIONS], b: &[u32; DIMENSIONS]) -> [u32; DIMENSIONS] {
-    let mut out = [0; DIMENSIONS];
-    for i in 0..DIMENSIONS {
+fn max_each<const N: usize>(a: &[u32; N], b: &[u32; N]) -> [u32; N] {
+    let mut out = [0; N];
+    for i in 0..N {
         out[i] = a[i].max(b[i]);
     }
     out
@@ -56,10 +56,35 @@ fn covers(bound: &[u32; DIMENSIONS], req: &[u32; DIMENSIONS]) -> bool {
     (bound[0] >= req[0]) & (bound[1] >= req[1]) & (bound[2] >= req[2]) & (bound[3] >= req[3])
 }
 
+/// Set node `i` of a heap-layout max tree and update its ancestors.
+fn set_path<const N: usize>(array: &mut [[u32; N]], mut i: usize, value: [u32; N]) {
+    array[i] = value;
+    while i > 1 {
+        i /= 2;
+        let merged = max_each(&array[2 * i], &array[2 * i + 1]);
+        if array[i] == merged {
+            break;
+        }
+        array[i] = merged;
+    }
+}
+
+/// CPU levels of the memory-given-CPU bounds (see [`SegTree`]).
+const LEVELS: usize = 6;
+
 /// A max-segment tree over slots; leaves beyond the last slot are zero.
 ///
 /// The four bound vectors live in four arrays, so a search, which compares
 /// one of them, touches 16 bytes per node.
+///
+/// Per-dimension maxima are loose where some hosts have CPU but no memory
+/// left and others the reverse: a subtree's bound then covers requests that
+/// no host in it fits. For the free keys the tree also keeps, per CPU level
+/// `t_k` (1/64, 1/32, ..., 1/2 of the SKU's CPU), the largest free memory
+/// among hosts with at least `t_k` CPU free. A request with CPU `c ≥ t_k`
+/// needs a host with memory free ≥ its memory among those, which prunes
+/// such mixed subtrees. It is a necessary condition, so no host that fits
+/// is ever skipped.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SegTree {
     /// Number of leaves, a power of two (0 when empty).
@@ -68,9 +93,36 @@ pub(crate) struct SegTree {
     /// `i` has children `2i`, `2i+1`, leaf `s` is node `leaves + s`. Node 0
     /// is unused.
     nodes: [Vec<[u32; DIMENSIONS]>; 4],
+    /// CPU thresholds `t_k`, ascending.
+    levels: [u32; LEVELS],
+    /// For `FreeTotal` and `FreeNode`: per node and level, the largest free
+    /// memory among hosts below with CPU free ≥ `t_k`.
+    mem_at_cpu: [Vec<[u32; LEVELS]>; 2],
 }
 
 impl SegTree {
+    /// An empty tree for hosts with `cpu_capacity` millicores.
+    pub(crate) fn new(cpu_capacity: u32) -> SegTree {
+        let mut levels = [0u32; LEVELS];
+        for (k, level) in levels.iter_mut().enumerate() {
+            *level = (cpu_capacity >> (LEVELS - k)).max(1);
+        }
+        SegTree {
+            levels,
+            ..SegTree::default()
+        }
+    }
+
+    fn mem_at_cpu_of(&self, free: &[u32; DIMENSIONS]) -> [u32; LEVELS] {
+        let mut out = [0u32; LEVELS];
+        for (o, level) in out.iter_mut().zip(self.levels) {
+            if free[0] >= level {
+                *o = free[1];
+            }
+        }
+        out
+    }
+
     /// Number of leaves for `slots` slots: the next power of two (0 for 0).
     /// The tree's shape is a function of the slot count alone, so a live
     /// index and one rebuilt from a snapshot search identically.
@@ -112,6 +164,20 @@ impl SegTree {
             }
             *array = nodes;
         }
+        for array in &mut self.mem_at_cpu {
+            if leaves == 0 {
+                *array = Vec::new();
+                continue;
+            }
+            let mut nodes = vec![[0u32; LEVELS]; 2 * leaves];
+            for s in 0..self.leaves.min(leaves) {
+                nodes[leaves + s] = array[self.leaves + s];
+            }
+            for i in (1..leaves).rev() {
+                nodes[i] = max_each(&nodes[2 * i], &nodes[2 * i + 1]);
+            }
+            *array = nodes;
+        }
         self.leaves = leaves;
     }
 
@@ -125,17 +191,16 @@ impl SegTree {
             bounds.reclaim_total,
             bounds.reclaim_node,
         ];
+        let extra = [
+            self.mem_at_cpu_of(&bounds.free_total),
+            self.mem_at_cpu_of(&bounds.free_node),
+        ];
+        let leaf = self.leaves + slot;
         for (array, value) in self.nodes.iter_mut().zip(values) {
-            let mut i = self.leaves + slot;
-            array[i] = value;
-            while i > 1 {
-                i /= 2;
-                let merged = max_each(&array[2 * i], &array[2 * i + 1]);
-                if array[i] == merged {
-                    break;
-                }
-                array[i] = merged;
-            }
+            set_path(array, leaf, value);
+        }
+        for (array, value) in self.mem_at_cpu.iter_mut().zip(extra) {
+            set_path(array, leaf, value);
         }
     }
 
@@ -176,6 +241,16 @@ impl SegTree {
             return false;
         }
         let nodes = &self.nodes[key as usize];
+        // The memory-given-CPU bound for the highest level the request's
+        // CPU reaches, for the free keys.
+        let extra = match key {
+            BoundKey::FreeTotal | BoundKey::FreeNode => self
+                .levels
+                .iter()
+                .rposition(|&level| level <= req[0])
+                .map(|k| (&self.mem_at_cpu[key as usize], k)),
+            BoundKey::ReclaimTotal | BoundKey::ReclaimNode => None,
+        };
         let mut visits = 0usize;
         let mut stack: SmallVec<[usize; 64]> = SmallVec::new();
         stack.push(1);
@@ -186,6 +261,11 @@ impl SegTree {
             }
             if !covers(&nodes[i], req) {
                 continue;
+            }
+            if let Some((mem, k)) = extra {
+                if mem[i][k] < req[1] {
+                    continue;
+                }
             }
             if i >= self.leaves {
                 // Leaves hold slot numbers below `leaves`, which is a usize
@@ -227,13 +307,13 @@ pub(crate) struct ClassIndex {
 }
 
 impl ClassIndex {
-    pub(crate) fn new(sku: usize, zone: usize) -> ClassIndex {
+    pub(crate) fn new(sku: usize, zone: usize, cpu_capacity: u32) -> ClassIndex {
         ClassIndex {
             sku,
             zone,
             slots: Vec::new(),
             free_slots: BTreeSet::new(),
-            tree: SegTree::default(),
+            tree: SegTree::new(cpu_capacity),
             hosts: 0,
         }
     }
@@ -329,6 +409,62 @@ mod tests {
     }
 
     #[test]
+    fn memory_given_cpu_bounds_prune_mixed_subtrees() {
+        // Slots 0..62 alternate CPU-rich / memory-rich; slot 63 fits.
+        let mut t = SegTree::new(64_000);
+        for s in 0..64u32 {
+            let mut v = b(0);
+            v.free_total = match s {
+                63 => [8_000, 16_000, 0, 0],
+                _ if s % 2 == 0 => [30_000, 1_000, 0, 0],
+                _ => [1_000, 60_000, 0, 0],
+            };
+            t.set(s, v);
+        }
+        let mut out = vec![];
+        // 8000 mCPU reaches level 3 (64000/8): only slot 63 has memory there.
+        let ran_out = t.search(BoundKey::FreeTotal, &[8_000, 16_000, 0, 0], 20, |s| {
+            out.push(s);
+            ControlFlow::Continue(())
+        });
+        assert_eq!(out, vec![63]);
+        assert!(!ran_out, "pruned subtrees leave the budget unspent");
+    }
+
+    proptest::proptest! {
+        /// With no budget, a search yields exactly the slots whose bound
+        /// covers the request, in slot order: the pruning never skips one.
+        #[test]
+        fn search_is_exact_without_a_budget(
+            leaves in proptest::collection::vec(
+                (0u32..64_000, 0u32..256_000, 0u32..100, 0u32..4), 1..200),
+            req in (1u32..64_000, 1u32..256_000, 0u32..100, 0u32..4),
+        ) {
+            let mut t = SegTree::new(64_000);
+            for (s, (c, m, n, a)) in leaves.iter().enumerate() {
+                let mut v = b(0);
+                v.free_total = [*c, *m, *n, *a];
+                t.set(s as u32, v);
+            }
+            let req = [req.0, req.1, req.2, req.3];
+            let want: Vec<u32> = leaves
+                .iter()
+                .enumerate()
+                .filter(|(_, (c, m, n, a))| {
+                    *c >= req[0] && *m >= req[1] && *n >= req[2] && *a >= req[3]
+                })
+                .map(|(s, _)| s as u32)
+                .collect();
+            let mut got = vec![];
+            t.search(BoundKey::FreeTotal, &req, usize::MAX, |s| {
+                got.push(s);
+                ControlFlow::Continue(())
+            });
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn search_respects_every_dimension() {
         let mut t = SegTree::default();
         let mut a = b(0);
@@ -348,8 +484,8 @@ mod tests {
 
     #[test]
     fn removing_trailing_slots_shrinks_to_the_canonical_shape() {
-        let mut grown = ClassIndex::new(0, 0);
-        let mut fresh = ClassIndex::new(0, 0);
+        let mut grown = ClassIndex::new(0, 0, 64);
+        let mut fresh = ClassIndex::new(0, 0, 64);
         for i in 0..9 {
             assert!(grown.insert(i, HostId(u64::from(i)), b(i + 1)));
         }
@@ -375,7 +511,7 @@ mod tests {
 
     #[test]
     fn class_slots_are_reused_lowest_first() {
-        let mut c = ClassIndex::new(0, 0);
+        let mut c = ClassIndex::new(0, 0, 64);
         for i in 0..4 {
             let s = c.next_slot();
             assert!(c.insert(s, HostId(i), b(1)));

@@ -354,7 +354,10 @@ impl Scheduler {
         }
         self.epoch += 1;
         self.classes
-            .insert_full((sku, zone), ClassIndex::new(sku, zone))
+            .insert_full(
+                (sku, zone),
+                ClassIndex::new(sku, zone, self.skus[sku].allocatable.cpu_millis()),
+            )
             .0
     }
 
