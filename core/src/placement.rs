@@ -58,7 +58,7 @@ use crate::decision::{Decisions, EvictionCause, Placement};
 use crate::explain::{Constraint, Explanation, PendingReason};
 use crate::ids::{HostId, InstanceId};
 use crate::index::BoundKey;
-use crate::resources::{DIMENSIONS, Dimension, Resources, fraction};
+use crate::resources::{DIMENSIONS, Dimension, Resources, Scale, fraction};
 use crate::scheduler::{Host, HostState, InstanceState, Parts, Scheduler, ZoneState};
 
 /// Most best-effort instances on one host for the exact victim search.
@@ -66,12 +66,13 @@ const EXACT_VICTIM_POOL: usize = 32;
 /// Largest victim set the exact search tries.
 const EXACT_VICTIM_SET: usize = 3;
 
-/// Squared-norm score of what stays free, as fractions of `cap`.
-fn residual_score(cap: &Resources, free_after: &Resources) -> u64 {
-    Dimension::ALL
-        .iter()
+/// Squared-norm score of what stays free, as fractions of the capacity
+/// `scale` was built from.
+fn residual_score(scale: &Scale, free_after: &Resources) -> u64 {
+    let free = free_after.as_array();
+    (0..DIMENSIONS)
         .map(|d| {
-            let f = fraction(free_after.get(*d), cap.get(*d));
+            let f = scale.fraction(d, free[d]);
             f * f
         })
         .sum()
@@ -96,7 +97,7 @@ fn choose_parts(
     let mut best: Option<(u64, usize)> = None;
     for (n, (cap, av)) in caps.iter().zip(avail).enumerate() {
         if let Some(after) = av.checked_sub(req) {
-            let s = residual_score(cap, &after);
+            let s = residual_score(&Scale::of(cap), &after);
             if best.is_none_or(|(bs, _)| s < bs) {
                 best = Some((s, n));
             }
@@ -349,7 +350,11 @@ impl Scheduler {
                 .checked_add(&freed)
                 .unwrap_or(total_free)
                 .saturating_sub(req);
-            let rank = (victims.len(), vsize, residual_score(cap, &after));
+            let rank = (
+                victims.len(),
+                vsize,
+                residual_score(&self.sku_scales[h.sku], &after),
+            );
             if best.as_ref().is_none_or(|b| rank < b.rank) {
                 best = Some(Candidate {
                     host: id,
@@ -427,7 +432,7 @@ impl Scheduler {
                         usize::MAX
                     };
                     let mut found = 0u32;
-                    let cap = &self.skus[class.sku].allocatable;
+                    let scale = &self.sku_scales[class.sku];
                     // Single-node SKUs: the leaf bound is exact for either policy.
                     let multi_node = self.skus[class.sku].numa_nodes.len() > 1;
                     exhausted |= class.tree.search(key, &req_arr, budget, |slot| {
@@ -448,7 +453,7 @@ impl Scheduler {
                             let after = Resources::from_raw(free).saturating_sub(&req);
                             Some(Candidate {
                                 host,
-                                rank: (0, 0, residual_score(cap, &after)),
+                                rank: (0, 0, residual_score(scale, &after)),
                                 victims: SmallVec::new(),
                             })
                         };

@@ -325,6 +325,33 @@ pub(crate) fn fraction(part: u32, whole: u32) -> u64 {
     }
 }
 
+/// Fixed-point reciprocals of a capacity vector, so that fractions of it
+/// cost a multiplication instead of a division.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Scale([u64; DIMENSIONS]);
+
+impl Scale {
+    /// The reciprocals of `cap` (0 where the capacity is 0).
+    pub(crate) fn of(cap: &Resources) -> Scale {
+        let mut out = [0u64; DIMENSIONS];
+        for (o, c) in out.iter_mut().zip(cap.0) {
+            if c > 0 {
+                *o = (FIXED_ONE << 32) / u64::from(c);
+            }
+        }
+        Scale(out)
+    }
+
+    /// `part / capacity` in dimension `d`, as a fixed-point fraction
+    /// (within one unit of [`fraction`]).
+    #[inline]
+    pub(crate) fn fraction(&self, d: usize, part: u32) -> u64 {
+        // u32 × u64 < 2^96 fits u128; shifted back it is at most
+        // part / capacity × FIXED_ONE, far below u64::MAX.
+        ((u128::from(part) * u128::from(self.0[d])) >> 32) as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,6 +400,20 @@ mod tests {
                 .require_cpu_and_memory()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn scaled_fractions_match_divisions() {
+        let cap = Resources::new(16_000, 65_536, 10_000, 3).unwrap();
+        let scale = Scale::of(&cap);
+        for part in [0u32, 1, 2, 3, 999, 4_000, 10_000, 16_000, 65_536] {
+            for d in Dimension::ALL {
+                let exact = fraction(part.min(cap.get(d)), cap.get(d));
+                let fast = scale.fraction(d.index(), part.min(cap.get(d)));
+                assert!(exact.abs_diff(fast) <= 1, "{d} {part}: {exact} vs {fast}");
+            }
+        }
+        assert_eq!(Scale::of(&Resources::ZERO).fraction(0, 5), 0);
     }
 
     #[test]

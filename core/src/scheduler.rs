@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::{Bounds, ClassIndex, MAX_CLASS_SLOTS};
-use crate::resources::{Dimension, Resources, fraction};
+use crate::resources::{Dimension, Resources, Scale, fraction};
 use crate::time::Timestamp;
 
 /// Tuning knobs. Every field has a documented default; nothing is read from
@@ -174,6 +174,9 @@ pub struct Scheduler {
     pub(crate) config: Config,
     pub(crate) now: Timestamp,
     pub(crate) skus: Map<SkuId, SkuSpec>,
+    /// Reciprocals of each SKU's allocatable capacity, by SKU index
+    /// (derived).
+    pub(crate) sku_scales: Vec<Scale>,
     pub(crate) zones: Map<ZoneId, ZoneState>,
     pub(crate) hosts: Map<HostId, Host>,
     pub(crate) apps: Map<AppId, App>,
@@ -208,6 +211,7 @@ impl Scheduler {
             config,
             now: Timestamp::ZERO,
             skus: Map::default(),
+            sku_scales: Vec::new(),
             zones: Map::default(),
             hosts: Map::default(),
             apps: Map::default(),
@@ -279,6 +283,7 @@ impl Scheduler {
             sku: id.clone(),
             source,
         })?;
+        self.sku_scales.push(Scale::of(&spec.allocatable));
         self.skus.insert(id, spec);
         Ok(())
     }
