@@ -306,9 +306,7 @@ impl Scheduler {
         for scope in scopes {
             let avail = match scope {
                 Some(n) => free[n],
-                None => free
-                    .iter()
-                    .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a)),
+                None => Resources::sum(&free),
             };
             let deficit = req.saturating_sub(&avail);
             let mut pool: Vec<(InstanceId, Resources, u64)> = Vec::new();
@@ -322,16 +320,16 @@ impl Scheduler {
                 let InstanceState::Placed { parts, .. } = &i.state else {
                     continue;
                 };
-                let released = parts
-                    .iter()
-                    .filter(|(n, _)| scope.is_none_or(|s| usize::from(*n) == s))
-                    .fold(Resources::ZERO, |a, (_, r)| a.checked_add(r).unwrap_or(a));
+                let released = Resources::sum(
+                    parts
+                        .iter()
+                        .filter(|(n, _)| scope.is_none_or(|s| usize::from(*n) == s))
+                        .map(|(_, r)| r),
+                );
                 if released.is_zero() {
                     continue;
                 }
-                let whole = parts
-                    .iter()
-                    .fold(Resources::ZERO, |a, (_, r)| a.checked_add(r).unwrap_or(a));
+                let whole = Resources::sum(parts.iter().map(|(_, r)| r));
                 pool.push((*inst, released, size_of(cap, &whole)));
             }
             pool.sort_by_key(|(i, _, s)| (*s, *i));
@@ -340,12 +338,8 @@ impl Scheduler {
             };
             let victims: SmallVec<[InstanceId; 4]> = set.iter().map(|&i| pool[i].0).collect();
             let vsize: u64 = set.iter().map(|&i| pool[i].2).sum();
-            let freed = set.iter().fold(Resources::ZERO, |a, &i| {
-                a.checked_add(&pool[i].1).unwrap_or(a)
-            });
-            let total_free = free
-                .iter()
-                .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+            let freed = Resources::sum(set.iter().map(|&i| &pool[i].1));
+            let total_free = Resources::sum(&free);
             let after = total_free
                 .checked_add(&freed)
                 .unwrap_or(total_free)
@@ -558,9 +552,7 @@ impl Scheduler {
                     continue;
                 }
                 let (_, avail) = self.node_view(h, rigid);
-                let total = avail
-                    .iter()
-                    .fold(Resources::ZERO, |a, r| a.checked_add(r).unwrap_or(a));
+                let total = Resources::sum(&avail);
                 if let Some(d) = req.first_short(&total) {
                     e.add(Constraint::Capacity(d), 1);
                 } else if spec.numa == NumaPolicy::SingleNode

@@ -198,9 +198,7 @@ impl Scheduler {
                 free: cap.saturating_sub(&u.rigid).saturating_sub(&u.best_effort),
             })
             .collect();
-        let free = nodes
-            .iter()
-            .fold(Resources::ZERO, |a, n| a.checked_add(&n.free).unwrap_or(a));
+        let free = Resources::sum(nodes.iter().map(|n| &n.free));
         let mut instances = h.instances.clone();
         instances.sort_unstable();
         Some(HostView {

@@ -242,6 +242,20 @@ impl Resources {
         Resources(out)
     }
 
+    /// The sum of vectors that are parts of one validated whole (a host's
+    /// nodes, an instance's parts), so it stays within [`Dimension::max`];
+    /// should it not, the dimension saturates there rather than wrap.
+    pub fn sum<'a>(parts: impl IntoIterator<Item = &'a Resources>) -> Resources {
+        let mut out = [0u32; DIMENSIONS];
+        for p in parts {
+            for d in Dimension::ALL {
+                let i = d.index();
+                out[i] = out[i].saturating_add(p.0[i]).min(d.max());
+            }
+        }
+        Resources(out)
+    }
+
     /// Per-dimension maximum.
     pub fn max_each(&self, other: &Resources) -> Resources {
         let mut out = [0u32; DIMENSIONS];

@@ -944,11 +944,7 @@ impl Scheduler {
     /// Used share of a host, summed over dimensions in fixed point.
     pub(crate) fn utilisation(&self, h: &Host) -> u64 {
         let cap = &self.skus[h.sku].allocatable;
-        let used = h.used.iter().fold(Resources::ZERO, |acc, u| {
-            acc.checked_add(&u.rigid)
-                .and_then(|a| a.checked_add(&u.best_effort))
-                .unwrap_or(acc)
-        });
+        let used = Resources::sum(h.used.iter().flat_map(|u| [&u.rigid, &u.best_effort]));
         Dimension::ALL
             .iter()
             .map(|d| fraction(used.get(*d), cap.get(*d)))
