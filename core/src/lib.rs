@@ -132,9 +132,7 @@ pub use index::MAX_CLASS_SLOTS;
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
-pub use snapshot::{
-    HostRecord, InstanceRecord, InstanceRecordState, SNAPSHOT_FORMAT, Snapshot, ZoneRecord,
-};
+pub use snapshot::{HostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
 pub use time::Timestamp;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -47,7 +47,7 @@ pub struct HostView {
 
 /// Where an instance is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum InstanceStatus {
     /// Running on a host.
     Placed {
@@ -65,8 +65,10 @@ pub enum InstanceStatus {
     },
 }
 
-/// An instance as the scheduler sees it.
+/// An instance as the scheduler sees it (and as a [`Snapshot`](crate::Snapshot)
+/// records it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InstanceView {
     /// Its id.
     pub id: InstanceId,

@@ -757,6 +757,25 @@ impl Scheduler {
         }
     }
 
+    /// Make an instance pending since `since` (kept if it already was) and
+    /// queue it for retries; returns its app's id.
+    fn make_pending(
+        &mut self,
+        id: InstanceId,
+        since: Timestamp,
+        reason: PendingReason,
+    ) -> Option<AppId> {
+        let inst = self.instances.get_mut(&id)?;
+        let since = match &inst.state {
+            InstanceState::Pending { since, .. } => *since,
+            InstanceState::Placed { .. } => since,
+        };
+        inst.state = InstanceState::Pending { since, reason };
+        let app = &self.apps[inst.app].spec;
+        self.pending.insert((app.qos, Reverse(app.priority), id));
+        Some(app.id.clone())
+    }
+
     fn set_pending(
         &mut self,
         id: InstanceId,
@@ -764,24 +783,13 @@ impl Scheduler {
         reason: PendingReason,
         out: &mut Decisions,
     ) {
-        let Some(inst) = self.instances.get_mut(&id) else {
-            return;
-        };
-        let since = match &inst.state {
-            InstanceState::Pending { since, .. } => *since,
-            InstanceState::Placed { .. } => now,
-        };
-        inst.state = InstanceState::Pending {
-            since,
-            reason: reason.clone(),
-        };
-        let app = &self.apps[inst.app].spec;
-        self.pending.insert((app.qos, Reverse(app.priority), id));
-        out.pending.push(PendingInstance {
-            instance: id,
-            app: app.id.clone(),
-            reason,
-        });
+        if let Some(app) = self.make_pending(id, now, reason.clone()) {
+            out.pending.push(PendingInstance {
+                instance: id,
+                app,
+                reason,
+            });
+        }
     }
 
     /// Take a placed instance off its host and make it pending.
@@ -796,18 +804,14 @@ impl Scheduler {
         let Some(host) = self.release(id) else {
             return;
         };
-        let Some(inst) = self.instances.get_mut(&id) else {
-            return;
-        };
-        inst.state = InstanceState::Pending { since: now, reason };
-        let app = &self.apps[inst.app].spec;
-        self.pending.insert((app.qos, Reverse(app.priority), id));
-        out.evictions.push(Eviction {
-            instance: id,
-            app: app.id.clone(),
-            host,
-            cause,
-        });
+        if let Some(app) = self.make_pending(id, now, reason) {
+            out.evictions.push(Eviction {
+                instance: id,
+                app,
+                host,
+                cause,
+            });
+        }
     }
 
     /// Release a placed instance's resources; returns its host. The

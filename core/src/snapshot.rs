@@ -14,8 +14,9 @@ use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
 use crate::error::{Error, RestoreError};
 use crate::explain::PendingReason;
-use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::ids::{HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
+use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
 use crate::scheduler::{Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState};
 use crate::time::Timestamp;
@@ -49,38 +50,6 @@ pub struct HostRecord {
     pub slot: u32,
 }
 
-/// Where a snapshot's instance is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum InstanceRecordState {
-    /// On a host, with the amount held on each NUMA node.
-    Placed {
-        /// The host.
-        host: HostId,
-        /// (node, amount) pairs.
-        parts: Vec<(u8, Resources)>,
-    },
-    /// Waiting.
-    Pending {
-        /// Since when.
-        since: Timestamp,
-        /// Why.
-        reason: PendingReason,
-    },
-}
-
-/// An instance in a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InstanceRecord {
-    /// Instance id.
-    pub id: InstanceId,
-    /// Its app.
-    pub app: AppId,
-    /// Placed or pending.
-    pub state: InstanceRecordState,
-}
-
 /// The whole state of a [`Scheduler`], serializable with serde.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,7 +71,7 @@ pub struct Snapshot {
     /// Hosts.
     pub hosts: Vec<HostRecord>,
     /// Instances.
-    pub instances: Vec<InstanceRecord>,
+    pub instances: Vec<InstanceView>,
 }
 
 impl Scheduler {
@@ -136,21 +105,8 @@ impl Scheduler {
                 .collect(),
             instances: self
                 .instances
-                .iter()
-                .map(|(id, i)| InstanceRecord {
-                    id: *id,
-                    app: self.apps[i.app].spec.id.clone(),
-                    state: match &i.state {
-                        InstanceState::Placed { host, parts } => InstanceRecordState::Placed {
-                            host: *host,
-                            parts: parts.to_vec(),
-                        },
-                        InstanceState::Pending { since, reason } => InstanceRecordState::Pending {
-                            since: *since,
-                            reason: reason.clone(),
-                        },
-                    },
-                })
+                .keys()
+                .filter_map(|id| self.instance(*id))
                 .collect(),
         }
     }
@@ -229,8 +185,8 @@ impl Scheduler {
                 let spec = &s.apps[app].spec;
                 (spec.priority, spec.qos)
             };
-            match rec.state {
-                InstanceRecordState::Pending { since, reason } => {
+            match rec.status {
+                InstanceStatus::Pending { since, reason } => {
                     s.instances.insert(
                         rec.id,
                         Instance {
@@ -248,7 +204,7 @@ impl Scheduler {
                     }
                     s.pending.insert((qos, std::cmp::Reverse(priority), rec.id));
                 }
-                InstanceRecordState::Placed { host, parts } => {
+                InstanceStatus::Placed { host, parts } => {
                     let parts: Parts = SmallVec::from_vec(parts);
                     s.check_placement(rec.id, app, host, &parts)?;
                     s.instances.insert(

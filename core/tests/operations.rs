@@ -1993,11 +1993,11 @@ fn base_snapshot() -> Snapshot {
     sim.s.snapshot()
 }
 
-fn rec(i: u64, app: &str, host: u64, parts: &[(u8, u64, u64)]) -> InstanceRecord {
-    InstanceRecord {
+fn rec(i: u64, app: &str, host: u64, parts: &[(u8, u64, u64)]) -> InstanceView {
+    InstanceView {
         id: InstanceId(i),
         app: id(app),
-        state: InstanceRecordState::Placed {
+        status: InstanceStatus::Placed {
             host: HostId(host),
             parts: parts
                 .iter()
@@ -2007,7 +2007,7 @@ fn rec(i: u64, app: &str, host: u64, parts: &[(u8, u64, u64)]) -> InstanceRecord
     }
 }
 
-fn with_instances(records: Vec<InstanceRecord>) -> Snapshot {
+fn with_instances(records: Vec<InstanceView>) -> Snapshot {
     let mut snap = base_snapshot();
     snap.next_instance = records.iter().map(|r| r.id.0).max().unwrap_or(0) + 1;
     snap.instances = records;
@@ -2031,10 +2031,10 @@ fn a_hand_built_consistent_snapshot_restores() {
     let snap = with_instances(vec![
         rec(1, "single", 1, &[(1, 4_000, 8_192)]),
         rec(2, "any", 1, &[(0, 2_000, 8_192), (1, 2_000, 0)]),
-        InstanceRecord {
+        InstanceView {
             id: InstanceId(3),
             app: id("any"),
-            state: InstanceRecordState::Pending {
+            status: InstanceStatus::Pending {
                 since: Timestamp(0),
                 reason: PendingReason::NoFit(Explanation::default()),
             },
@@ -2268,10 +2268,10 @@ fn misleading_pool_of(numa: bool) -> Scheduler {
     let mut records = vec![];
     let mut next = 1;
     let mut put = |app: &str, host: u64, node: u8, cpu: u64, mem: u64| {
-        records.push(InstanceRecord {
+        records.push(InstanceView {
             id: InstanceId(next),
             app: id(app),
-            state: InstanceRecordState::Placed {
+            status: InstanceStatus::Placed {
                 host: HostId(host),
                 parts: vec![(node, Resources::cpu_mem(cpu, mem).unwrap())],
             },
@@ -2400,10 +2400,10 @@ fn restore_refuses_pending_instances_from_the_future() {
     let mut snap = base_snapshot();
     snap.now = Timestamp(100);
     snap.next_instance = 2;
-    snap.instances = vec![InstanceRecord {
+    snap.instances = vec![InstanceView {
         id: InstanceId(1),
         app: id("any"),
-        state: InstanceRecordState::Pending {
+        status: InstanceStatus::Pending {
             since: Timestamp(101),
             reason: PendingReason::NoFit(Explanation::default()),
         },
