@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Arch;
-use crate::ids::{AppId, Label, TenantId, ZoneId};
+use crate::ids::{AppId, Label, SkuId, TenantId, ZoneId};
 use crate::resources::{ResourceError, Resources};
+use crate::substitution::SubstitutionPolicy;
 
 /// Quality of service.
 #[derive(
@@ -79,6 +80,21 @@ pub struct AppSpec {
     /// Higher is placed first when pending instances are retried.
     #[serde(default)]
     pub priority: i32,
+    /// The SKU the app asks for ("like `ecs.g7.4xlarge`"); equivalents may
+    /// stand in for it (see [`substitution`](crate::substitution)). `None`:
+    /// the resources and class (performance, architectures, features) say
+    /// what is needed.
+    #[serde(default)]
+    pub sku: Option<SkuId>,
+    /// Accelerator model every host must have (e.g. `a10`).
+    #[serde(default)]
+    pub accelerator_model: Option<Label>,
+    /// Local disk class every host must have (e.g. `nvme`).
+    #[serde(default)]
+    pub local_disk: Option<Label>,
+    /// How other SKUs may serve the app.
+    #[serde(default)]
+    pub substitution: SubstitutionPolicy,
 }
 
 /// What is wrong with an app.
@@ -110,6 +126,10 @@ impl AppSpec {
             numa: NumaPolicy::Any,
             spread: SpreadPolicy::default(),
             priority: 0,
+            sku: None,
+            accelerator_model: None,
+            local_disk: None,
+            substitution: SubstitutionPolicy::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use smallvec::SmallVec;
 
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::resources::{Dimension, Resources};
 
 /// An instance was placed on a host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,9 @@ pub enum EvictionCause {
     },
     /// The host was removed.
     HostRemoved,
+    /// The planned host it was tentatively placed on could not be
+    /// provisioned.
+    ProvisionFailed,
 }
 
 /// An instance was taken off its host and is pending again (unless a
@@ -74,25 +78,108 @@ pub struct Removal {
     pub host: Option<HostId>,
 }
 
+/// Identifies one [`Provision`] request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProvisionId(pub u64);
+
+/// A request to the embedder: provision `count` new hosts of `sku` in
+/// `zone`. The scheduler already holds them as planned hosts (the ids in
+/// `hosts`) with instances placed on them tentatively; report each one with
+/// [`Scheduler::host_ready`](crate::Scheduler::host_ready) or the offering
+/// with [`Scheduler::provision_failed`](crate::Scheduler::provision_failed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provision {
+    /// This request.
+    pub id: ProvisionId,
+    /// Zone.
+    pub zone: ZoneId,
+    /// SKU to provision.
+    pub sku: SkuId,
+    /// How many hosts.
+    pub count: u32,
+    /// The planned hosts' ids, to name in `host_ready`.
+    pub hosts: Vec<HostId>,
+    /// The SKU the app asked for, when this one stands in for it.
+    pub substitutes_for: Option<SkuId>,
+    /// The app's preference tier of this SKU (0 is the most preferred).
+    pub tier: u32,
+    /// The app whose instances needed the hosts.
+    pub app: AppId,
+    /// How many of its instances the hosts are planned for.
+    pub instances: u32,
+}
+
+/// A total of resources that may exceed one host's (a shortfall of many
+/// instances), in the units of [`Resources`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceTotals {
+    /// CPU millicores.
+    pub cpu_millis: u64,
+    /// Memory MiB.
+    pub memory_mib: u64,
+    /// Network Mbit/s.
+    pub network_mbps: u64,
+    /// Accelerators.
+    pub accelerators: u64,
+}
+
+impl ResourceTotals {
+    /// `count` times `r`, saturating (a u32 count of u32 values fits u64).
+    pub fn times(r: &Resources, count: u32) -> ResourceTotals {
+        let n = u64::from(count);
+        ResourceTotals {
+            cpu_millis: u64::from(r.get(Dimension::Cpu)) * n,
+            memory_mib: u64::from(r.get(Dimension::Memory)) * n,
+            network_mbps: u64::from(r.get(Dimension::Network)) * n,
+            accelerators: u64::from(r.get(Dimension::Accelerators)) * n,
+        }
+    }
+}
+
+/// Instances of an app that neither fit nor could be provisioned for, per
+/// zone whose share they were.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortfall {
+    /// The app.
+    pub app: AppId,
+    /// The zone whose share could not be met.
+    pub zone: ZoneId,
+    /// Instances short.
+    pub instances: u32,
+    /// Their resources, summed.
+    pub resources: ResourceTotals,
+}
+
 /// Everything one call decided, in the order it was decided. Evictions
 /// happen before the placement that needed them.
 #[must_use = "decisions must be carried out by the embedder"]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decisions {
-    /// Instances placed.
+    /// Instances placed on running hosts: start them.
     pub placements: Vec<Placement>,
+    /// Instances placed tentatively on planned hosts; they become
+    /// placements when their host is ready.
+    pub tentative: Vec<Placement>,
+    /// New hosts to provision.
+    pub provisions: Vec<Provision>,
     /// Instances taken off their hosts.
     pub evictions: Vec<Eviction>,
     /// Instances that could not be placed and stay pending.
     pub pending: Vec<PendingInstance>,
     /// Instances deleted.
     pub removals: Vec<Removal>,
+    /// What could be neither placed nor provisioned, per app and zone.
+    pub shortfalls: Vec<Shortfall>,
 }
 
 impl Decisions {
     /// True when the call decided nothing.
     pub fn is_empty(&self) -> bool {
         self.placements.is_empty()
+            && self.tentative.is_empty()
+            && self.provisions.is_empty()
+            && self.shortfalls.is_empty()
             && self.evictions.is_empty()
             && self.pending.is_empty()
             && self.removals.is_empty()

@@ -33,6 +33,26 @@ pub enum Error {
     /// No instance with that id.
     #[error("unknown instance {0}")]
     UnknownInstance(InstanceId),
+    /// The host id has [`PLANNED_HOST_BIT`](crate::PLANNED_HOST_BIT) set,
+    /// which names planned hosts.
+    #[error("host id {0} is reserved for planned hosts (bit 63 set)")]
+    ReservedHostId(HostId),
+    /// The host is planned (being provisioned): only `host_ready`,
+    /// `provision_failed` and `remove_host` apply to it, and no host can be
+    /// set to the planned state.
+    #[error("{0} is a planned host: report it with host_ready or provision_failed")]
+    PlannedHost(HostId),
+    /// The host is not a planned host.
+    #[error("{0} is not a planned host")]
+    NotPlanned(HostId),
+    /// No offering of that SKU in that zone was declared.
+    #[error("no offering of sku {sku} in zone {zone}")]
+    UnknownOffering {
+        /// The SKU.
+        sku: SkuId,
+        /// The zone.
+        zone: ZoneId,
+    },
     /// A SKU of that name exists already.
     #[error("sku {0} exists already")]
     DuplicateSku(SkuId),
@@ -125,6 +145,9 @@ pub enum RestoreError {
     /// The configuration is invalid.
     #[error("config: {0}")]
     Config(&'static str),
+    /// A counter is inconsistent with the ids in use.
+    #[error("counter: {0}")]
+    Counter(&'static str),
     /// A host's slot is not below [`MAX_CLASS_SLOTS`](crate::MAX_CLASS_SLOTS).
     #[error("host {host} has slot {slot}, beyond the largest class")]
     SlotOutOfRange {

@@ -25,6 +25,19 @@ pub enum Constraint {
     Features,
     /// The host's SKU is slower per vCPU than the app requires.
     PerfScore,
+    /// The host's SKU has another accelerator model than requested.
+    AcceleratorModel,
+    /// The host's SKU has another local disk class than requested.
+    LocalDisk,
+    /// The host's SKU costs more per instance than the app's price band.
+    Price,
+    /// The host's SKU's memory per vCPU is outside the app's range.
+    MemoryRatio,
+    /// A host of this SKU full of instances would waste too much.
+    Oversize,
+    /// The host's SKU is in none of the app's tiers and the app does not
+    /// use any equivalent.
+    NotInTiers,
     /// The host is cordoned (no new placements).
     HostCordoned,
     /// Not enough capacity in this dimension, counting capacity held by
@@ -43,6 +56,12 @@ impl fmt::Display for Constraint {
             Constraint::Arch => f.write_str("arch"),
             Constraint::Features => f.write_str("features"),
             Constraint::PerfScore => f.write_str("perf score"),
+            Constraint::AcceleratorModel => f.write_str("accelerator model"),
+            Constraint::LocalDisk => f.write_str("local disk"),
+            Constraint::Price => f.write_str("price"),
+            Constraint::MemoryRatio => f.write_str("memory ratio"),
+            Constraint::Oversize => f.write_str("oversize"),
+            Constraint::NotInTiers => f.write_str("not in tiers"),
             Constraint::HostCordoned => f.write_str("host cordoned"),
             Constraint::Capacity(d) => f.write_str(d.name()),
             Constraint::NumaNode => f.write_str("single numa node"),
@@ -59,14 +78,65 @@ pub struct RuledOut {
     pub hosts: u32,
 }
 
+/// Why an offering (a SKU in a zone) could not provide new hosts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OfferingBlock {
+    /// The embedder declared no offering of this SKU in this zone.
+    NotOffered,
+    /// Its stock is exhausted (or every known unit is already planned).
+    Exhausted,
+    /// A recent provisioning failure backs it off.
+    BackedOff,
+}
+
+impl fmt::Display for OfferingBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OfferingBlock::NotOffered => "not offered",
+            OfferingBlock::Exhausted => "exhausted",
+            OfferingBlock::BackedOff => "backed off",
+        })
+    }
+}
+
+/// How many SKUs one substitution rule ruled out, or how many offerings of
+/// acceptable SKUs one reason blocked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkuRuledOut {
+    /// SKUs that fail a substitution rule (named like the host constraint).
+    Rule {
+        /// The rule.
+        constraint: Constraint,
+        /// SKUs it ruled out.
+        skus: u32,
+    },
+    /// Offerings (SKU in an allowed zone that is up) of acceptable SKUs that
+    /// cannot provide hosts now.
+    Offering {
+        /// Why.
+        block: OfferingBlock,
+        /// Offerings blocked.
+        offerings: u32,
+    },
+}
+
 /// Why no host could take an instance: each host is counted once, under the
-/// first constraint (in [`Constraint`] order) that rules it out.
+/// first constraint (in [`Constraint`] order) that rules it out. When new
+/// hosts could have been provisioned, `skus` says why none were: SKUs per
+/// failed substitution rule, then offerings of acceptable SKUs per block.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     /// Hosts known to the scheduler when the decision was made.
     pub hosts: u32,
     /// Nonzero counts, in constraint order.
     pub ruled_out: Vec<RuledOut>,
+    /// Why provisioning could not help (empty when it was not considered:
+    /// best-effort apps, or no offering declared anywhere).
+    #[serde(default)]
+    pub skus: Vec<SkuRuledOut>,
 }
 
 impl Explanation {
@@ -103,6 +173,23 @@ impl fmt::Display for Explanation {
             let noun = if r.hosts == 1 { "host" } else { "hosts" };
             write!(f, "{sep}{}: {} {noun}", r.constraint, r.hosts)?;
         }
+        for (i, r) in self.skus.iter().enumerate() {
+            let sep = if i == 0 { "; new hosts: " } else { ", " };
+            match r {
+                SkuRuledOut::Rule { constraint, skus } => {
+                    let noun = if *skus == 1 { "sku" } else { "skus" };
+                    write!(f, "{sep}{constraint}: {skus} {noun}")?;
+                }
+                SkuRuledOut::Offering { block, offerings } => {
+                    let noun = if *offerings == 1 {
+                        "offering"
+                    } else {
+                        "offerings"
+                    };
+                    write!(f, "{sep}{block}: {offerings} {noun}")?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -127,6 +214,12 @@ pub enum PendingReason {
         /// The removed host.
         host: HostId,
     },
+    /// The planned host it was tentatively placed on could not be
+    /// provisioned; it has not been retried yet.
+    ProvisionFailed {
+        /// The planned host.
+        host: HostId,
+    },
 }
 
 impl fmt::Display for PendingReason {
@@ -137,6 +230,9 @@ impl fmt::Display for PendingReason {
                 write!(f, "preempted on {host} by rigid instance {by}")
             }
             PendingReason::HostRemoved { host } => write!(f, "{host} was removed"),
+            PendingReason::ProvisionFailed { host } => {
+                write!(f, "planned {host} could not be provisioned")
+            }
         }
     }
 }
@@ -149,7 +245,7 @@ mod tests {
     fn counts_accumulate_in_constraint_order() {
         let mut e = Explanation {
             hosts: 1852,
-            ruled_out: vec![],
+            ..Explanation::default()
         };
         e.add(Constraint::Capacity(Dimension::Cpu), 800);
         e.add(Constraint::ZoneDown, 1000);

@@ -165,6 +165,17 @@ number_type!(
     HostId,
     "host-"
 );
+/// Host ids with this bit set name planned hosts (numbered by the scheduler
+/// while they are provisioned); embedders' ids must not use it.
+pub const PLANNED_HOST_BIT: u64 = 1 << 63;
+
+impl HostId {
+    /// Whether this id names a planned host.
+    pub const fn is_planned(self) -> bool {
+        self.0 & PLANNED_HOST_BIT != 0
+    }
+}
+
 number_type!(
     /// An instance, numbered by the scheduler in creation order from 1.
     InstanceId,

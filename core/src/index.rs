@@ -300,6 +300,8 @@ pub const MAX_CLASS_SLOTS: u32 = 1 << 20;
 pub(crate) struct ClassIndex {
     pub(crate) sku: usize,
     pub(crate) zone: usize,
+    /// Whether the class holds planned hosts (being provisioned).
+    pub(crate) planned: bool,
     pub(crate) slots: Vec<Option<HostId>>,
     free_slots: BTreeSet<u32>,
     pub(crate) tree: SegTree,
@@ -307,10 +309,11 @@ pub(crate) struct ClassIndex {
 }
 
 impl ClassIndex {
-    pub(crate) fn new(sku: usize, zone: usize, cpu_capacity: u32) -> ClassIndex {
+    pub(crate) fn new(sku: usize, zone: usize, planned: bool, cpu_capacity: u32) -> ClassIndex {
         ClassIndex {
             sku,
             zone,
+            planned,
             slots: Vec::new(),
             free_slots: BTreeSet::new(),
             tree: SegTree::new(cpu_capacity),
@@ -484,8 +487,8 @@ mod tests {
 
     #[test]
     fn removing_trailing_slots_shrinks_to_the_canonical_shape() {
-        let mut grown = ClassIndex::new(0, 0, 64);
-        let mut fresh = ClassIndex::new(0, 0, 64);
+        let mut grown = ClassIndex::new(0, 0, false, 64);
+        let mut fresh = ClassIndex::new(0, 0, false, 64);
         for i in 0..9 {
             assert!(grown.insert(i, HostId(u64::from(i)), b(i + 1)));
         }
@@ -511,7 +514,7 @@ mod tests {
 
     #[test]
     fn class_slots_are_reused_lowest_first() {
-        let mut c = ClassIndex::new(0, 0, 64);
+        let mut c = ClassIndex::new(0, 0, false, 64);
         for i in 0..4 {
             let s = c.next_slot();
             assert!(c.insert(s, HostId(i), b(1)));

@@ -116,23 +116,33 @@ mod hash;
 mod ids;
 mod index;
 pub mod placement;
+pub mod provision;
 mod query;
 mod resources;
 mod scheduler;
 mod snapshot;
+pub mod substitution;
 mod time;
 
 pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy};
 pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
-pub use decision::{Decisions, Eviction, EvictionCause, PendingInstance, Placement, Removal};
+pub use decision::{
+    Decisions, Eviction, EvictionCause, PendingInstance, Placement, Provision, ProvisionId,
+    Removal, ResourceTotals, Shortfall,
+};
 pub use error::{Error, RestoreError};
-pub use explain::{Constraint, Explanation, PendingReason, RuledOut};
-pub use ids::{AppId, HostId, InstanceId, Label, MAX_NAME_LEN, NameError, SkuId, TenantId, ZoneId};
+pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};
+pub use ids::{
+    AppId, HostId, InstanceId, Label, MAX_NAME_LEN, NameError, PLANNED_HOST_BIT, SkuId, TenantId,
+    ZoneId,
+};
 pub use index::MAX_CLASS_SLOTS;
+pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
 pub use snapshot::{HostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
+pub use substitution::{MemoryRatio, OnExhaustion, Rejection, SubstitutionPolicy};
 pub use time::Timestamp;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -55,11 +55,13 @@ use smallvec::SmallVec;
 
 use crate::app::{NumaPolicy, QosTier};
 use crate::decision::{Decisions, EvictionCause, Placement};
-use crate::explain::{Constraint, Explanation, PendingReason};
+use crate::explain::{Constraint, Explanation, OfferingBlock, PendingReason, SkuRuledOut};
 use crate::ids::{HostId, InstanceId};
 use crate::index::BoundKey;
+use crate::provision::constraint_of;
 use crate::resources::{DIMENSIONS, Dimension, Resources, Scale, fraction};
 use crate::scheduler::{Host, HostState, InstanceState, Parts, Scheduler, ZoneState};
+use crate::substitution::{Rejection, serves_existing};
 
 /// Most best-effort instances on one host for the exact victim search.
 const EXACT_VICTIM_POOL: usize = 32;
@@ -219,8 +221,14 @@ struct Candidate {
 }
 
 impl Scheduler {
-    /// The first class-level constraint that rules the class out for `app`.
-    fn class_constraint(&self, app: usize, class: usize) -> Option<Constraint> {
+    /// The first class-level constraint that rules the class out for `app`,
+    /// given the app's SKU verdicts.
+    fn class_constraint(
+        &self,
+        app: usize,
+        class: usize,
+        verdicts: &[Result<u32, Rejection>],
+    ) -> Option<Constraint> {
         let c = &self.classes[class];
         let a = &self.apps[app];
         if !a.zones.is_empty() && !a.zones.contains(&c.zone) {
@@ -231,30 +239,24 @@ impl Scheduler {
             ZoneState::Down => return Some(Constraint::ZoneDown),
             ZoneState::Draining => return Some(Constraint::ZoneDraining),
         }
-        let sku = &self.skus[c.sku];
-        let spec = &a.spec;
-        if !spec.arches.contains(&sku.arch) {
-            return Some(Constraint::Arch);
+        match verdicts.get(c.sku) {
+            Some(v) if serves_existing(v) => None,
+            Some(Err(r)) => Some(constraint_of(r)),
+            _ => None,
         }
-        if !spec.features.is_subset(&sku.features) {
-            return Some(Constraint::Features);
-        }
-        if sku.perf_score < spec.min_perf_score {
-            return Some(Constraint::PerfScore);
-        }
-        None
     }
 
     /// Classes that pass every class-level constraint, cached per app
-    /// until the classes or zone states change.
+    /// until the classes, the catalog or zone states change.
     pub(crate) fn eligible_classes_cached(&mut self, app: usize) -> SmallVec<[usize; 16]> {
         if let Some((epoch, classes)) = &self.apps[app].eligible {
             if *epoch == self.epoch {
                 return classes.clone();
             }
         }
+        let verdicts = self.verdicts_cached(app);
         let classes: SmallVec<[usize; 16]> = (0..self.classes.len())
-            .filter(|&c| self.class_constraint(app, c).is_none())
+            .filter(|&c| self.class_constraint(app, c, &verdicts).is_none())
             .collect();
         self.apps[app].eligible = Some((self.epoch, classes.clone()));
         classes
@@ -399,9 +401,16 @@ impl Scheduler {
         // Each search first runs on a visit budget of O(log hosts); only if
         // that finds nothing anywhere, and some search ran out of budget, is
         // the search repeated without a budget, so a "no" is always exact.
-        'passes: for (preempt, budgeted) in
-            [(false, true), (false, false), (true, true), (true, false)]
-        {
+        // Running hosts first, then planned ones; each with a budgeted and,
+        // if needed, an unbudgeted search; then preemption on either.
+        'passes: for (preempt, planned, budgeted) in [
+            (false, false, true),
+            (false, false, false),
+            (false, true, true),
+            (false, true, false),
+            (true, false, true),
+            (true, false, false),
+        ] {
             if preempt && !rigid {
                 break;
             }
@@ -417,7 +426,7 @@ impl Scheduler {
             for &zone in &zones {
                 for &c in classes {
                     let class = &self.classes[c];
-                    if class.zone != zone {
+                    if class.zone != zone || (!preempt && class.planned != planned) {
                         continue;
                     }
                     let budget = if budgeted {
@@ -504,7 +513,12 @@ impl Scheduler {
         let Some(h) = self.hosts.get(&choice.host) else {
             return true;
         };
-        out.placements.push(Placement {
+        let list = if h.state == HostState::Planned {
+            &mut out.tentative
+        } else {
+            &mut out.placements
+        };
+        list.push(Placement {
             instance: id,
             app: self.apps[app].spec.id.clone(),
             host: choice.host,
@@ -517,19 +531,20 @@ impl Scheduler {
 
     /// [`explain`](Self::explain), cached per app until any host changes.
     pub(crate) fn explain_cached(&mut self, app: usize) -> Explanation {
-        if let Some((version, e)) = &self.apps[app].explained {
-            if *version == self.version {
+        if let Some((version, at, e)) = &self.apps[app].explained {
+            if *version == self.version && *at == self.now {
                 return e.clone();
             }
         }
-        let e = self.explain(app);
-        self.apps[app].explained = Some((self.version, e.clone()));
+        let verdicts = self.verdicts_cached(app);
+        let e = self.explain(app, &verdicts);
+        self.apps[app].explained = Some((self.version, self.now, e.clone()));
         e
     }
 
     /// Count, for every host, the first constraint that rules it out for
     /// one more instance of `app`.
-    pub(crate) fn explain(&self, app: usize) -> Explanation {
+    pub(crate) fn explain(&self, app: usize, verdicts: &[Result<u32, Rejection>]) -> Explanation {
         let spec = &self.apps[app].spec;
         let rigid = spec.qos == QosTier::Rigid;
         let req = spec.resources;
@@ -537,9 +552,10 @@ impl Scheduler {
             // Host counts fit in u32 in any real deployment; saturate.
             hosts: u32::try_from(self.hosts.len()).unwrap_or(u32::MAX),
             ruled_out: Vec::new(),
+            skus: Vec::new(),
         };
         for c in 0..self.classes.len() {
-            if let Some(constraint) = self.class_constraint(app, c) {
+            if let Some(constraint) = self.class_constraint(app, c, verdicts) {
                 e.add(constraint, self.classes[c].hosts);
                 continue;
             }
@@ -562,7 +578,57 @@ impl Scheduler {
                 }
             }
         }
+        if rigid && !self.offerings.is_empty() {
+            self.explain_new_hosts(app, verdicts, &mut e);
+        }
         e
+    }
+
+    /// Why new hosts could not help: SKUs per failed rule, then offerings
+    /// of acceptable SKUs in the app's up zones per block.
+    fn explain_new_hosts(
+        &self,
+        app: usize,
+        verdicts: &[Result<u32, Rejection>],
+        e: &mut Explanation,
+    ) {
+        let mut rules: Vec<(Constraint, u32)> = Vec::new();
+        let mut blocks: Vec<(OfferingBlock, u32)> = Vec::new();
+        let a = &self.apps[app];
+        let zones: SmallVec<[usize; 4]> = (0..self.zones.len())
+            .filter(|z| a.zones.is_empty() || a.zones.contains(z))
+            .filter(|&z| self.zones[z] == ZoneState::Up)
+            .collect();
+        for (s, v) in verdicts.iter().enumerate() {
+            match v {
+                Err(r) => bump(&mut rules, constraint_of(r)),
+                Ok(_) => {
+                    for &z in &zones {
+                        if let Err(block) = self.offering_availability(s, z) {
+                            bump(&mut blocks, block);
+                        }
+                    }
+                }
+            }
+        }
+        rules.sort();
+        blocks.sort();
+        e.skus = rules
+            .into_iter()
+            .map(|(constraint, skus)| SkuRuledOut::Rule { constraint, skus })
+            .chain(
+                blocks
+                    .into_iter()
+                    .map(|(block, offerings)| SkuRuledOut::Offering { block, offerings }),
+            )
+            .collect();
+    }
+}
+
+fn bump<K: PartialEq>(counts: &mut Vec<(K, u32)>, key: K) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((key, 1)),
     }
 }
 

@@ -14,7 +14,9 @@ use crate::error::Error;
 use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::{Bounds, ClassIndex, MAX_CLASS_SLOTS};
+use crate::provision::OfferingState;
 use crate::resources::{Dimension, Resources, Scale, fraction};
+use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
 /// Tuning knobs. Every field has a documented default; nothing is read from
@@ -34,6 +36,11 @@ pub struct Config {
     /// index before it stops early (default 16; 0 = no limit). See
     /// [`placement`](crate::placement).
     pub search_budget: u32,
+    /// Back-off of an offering after its first failed provisioning, in
+    /// milliseconds (default 3 minutes); it doubles per consecutive failure.
+    pub backoff_initial_ms: u64,
+    /// Longest back-off, in milliseconds (default 1 hour).
+    pub backoff_max_ms: u64,
 }
 
 impl Default for Config {
@@ -43,6 +50,8 @@ impl Default for Config {
             preemption_candidates: 8,
             max_batch: 1_000_000,
             search_budget: 16,
+            backoff_initial_ms: 180_000,
+            backoff_max_ms: 3_600_000,
         }
     }
 }
@@ -69,6 +78,9 @@ pub enum HostState {
     Ready,
     /// No new placements; running instances stay.
     Cordoned,
+    /// Planned by the scheduler and being provisioned: instances on it are
+    /// tentative until [`Scheduler::host_ready`].
+    Planned,
 }
 
 /// A host to add: the embedder's machine, of a SKU, in a zone.
@@ -127,8 +139,11 @@ pub(crate) struct App {
     /// field (derived; not in snapshots).
     pub(crate) eligible: Option<(u64, SmallVec<[usize; 16]>)>,
     /// Why the last instance that failed did, valid while
-    /// `Scheduler::version` equals the first field (derived).
-    pub(crate) explained: Option<(u64, Explanation)>,
+    /// `Scheduler::version` and the time equal the first fields (derived).
+    pub(crate) explained: Option<(u64, Timestamp, Explanation)>,
+    /// Every SKU's substitution verdict, by SKU index, valid while
+    /// `Scheduler::epoch` equals the first field (derived).
+    pub(crate) verdicts: Option<(u64, Vec<Result<u32, Rejection>>)>,
 }
 
 impl App {
@@ -182,7 +197,14 @@ pub struct Scheduler {
     pub(crate) apps: Map<AppId, App>,
     pub(crate) instances: Map<InstanceId, Instance>,
     pub(crate) next_instance: u64,
-    pub(crate) classes: Map<(usize, usize), ClassIndex>,
+    /// Host index classes by (SKU, zone, planned).
+    pub(crate) classes: Map<(usize, usize, bool), ClassIndex>,
+    /// Offerings declared by the embedder, by (SKU, zone).
+    pub(crate) offerings: Map<(usize, usize), OfferingState>,
+    /// Next planned host number.
+    pub(crate) next_planned: u64,
+    /// Next provision request number.
+    pub(crate) next_provision: u64,
     pub(crate) pending: BTreeSet<PendingKey>,
     /// Bumped whenever the set of classes or a zone's state changes, which
     /// invalidates the apps' cached eligible classes.
@@ -206,6 +228,8 @@ impl Scheduler {
             preemption_candidates: config.preemption_candidates.max(1),
             max_batch: config.max_batch,
             search_budget: config.search_budget,
+            backoff_initial_ms: config.backoff_initial_ms,
+            backoff_max_ms: config.backoff_max_ms.max(config.backoff_initial_ms),
         };
         Scheduler {
             config,
@@ -218,6 +242,9 @@ impl Scheduler {
             instances: Map::default(),
             next_instance: 1,
             classes: Map::default(),
+            offerings: Map::default(),
+            next_planned: 1,
+            next_provision: 1,
             pending: BTreeSet::new(),
             epoch: 0,
             version: 0,
@@ -261,7 +288,7 @@ impl Scheduler {
             .expect("zone indices are valid: zones are never removed")
     }
 
-    fn check_time(&self, now: Timestamp) -> Result<(), Error> {
+    pub(crate) fn check_time(&self, now: Timestamp) -> Result<(), Error> {
         if now < self.now {
             return Err(Error::TimeWentBackwards {
                 last: self.now,
@@ -285,6 +312,8 @@ impl Scheduler {
         })?;
         self.sku_scales.push(Scale::of(&spec.allocatable));
         self.skus.insert(id, spec);
+        // Price references and verdicts depend on the whole catalog.
+        self.epoch += 1;
         Ok(())
     }
 
@@ -324,6 +353,9 @@ impl Scheduler {
     /// Add a host. Pending instances are retried, since they may fit now.
     pub fn add_host(&mut self, spec: HostSpec, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
+        if spec.id.is_planned() {
+            return Err(Error::ReservedHostId(spec.id));
+        }
         if self.hosts.contains_key(&spec.id) {
             return Err(Error::DuplicateHost(spec.id));
         }
@@ -335,7 +367,7 @@ impl Scheduler {
             .zones
             .get_index_of(&spec.zone)
             .ok_or_else(|| Error::UnknownZone(spec.zone.clone()))?;
-        let slot = match self.classes.get(&(sku, zone)) {
+        let slot = match self.classes.get(&(sku, zone, false)) {
             Some(c) => c.next_slot(),
             None => 0,
         };
@@ -346,22 +378,22 @@ impl Scheduler {
             });
         }
         self.now = now;
-        let class = self.class_for(sku, zone);
+        let class = self.class_for(sku, zone, false);
         self.insert_host(spec.id, sku, zone, HostState::Ready, class, slot);
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, false);
         Ok(out)
     }
 
-    pub(crate) fn class_for(&mut self, sku: usize, zone: usize) -> usize {
-        if let Some(index) = self.classes.get_index_of(&(sku, zone)) {
+    pub(crate) fn class_for(&mut self, sku: usize, zone: usize, planned: bool) -> usize {
+        if let Some(index) = self.classes.get_index_of(&(sku, zone, planned)) {
             return index;
         }
         self.epoch += 1;
         self.classes
             .insert_full(
-                (sku, zone),
-                ClassIndex::new(sku, zone, self.skus[sku].allocatable.cpu_millis()),
+                (sku, zone, planned),
+                ClassIndex::new(sku, zone, planned, self.skus[sku].allocatable.cpu_millis()),
             )
             .0
     }
@@ -416,10 +448,7 @@ impl Scheduler {
                 &mut out,
             );
         }
-        if let Some(host) = self.hosts.swap_remove(&id) {
-            self.classes[host.class].remove(host.slot);
-            self.version += 1;
-        }
+        self.drop_host(id);
         self.retry_pending(now, &mut out, false);
         Ok(out)
     }
@@ -435,6 +464,9 @@ impl Scheduler {
         let Some(host) = self.hosts.get_mut(&id) else {
             return Err(Error::UnknownHost(id));
         };
+        if host.state == HostState::Planned || state == HostState::Planned {
+            return Err(Error::PlannedHost(id));
+        }
         self.now = now;
         let was = std::mem::replace(&mut host.state, state);
         self.refresh_host(id);
@@ -473,6 +505,7 @@ impl Scheduler {
                 zone_counts: Vec::new(),
                 eligible: None,
                 explained: None,
+                verdicts: None,
             },
         );
         Ok(())
@@ -656,9 +689,10 @@ impl Scheduler {
     }
 
     fn create_and_place(&mut self, app: usize, count: u32, now: Timestamp, out: &mut Decisions) {
-        let classes = self.eligible_classes_cached(app);
+        let mut classes = self.eligible_classes_cached(app);
         let mut failed: Option<Explanation> = None;
-        for _ in 0..count {
+        let mut provisioned = false;
+        for i in 0..count {
             let id = InstanceId(self.next_instance);
             self.next_instance += 1; // checked in check_batch
             self.instances.insert(
@@ -676,6 +710,16 @@ impl Scheduler {
             // a failed attempt changes nothing.
             if failed.is_none() && self.try_place(id, app, &classes, out) {
                 continue;
+            }
+            // No room: plan new hosts once, for the rest of the batch.
+            if failed.is_none() && !provisioned {
+                provisioned = true;
+                if self.plan_hosts(app, count - i, out) > 0 {
+                    classes = self.eligible_classes_cached(app);
+                    if self.try_place(id, app, &classes, out) {
+                        continue;
+                    }
+                }
             }
             let reason = match &failed {
                 Some(e) => e.clone(),
@@ -695,12 +739,22 @@ impl Scheduler {
         // Per app: the eligible classes, whether one of its instances failed
         // in this pass, and the explanation once computed. A failure stays
         // valid until an eviction frees capacity.
+        // Also: whether new hosts were planned for it in this pass, and how
+        // many of its instances are still to be tried (the batch to plan for).
         struct Memo {
             classes: SmallVec<[usize; 16]>,
             failed: bool,
             why: Option<Explanation>,
+            provisioned: bool,
+            left: u32,
         }
         let mut memo: Map<usize, Memo> = Map::default();
+        let mut left: Map<usize, u32> = Map::default();
+        for key in &keys {
+            if let Some(inst) = self.instances.get(&key.2) {
+                *left.entry(inst.app).or_insert(0) += 1;
+            }
+        }
         for key in keys {
             let id = key.2;
             let Some(inst) = self.instances.get(&id) else {
@@ -722,8 +776,14 @@ impl Scheduler {
                         classes,
                         failed: false,
                         why: None,
+                        provisioned: false,
+                        left: left.get(&app).copied().unwrap_or(0),
                     },
                 );
+            }
+            let remaining = memo[&app].left;
+            if let Some(entry) = memo.get_mut(&app) {
+                entry.left = entry.left.saturating_sub(1);
             }
             if !memo[&app].failed {
                 let classes = memo[&app].classes.clone();
@@ -735,6 +795,17 @@ impl Scheduler {
                         }
                     }
                     continue;
+                }
+                if !memo[&app].provisioned {
+                    let planned = self.plan_hosts(app, remaining, out);
+                    let classes = self.eligible_classes_cached(app);
+                    if let Some(entry) = memo.get_mut(&app) {
+                        entry.provisioned = true;
+                        entry.classes = classes.clone();
+                    }
+                    if planned > 0 && self.try_place(id, app, &classes, out) {
+                        continue;
+                    }
                 }
                 if let Some(entry) = memo.get_mut(&app) {
                     entry.failed = true;
@@ -967,7 +1038,7 @@ impl Scheduler {
     }
 
     pub(crate) fn bounds_of(&self, h: &Host) -> Bounds {
-        if h.state != HostState::Ready {
+        if h.state == HostState::Cordoned {
             return Bounds::default();
         }
         let sku = &self.skus[h.sku];

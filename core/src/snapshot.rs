@@ -14,8 +14,10 @@ use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
 use crate::error::{Error, RestoreError};
 use crate::explain::PendingReason;
+use crate::ids::PLANNED_HOST_BIT;
 use crate::ids::{HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
+use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
 use crate::scheduler::{Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState};
@@ -50,6 +52,22 @@ pub struct HostRecord {
     pub slot: u32,
 }
 
+/// An offering in a snapshot (its planned hosts are counted from the hosts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferingRecord {
+    /// SKU.
+    pub sku: SkuId,
+    /// Zone.
+    pub zone: ZoneId,
+    /// Declared stock.
+    pub stock: Stock,
+    /// Consecutive failed provisionings.
+    pub failures: u32,
+    /// Backed off until.
+    pub backoff_until: Option<Timestamp>,
+}
+
 /// The whole state of a [`Scheduler`], serializable with serde.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,12 +80,18 @@ pub struct Snapshot {
     pub now: Timestamp,
     /// Next instance number.
     pub next_instance: u64,
+    /// Next planned host number.
+    pub next_planned: u64,
+    /// Next provision request number.
+    pub next_provision: u64,
     /// Catalog.
     pub skus: Vec<SkuSpec>,
     /// Zones.
     pub zones: Vec<ZoneRecord>,
     /// Apps.
     pub apps: Vec<AppSpec>,
+    /// Offerings.
+    pub offerings: Vec<OfferingRecord>,
     /// Hosts.
     pub hosts: Vec<HostRecord>,
     /// Instances.
@@ -82,6 +106,8 @@ impl Scheduler {
             config: self.config.clone(),
             now: self.now,
             next_instance: self.next_instance,
+            next_planned: self.next_planned,
+            next_provision: self.next_provision,
             skus: self.skus.values().cloned().collect(),
             zones: self
                 .zones
@@ -92,6 +118,17 @@ impl Scheduler {
                 })
                 .collect(),
             apps: self.apps.values().map(|a| a.spec.clone()).collect(),
+            offerings: self
+                .offerings
+                .iter()
+                .map(|(&(s, z), o)| OfferingRecord {
+                    sku: self.skus[s].id.clone(),
+                    zone: self.zone_id(z).clone(),
+                    stock: o.stock,
+                    failures: o.failures,
+                    backoff_until: o.backoff_until,
+                })
+                .collect(),
             hosts: self
                 .hosts
                 .iter()
@@ -140,6 +177,25 @@ impl Scheduler {
         for app in snapshot.apps {
             s.add_app(app)?;
         }
+        for o in snapshot.offerings {
+            let sku = s
+                .skus
+                .get_index_of(&o.sku)
+                .ok_or(Error::UnknownSku(o.sku))?;
+            let zone = s
+                .zones
+                .get_index_of(&o.zone)
+                .ok_or(Error::UnknownZone(o.zone))?;
+            s.offerings.insert(
+                (sku, zone),
+                OfferingState {
+                    stock: o.stock,
+                    failures: o.failures,
+                    backoff_until: o.backoff_until,
+                    planned: 0,
+                },
+            );
+        }
         for h in snapshot.hosts {
             if s.hosts.contains_key(&h.id) {
                 return Err(Error::DuplicateHost(h.id).into());
@@ -152,7 +208,26 @@ impl Scheduler {
                 .zones
                 .get_index_of(&h.zone)
                 .ok_or(Error::UnknownZone(h.zone))?;
-            let class = s.class_for(sku, zone);
+            let planned = h.state == HostState::Planned;
+            if planned != h.id.is_planned() {
+                return Err(Error::ReservedHostId(h.id).into());
+            }
+            if planned {
+                if h.id.0 & !PLANNED_HOST_BIT >= snapshot.next_planned {
+                    return Err(RestoreError::Counter(
+                        "a planned host id is not below next_planned",
+                    ));
+                }
+                let Some(o) = s.offerings.get_mut(&(sku, zone)) else {
+                    return Err(Error::UnknownOffering {
+                        sku: s.skus[sku].id.clone(),
+                        zone: s.zone_id(zone).clone(),
+                    }
+                    .into());
+                };
+                o.planned += 1;
+            }
+            let class = s.class_for(sku, zone, planned);
             if h.slot >= MAX_CLASS_SLOTS {
                 return Err(RestoreError::SlotOutOfRange {
                     host: h.id,
@@ -167,6 +242,16 @@ impl Scheduler {
             }
         }
         s.next_instance = snapshot.next_instance;
+        if snapshot.next_planned == 0
+            || snapshot.next_planned > !PLANNED_HOST_BIT
+            || snapshot.next_provision == 0
+        {
+            return Err(RestoreError::Counter(
+                "next_planned and next_provision start at 1",
+            ));
+        }
+        s.next_planned = snapshot.next_planned;
+        s.next_provision = snapshot.next_provision;
         for rec in snapshot.instances {
             if rec.id.0 >= snapshot.next_instance || rec.id.0 == 0 {
                 return Err(RestoreError::InstanceId {

@@ -129,6 +129,8 @@ fn config_defaults_and_clamping() {
             preemption_candidates: 8,
             max_batch: 1_000_000,
             search_budget: 16,
+            backoff_initial_ms: 180_000,
+            backoff_max_ms: 3_600_000,
         }
     );
     let s = Scheduler::new(Config {
@@ -136,11 +138,15 @@ fn config_defaults_and_clamping() {
         preemption_candidates: 0,
         max_batch: 7,
         search_budget: 0,
+        backoff_initial_ms: 10,
+        backoff_max_ms: 5,
     });
     assert_eq!(s.config().candidates_per_class, 1);
     assert_eq!(s.config().preemption_candidates, 1);
     assert_eq!(s.config().max_batch, 7);
     assert_eq!(s.config().search_budget, 0);
+    // The longest back-off is never below the first.
+    assert_eq!(s.config().backoff_max_ms, 10);
     assert_eq!(s.now(), Timestamp(0));
 }
 
@@ -860,7 +866,8 @@ fn all_or_nothing_batch_that_does_not_fit_changes_nothing() {
                 ruled_out: vec![RuledOut {
                     constraint: Constraint::Capacity(Dimension::Cpu),
                     hosts: 1
-                }]
+                }],
+                ..Explanation::default()
             }
         }
     );
@@ -2455,7 +2462,7 @@ fn retries_never_place_then_evict_in_one_call() {
 fn explanations_say_host_for_one() {
     let mut e = Explanation {
         hosts: 3,
-        ruled_out: vec![],
+        ..Explanation::default()
     };
     assert_eq!(e.to_string(), "0/3 hosts fit");
     e.ruled_out.push(RuledOut {

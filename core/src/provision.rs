@@ -1,0 +1,725 @@
+//! Offerings, stock and provisioning: new hosts as data.
+//!
+//! An *offering* is a SKU in a zone, declared by the embedder with
+//! [`Scheduler::set_stock`]. When instances fit on no running or planned
+//! host, the scheduler plans new hosts for the whole batch at once and
+//! returns them as [`Provision`] requests; the instances are placed on the
+//! planned hosts tentatively ([`Decisions::tentative`]). The embedder then
+//! reports each host with [`Scheduler::host_ready`], which turns its
+//! instances into placements, or the offering with
+//! [`Scheduler::provision_failed`], which backs the offering off and
+//! re-plans the instances onto the next acceptable option. No instance is
+//! ever dropped: what cannot be planned stays pending, and the shortfall is
+//! reported per zone.
+//!
+//! # Choosing what to provision
+//!
+//! The batch is split over the app's allowed zones that are up so that the
+//! app's per-zone counts end as even as possible. In each zone, SKUs are
+//! taken tier by tier (see [`substitution`](crate::substitution)); inside a
+//! tier the offering that covers the zone's share at the lowest cost per
+//! instance (hosts × price ÷ instances covered) wins, then the one that
+//! strands the fewest instance slots, then the lower host price, the larger
+//! stock and the name. When a zone's share cannot be provisioned there,
+//! the remainder is offered to the other zones.
+//!
+//! # Back-off
+//!
+//! A failed provisioning makes the offering unavailable for
+//! [`Config::backoff_initial_ms`](crate::Config) (3 minutes), doubling per
+//! consecutive failure up to [`Config::backoff_max_ms`](crate::Config);
+//! a host that becomes ready resets it. [`Scheduler::next_deadline`] tells
+//! when the next back-off expires, so the embedder knows when to call
+//! [`Scheduler::reconcile`] again.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::QosTier;
+use crate::decision::{
+    Decisions, EvictionCause, Placement, Provision, ProvisionId, ResourceTotals, Shortfall,
+};
+use crate::error::Error;
+use crate::explain::{Constraint, OfferingBlock, PendingReason};
+use crate::ids::{HostId, PLANNED_HOST_BIT, SkuId, ZoneId};
+use crate::index::MAX_CLASS_SLOTS;
+use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
+use crate::substitution::{self, Rejection, instances_per_host};
+use crate::time::Timestamp;
+
+/// How many more hosts of a SKU a zone can provide, as the embedder knows it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stock {
+    /// This many more hosts.
+    Known(u32),
+    /// Unknown: try it.
+    Unknown,
+    /// None left.
+    Exhausted,
+}
+
+/// Why a provisioning failed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProvisionFailure {
+    /// The provider had no stock of the SKU in the zone.
+    InsufficientStock,
+    /// Any other failure (quota, API error); backs off the same way.
+    Other,
+}
+
+/// An offering's state.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OfferingState {
+    pub(crate) stock: Stock,
+    /// Consecutive failed provisionings.
+    pub(crate) failures: u32,
+    /// Unavailable before this time.
+    pub(crate) backoff_until: Option<Timestamp>,
+    /// Planned hosts not yet ready (derived from the hosts).
+    pub(crate) planned: u32,
+}
+
+impl OfferingState {
+    /// Hosts it can still provide at `now`: `Ok(None)` for unknown stock.
+    pub(crate) fn available(&self, now: Timestamp) -> Result<Option<u32>, OfferingBlock> {
+        if self.backoff_until.is_some_and(|t| t > now) {
+            return Err(OfferingBlock::BackedOff);
+        }
+        match self.stock {
+            Stock::Exhausted => Err(OfferingBlock::Exhausted),
+            Stock::Known(n) if n <= self.planned => Err(OfferingBlock::Exhausted),
+            Stock::Known(n) => Ok(Some(n - self.planned)),
+            Stock::Unknown => Ok(None),
+        }
+    }
+}
+
+/// An offering as the scheduler sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferingView {
+    /// SKU.
+    pub sku: SkuId,
+    /// Zone.
+    pub zone: ZoneId,
+    /// Declared stock.
+    pub stock: Stock,
+    /// Planned hosts not yet ready.
+    pub planned: u32,
+    /// Consecutive failed provisionings.
+    pub failures: u32,
+    /// Unavailable before this time, if backed off.
+    pub backoff_until: Option<Timestamp>,
+}
+
+/// A SKU's verdict for an app in a zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The SKU may serve the app.
+    Accepted {
+        /// Preference tier (0 is the most preferred).
+        tier: u32,
+        /// Position among the accepted SKUs of the zone: tier, price per
+        /// instance, stock (larger first), name.
+        rank: u32,
+        /// Whether its offering in the zone can provide hosts now, and if
+        /// not, why.
+        offering: Result<Option<u32>, OfferingBlock>,
+    },
+    /// The first rule the SKU failed, with the values compared.
+    Rejected(Rejection),
+}
+
+/// One SKU of the catalog, judged for an app in a zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuVerdict {
+    /// The SKU.
+    pub sku: SkuId,
+    /// Its verdict.
+    pub verdict: Verdict,
+}
+
+/// The host constraint a substitution rejection rules hosts out under.
+pub(crate) fn constraint_of(r: &Rejection) -> Constraint {
+    match r {
+        Rejection::Arch { .. } => Constraint::Arch,
+        Rejection::MissingFeature(_) => Constraint::Features,
+        Rejection::AcceleratorModel { .. } => Constraint::AcceleratorModel,
+        Rejection::LocalDisk { .. } => Constraint::LocalDisk,
+        Rejection::Capacity { dimension, .. } => Constraint::Capacity(*dimension),
+        Rejection::NumaNode => Constraint::NumaNode,
+        Rejection::PerfScore { .. } => Constraint::PerfScore,
+        Rejection::Price { .. } => Constraint::Price,
+        Rejection::MemoryRatio { .. } => Constraint::MemoryRatio,
+        Rejection::Oversize { .. } => Constraint::Oversize,
+        Rejection::NotInTiers => Constraint::NotInTiers,
+    }
+}
+
+/// Spread `n` over zones whose current counts are given, one at a time to
+/// the zone with the fewest (ties: first listed). Returns the shares.
+fn water_fill(current: &[u32], n: u32) -> Vec<u32> {
+    let mut share = vec![0u32; current.len()];
+    if current.is_empty() {
+        return share;
+    }
+    let mut level: Vec<u64> = current.iter().map(|&c| u64::from(c)).collect();
+    for _ in 0..n {
+        let mut best = 0;
+        for i in 1..level.len() {
+            if level[i] < level[best] {
+                best = i;
+            }
+        }
+        level[best] += 1;
+        share[best] += 1;
+    }
+    share
+}
+
+impl Scheduler {
+    /// The verdict of every SKU (by index) for an app, cached until the
+    /// catalog or classes change.
+    pub(crate) fn verdicts_cached(&mut self, app: usize) -> Vec<Result<u32, Rejection>> {
+        if let Some((epoch, v)) = &self.apps[app].verdicts {
+            if *epoch == self.epoch {
+                return v.clone();
+            }
+        }
+        let v = self.verdicts(app);
+        self.apps[app].verdicts = Some((self.epoch, v.clone()));
+        v
+    }
+
+    /// The verdict of every SKU (by index) for an app.
+    pub(crate) fn verdicts(&self, app: usize) -> Vec<Result<u32, Rejection>> {
+        let spec = &self.apps[app].spec;
+        let requested = spec.sku.as_ref().and_then(|id| self.skus.get(id));
+        let reference = substitution::reference(spec, requested, self.skus.values());
+        self.skus
+            .values()
+            .map(|sku| substitution::judge(spec, requested, reference.as_ref(), sku))
+            .collect()
+    }
+
+    /// Declare or update an offering's stock. When the offering can provide
+    /// hosts afterwards, pending instances are retried (and may provision).
+    pub fn set_stock(
+        &mut self,
+        sku: &SkuId,
+        zone: &ZoneId,
+        stock: Stock,
+        now: Timestamp,
+    ) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let s = self
+            .skus
+            .get_index_of(sku)
+            .ok_or_else(|| Error::UnknownSku(sku.clone()))?;
+        let z = self
+            .zones
+            .get_index_of(zone)
+            .ok_or_else(|| Error::UnknownZone(zone.clone()))?;
+        self.now = now;
+        let entry = self.offerings.entry((s, z)).or_insert(OfferingState {
+            stock,
+            failures: 0,
+            backoff_until: None,
+            planned: 0,
+        });
+        entry.stock = stock;
+        let available = entry.available(now).is_ok();
+        self.version += 1;
+        let mut out = Decisions::default();
+        if available {
+            self.retry_pending(now, &mut out, false);
+        }
+        Ok(out)
+    }
+
+    /// The embedder could not provision hosts of an offering. Every planned
+    /// host of the offering is dropped, the offering backs off, and the
+    /// instances tentatively placed there are re-planned onto the next
+    /// acceptable option (or stay pending, with the reason).
+    pub fn provision_failed(
+        &mut self,
+        sku: &SkuId,
+        zone: &ZoneId,
+        failure: ProvisionFailure,
+        now: Timestamp,
+    ) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let key = self.offering_key(sku, zone)?;
+        self.now = now;
+        let _ = failure; // every failure backs off alike
+        let (initial, max) = (self.config.backoff_initial_ms, self.config.backoff_max_ms);
+        if let Some(o) = self.offerings.get_mut(&key) {
+            o.failures = o.failures.saturating_add(1);
+            let doublings = o.failures.saturating_sub(1).min(63);
+            let backoff = initial.saturating_mul(1u64 << doublings).min(max);
+            o.backoff_until = Some(Timestamp(now.0.saturating_add(backoff)));
+        }
+        let mut out = Decisions::default();
+        let planned: Vec<HostId> = match self.classes.get(&(key.0, key.1, true)) {
+            Some(c) => c.slots.iter().flatten().copied().collect(),
+            None => Vec::new(),
+        };
+        for host in planned {
+            let mut victims = self
+                .hosts
+                .get(&host)
+                .map(|h| h.instances.clone())
+                .unwrap_or_default();
+            victims.sort_unstable();
+            for inst in victims {
+                self.evict(
+                    inst,
+                    PendingReason::ProvisionFailed { host },
+                    EvictionCause::ProvisionFailed,
+                    now,
+                    &mut out,
+                );
+            }
+            self.drop_host(host);
+        }
+        self.version += 1;
+        self.retry_pending(now, &mut out, false);
+        Ok(out)
+    }
+
+    /// A planned host is up: it joins the running hosts as `host` (the
+    /// embedder's id), and the instances placed on it tentatively become
+    /// placements. Resets the offering's back-off and takes one unit of
+    /// known stock.
+    pub fn host_ready(
+        &mut self,
+        planned: HostId,
+        host: HostId,
+        now: Timestamp,
+    ) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(h) = self.hosts.get(&planned) else {
+            return Err(Error::UnknownHost(planned));
+        };
+        if h.state != HostState::Planned {
+            return Err(Error::NotPlanned(planned));
+        }
+        if host.is_planned() {
+            return Err(Error::ReservedHostId(host));
+        }
+        if self.hosts.contains_key(&host) {
+            return Err(Error::DuplicateHost(host));
+        }
+        let (sku, zone) = (h.sku, h.zone);
+        let slot = match self.classes.get(&(sku, zone, false)) {
+            Some(c) => c.next_slot(),
+            None => 0,
+        };
+        if slot >= MAX_CLASS_SLOTS {
+            return Err(Error::ClassFull {
+                sku: self.skus[sku].id.clone(),
+                zone: self.zone_id(zone).clone(),
+            });
+        }
+        self.now = now;
+        let Some(mut h) = self.hosts.swap_remove(&planned) else {
+            return Err(Error::UnknownHost(planned));
+        };
+        self.classes[h.class].remove(h.slot);
+        if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
+            o.planned = o.planned.saturating_sub(1);
+            if let Stock::Known(n) = o.stock {
+                o.stock = Stock::Known(n.saturating_sub(1));
+            }
+            o.failures = 0;
+            o.backoff_until = None;
+        }
+        let class = self.class_for(sku, zone, false);
+        h.class = class;
+        h.slot = slot;
+        h.state = HostState::Ready;
+        let mut instances = h.instances.clone();
+        instances.sort_unstable();
+        let bounds = self.bounds_of(&h);
+        self.hosts.insert(host, h);
+        self.classes[class].insert(slot, host, bounds);
+        self.version += 1;
+        let mut out = Decisions::default();
+        for id in instances {
+            let Some(inst) = self.instances.get_mut(&id) else {
+                continue;
+            };
+            let InstanceState::Placed { host: on, parts } = &mut inst.state else {
+                continue;
+            };
+            *on = host;
+            let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
+            out.placements.push(Placement {
+                instance: id,
+                app: self.apps[inst.app].spec.id.clone(),
+                host,
+                zone: self.zone_id(zone).clone(),
+                sku: self.skus[sku].id.clone(),
+                numa_nodes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// When the next offering back-off expires, if any is in force: call
+    /// [`reconcile`](Self::reconcile) then to retry pending instances.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.offerings
+            .values()
+            .filter_map(|o| o.backoff_until)
+            .filter(|t| *t > self.now)
+            .min()
+    }
+
+    /// Every declared offering, in declaration order.
+    pub fn offerings(&self) -> Vec<OfferingView> {
+        self.offerings
+            .iter()
+            .map(|(&(s, z), o)| OfferingView {
+                sku: self.skus[s].id.clone(),
+                zone: self.zone_id(z).clone(),
+                stock: o.stock,
+                planned: o.planned,
+                failures: o.failures,
+                backoff_until: o.backoff_until,
+            })
+            .collect()
+    }
+
+    /// Judge every SKU of the catalog for `app` in `zone`: accepted (with
+    /// tier, rank and offering availability) or the first rule that
+    /// rejected it, with the values compared. In catalog order.
+    pub fn explain_substitution(
+        &self,
+        app: &crate::ids::AppId,
+        zone: &ZoneId,
+    ) -> Result<Vec<SkuVerdict>, Error> {
+        let a = self
+            .apps
+            .get_index_of(app)
+            .ok_or_else(|| Error::UnknownApp(app.clone()))?;
+        let z = self
+            .zones
+            .get_index_of(zone)
+            .ok_or_else(|| Error::UnknownZone(zone.clone()))?;
+        let verdicts = self.verdicts(a);
+        let spec = &self.apps[a].spec;
+        // Rank the accepted: tier, price per instance, stock, name.
+        let mut accepted: Vec<(usize, u32, u32, u64)> = Vec::new();
+        for (s, v) in verdicts.iter().enumerate() {
+            if let Ok(tier) = v {
+                let sku = &self.skus[s];
+                let per = instances_per_host(sku, &spec.resources, spec.numa);
+                let stock = match self.offering_availability(s, z) {
+                    Ok(None) => u64::MAX,
+                    Ok(Some(n)) => u64::from(n),
+                    Err(_) => 0,
+                };
+                accepted.push((s, *tier, per, stock));
+            }
+        }
+        accepted.sort_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then_with(|| {
+                    let (pa, pb) = (
+                        self.skus[a.0].price_nanos_per_second,
+                        self.skus[b.0].price_nanos_per_second,
+                    );
+                    (u128::from(pa) * u128::from(b.2)).cmp(&(u128::from(pb) * u128::from(a.2)))
+                })
+                .then_with(|| b.3.cmp(&a.3))
+                .then_with(|| self.skus[a.0].id.cmp(&self.skus[b.0].id))
+        });
+        Ok(verdicts
+            .into_iter()
+            .enumerate()
+            .map(|(s, v)| SkuVerdict {
+                sku: self.skus[s].id.clone(),
+                verdict: match v {
+                    Ok(tier) => Verdict::Accepted {
+                        tier,
+                        // At most the catalog's size.
+                        rank: accepted.iter().position(|x| x.0 == s).unwrap_or(0) as u32,
+                        offering: self.offering_availability(s, z),
+                    },
+                    Err(r) => Verdict::Rejected(r),
+                },
+            })
+            .collect())
+    }
+
+    pub(crate) fn offering_availability(
+        &self,
+        sku: usize,
+        zone: usize,
+    ) -> Result<Option<u32>, OfferingBlock> {
+        match self.offerings.get(&(sku, zone)) {
+            Some(o) => o.available(self.now),
+            None => Err(OfferingBlock::NotOffered),
+        }
+    }
+
+    fn offering_key(&self, sku: &SkuId, zone: &ZoneId) -> Result<(usize, usize), Error> {
+        let unknown = || Error::UnknownOffering {
+            sku: sku.clone(),
+            zone: zone.clone(),
+        };
+        let s = self.skus.get_index_of(sku).ok_or_else(unknown)?;
+        let z = self.zones.get_index_of(zone).ok_or_else(unknown)?;
+        if !self.offerings.contains_key(&(s, z)) {
+            return Err(unknown());
+        }
+        Ok((s, z))
+    }
+
+    /// Allowed zones of an app that are up, in declaration order.
+    fn up_zones(&self, app: usize) -> SmallVec<[usize; 4]> {
+        let a = &self.apps[app];
+        (0..self.zones.len())
+            .filter(|z| a.zones.is_empty() || a.zones.contains(z))
+            .filter(|&z| self.zones[z] == ZoneState::Up)
+            .collect()
+    }
+
+    /// Plan new hosts for `count` more instances of a rigid app: split over
+    /// its zones, tier by tier. Returns how many instances the planned hosts
+    /// hold room for; records provisions and shortfalls in `out`.
+    pub(crate) fn plan_hosts(&mut self, app: usize, count: u32, out: &mut Decisions) -> u32 {
+        if count == 0 || self.offerings.is_empty() || self.apps[app].spec.qos != QosTier::Rigid {
+            return 0;
+        }
+        let verdicts = self.verdicts_cached(app);
+        let zones = self.up_zones(app);
+        if zones.is_empty() {
+            return 0;
+        }
+        let current: Vec<u32> = zones
+            .iter()
+            .map(|&z| self.apps[app].zone_count(z))
+            .collect();
+        let shares = water_fill(&current, count);
+        let mut left_by_zone: Vec<u32> = Vec::with_capacity(zones.len());
+        for (i, &z) in zones.iter().enumerate() {
+            let left = self.plan_zone(app, z, shares[i], &verdicts, out);
+            left_by_zone.push(left);
+        }
+        // Offer what a zone could not take to the others, fewest first.
+        let mut left: u32 = left_by_zone.iter().sum();
+        if left > 0 {
+            let mut order: Vec<usize> = (0..zones.len()).collect();
+            order.sort_by_key(|&i| (self.apps[app].zone_count(zones[i]), i));
+            for i in order {
+                if left == 0 {
+                    break;
+                }
+                left = self.plan_zone(app, zones[i], left, &verdicts, out);
+            }
+        }
+        // Attribute what is still short to the zones whose share it was.
+        let mut short = left;
+        let req = self.apps[app].spec.resources;
+        for (i, &z) in zones.iter().enumerate() {
+            let n = short.min(left_by_zone[i]);
+            if n == 0 {
+                continue;
+            }
+            short -= n;
+            out.shortfalls.push(Shortfall {
+                app: self.apps[app].spec.id.clone(),
+                zone: self.zone_id(z).clone(),
+                instances: n,
+                resources: ResourceTotals::times(&req, n),
+            });
+        }
+        count - left
+    }
+
+    /// Plan hosts in one zone for `want` instances; returns what is left.
+    fn plan_zone(
+        &mut self,
+        app: usize,
+        zone: usize,
+        mut want: u32,
+        verdicts: &[Result<u32, Rejection>],
+        out: &mut Decisions,
+    ) -> u32 {
+        while want > 0 {
+            let spec = &self.apps[app].spec;
+            // (sku, tier, per host, hosts, covered, stock rank)
+            let mut best: Option<(usize, u32, u32, u32, u32, u64)> = None;
+            for (s, v) in verdicts.iter().enumerate() {
+                let Ok(tier) = v else { continue };
+                let Ok(avail) = self.offering_availability(s, zone) else {
+                    continue;
+                };
+                let sku = &self.skus[s];
+                let per = instances_per_host(sku, &spec.resources, spec.numa);
+                if per == 0 {
+                    continue;
+                }
+                let needed = want.div_ceil(per);
+                let hosts = avail.map_or(needed, |n| n.min(needed));
+                if hosts == 0 {
+                    continue;
+                }
+                let covered = want.min(hosts.saturating_mul(per));
+                let stock = avail.map_or(u64::MAX, u64::from);
+                let cand = (s, *tier, per, hosts, covered, stock);
+                if best.is_none_or(|b| self.offer_order(&cand, &b) == Ordering::Less) {
+                    best = Some(cand);
+                }
+            }
+            let Some((s, tier, _per, hosts, covered, _)) = best else {
+                break;
+            };
+            let planned = self.plan_host_group(app, s, zone, hosts, tier, covered, out);
+            if planned == 0 {
+                break;
+            }
+            want -= covered;
+        }
+        want
+    }
+
+    /// Order two provisioning options: tier, cost per instance covered,
+    /// stranded slots, host price, stock (larger first), name.
+    fn offer_order(
+        &self,
+        a: &(usize, u32, u32, u32, u32, u64),
+        b: &(usize, u32, u32, u32, u32, u64),
+    ) -> Ordering {
+        let (sa, sb) = (&self.skus[a.0], &self.skus[b.0]);
+        let cost = |s: &crate::catalog::SkuSpec, hosts: u32| {
+            u128::from(s.price_nanos_per_second) * u128::from(hosts)
+        };
+        let stranded =
+            |x: &(usize, u32, u32, u32, u32, u64)| u64::from(x.3) * u64::from(x.2) - u64::from(x.4);
+        a.1.cmp(&b.1)
+            .then_with(|| (cost(sa, a.3) * u128::from(b.4)).cmp(&(cost(sb, b.3) * u128::from(a.4))))
+            .then_with(|| stranded(a).cmp(&stranded(b)))
+            .then_with(|| sa.price_nanos_per_second.cmp(&sb.price_nanos_per_second))
+            .then_with(|| b.5.cmp(&a.5))
+            .then_with(|| sa.id.cmp(&sb.id))
+    }
+
+    /// Create `hosts` planned hosts of a SKU in a zone; returns how many
+    /// were created (fewer if the class is full).
+    #[allow(clippy::too_many_arguments)]
+    fn plan_host_group(
+        &mut self,
+        app: usize,
+        sku: usize,
+        zone: usize,
+        hosts: u32,
+        tier: u32,
+        covered: u32,
+        out: &mut Decisions,
+    ) -> u32 {
+        let class = self.class_for(sku, zone, true);
+        let mut ids = Vec::new();
+        for _ in 0..hosts {
+            let slot = self.classes[class].next_slot();
+            if slot >= MAX_CLASS_SLOTS {
+                break;
+            }
+            let id = HostId(PLANNED_HOST_BIT | self.next_planned);
+            self.next_planned += 1;
+            if !self.insert_host(id, sku, zone, HostState::Planned, class, slot) {
+                break;
+            }
+            ids.push(id);
+        }
+        // At most `hosts`, a u32.
+        let made = ids.len() as u32;
+        if made == 0 {
+            return 0;
+        }
+        if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
+            o.planned = o.planned.saturating_add(made);
+        }
+        let spec = &self.apps[app].spec;
+        let sku_id = self.skus[sku].id.clone();
+        let substitutes_for = spec.sku.clone().filter(|r| *r != sku_id);
+        let zone_id = self.zone_id(zone).clone();
+        if let Some(p) = out
+            .provisions
+            .iter_mut()
+            .find(|p| p.sku == sku_id && p.zone == zone_id && p.app == spec.id)
+        {
+            p.count += made;
+            p.hosts.extend(ids);
+            p.instances += covered;
+        } else {
+            out.provisions.push(Provision {
+                id: ProvisionId(self.next_provision),
+                zone: zone_id,
+                sku: sku_id,
+                count: made,
+                hosts: ids,
+                substitutes_for,
+                tier,
+                app: spec.id.clone(),
+                instances: covered,
+            });
+            self.next_provision += 1;
+        }
+        made
+    }
+
+    /// Remove a host from the index and the map (its instances must have
+    /// been released), keeping the offering's planned count right.
+    pub(crate) fn drop_host(&mut self, id: HostId) {
+        if let Some(host) = self.hosts.swap_remove(&id) {
+            self.classes[host.class].remove(host.slot);
+            if host.state == HostState::Planned {
+                if let Some(o) = self.offerings.get_mut(&(host.sku, host.zone)) {
+                    o.planned = o.planned.saturating_sub(1);
+                }
+            }
+            self.version += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn water_fill_evens_out_counts() {
+        assert_eq!(water_fill(&[3, 0, 1], 6), vec![1, 3, 2]);
+        assert_eq!(water_fill(&[0, 0, 0], 4), vec![2, 1, 1]);
+        assert_eq!(water_fill(&[], 4), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn availability_counts_planned_hosts_and_back_off() {
+        let mut o = OfferingState {
+            stock: Stock::Known(3),
+            failures: 0,
+            backoff_until: None,
+            planned: 1,
+        };
+        assert_eq!(o.available(Timestamp(0)), Ok(Some(2)));
+        o.planned = 3;
+        assert_eq!(o.available(Timestamp(0)), Err(OfferingBlock::Exhausted));
+        o.planned = 0;
+        o.backoff_until = Some(Timestamp(100));
+        assert_eq!(o.available(Timestamp(99)), Err(OfferingBlock::BackedOff));
+        assert_eq!(o.available(Timestamp(100)), Ok(Some(3)));
+        o.stock = Stock::Unknown;
+        assert_eq!(o.available(Timestamp(100)), Ok(None));
+        o.stock = Stock::Exhausted;
+        assert_eq!(o.available(Timestamp(100)), Err(OfferingBlock::Exhausted));
+    }
+}
