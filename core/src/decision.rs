@@ -171,6 +171,8 @@ pub struct Decisions {
     pub removals: Vec<Removal>,
     /// What could be neither placed nor provisioned, per app and zone.
     pub shortfalls: Vec<Shortfall>,
+    /// Moves back to preferred SKUs, for the embedder to carry out.
+    pub moves: Vec<crate::migration::Move>,
 }
 
 impl Decisions {
@@ -180,6 +182,7 @@ impl Decisions {
             && self.tentative.is_empty()
             && self.provisions.is_empty()
             && self.shortfalls.is_empty()
+            && self.moves.is_empty()
             && self.evictions.is_empty()
             && self.pending.is_empty()
             && self.removals.is_empty()

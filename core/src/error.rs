@@ -53,6 +53,12 @@ pub enum Error {
         /// The zone.
         zone: ZoneId,
     },
+    /// The instance is not the replacement of a move in flight.
+    #[error("instance {0} is not the replacement of a move in flight")]
+    NoMove(InstanceId),
+    /// The replacement is not running yet (pending, or on a planned host).
+    #[error("replacement {0} is not running yet")]
+    MoveNotReady(InstanceId),
     /// A SKU of that name exists already.
     #[error("sku {0} exists already")]
     DuplicateSku(SkuId),

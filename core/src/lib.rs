@@ -115,6 +115,7 @@ mod explain;
 mod hash;
 mod ids;
 mod index;
+pub mod migration;
 pub mod placement;
 pub mod provision;
 mod query;
@@ -137,6 +138,7 @@ pub use ids::{
     ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
+pub use migration::Move;
 pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};

@@ -545,7 +545,7 @@ impl Scheduler {
     }
 
     /// Plan hosts in one zone for `want` instances; returns what is left.
-    fn plan_zone(
+    pub(crate) fn plan_zone(
         &mut self,
         app: usize,
         zone: usize,

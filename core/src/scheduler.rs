@@ -205,6 +205,8 @@ pub struct Scheduler {
     pub(crate) next_planned: u64,
     /// Next provision request number.
     pub(crate) next_provision: u64,
+    /// Moves in flight: replacement -> original.
+    pub(crate) moves: Map<InstanceId, InstanceId>,
     pub(crate) pending: BTreeSet<PendingKey>,
     /// Bumped whenever the set of classes or a zone's state changes, which
     /// invalidates the apps' cached eligible classes.
@@ -245,6 +247,7 @@ impl Scheduler {
             offerings: Map::default(),
             next_planned: 1,
             next_provision: 1,
+            moves: Map::default(),
             pending: BTreeSet::new(),
             epoch: 0,
             version: 0,
@@ -636,7 +639,13 @@ impl Scheduler {
     pub fn scale(&mut self, app: &AppId, target: u32, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         let ix = self.app_index(app)?;
-        let current = self.apps[ix].instances.len();
+        // A move in flight (original + replacement) counts once.
+        let replacements = self
+            .moves
+            .keys()
+            .filter(|to| self.instances.get(*to).is_some_and(|i| i.app == ix))
+            .count();
+        let current = self.apps[ix].instances.len() - replacements;
         let target_us = target as usize;
         let mut out = Decisions::default();
         if target_us > current {
@@ -649,6 +658,9 @@ impl Scheduler {
             self.now = now;
             let victims = self.scale_down_victims(ix, current - target_us);
             for v in victims {
+                if let Some(to) = self.replacement_of(v) {
+                    self.delete_instance(to, &mut out);
+                }
                 self.delete_instance(v, &mut out);
             }
         } else {
@@ -872,6 +884,11 @@ impl Scheduler {
         now: Timestamp,
         out: &mut Decisions,
     ) {
+        if self.moves.contains_key(&id) {
+            // A replacement that loses its host aborts its move.
+            self.drop_replacement(id, out);
+            return;
+        }
         let Some(host) = self.release(id) else {
             return;
         };
@@ -951,7 +968,8 @@ impl Scheduler {
         self.refresh_host(host_id);
     }
 
-    fn delete_instance(&mut self, id: InstanceId, out: &mut Decisions) {
+    pub(crate) fn delete_instance(&mut self, id: InstanceId, out: &mut Decisions) {
+        self.forget_move(id);
         let host = self.release(id);
         let Some(inst) = self.instances.swap_remove(&id) else {
             return;
@@ -975,6 +993,10 @@ impl Scheduler {
         // Per zone: placed instances, best victim last.
         let mut by_zone: Map<usize, Vec<(Reverse<u64>, InstanceId)>> = Map::default();
         for id in &a.instances {
+            if self.moves.contains_key(id) {
+                // Replacements go with their original.
+                continue;
+            }
             let Some(inst) = self.instances.get(id) else {
                 continue;
             };

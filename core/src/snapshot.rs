@@ -96,6 +96,9 @@ pub struct Snapshot {
     pub hosts: Vec<HostRecord>,
     /// Instances.
     pub instances: Vec<InstanceView>,
+    /// Moves in flight, as (replacement, original) pairs.
+    #[serde(default)]
+    pub moves: Vec<(InstanceId, InstanceId)>,
 }
 
 impl Scheduler {
@@ -145,6 +148,7 @@ impl Scheduler {
                 .keys()
                 .filter_map(|id| self.instance(*id))
                 .collect(),
+            moves: self.moves_in_flight(),
         }
     }
 
@@ -306,6 +310,21 @@ impl Scheduler {
                     s.allocate(rec.id, host, parts);
                 }
             }
+        }
+        for (to, from) in snapshot.moves {
+            let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app);
+            let ok = to != from
+                && app_of(to).is_some()
+                && app_of(to) == app_of(from)
+                && !s.moves.contains_key(&to)
+                && !s.moves.contains_key(&from)
+                && !s.moves.values().any(|f| *f == from || *f == to);
+            if !ok {
+                return Err(RestoreError::Counter(
+                    "a move must pair two distinct instances of one app",
+                ));
+            }
+            s.moves.insert(to, from);
         }
         s.now = snapshot.now;
         Ok(s)

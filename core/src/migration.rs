@@ -1,0 +1,266 @@
+//! Return to preferred: moving instances off substitute SKUs once a more
+//! preferred SKU can serve them again.
+//!
+//! [`Scheduler::plan_return`] looks, app by app, for instances running on a
+//! host whose SKU is in a worse tier than one that can take them now in the
+//! same zone (a running or planned host with room, or an offering that can
+//! provide a host). For each, up to the app's
+//! [`disruption_budget`](crate::SubstitutionPolicy::disruption_budget) of
+//! moves in flight, it creates a replacement instance on the better SKU
+//! (placed, or tentative on a newly planned host) and returns a [`Move`].
+//! Nothing is stopped by the core: the embedder starts the replacement,
+//! then calls [`Scheduler::complete_move`], which removes the original; or
+//! [`Scheduler::abort_move`], which removes the replacement. Instances are
+//! chosen worst tier first, then oldest.
+//!
+//! While a move is in flight the pair counts as one instance of the app for
+//! [`Scheduler::scale`]; scaling down removes both. A replacement that loses
+//! its host (its provisioning failed, or the host was removed) aborts the
+//! move rather than wait.
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::QosTier;
+use crate::decision::Decisions;
+use crate::error::Error;
+use crate::explain::{Explanation, PendingReason};
+use crate::ids::{AppId, HostId, InstanceId};
+use crate::scheduler::{HostState, Instance, InstanceState, Scheduler};
+use crate::substitution::Rejection;
+use crate::time::Timestamp;
+
+/// A planned move of one instance to a more preferred SKU.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    /// The app.
+    pub app: AppId,
+    /// The instance to move, still running.
+    pub from: InstanceId,
+    /// Its host.
+    pub from_host: HostId,
+    /// The replacement instance.
+    pub to: InstanceId,
+    /// The replacement's host (a planned host while it is provisioned).
+    pub to_host: HostId,
+    /// The replacement host's SKU tier, better than the original's.
+    pub to_tier: u32,
+}
+
+/// The tier of a verdict; SKUs that serve only existing hosts rank last.
+fn tier(v: Option<&Result<u32, Rejection>>) -> u32 {
+    match v {
+        Some(Ok(t)) => *t,
+        _ => u32::MAX,
+    }
+}
+
+impl Scheduler {
+    /// Moves in flight: (replacement, original), in the order planned.
+    pub fn moves_in_flight(&self) -> Vec<(InstanceId, InstanceId)> {
+        self.moves.iter().map(|(to, from)| (*to, *from)).collect()
+    }
+
+    /// Plan moves back to preferred SKUs, within every app's disruption
+    /// budget. See the [module docs](crate::migration).
+    pub fn plan_return(&mut self, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        self.now = now;
+        let mut out = Decisions::default();
+        for app in 0..self.apps.len() {
+            let spec = &self.apps[app].spec;
+            if spec.qos != QosTier::Rigid {
+                continue;
+            }
+            let budget = spec.substitution.disruption_budget as usize;
+            let in_flight = self
+                .moves
+                .keys()
+                .filter(|to| self.instances.get(*to).is_some_and(|i| i.app == app))
+                .count();
+            if in_flight >= budget {
+                continue;
+            }
+            let verdicts = self.verdicts_cached(app);
+            // Running instances on a host of a tier worse than the best.
+            let mut cands: Vec<(u32, InstanceId, HostId, usize)> = Vec::new();
+            for id in &self.apps[app].instances {
+                if self.moves.contains_key(id) || self.moves.values().any(|f| f == id) {
+                    continue;
+                }
+                let Some(InstanceState::Placed { host, .. }) =
+                    self.instances.get(id).map(|i| &i.state)
+                else {
+                    continue;
+                };
+                let Some(h) = self.hosts.get(host) else {
+                    continue;
+                };
+                if h.state != HostState::Ready {
+                    continue;
+                }
+                let t = tier(verdicts.get(h.sku));
+                if t > 0 {
+                    cands.push((t, *id, *host, h.zone));
+                }
+            }
+            cands.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            // (zone, tier) pairs known to have nothing better.
+            let mut hopeless: SmallVec<[(usize, u32); 4]> = SmallVec::new();
+            let mut left = budget - in_flight;
+            for (t, from, from_host, zone) in cands {
+                if left == 0 {
+                    break;
+                }
+                if hopeless.contains(&(zone, t)) {
+                    continue;
+                }
+                match self.place_replacement(app, zone, t, &verdicts, now, &mut out) {
+                    Some((to, to_host, to_tier)) => {
+                        self.moves.insert(to, from);
+                        self.version += 1;
+                        out.moves.push(Move {
+                            app: self.apps[app].spec.id.clone(),
+                            from,
+                            from_host,
+                            to,
+                            to_host,
+                            to_tier,
+                        });
+                        left -= 1;
+                    }
+                    None => hopeless.push((zone, t)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Create a replacement instance of `app` in `zone` on a SKU of a tier
+    /// better than `worse`: on a host with room, or on newly planned hosts.
+    /// Returns (instance, host, tier); on failure nothing changes.
+    fn place_replacement(
+        &mut self,
+        app: usize,
+        zone: usize,
+        worse: u32,
+        verdicts: &[Result<u32, Rejection>],
+        now: Timestamp,
+        out: &mut Decisions,
+    ) -> Option<(InstanceId, HostId, u32)> {
+        let better = |s: usize| tier(verdicts.get(s)) < worse;
+        let id = InstanceId(self.next_instance);
+        self.next_instance = self.next_instance.checked_add(1)?;
+        self.instances.insert(
+            id,
+            Instance {
+                app,
+                state: InstanceState::Pending {
+                    since: now,
+                    reason: PendingReason::NoFit(Explanation::default()),
+                },
+            },
+        );
+        self.apps[app].instances.insert(id);
+        let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
+            all.iter()
+                .copied()
+                .filter(|&c| s.classes[c].zone == zone && better(s.classes[c].sku))
+                .collect()
+        };
+        let all = self.eligible_classes_cached(app);
+        let mut placed = self.try_place(id, app, &here(self, &all), out);
+        if !placed {
+            let restricted: Vec<Result<u32, Rejection>> = verdicts
+                .iter()
+                .enumerate()
+                .map(|(s, v)| {
+                    if better(s) {
+                        v.clone()
+                    } else {
+                        Err(Rejection::NotInTiers)
+                    }
+                })
+                .collect();
+            if self.plan_zone(app, zone, 1, &restricted, out) == 0 {
+                let all = self.eligible_classes_cached(app);
+                placed = self.try_place(id, app, &here(self, &all), out);
+            }
+        }
+        if !placed {
+            let mut scratch = Decisions::default();
+            self.delete_instance(id, &mut scratch);
+            self.next_instance -= 1;
+            return None;
+        }
+        let InstanceState::Placed { host, .. } = self.instances.get(&id)?.state else {
+            return None;
+        };
+        let to_tier = tier(verdicts.get(self.hosts.get(&host)?.sku));
+        Some((id, host, to_tier))
+    }
+
+    /// The embedder started the replacement `to` of a move: the original is
+    /// removed and the replacement becomes an ordinary instance.
+    pub fn complete_move(&mut self, to: InstanceId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(&from) = self.moves.get(&to) else {
+            return Err(Error::NoMove(to));
+        };
+        let ready = matches!(
+            self.instances.get(&to).map(|i| &i.state),
+            Some(InstanceState::Placed { host, .. })
+                if self.hosts.get(host).is_some_and(|h| h.state != HostState::Planned)
+        );
+        if !ready {
+            return Err(Error::MoveNotReady(to));
+        }
+        self.now = now;
+        self.moves.shift_remove(&to);
+        self.version += 1;
+        let mut out = Decisions::default();
+        self.delete_instance(from, &mut out);
+        Ok(out)
+    }
+
+    /// Give up a move: the replacement `to` is removed, the original stays.
+    pub fn abort_move(&mut self, to: InstanceId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        if !self.moves.contains_key(&to) {
+            return Err(Error::NoMove(to));
+        }
+        self.now = now;
+        let mut out = Decisions::default();
+        self.delete_instance(to, &mut out);
+        Ok(out)
+    }
+
+    /// Forget any move `id` takes part in (it is being deleted).
+    pub(crate) fn forget_move(&mut self, id: InstanceId) {
+        if self.moves.shift_remove(&id).is_some() {
+            self.version += 1;
+        }
+        if let Some(to) = self.moves.iter().find(|(_, f)| **f == id).map(|(t, _)| *t) {
+            self.moves.shift_remove(&to);
+            self.version += 1;
+        }
+    }
+
+    /// For scale-down: the replacement of `from`, if a move is in flight.
+    pub(crate) fn replacement_of(&self, from: InstanceId) -> Option<InstanceId> {
+        self.moves
+            .iter()
+            .find(|(_, f)| **f == from)
+            .map(|(t, _)| *t)
+    }
+
+    /// Removal decision helper for aborting a move whose replacement lost
+    /// its host: delete the replacement.
+    pub(crate) fn drop_replacement(&mut self, to: InstanceId, out: &mut Decisions) -> bool {
+        if !self.moves.contains_key(&to) {
+            return false;
+        }
+        self.delete_instance(to, out);
+        true
+    }
+}
