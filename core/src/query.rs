@@ -114,6 +114,17 @@ pub enum InvariantViolation {
     /// An app's per-zone counts disagree with its instances.
     #[error("zone counts of app {0} are wrong")]
     ZoneCounts(AppId),
+    /// An offering's planned-host count disagrees with its planned hosts.
+    #[error("planned host count of offering {sku} in {zone} is wrong")]
+    Offering {
+        /// The SKU.
+        sku: SkuId,
+        /// The zone.
+        zone: ZoneId,
+    },
+    /// A move in flight names a missing instance or two apps.
+    #[error("move with replacement {0} is inconsistent")]
+    Move(InstanceId),
 }
 
 impl Scheduler {
@@ -321,6 +332,25 @@ impl Scheduler {
             let counts = &zone_counts[aix];
             if (0..self.zones.len()).any(|z| counts[z] != a.zone_count(z)) {
                 return Err(InvariantViolation::ZoneCounts(id.clone()));
+            }
+        }
+        for (&(s, z), o) in &self.offerings {
+            let planned = self
+                .hosts
+                .values()
+                .filter(|h| h.state == HostState::Planned && h.sku == s && h.zone == z)
+                .count();
+            if planned != o.planned as usize {
+                return Err(InvariantViolation::Offering {
+                    sku: self.skus[s].id.clone(),
+                    zone: self.zone_id(z).clone(),
+                });
+            }
+        }
+        for (to, from) in &self.moves {
+            let app = |i: &InstanceId| self.instances.get(i).map(|x| x.app);
+            if app(to).is_none() || app(to) != app(from) {
+                return Err(InvariantViolation::Move(*to));
             }
         }
         Ok(())
