@@ -127,7 +127,8 @@ fn region() -> Res<Scheduler> {
             },
             accelerator_model: if gpus > 0 { Some("a10".parse()?) } else { None },
             local_disk: None,
-            price_nanos_per_second: vcpu * 12_000,
+            // Per second: vCPU, memory and GPUs priced separately.
+            price_nanos_per_second: vcpu * 12_000 + gib * 1_000 + gpus * 200_000,
         })?;
         for z in ZONES {
             for _ in 0..per_zone {
@@ -235,25 +236,91 @@ fn main() -> Res<()> {
     s.add_app(app("game-server", "games", 16_000, 32_768, |a| {
         a.min_perf_score = 100;
         a.arches = BTreeSet::from([Arch::X86_64]);
+        a.sku = Some("ecs.g7.4xlarge".parse().unwrap());
+        // g7 first, then the newer g8i, then any equivalent.
+        a.substitution.tiers = vec![vec!["g7".parse().unwrap()], vec!["g8i".parse().unwrap()]];
     })?)?;
     let _ = s.scale(&game, 300, Timestamp(now))?;
     now += 1_000;
+    // What the cloud can provide: g7 is out of stock in the middle zone.
+    for (i, z) in ZONES.iter().enumerate() {
+        let g7 = if i == 1 {
+            Stock::Exhausted
+        } else {
+            Stock::Known(300)
+        };
+        let _ = s.set_stock(&"ecs.g7.4xlarge".parse()?, &z.parse()?, g7, Timestamp(now))?;
+        for other in [
+            "ecs.g8i.32xlarge",
+            "ecs.c7.8xlarge",
+            "ecs.r7.8xlarge",
+            "ecs.g8y.8xlarge",
+        ] {
+            let _ = s.set_stock(&other.parse()?, &z.parse()?, Stock::Unknown, Timestamp(now))?;
+        }
+    }
+    println!(
+        "  which SKUs may stand in for ecs.g7.4xlarge in {}:",
+        ZONES[1]
+    );
+    for v in s.explain_substitution(&game, &ZONES[1].parse()?)? {
+        let verdict = match &v.verdict {
+            Verdict::Accepted {
+                tier,
+                rank,
+                offering,
+            } => format!(
+                "accepted, tier {tier}, rank {rank}{}",
+                match offering {
+                    Ok(_) => String::new(),
+                    Err(block) => format!(" ({block})"),
+                }
+            ),
+            Verdict::Rejected(r) => format!("rejected: {r}"),
+        };
+        println!("    {:<18} {verdict}", v.sku.as_str());
+    }
     let plan = s.dry_run(|s| s.scale(&game, 4_000, Timestamp(now)))?;
     println!(
-        "  dry run of 300 -> 4000 (16 vCPU each): {} would be placed, {} would wait",
+        "  dry run of 300 -> 4000 (16 vCPU each): {} on running hosts, {} on new hosts, {} short",
         plan.placements.len(),
+        plan.tentative.len(),
         plan.pending.len()
     );
-    if let Some(p) = plan.pending.first() {
-        println!("  why they would wait: {}", p.reason);
+    for p in &plan.provisions {
+        let why = match &p.substitutes_for {
+            Some(sku) => format!(", substitutes for {sku} (tier {})", p.tier),
+            None => String::new(),
+        };
+        println!(
+            "    provision {:>3} x {:<18} in {}{why}",
+            p.count,
+            p.sku.as_str(),
+            p.zone
+        );
+    }
+    for f in &plan.shortfalls {
+        println!("    short in {}: {} instances", f.zone, f.instances);
     }
     let real = s.scale(&game, 4_000, Timestamp(now))?;
     println!(
-        "  real scale-out:          {} placed, {} pending (identical to the dry run: {})",
-        real.placements.len(),
-        real.pending.len(),
+        "  real scale-out identical to the dry run: {}",
         real == plan
     );
+    // The embedder provisions the hosts and reports each one ready.
+    now += 120_000;
+    let mut started = 0;
+    let mut next_host = 100_000;
+    for p in &real.provisions {
+        for planned in &p.hosts {
+            started += s
+                .host_ready(*planned, HostId(next_host), Timestamp(now))?
+                .placements
+                .len();
+            next_host += 1;
+        }
+    }
+    println!("  hosts ready: {started} instances started on them");
     for (z, c) in s.app_zone_counts(&game) {
         println!("    {z:<15} {c:>5} instances");
     }
@@ -339,19 +406,23 @@ fn main() -> Res<()> {
     for p in &d.pending {
         println!("  {} pending: {}", p.instance, p.reason);
     }
-    now += 1_000;
-    println!("  the operator adds two ecs.g8i.32xlarge hosts (2 NUMA nodes of 64 vCPU each):");
-    let mut placed = Vec::new();
-    for (i, z) in ZONES.iter().take(2).enumerate() {
-        let d = s.add_host(
-            HostSpec {
-                id: HostId(9_000 + i as u64),
-                sku: "ecs.g8i.32xlarge".parse()?,
-                zone: z.parse()?,
-            },
-            Timestamp(now),
-        )?;
-        placed.extend(d.placements.into_iter().filter(|p| p.app == erp));
+    for p in &d.provisions {
+        println!(
+            "  no NUMA node of a fast host is free: provision {} x {} in {}",
+            p.count, p.sku, p.zone
+        );
+    }
+    let mut placed: Vec<Placement> = d.placements.clone();
+    now += 120_000;
+    for (k, p) in d.provisions.iter().enumerate() {
+        for (n, planned) in p.hosts.iter().enumerate() {
+            let ready = s.host_ready(
+                *planned,
+                HostId(200_000 + (k * 100 + n) as u64),
+                Timestamp(now),
+            )?;
+            placed.extend(ready.placements.into_iter().filter(|p| p.app == erp));
+        }
     }
     for p in &placed {
         let v = s.host(p.host).unwrap();
