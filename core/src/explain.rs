@@ -165,9 +165,10 @@ impl Explanation {
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.hosts == 0 {
-            return f.write_str("no hosts");
+            f.write_str("no hosts")?;
+        } else {
+            write!(f, "0/{} hosts fit", self.hosts)?;
         }
-        write!(f, "0/{} hosts fit", self.hosts)?;
         for (i, r) in self.ruled_out.iter().enumerate() {
             let sep = if i == 0 { ": " } else { ", " };
             let noun = if r.hosts == 1 { "host" } else { "hosts" };

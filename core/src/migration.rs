@@ -182,7 +182,8 @@ impl Scheduler {
                     }
                 })
                 .collect();
-            if self.plan_zone(app, zone, 1, &restricted, out) == 0 {
+            let mut spare = Vec::new();
+            if self.plan_zone(app, zone, 1, &restricted, &mut spare, out) == 0 {
                 let all = self.eligible_classes_cached(app);
                 placed = self.try_place(id, app, &here(self, &all), out);
             }

@@ -240,7 +240,7 @@ impl Scheduler {
             ZoneState::Draining => return Some(Constraint::ZoneDraining),
         }
         match verdicts.get(c.sku) {
-            Some(v) if serves_existing(v) => None,
+            Some(v) if serves_existing(v, a.spec.sku.is_some()) => None,
             Some(Err(r)) => Some(constraint_of(r)),
             _ => None,
         }
@@ -563,7 +563,7 @@ impl Scheduler {
                 let Some(h) = self.hosts.get(host) else {
                     continue;
                 };
-                if h.state != HostState::Ready {
+                if h.state == HostState::Cordoned {
                     e.add(Constraint::HostCordoned, 1);
                     continue;
                 }

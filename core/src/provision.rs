@@ -161,6 +161,23 @@ pub(crate) fn constraint_of(r: &Rejection) -> Constraint {
     }
 }
 
+/// Let spare slots of hosts planned in this call take up to `left`
+/// instances, crediting them to the provisions that hold the slots.
+fn take_spare(spare: &mut Vec<(usize, u32)>, left: &mut u32, out: &mut Decisions) {
+    for (provision, slots) in spare.iter_mut() {
+        let n = (*left).min(*slots);
+        if n == 0 {
+            continue;
+        }
+        *slots -= n;
+        *left -= n;
+        if let Some(p) = out.provisions.get_mut(*provision) {
+            p.instances += n;
+        }
+    }
+    spare.retain(|(_, slots)| *slots > 0);
+}
+
 /// Spread `n` over zones whose current counts are given, one at a time to
 /// the zone with the fewest (ties: first listed). Returns the shares.
 fn water_fill(current: &[u32], n: u32) -> Vec<u32> {
@@ -509,12 +526,16 @@ impl Scheduler {
             .collect();
         let shares = water_fill(&current, count);
         let mut left_by_zone: Vec<u32> = Vec::with_capacity(zones.len());
+        // Instance slots on the hosts planned here beyond the share they
+        // were planned for: they take what other zones could not.
+        let mut spare: Vec<(usize, u32)> = Vec::new();
         for (i, &z) in zones.iter().enumerate() {
-            let left = self.plan_zone(app, z, shares[i], &verdicts, out);
+            let left = self.plan_zone(app, z, shares[i], &verdicts, &mut spare, out);
             left_by_zone.push(left);
         }
-        // Offer what a zone could not take to the others, fewest first.
         let mut left: u32 = left_by_zone.iter().sum();
+        take_spare(&mut spare, &mut left, out);
+        // Offer what is still left to the other zones, fewest first.
         if left > 0 {
             let mut order: Vec<usize> = (0..zones.len()).collect();
             order.sort_by_key(|&i| (self.apps[app].zone_count(zones[i]), i));
@@ -522,7 +543,8 @@ impl Scheduler {
                 if left == 0 {
                     break;
                 }
-                left = self.plan_zone(app, zones[i], left, &verdicts, out);
+                left = self.plan_zone(app, zones[i], left, &verdicts, &mut spare, out);
+                take_spare(&mut spare, &mut left, out);
             }
         }
         // Attribute what is still short to the zones whose share it was.
@@ -551,6 +573,7 @@ impl Scheduler {
         zone: usize,
         mut want: u32,
         verdicts: &[Result<u32, Rejection>],
+        spare: &mut Vec<(usize, u32)>,
         out: &mut Decisions,
     ) -> u32 {
         while want > 0 {
@@ -579,12 +602,18 @@ impl Scheduler {
                     best = Some(cand);
                 }
             }
-            let Some((s, tier, _per, hosts, covered, _)) = best else {
+            let Some((s, tier, per, hosts, covered, _)) = best else {
                 break;
             };
-            let planned = self.plan_host_group(app, s, zone, hosts, tier, covered, out);
-            if planned == 0 {
+            let Some((planned, provision)) =
+                self.plan_host_group(app, s, zone, hosts, tier, covered, out)
+            else {
                 break;
+            };
+            let room = planned.saturating_mul(per);
+            let covered = covered.min(room);
+            if room > covered {
+                spare.push((provision, room - covered));
             }
             want -= covered;
         }
@@ -613,7 +642,8 @@ impl Scheduler {
     }
 
     /// Create `hosts` planned hosts of a SKU in a zone; returns how many
-    /// were created (fewer if the class is full).
+    /// were created (fewer if the class is full) and the index of the
+    /// provision in `out` that holds them, or `None` if none was created.
     #[allow(clippy::too_many_arguments)]
     fn plan_host_group(
         &mut self,
@@ -624,7 +654,7 @@ impl Scheduler {
         tier: u32,
         covered: u32,
         out: &mut Decisions,
-    ) -> u32 {
+    ) -> Option<(u32, usize)> {
         let class = self.class_for(sku, zone, true);
         let mut ids = Vec::new();
         for _ in 0..hosts {
@@ -642,7 +672,7 @@ impl Scheduler {
         // At most `hosts`, a u32.
         let made = ids.len() as u32;
         if made == 0 {
-            return 0;
+            return None;
         }
         if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
             o.planned = o.planned.saturating_add(made);
@@ -651,11 +681,12 @@ impl Scheduler {
         let sku_id = self.skus[sku].id.clone();
         let substitutes_for = spec.sku.clone().filter(|r| *r != sku_id);
         let zone_id = self.zone_id(zone).clone();
-        if let Some(p) = out
+        let existing = out
             .provisions
-            .iter_mut()
-            .find(|p| p.sku == sku_id && p.zone == zone_id && p.app == spec.id)
-        {
+            .iter()
+            .position(|p| p.sku == sku_id && p.zone == zone_id && p.app == spec.id);
+        let index = existing.unwrap_or(out.provisions.len());
+        if let Some(p) = existing.and_then(|i| out.provisions.get_mut(i)) {
             p.count += made;
             p.hosts.extend(ids);
             p.instances += covered;
@@ -673,7 +704,7 @@ impl Scheduler {
             });
             self.next_provision += 1;
         }
-        made
+        Some((made, index))
     }
 
     /// Remove a host from the index and the map (its instances must have

@@ -751,13 +751,12 @@ impl Scheduler {
         // Per app: the eligible classes, whether one of its instances failed
         // in this pass, and the explanation once computed. A failure stays
         // valid until an eviction frees capacity.
-        // Also: whether new hosts were planned for it in this pass, and how
-        // many of its instances are still to be tried (the batch to plan for).
+        // Also: how many of its instances are still to be tried (the batch
+        // to plan new hosts for).
         struct Memo {
             classes: SmallVec<[usize; 16]>,
             failed: bool,
             why: Option<Explanation>,
-            provisioned: bool,
             left: u32,
         }
         let mut memo: Map<usize, Memo> = Map::default();
@@ -788,7 +787,6 @@ impl Scheduler {
                         classes,
                         failed: false,
                         why: None,
-                        provisioned: false,
                         left: left.get(&app).copied().unwrap_or(0),
                     },
                 );
@@ -808,14 +806,16 @@ impl Scheduler {
                     }
                     continue;
                 }
-                if !memo[&app].provisioned {
-                    let planned = self.plan_hosts(app, remaining, out);
+                // Plan new hosts for the app's instances still to be tried;
+                // again whenever the room planned before was taken by
+                // another app's instances.
+                let planned = self.plan_hosts(app, remaining, out);
+                if planned > 0 {
                     let classes = self.eligible_classes_cached(app);
                     if let Some(entry) = memo.get_mut(&app) {
-                        entry.provisioned = true;
                         entry.classes = classes.clone();
                     }
-                    if planned > 0 && self.try_place(id, app, &classes, out) {
+                    if self.try_place(id, app, &classes, out) {
                         continue;
                     }
                 }

@@ -28,11 +28,14 @@
 //!    vCPU lies in a range and a host filled with instances wastes at most a
 //!    given share of any dimension.
 //!
-//! Existing hosts (running or planned) may serve the app when their SKU
-//! passes rules 1 to 3: the band (4) guards what is bought, and capacity
-//! already there costs nothing more. They are used first (best fit, see
-//! [`placement`](crate::placement)); new hosts, which must pass every rule,
-//! are provisioned tier by tier.
+//! When an app requests a SKU, a SKU that fails any rule is never used
+//! for it, neither as a new host nor on a running one. An app that only
+//! states a shape and class has no requested price: its band (relative to
+//! the cheapest equivalent) guards what is bought, and running hosts whose
+//! SKU passes rules 1 to 3 serve it, since capacity already there costs
+//! nothing more. Running and planned hosts are used first (best fit, see
+//! [`placement`](crate::placement)); new hosts are provisioned tier by
+//! tier.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -371,16 +374,16 @@ pub(crate) fn reference<'a>(
     best.map(|(r, _)| r)
 }
 
-/// Whether a verdict lets existing hosts of the SKU serve the app (every
-/// rule but the band).
-pub(crate) fn serves_existing(verdict: &Result<u32, Rejection>) -> bool {
-    matches!(
-        verdict,
-        Ok(_)
-            | Err(Rejection::Price { .. })
-            | Err(Rejection::MemoryRatio { .. })
-            | Err(Rejection::Oversize { .. })
-    )
+/// Whether a verdict lets existing hosts of the SKU serve the app: every
+/// rule for an app that requests a SKU, every rule but the band otherwise.
+pub(crate) fn serves_existing(verdict: &Result<u32, Rejection>, requested: bool) -> bool {
+    match verdict {
+        Ok(_) => true,
+        Err(
+            Rejection::Price { .. } | Rejection::MemoryRatio { .. } | Rejection::Oversize { .. },
+        ) => !requested,
+        Err(_) => false,
+    }
 }
 
 /// Judge one SKU for an app: its tier, or the first rule it fails.
