@@ -79,9 +79,9 @@
 //!
 //! [`PriceTable`]s are versioned: the table in force at `t` is the newest
 //! version among those effective at or before `t`. A table must be newer
-//! than every table before it and take effect in the open period
-//! ([`MeterError::PriceInClosedPeriod`]), so a closed period is never
-//! repriced. A change inside a period splits the usage at the change.
+//! than every table before it and may not take effect before the end of
+//! the last closed period ([`MeterError::PriceInClosedPeriod`]), so a
+//! closed period is never repriced. A change inside a period splits the usage at the change.
 //! Idle instances pay the idle CPU rate; memory is not discounted unless the
 //! table sets an idle memory rate; accelerators are never discounted.
 //!
@@ -516,7 +516,7 @@ impl Meter {
     }
 
     /// Add a price table. It must be valid, newer than every table before
-    /// it, and take effect in the open period.
+    /// it, and not take effect before the end of the last closed period.
     pub fn add_price_table(&mut self, table: PriceTable) -> Result<(), MeterError> {
         table
             .validate()
@@ -532,7 +532,7 @@ impl Meter {
                 });
             }
         }
-        if table.effective < self.open_start {
+        if table.effective < self.open_start && !self.closed.is_empty() {
             return Err(MeterError::PriceInClosedPeriod {
                 version: table.version,
                 effective: table.effective,
