@@ -115,12 +115,14 @@
 //!
 //! Output is sorted by name (tenant, app, SKU) and version, so the same
 //! events and price tables give byte-identical reports, whatever order the
-//! instances were first seen in. Ingesting an in-order event is a few hash
-//! lookups and an append to the instance's event list, with no scan.
-//! Closing a period walks each instance that ran once and touches each
-//! (tenant, app) once. The events of the open period stay in memory until
-//! it closes (about 32 bytes each, plus the id remembered for
-//! deduplication); close periods often enough for the event rate.
+//! instances were first seen in. Ingesting an in-order event is one probe
+//! of the remembered ids, one of the instances, and an append to the
+//! instance's event list, with no scan; [`Meter::reserve`] sizes the maps
+//! ahead of a known load. Closing a period walks each instance that ran
+//! once and touches each (tenant, app) once. The events of the open period
+//! stay in memory until it closes (32 bytes each, plus 64 for the id
+//! remembered for deduplication); close periods often enough for the event
+//! rate.
 //!
 //! ## Example
 //!
@@ -165,6 +167,8 @@ mod price;
 mod usage;
 
 use std::collections::BTreeMap;
+
+use indexmap::map::Entry;
 
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -357,7 +361,6 @@ struct Inst {
 #[derive(Copy, Clone, Debug)]
 struct Seen {
     instance: InstanceId,
-    app: u32,
     ev: Ev,
 }
 
@@ -515,6 +518,14 @@ impl Meter {
         self.seen.len()
     }
 
+    /// Make room for `instances` more instances and `events` more
+    /// remembered event ids, so that ingesting them does not grow the maps
+    /// on the way. Only a hint: nothing else changes.
+    pub fn reserve(&mut self, instances: usize, events: usize) {
+        self.instances.reserve(instances);
+        self.seen.reserve(events);
+    }
+
     /// Add a price table. It must be valid, newer than every table before
     /// it, and not take effect before the end of the last closed period.
     pub fn add_price_table(&mut self, table: PriceTable) -> Result<(), MeterError> {
@@ -544,14 +555,14 @@ impl Meter {
 
     /// The compact op of an event, with SKUs looked up (a SKU not yet
     /// interned gets the index it will get). Also returns the new SKU.
-    fn op_of(&self, kind: &EventKind) -> Result<(Op, Option<SkuId>), MeterError> {
+    fn op_of(skus: &Set<SkuId>, kind: &EventKind) -> Result<(Op, Option<SkuId>), MeterError> {
         let sku = |s: &Option<SkuId>| -> Result<(u32, Option<SkuId>), MeterError> {
             match s {
                 None => Ok((NO_SKU, None)),
-                Some(s) => match self.skus.get_index_of(s) {
+                Some(s) => match skus.get_index_of(s) {
                     // Interned indices were checked to fit when interned.
                     Some(i) => Ok((i as u32, None)),
-                    None => Ok((index_u32(self.skus.len(), "sku count")?, Some(s.clone()))),
+                    None => Ok((index_u32(skus.len(), "sku count")?, Some(s.clone()))),
                 },
             }
         };
@@ -588,34 +599,63 @@ impl Meter {
         })
     }
 
-    fn same_payload(&self, seen: &Seen, event: &Event) -> bool {
-        let owner = self.apps.get_index(seen.app as usize);
+    /// Whether `event` is the event remembered as `seen`. An instance's
+    /// record outlives the ids of its events (both go once the instance has
+    /// been stopped since before the horizon), so its owner is on record.
+    fn same_payload(
+        seen: &Seen,
+        event: &Event,
+        instances: &Map<InstanceId, Inst>,
+        apps: &Set<(TenantId, AppId)>,
+        skus: &Set<SkuId>,
+    ) -> bool {
+        let owner = instances
+            .get(&seen.instance)
+            .and_then(|i| apps.get_index(i.app as usize));
         seen.instance == event.instance
             && seen.ev.at == event.at
             && owner.is_some_and(|(t, a)| *t == event.tenant && *a == event.app)
-            && matches!(self.op_of(&event.kind), Ok((op, None)) if op == seen.ev.op)
+            && matches!(Self::op_of(skus, &event.kind), Ok((op, None)) if op == seen.ev.op)
     }
 
     /// Ingest one event at the embedder's time `now`. Either the event is
     /// applied whole and marked seen, or it is refused and nothing changes.
     pub fn ingest(&mut self, event: &Event, now: Timestamp) -> Result<Ingested, MeterError> {
-        if let Some(seen) = self.seen.get(&event.id) {
-            return if self.same_payload(seen, event) {
-                Ok(Ingested::Duplicate)
-            } else {
-                Err(MeterError::Conflict { id: event.id })
-            };
-        }
+        let Meter {
+            config,
+            prices,
+            closed,
+            open_start,
+            horizon,
+            apps,
+            skus,
+            instances,
+            seen,
+            adjustments,
+        } = self;
+        let (open_start, horizon) = (*open_start, *horizon);
+        // One probe: the vacant entry is filled only once the event applies
+        // (dropping it inserts nothing).
+        let unseen = match seen.entry(event.id) {
+            Entry::Occupied(o) => {
+                return if Self::same_payload(o.get(), event, instances, apps, skus) {
+                    Ok(Ingested::Duplicate)
+                } else {
+                    Err(MeterError::Conflict { id: event.id })
+                };
+            }
+            Entry::Vacant(v) => v,
+        };
         let instance = event.instance;
         let at = event.at;
-        if at < self.horizon {
+        if at < horizon {
             return Err(MeterError::BeforeHorizon {
                 instance,
                 at,
-                horizon: self.horizon,
+                horizon,
             });
         }
-        let watermark = Timestamp(now.0.saturating_add(self.config.max_clock_skew_ms));
+        let watermark = Timestamp(now.0.saturating_add(config.max_clock_skew_ms));
         if at > watermark {
             return Err(MeterError::AheadOfWatermark {
                 instance,
@@ -623,11 +663,11 @@ impl Meter {
                 watermark,
             });
         }
-        let slot = self.instances.get_index_of(&instance);
-        let existing = slot.map(|i| &self.instances[i]);
+        let slot = instances.get_index_of(&instance);
+        let existing = slot.map(|i| &instances[i]);
         let (app_ix, new_app) = match existing {
             Some(inst) => {
-                if let Some((t, a)) = self.apps.get_index(inst.app as usize) {
+                if let Some((t, a)) = apps.get_index(inst.app as usize) {
                     if *t != event.tenant || *a != event.app {
                         return Err(MeterError::OwnerMismatch {
                             instance,
@@ -642,28 +682,28 @@ impl Meter {
             }
             None => {
                 let key = (event.tenant.clone(), event.app.clone());
-                match self.apps.get_index_of(&key) {
+                match apps.get_index_of(&key) {
                     // Interned indices were checked to fit when interned.
                     Some(i) => (i as u32, false),
-                    None => (index_u32(self.apps.len(), "app count")?, true),
+                    None => (index_u32(apps.len(), "app count")?, true),
                 }
             }
         };
-        let (op, new_sku) = self.op_of(&event.kind)?;
+        let (op, new_sku) = Self::op_of(skus, &event.kind)?;
         let ev = Ev { at, op };
 
         let plan = match existing {
-            None if at >= self.open_start => Plan::Append {
+            None if at >= open_start => Plan::Append {
                 tail: step(None, &ev, instance)?,
             },
             None => {
                 let state = step(None, &ev, instance)?;
                 Plan::Adjust {
-                    adjustments: self.correction(event, None, state)?,
+                    adjustments: correction(prices, closed, event, None, state)?,
                     state,
                 }
             }
-            Some(inst) if at >= inst.last && at >= self.open_start => Plan::Append {
+            Some(inst) if at >= inst.last && at >= open_start => Plan::Append {
                 tail: step(inst.tail, &ev, instance)?,
             },
             Some(inst) if at >= inst.last => {
@@ -671,14 +711,11 @@ impl Meter {
                 // event: the buffer is empty and `carry` held since `last`.
                 let state = step(inst.carry, &ev, instance)?;
                 Plan::Adjust {
-                    adjustments: self.correction(event, inst.carry, state)?,
+                    adjustments: correction(prices, closed, event, inst.carry, state)?,
                     state,
                 }
             }
-            Some(inst)
-                if at >= self.open_start
-                    && inst.last.0 - at.0 <= self.config.allowed_lateness_ms =>
-            {
+            Some(inst) if at >= open_start && inst.last.0 - at.0 <= config.allowed_lateness_ms => {
                 let pos = inst.buffer.partition_point(|e| e.at <= at);
                 let before = replay(inst.carry, &inst.buffer[..pos], instance);
                 let mut tail = step(before, &ev, instance)?;
@@ -698,23 +735,16 @@ impl Meter {
 
         // Commit: nothing below can fail.
         if new_app {
-            self.apps.insert((event.tenant.clone(), event.app.clone()));
+            apps.insert((event.tenant.clone(), event.app.clone()));
         }
         if let Some(sku) = new_sku {
-            self.skus.insert(sku);
+            skus.insert(sku);
         }
-        self.seen.insert(
-            event.id,
-            Seen {
-                instance,
-                app: app_ix,
-                ev,
-            },
-        );
+        unseen.insert(Seen { instance, ev });
         let slot = match slot {
             Some(i) => i,
             None => {
-                let (i, _) = self.instances.insert_full(
+                let (i, _) = instances.insert_full(
                     instance,
                     Inst {
                         app: app_ix,
@@ -727,7 +757,7 @@ impl Meter {
                 i
             }
         };
-        let inst = &mut self.instances[slot];
+        let inst = &mut instances[slot];
         Ok(match plan {
             Plan::Append { tail } => {
                 inst.buffer.push(ev);
@@ -740,78 +770,17 @@ impl Meter {
                 inst.tail = tail;
                 Ingested::Applied
             }
-            Plan::Adjust { state, adjustments } => {
+            Plan::Adjust {
+                state,
+                adjustments: new_adjustments,
+            } => {
                 inst.carry = state;
                 inst.tail = state;
                 inst.last = at;
-                self.adjustments.extend(adjustments);
+                adjustments.extend(new_adjustments);
                 Ingested::Adjusted
             }
         })
-    }
-
-    /// What a late event changes in the closed periods it falls in: the
-    /// instance was in state `old` from the event's time to the end of the
-    /// closed periods, and is in `new` instead.
-    fn correction(
-        &self,
-        event: &Event,
-        old: Option<Run>,
-        new: Option<Run>,
-    ) -> Result<Vec<(TableIx, Adjustment)>, MeterError> {
-        let at = event.at;
-        let recorded_in = PeriodId(self.closed.len() as u64);
-        let first = self.closed.partition_point(|p| p.end <= at);
-        let mut out = Vec::new();
-        for (k, p) in self.closed[first..].iter().enumerate() {
-            let from = at.max(p.start);
-            let mut plus = AppAcc::default();
-            let mut minus = AppAcc::default();
-            if let Some(run) = new {
-                self.prices
-                    .split(from, p.end, |t, ms| plus.add(t, &run, ms, false))?;
-            }
-            if let Some(run) = old {
-                self.prices
-                    .split(from, p.end, |t, ms| minus.add(t, &run, ms, false))?;
-                // A late stop ends the run in the first corrected period,
-                // which then bills the run's rounding and minimum.
-                if k == 0 && new.is_none() {
-                    let t = self.prices.at(at)?;
-                    let top_up = self.prices.table(t).top_up_ms(at.0 - run.start.0)?;
-                    if top_up > 0 {
-                        plus.add(t, &run, top_up, true)?;
-                    }
-                }
-            }
-            let mut by_table: BTreeMap<TableIx, Usage> = BTreeMap::new();
-            for (t, u) in plus.priced {
-                by_table.insert(t, u);
-            }
-            for (t, u) in minus.priced {
-                let e = by_table.entry(t).or_default();
-                *e = e.checked_add(&u.checked_neg()?)?;
-            }
-            for (t, usage) in by_table {
-                if usage.is_zero() {
-                    continue;
-                }
-                out.push((
-                    t,
-                    Adjustment {
-                        event: event.id,
-                        tenant: event.tenant.clone(),
-                        app: event.app.clone(),
-                        instance: event.instance,
-                        corrects: p.id,
-                        recorded_in,
-                        price_version: self.prices.table(t).version,
-                        usage,
-                    },
-                ));
-            }
-        }
-        Ok(out)
     }
 
     /// Bill `[from, to)` of a run, split at price changes.
@@ -1023,4 +992,67 @@ impl Meter {
         }
         Ok(())
     }
+}
+
+/// What a late event changes in the closed periods it falls in: the
+/// instance was in state `old` from the event's time to the end of the
+/// closed periods, and is in `new` instead.
+fn correction(
+    prices: &PriceBook,
+    closed: &[Period],
+    event: &Event,
+    old: Option<Run>,
+    new: Option<Run>,
+) -> Result<Vec<(TableIx, Adjustment)>, MeterError> {
+    let at = event.at;
+    let recorded_in = PeriodId(closed.len() as u64);
+    let first = closed.partition_point(|p| p.end <= at);
+    let mut out = Vec::new();
+    for (k, p) in closed[first..].iter().enumerate() {
+        let from = at.max(p.start);
+        let mut plus = AppAcc::default();
+        let mut minus = AppAcc::default();
+        if let Some(run) = new {
+            prices.split(from, p.end, |t, ms| plus.add(t, &run, ms, false))?;
+        }
+        if let Some(run) = old {
+            prices.split(from, p.end, |t, ms| minus.add(t, &run, ms, false))?;
+            // A late stop ends the run in the first corrected period,
+            // which then bills the run's rounding and minimum.
+            if k == 0 && new.is_none() {
+                let t = prices.at(at)?;
+                let top_up = prices.table(t).top_up_ms(at.0 - run.start.0)?;
+                if top_up > 0 {
+                    plus.add(t, &run, top_up, true)?;
+                }
+            }
+        }
+        let mut by_table: BTreeMap<TableIx, Usage> = BTreeMap::new();
+        for (t, u) in plus.priced {
+            by_table.insert(t, u);
+        }
+        for (t, u) in minus.priced {
+            let e = by_table.entry(t).or_default();
+            *e = e.checked_add(&u.checked_neg()?)?;
+        }
+        for (t, usage) in by_table {
+            if usage.is_zero() {
+                continue;
+            }
+            out.push((
+                t,
+                Adjustment {
+                    event: event.id,
+                    tenant: event.tenant.clone(),
+                    app: event.app.clone(),
+                    instance: event.instance,
+                    corrects: p.id,
+                    recorded_in,
+                    price_version: prices.table(t).version,
+                    usage,
+                },
+            ));
+        }
+    }
+    Ok(out)
 }
