@@ -715,7 +715,10 @@ impl Meter {
                     state,
                 }
             }
-            Some(inst) if at >= open_start && inst.last.0 - at.0 <= config.allowed_lateness_ms => {
+            Some(inst)
+                if at >= open_start
+                    && inst.last.0.saturating_sub(at.0) <= config.allowed_lateness_ms =>
+            {
                 let pos = inst.buffer.partition_point(|e| e.at <= at);
                 let before = replay(inst.carry, &inst.buffer[..pos], instance);
                 let mut tail = step(before, &ev, instance)?;
@@ -835,7 +838,10 @@ impl Meter {
                     self.bill(a, run, t, ev.at)?;
                     if ev.op == Op::Stop {
                         let table = self.prices.at(ev.at)?;
-                        let top_up = self.prices.table(table).top_up_ms(ev.at.0 - run.start.0)?;
+                        let top_up = self
+                            .prices
+                            .table(table)
+                            .top_up_ms(ev.at.0.saturating_sub(run.start.0))?;
                         if top_up > 0 {
                             a.add(table, run, top_up, true)?;
                         }
@@ -1021,7 +1027,9 @@ fn correction(
             // which then bills the run's rounding and minimum.
             if k == 0 && new.is_none() {
                 let t = prices.at(at)?;
-                let top_up = prices.table(t).top_up_ms(at.0 - run.start.0)?;
+                let top_up = prices
+                    .table(t)
+                    .top_up_ms(at.0.saturating_sub(run.start.0))?;
                 if top_up > 0 {
                     plus.add(t, &run, top_up, true)?;
                 }
