@@ -26,7 +26,9 @@
 //! is [`MeterError::NotRunning`]. Usage is billed on the *requested* shape
 //! ([`EventKind::Started::resources`](EventKind::Started)); the SKU actually
 //! delivered is carried along and reported per SKU in
-//! [`UsageRecord::delivered`], for audit only. An instance belongs to the
+//! [`UsageRecord::delivered`], for audit only. Only `started` and `resized`
+//! carry a shape and a delivered SKU; the other events act on the shape in
+//! force. An instance belongs to the
 //! tenant and app of its first event; later events naming another owner are
 //! [`MeterError::OwnerMismatch`].
 //!
@@ -49,7 +51,10 @@
 //!   closed period (the instance's stop arrives after the period closed,
 //!   say) becomes an [`Adjustment`], below.
 //!
-//! Events equal in time keep their arrival order. An event later than
+//! Events equal in time keep their arrival order. Because idle and active
+//! are levels, `idle`, `active` and `resized` may be delayed freely within
+//! the allowance; a `started` or `stopped` that arrives after later events
+//! of its instance may be refused, since those were validated without it. An event later than
 //! `now + `[`MeterConfig::max_clock_skew_ms`] is
 //! [`MeterError::AheadOfWatermark`]. An event before the *horizon* (the
 //! origin, then the end of the last closed period minus
