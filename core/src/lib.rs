@@ -86,6 +86,9 @@
 //! * [`placement`]: the score, the candidate search and preemption.
 //! * [`index`](crate#the-host-index): the host index (below).
 //! * [`Explanation`]: how a "no" counts the hosts each constraint ruled out.
+//! * [`metering`]: per-second metering with exact integer money: lifecycle
+//!   events in (the scheduler's [`Decisions`] among them), usage records and
+//!   invoices out, each rounded once.
 //!
 //! ## The host index
 //!
@@ -115,6 +118,7 @@ mod explain;
 mod hash;
 mod ids;
 mod index;
+pub mod metering;
 pub mod migration;
 pub mod placement;
 pub mod provision;

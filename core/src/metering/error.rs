@@ -1,0 +1,177 @@
+//! Why the meter refused a call. Every refused call leaves the meter exactly
+//! as it was: nothing is marked seen, nothing is half-applied.
+
+use crate::ids::{AppId, InstanceId, TenantId};
+use crate::time::Timestamp;
+
+use super::event::EventId;
+use super::price::PriceError;
+
+/// Why a [`Meter`](super::Meter) call was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeterError {
+    /// An event with this id was seen before with a different payload. The
+    /// same id with the same payload is a harmless duplicate, not an error.
+    #[error("event {id} was seen before with a different payload")]
+    Conflict {
+        /// The event id.
+        id: EventId,
+    },
+    /// The event is older than the instance's latest event and may not be
+    /// slotted in: it falls in a closed period, or further back than the
+    /// declared lateness allowance.
+    #[error("{instance}: event at {got} is older than its latest event at {last}")]
+    OutOfOrder {
+        /// The instance.
+        instance: InstanceId,
+        /// Time of the instance's latest event.
+        last: Timestamp,
+        /// Time of the refused event.
+        got: Timestamp,
+    },
+    /// The event is older than anything the meter still remembers: before
+    /// the origin, or before the adjustment window of the last closed period.
+    #[error("{instance}: event at {at} is before the meter's horizon {horizon}")]
+    BeforeHorizon {
+        /// The instance.
+        instance: InstanceId,
+        /// The event's time.
+        at: Timestamp,
+        /// The earliest time still accepted.
+        horizon: Timestamp,
+    },
+    /// The event is later than the embedder's watermark (`now` plus the
+    /// allowed clock skew).
+    #[error("{instance}: event at {at} is past the watermark {watermark}")]
+    AheadOfWatermark {
+        /// The instance.
+        instance: InstanceId,
+        /// The event's time.
+        at: Timestamp,
+        /// `now` plus the allowed skew.
+        watermark: Timestamp,
+    },
+    /// The instance is on record under another tenant or app.
+    #[error("{instance} belongs to {owner_tenant}/{owner_app}, not {tenant}/{app}")]
+    OwnerMismatch {
+        /// The instance.
+        instance: InstanceId,
+        /// The tenant on record.
+        owner_tenant: TenantId,
+        /// The app on record.
+        owner_app: AppId,
+        /// The tenant the event named.
+        tenant: TenantId,
+        /// The app the event named.
+        app: AppId,
+    },
+    /// `started` for an instance that is already running (a double start).
+    #[error("{instance}: started at {at}, but it has been running since {since}")]
+    AlreadyRunning {
+        /// The instance.
+        instance: InstanceId,
+        /// The event's time.
+        at: Timestamp,
+        /// When the running run started.
+        since: Timestamp,
+    },
+    /// `stopped`, `idle`, `active` or `resized` for an instance that is not
+    /// running (a stop without a start, say).
+    #[error("{instance}: {event} at {at}, but it is not running")]
+    NotRunning {
+        /// The instance.
+        instance: InstanceId,
+        /// The kind of the refused event (`stopped`, `idle`, ...).
+        event: &'static str,
+        /// The event's time.
+        at: Timestamp,
+    },
+    /// No price table is in force at a time that has to be priced.
+    #[error("no price table is in force at {at}")]
+    NoPrice {
+        /// The time.
+        at: Timestamp,
+    },
+    /// A checked integer operation overflowed (quantities or money). Nothing
+    /// wraps; the call is refused.
+    #[error("arithmetic overflow computing {what}")]
+    Overflow {
+        /// What was being computed.
+        what: &'static str,
+    },
+    /// A price table is invalid.
+    #[error("price table version {version}: {source}")]
+    InvalidPrice {
+        /// The table's version.
+        version: u64,
+        /// What is wrong.
+        #[source]
+        source: PriceError,
+    },
+    /// A price table's version is not newer than every table added before.
+    #[error("price table version {version} is not newer than version {latest}")]
+    StaleVersion {
+        /// The version given.
+        version: u64,
+        /// The newest version on record.
+        latest: u64,
+    },
+    /// A price table would take effect inside a closed period, which would
+    /// reprice it.
+    #[error(
+        "price table version {version} takes effect at {effective}, inside closed periods (closed until {closed_until})"
+    )]
+    PriceInClosedPeriod {
+        /// The table's version.
+        version: u64,
+        /// Its effective time.
+        effective: Timestamp,
+        /// End of the last closed period.
+        closed_until: Timestamp,
+    },
+    /// The period to close would be empty: its end is not after its start.
+    #[error("period would be empty: it starts at {start} and would end at {end}")]
+    EmptyPeriod {
+        /// Start of the open period.
+        start: Timestamp,
+        /// The end given.
+        end: Timestamp,
+    },
+    /// The period to close ends after `now`.
+    #[error("period cannot end at {end}: it is only {now}")]
+    PeriodNotOver {
+        /// The end given.
+        end: Timestamp,
+        /// The embedder's time.
+        now: Timestamp,
+    },
+    /// The invoice rounding unit is not positive.
+    #[error("invoice unit must be at least one nano-unit, got {unit_nanos}")]
+    InvoiceUnit {
+        /// The unit given.
+        unit_nanos: i128,
+    },
+    /// [`decision_events`](super::decision_events): the decisions name an
+    /// app the scheduler does not know.
+    #[error("decisions name unknown app {0}")]
+    UnknownApp(AppId),
+    /// [`decision_events`](super::decision_events): an instance's placements
+    /// and stops in the decisions do not alternate into its current state in
+    /// the scheduler (the decisions and the scheduler are out of step).
+    #[error("decisions for {instance} do not match its state in the scheduler")]
+    DecisionsMismatch {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// [`EventId::derived`] cannot encode the time or the occurrence.
+    #[error("{instance}: cannot derive an event id for time {at} (occurrence {occurrence})")]
+    IdOutOfRange {
+        /// The instance.
+        instance: InstanceId,
+        /// The time.
+        at: Timestamp,
+        /// The occurrence number.
+        occurrence: u32,
+    },
+}

@@ -1,0 +1,263 @@
+//! Metering events, their ids, and the bridge from the scheduler's
+//! [`Decisions`] to events.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::decision::Decisions;
+use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::query::InstanceStatus;
+use crate::resources::Resources;
+use crate::scheduler::Scheduler;
+use crate::time::Timestamp;
+
+use super::error::MeterError;
+
+/// An event's id, chosen by whoever emits the event. Ingesting the same id
+/// twice with the same payload is a no-op; with a different payload it is a
+/// [`MeterError::Conflict`].
+///
+/// [`EventId::derived`] builds ids from (instance, kind, time, occurrence),
+/// so that events re-derived from the same decisions get the same ids.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(pub u128);
+
+impl Hash for EventId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Two words rather than sixteen bytes: one step each for a word
+        // hasher. Equal ids write equal words, as `Eq` requires.
+        state.write_u64(self.0 as u64);
+        state.write_u64((self.0 >> 64) as u64);
+    }
+}
+
+impl EventId {
+    /// Largest time (exclusive) a derived id can encode: 2⁴⁸ ms, about the
+    /// year 10,889.
+    pub const DERIVED_TIME_LIMIT: u64 = 1 << 48;
+    /// Largest occurrence (exclusive) a derived id can encode.
+    pub const DERIVED_OCCURRENCE_LIMIT: u32 = 1 << 12;
+
+    /// The id of the `occurrence`-th (from 0) event of `kind` for
+    /// `instance` at `at`: the instance in the top 64 bits, then the time in
+    /// 48 bits, the kind in 4 and the occurrence in 12. Embedders that mix
+    /// their own ids with derived ones should keep theirs out of this
+    /// layout (a collision is reported as a [`MeterError::Conflict`], never
+    /// silently merged, unless the payloads are equal too).
+    pub fn derived(
+        instance: InstanceId,
+        kind: &EventKind,
+        at: Timestamp,
+        occurrence: u32,
+    ) -> Result<EventId, MeterError> {
+        if at.0 >= Self::DERIVED_TIME_LIMIT || occurrence >= Self::DERIVED_OCCURRENCE_LIMIT {
+            return Err(MeterError::IdOutOfRange {
+                instance,
+                at,
+                occurrence,
+            });
+        }
+        let id = (u128::from(instance.0) << 64)
+            | (u128::from(at.0) << 16)
+            | (u128::from(kind.code()) << 12)
+            | u128::from(occurrence);
+        Ok(EventId(id))
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ev-{:032x}", self.0)
+    }
+}
+
+/// What happened to the instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A run begins, active, with this requested shape.
+    Started {
+        /// The requested shape: what is billed.
+        resources: Resources,
+        /// The SKU actually delivered, for audit only.
+        delivered: Option<SkuId>,
+    },
+    /// The run ends. Nothing is billed after it.
+    Stopped,
+    /// From now on the instance is idle: CPU (and memory, if the price
+    /// table says so) is billed at the idle rate. Idle while idle changes
+    /// nothing.
+    Idle,
+    /// From now on the instance is active. Active while active changes
+    /// nothing.
+    Active,
+    /// The requested shape changes; the run goes on (its minimum and
+    /// rounding still apply once, at its end).
+    Resized {
+        /// The new requested shape.
+        resources: Resources,
+        /// The SKU now delivered, for audit; `None` keeps the last one.
+        delivered: Option<SkuId>,
+    },
+}
+
+impl EventKind {
+    /// Short name: `started`, `stopped`, `idle`, `active`, `resized`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            EventKind::Started { .. } => "started",
+            EventKind::Stopped => "stopped",
+            EventKind::Idle => "idle",
+            EventKind::Active => "active",
+            EventKind::Resized { .. } => "resized",
+        }
+    }
+
+    const fn code(&self) -> u8 {
+        match self {
+            EventKind::Started { .. } => 1,
+            EventKind::Stopped => 2,
+            EventKind::Idle => 3,
+            EventKind::Active => 4,
+            EventKind::Resized { .. } => 5,
+        }
+    }
+}
+
+/// One instance lifecycle event, with the embedder's timestamp.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Its id (the idempotency key).
+    pub id: EventId,
+    /// The tenant billed.
+    pub tenant: TenantId,
+    /// The app.
+    pub app: AppId,
+    /// The instance.
+    pub instance: InstanceId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Per-instance tallies gathered from one [`Decisions`].
+struct Tally {
+    app: AppId,
+    /// SKUs of its placements, in order.
+    placements: SmallVec<[SkuId; 1]>,
+    /// Evictions, and removals from a host.
+    stops: u32,
+}
+
+/// The metering events that one [`Decisions`] implies, at `now` (the time
+/// the call that returned them was made): a placement starts a run, an
+/// eviction or the removal of a placed instance stops one. Tentative
+/// placements on planned hosts start nothing: their run starts with the
+/// placement [`Scheduler::host_ready`] returns. Call it right
+/// after the scheduler call, before the next one: the instance's state in
+/// `scheduler` orders an instance's starts and stops within the decisions
+/// (they alternate and end in that state).
+///
+/// Events come out by instance id, then in the order they happened. The
+/// requested shape is the app's; the delivered SKU is the placement's.
+/// Ids are [`EventId::derived`], so deriving again from the same decisions
+/// gives the same events, and replaying them into a [`Meter`](super::Meter)
+/// changes nothing.
+///
+/// Note that an eviction followed by a placement ends one run and starts
+/// another, each with its own rounding and minimum.
+pub fn decision_events(
+    decisions: &Decisions,
+    scheduler: &Scheduler,
+    now: Timestamp,
+) -> Result<Vec<Event>, MeterError> {
+    fn tally<'a>(
+        tallies: &'a mut BTreeMap<InstanceId, Tally>,
+        instance: InstanceId,
+        app: &AppId,
+    ) -> &'a mut Tally {
+        tallies.entry(instance).or_insert_with(|| Tally {
+            app: app.clone(),
+            placements: SmallVec::new(),
+            stops: 0,
+        })
+    }
+    let mut tallies: BTreeMap<InstanceId, Tally> = BTreeMap::new();
+    for p in &decisions.placements {
+        tally(&mut tallies, p.instance, &p.app)
+            .placements
+            .push(p.sku.clone());
+    }
+    // Instances on planned hosts never started: leaving one stops nothing.
+    for e in &decisions.evictions {
+        if !e.host.is_planned() {
+            tally(&mut tallies, e.instance, &e.app).stops += 1;
+        }
+    }
+    for r in &decisions.removals {
+        if r.host.is_some_and(|h| !h.is_planned()) {
+            tally(&mut tallies, r.instance, &r.app).stops += 1;
+        }
+    }
+
+    let mut out = Vec::new();
+    for (instance, t) in tallies {
+        let spec = scheduler
+            .app(&t.app)
+            .ok_or_else(|| MeterError::UnknownApp(t.app.clone()))?;
+        let running = matches!(
+            scheduler.instance(instance).map(|v| v.status),
+            Some(InstanceStatus::Placed { host, .. }) if !host.is_planned()
+        );
+        // Starts and stops alternate and end in the current state.
+        let starts = t.placements.len() as u64;
+        let stops = u64::from(t.stops);
+        let consistent = if running {
+            starts == stops + 1 || starts == stops
+        } else {
+            stops == starts + 1 || stops == starts
+        };
+        let n = starts + stops;
+        if !consistent {
+            return Err(MeterError::DecisionsMismatch { instance });
+        }
+        // The first event is a start iff the count of starts is the larger,
+        // or they are equal and the instance ends stopped.
+        let mut start_next = starts > stops || (starts == stops && !running);
+        let (mut started, mut stopped) = (0u32, 0u32);
+        let mut skus = t.placements.into_iter();
+        for _ in 0..n {
+            let (kind, occurrence) = if start_next {
+                let delivered = skus.next();
+                let k = EventKind::Started {
+                    resources: spec.resources,
+                    delivered,
+                };
+                started += 1;
+                (k, started - 1)
+            } else {
+                stopped += 1;
+                (EventKind::Stopped, stopped - 1)
+            };
+            out.push(Event {
+                id: EventId::derived(instance, &kind, now, occurrence)?,
+                tenant: spec.tenant.clone(),
+                app: t.app.clone(),
+                instance,
+                at: now,
+                kind,
+            });
+            start_next = !start_next;
+        }
+    }
+    Ok(out)
+}

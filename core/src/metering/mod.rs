@@ -1,0 +1,1071 @@
+//! # Metering: per-second usage and exact money
+//!
+//! The [`Meter`] turns instance lifecycle [`Event`]s into usage records and
+//! invoices, exact to the last unit. Like the rest of the crate it does no
+//! I/O and reads no clock: the embedder passes its time (`now`) to every
+//! call and decides when a period closes. Money is `i128` nano-units with
+//! checked arithmetic; there is no float anywhere.
+//!
+//! ```text
+//!   embedder                                 Meter
+//!   ────────                                 ─────
+//!   add_price_table(PriceTable) ──────────▶  versioned price book
+//!   ingest(&Event, now) ──────────────────▶  Ingested::{Applied, Duplicate, Adjusted}
+//!     (decision_events(&Decisions, ..) turns scheduler decisions into events)
+//!   close_period(end, now) ───────────────▶  PeriodReport { usage records,
+//!                                              adjustments, invoices }
+//! ```
+//!
+//! ## Events and the lifecycle
+//!
+//! An instance is stopped until `started`; then it runs, active, until
+//! `stopped`. While it runs, `idle` and `active` switch the rate CPU is
+//! billed at (they are levels, not toggles: `idle` while idle changes
+//! nothing), and `resized` changes the requested shape. A `started` while
+//! running is [`MeterError::AlreadyRunning`]; any other event while stopped
+//! is [`MeterError::NotRunning`]. Usage is billed on the *requested* shape
+//! ([`EventKind::Started::resources`](EventKind::Started)); the SKU actually
+//! delivered is carried along and reported per SKU in
+//! [`UsageRecord::delivered`], for audit only. Only `started` and `resized`
+//! carry a shape and a delivered SKU; the other events act on the shape in
+//! force. An instance belongs to the
+//! tenant and app of its first event; later events naming another owner are
+//! [`MeterError::OwnerMismatch`].
+//!
+//! **Idempotence.** Every event has an [`EventId`]. Ingesting an id again
+//! with the same payload returns [`Ingested::Duplicate`] and changes
+//! nothing; with another payload it is [`MeterError::Conflict`]. An event is
+//! validated completely before anything changes, and it is marked seen in
+//! the same step that applies it, so a refused event leaves no trace and can
+//! be sent again once its cause is fixed.
+//!
+//! **Time.** All intervals are half-open, `[from, to)`, in milliseconds.
+//! Events of one instance must come in time order, with two exceptions:
+//!
+//! * an event older than the instance's latest is slotted into place if it
+//!   falls in the open period and is at most
+//!   [`MeterConfig::allowed_lateness_ms`] older than the latest (the events
+//!   after it are re-validated with it in place); otherwise it is
+//!   [`MeterError::OutOfOrder`];
+//! * an event that is not older than the instance's latest but falls in a
+//!   closed period (the instance's stop arrives after the period closed,
+//!   say) becomes an [`Adjustment`], below.
+//!
+//! Events equal in time keep their arrival order. Because idle and active
+//! are levels, `idle`, `active` and `resized` may be delayed freely within
+//! the allowance; a `started` or `stopped` that arrives after later events
+//! of its instance may be refused, since those were validated without it. An event later than
+//! `now + `[`MeterConfig::max_clock_skew_ms`] is
+//! [`MeterError::AheadOfWatermark`]. An event before the *horizon* (the
+//! origin, then the end of the last closed period minus
+//! [`MeterConfig::adjustment_window_ms`]) is [`MeterError::BeforeHorizon`]:
+//! event ids are remembered back to the horizon and no further, so an event
+//! that old could be a replay the meter can no longer recognise, and it is
+//! refused rather than counted twice.
+//!
+//! ## Runs, rounding and minimums
+//!
+//! A *run* is the time from `started` to `stopped`. Every millisecond of it
+//! is billed in the period and at the price in force at that millisecond.
+//! Rounding and the minimum apply once per run, when it stops: the run's
+//! whole duration `d` (ms) is rounded as the price table in force at the
+//! stop says ([`SubSecond::RoundUp`] to whole seconds, as SAE does, or
+//! [`SubSecond::Exact`]), the table's minimum is applied, and the
+//! difference, the *top-up* (`max(round(d), minimum) − d`, never
+//! negative), is billed in the period that holds the stop, at the prices in
+//! force at the stop, in the run's last shape and activity. A run of 30.2 s
+//! under a 60 s minimum is billed 30.2 s as it runs plus a 29.8 s top-up
+//! at its stop; a run of 0 ms is billed nothing (no phantom minimum).
+//! Because pieces are exact milliseconds and rounding happens once, cutting
+//! a run at a period boundary or a price change anywhere gives exactly the
+//! same total. A stopped instance costs exactly zero.
+//!
+//! ## Prices
+//!
+//! [`PriceTable`]s are versioned: the table in force at `t` is the newest
+//! version among those effective at or before `t`. A table must be newer
+//! than every table before it and may not take effect before the end of
+//! the last closed period ([`MeterError::PriceInClosedPeriod`]), so a
+//! closed period is never repriced. A change inside a period splits the usage at the change.
+//! Idle instances pay the idle CPU rate; memory is not discounted unless the
+//! table sets an idle memory rate; accelerators are never discounted.
+//!
+//! ## Periods, usage records and adjustments
+//!
+//! [`Meter::close_period`] closes the open period `[start, end)` and
+//! returns a [`PeriodReport`]: one [`UsageRecord`] per (tenant, app) with
+//! usage, split by price version; the [`Adjustment`]s recorded while the
+//! period was open; and one [`Invoice`] per tenant. The report is the
+//! period's final word: the meter keeps nothing that could change it.
+//!
+//! A late event for a closed period (within the adjustment window) does not
+//! touch that period. The meter computes what the event changes over the
+//! closed time, per closed period and price version (for a late `stopped`:
+//! the time after the stop taken back, and the run's top-up added), and
+//! appends it as an [`Adjustment`] naming the event and the period it
+//! corrects. Adjustments are billed on the invoice of the period open when
+//! they were recorded, as separate lines priced at the corrected period's
+//! prices.
+//!
+//! ## Invoices
+//!
+//! Line amounts are kept exact in sub-nano-units ([`SUBNANOS_PER_NANO`] to
+//! the nano-unit), in which every millisecond of usage at every integer rate
+//! is whole. Each invoice's exact total is rounded **once**, by the declared
+//! [`InvoiceRule`], and that total is shared among the lines by the
+//! largest-remainder method (ties to the earlier line), so the lines sum to
+//! the total exactly and no line is off by a unit or more.
+//!
+//! ## Determinism and cost
+//!
+//! Output is sorted by name (tenant, app, SKU) and version, so the same
+//! events and price tables give byte-identical reports, whatever order the
+//! instances were first seen in. Ingesting an in-order event is one probe
+//! of the remembered ids, one of the instances, and an append to the
+//! instance's event list, with no scan; [`Meter::reserve`] sizes the maps
+//! ahead of a known load. Closing a period walks each instance that ran
+//! once and touches each (tenant, app) once. The events of the open period
+//! stay in memory until it closes (32 bytes each, plus 64 for the id
+//! remembered for deduplication); close periods often enough for the event
+//! rate.
+//!
+//! ## Example
+//!
+//! ```
+//! use trimline::metering::*;
+//! use trimline::{InstanceId, Resources, Timestamp};
+//!
+//! let mut meter = Meter::new(MeterConfig::default())?;
+//! let mut prices = PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0);
+//! prices.idle_cpu_nanos_per_vcpu_second = 2_000; // idle vCPU at 0.2x
+//! prices.minimum_run_seconds = 60;
+//! meter.add_price_table(prices)?;
+//!
+//! let event = |id, at, kind| Event {
+//!     id: EventId(id),
+//!     tenant: "acme".parse().unwrap(),
+//!     app: "web".parse().unwrap(),
+//!     instance: InstanceId(1),
+//!     at: Timestamp(at),
+//!     kind,
+//! };
+//! let shape = Resources::cpu_mem(2_000, 4_096)?; // 2 vCPU, 4 GiB
+//! let now = Timestamp(3_600_000);
+//! let start = event(1, 0, EventKind::Started { resources: shape, delivered: None });
+//! assert_eq!(meter.ingest(&start, now)?, Ingested::Applied);
+//! assert_eq!(meter.ingest(&start, now)?, Ingested::Duplicate);
+//! let _ = meter.ingest(&event(2, 1_000_000, EventKind::Idle), now)?;
+//! let _ = meter.ingest(&event(3, 1_200_500, EventKind::Stopped), now)?;
+//!
+//! let report = meter.close_period(Timestamp(3_600_000), now)?;
+//! // Active: 2 vCPU × 1,000 s × 10,000 = 20,000,000
+//! // Idle:   2 vCPU × 201 s (200.5 s rounded up once) × 2,000 = 804,000
+//! // Memory: 4 GiB × 1,201 s × 1,000 = 4,804,000
+//! assert_eq!(report.invoices[0].total_nanos, 25_608_000);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod event;
+mod invoice;
+mod price;
+mod usage;
+
+use std::collections::BTreeMap;
+
+use indexmap::map::Entry;
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::hash::{Map, Set};
+use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::resources::Resources;
+use crate::time::Timestamp;
+
+pub use error::MeterError;
+pub use event::{Event, EventId, EventKind, decision_events};
+pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
+pub use price::{PriceError, PriceTable, SubSecond};
+pub use usage::{
+    Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
+};
+
+use price::{PriceBook, TableIx};
+
+/// Tuning of a [`Meter`]. Every field has a documented default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MeterConfig {
+    /// Start of the first period (default 0). Nothing before it is billed.
+    pub origin: Timestamp,
+    /// How much older than an instance's latest event an event may be and
+    /// still be slotted into place, if it falls in the open period (default
+    /// 0: strictly in order).
+    pub allowed_lateness_ms: u64,
+    /// How far past the embedder's `now` an event's time may be (default 0).
+    pub max_clock_skew_ms: u64,
+    /// How far before the end of the last closed period late events are
+    /// still accepted, as adjustments; event ids are remembered that far
+    /// back for deduplication (default one hour).
+    pub adjustment_window_ms: u64,
+    /// How invoices are rounded (default: to the nano-unit, half up).
+    pub invoice: InvoiceRule,
+}
+
+impl Default for MeterConfig {
+    fn default() -> Self {
+        MeterConfig {
+            origin: Timestamp::ZERO,
+            allowed_lateness_ms: 0,
+            max_clock_skew_ms: 0,
+            adjustment_window_ms: 3_600_000,
+            invoice: InvoiceRule::default(),
+        }
+    }
+}
+
+/// What [`Meter::ingest`] did with an event.
+#[must_use = "a duplicate or an adjustment may need the embedder's attention"]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Ingested {
+    /// Applied to the open period.
+    Applied,
+    /// Seen before with the same payload: nothing changed.
+    Duplicate,
+    /// It falls in a closed period: recorded as [`Adjustment`]s, billed
+    /// when the open period closes.
+    Adjusted,
+}
+
+/// Everything a closed period produced. The meter keeps none of it: store
+/// it.
+#[must_use = "the report is the period's only record"]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodReport {
+    /// The period.
+    pub period: Period,
+    /// Usage per (tenant, app), sorted by tenant then app.
+    pub usage: Vec<UsageRecord>,
+    /// Corrections of earlier periods recorded while this one was open, in
+    /// the order recorded.
+    pub adjustments: Vec<Adjustment>,
+    /// One invoice per tenant with usage or adjustments, sorted by tenant.
+    pub invoices: Vec<Invoice>,
+}
+
+/// Marks an event without a delivered SKU.
+const NO_SKU: u32 = u32::MAX;
+
+/// An event's effect, compact (SKUs interned).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Op {
+    Start { shape: Resources, sku: u32 },
+    Stop,
+    Idle,
+    Active,
+    Resize { shape: Resources, sku: u32 },
+}
+
+impl Op {
+    const fn name(&self) -> &'static str {
+        match self {
+            Op::Start { .. } => "started",
+            Op::Stop => "stopped",
+            Op::Idle => "idle",
+            Op::Active => "active",
+            Op::Resize { .. } => "resized",
+        }
+    }
+}
+
+/// An event as kept until its period closes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Ev {
+    at: Timestamp,
+    op: Op,
+}
+
+/// A running instance's billing state.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Run {
+    /// When the run started (for its rounding and minimum).
+    start: Timestamp,
+    /// The requested shape, billed.
+    shape: Resources,
+    idle: bool,
+    /// The delivered SKU (index), or [`NO_SKU`].
+    sku: u32,
+}
+
+/// The lifecycle: the state after `ev`, or why `ev` is not allowed.
+fn step(state: Option<Run>, ev: &Ev, instance: InstanceId) -> Result<Option<Run>, MeterError> {
+    let not_running = || MeterError::NotRunning {
+        instance,
+        event: ev.op.name(),
+        at: ev.at,
+    };
+    match (state, ev.op) {
+        (Some(run), Op::Start { .. }) => Err(MeterError::AlreadyRunning {
+            instance,
+            at: ev.at,
+            since: run.start,
+        }),
+        (None, Op::Start { shape, sku }) => Ok(Some(Run {
+            start: ev.at,
+            shape,
+            idle: false,
+            sku,
+        })),
+        (None, _) => Err(not_running()),
+        (Some(_), Op::Stop) => Ok(None),
+        (Some(run), Op::Idle) => Ok(Some(Run { idle: true, ..run })),
+        (Some(run), Op::Active) => Ok(Some(Run { idle: false, ..run })),
+        (Some(run), Op::Resize { shape, sku }) => Ok(Some(Run {
+            shape,
+            sku: if sku == NO_SKU { run.sku } else { sku },
+            ..run
+        })),
+    }
+}
+
+/// Fold events already validated at ingest. They cannot fail; should one,
+/// it is skipped rather than panic.
+fn replay<'a>(
+    mut state: Option<Run>,
+    events: impl IntoIterator<Item = &'a Ev>,
+    instance: InstanceId,
+) -> Option<Run> {
+    for ev in events {
+        if let Ok(next) = step(state, ev, instance) {
+            state = next;
+        }
+    }
+    state
+}
+
+/// One instance.
+#[derive(Clone, Debug)]
+struct Inst {
+    /// Index of its (tenant, app).
+    app: u32,
+    /// State at the start of the open period.
+    carry: Option<Run>,
+    /// State after every buffered event.
+    tail: Option<Run>,
+    /// Time of its latest event.
+    last: Timestamp,
+    /// Its events in the open period (and later), by time, equal times in
+    /// arrival order.
+    buffer: SmallVec<[Ev; 2]>,
+}
+
+/// A remembered event, for deduplication.
+#[derive(Copy, Clone, Debug)]
+struct Seen {
+    instance: InstanceId,
+    ev: Ev,
+}
+
+/// How a validated event is applied.
+enum Plan {
+    /// Append to the instance's buffer.
+    Append { tail: Option<Run> },
+    /// Insert at `pos` in the buffer.
+    Insert { pos: usize, tail: Option<Run> },
+    /// The event falls in closed periods: set the state, record
+    /// adjustments.
+    Adjust {
+        state: Option<Run>,
+        adjustments: Vec<(TableIx, Adjustment)>,
+    },
+}
+
+/// Usage being gathered for one (tenant, app) while closing a period.
+#[derive(Clone, Debug, Default)]
+struct AppAcc {
+    /// By price table index.
+    priced: SmallVec<[(TableIx, Usage); 1]>,
+    /// Instance-milliseconds by delivered SKU index.
+    delivered: SmallVec<[(u32, i128); 1]>,
+}
+
+impl AppAcc {
+    fn is_empty(&self) -> bool {
+        self.priced.is_empty()
+    }
+
+    fn usage(&mut self, table: TableIx) -> &mut Usage {
+        let i = match self.priced.iter().position(|(t, _)| *t == table) {
+            Some(i) => i,
+            None => {
+                self.priced.push((table, Usage::default()));
+                self.priced.len() - 1
+            }
+        };
+        &mut self.priced[i].1
+    }
+
+    fn add(&mut self, table: TableIx, run: &Run, ms: u64, top_up: bool) -> Result<(), MeterError> {
+        self.usage(table)
+            .add_time(&run.shape, run.idle, ms, top_up)?;
+        let ms = i128::from(ms);
+        match self.delivered.iter_mut().find(|(s, _)| *s == run.sku) {
+            Some((_, total)) => {
+                *total = total
+                    .checked_add(ms)
+                    .ok_or(MeterError::Overflow { what: "usage" })?;
+            }
+            None => self.delivered.push((run.sku, ms)),
+        }
+        Ok(())
+    }
+}
+
+/// The metering state machine. See the [module documentation](self).
+#[derive(Clone, Debug)]
+pub struct Meter {
+    config: MeterConfig,
+    prices: PriceBook,
+    /// Closed periods, in order; contiguous from the origin.
+    closed: Vec<Period>,
+    /// Start of the open period.
+    open_start: Timestamp,
+    /// Earliest event time accepted.
+    horizon: Timestamp,
+    /// Interned (tenant, app) pairs.
+    apps: Set<(TenantId, AppId)>,
+    /// Interned delivered SKUs.
+    skus: Set<SkuId>,
+    instances: Map<InstanceId, Inst>,
+    /// Ids of events back to the horizon.
+    seen: Map<EventId, Seen>,
+    /// Adjustments recorded in the open period, with their table.
+    adjustments: Vec<(TableIx, Adjustment)>,
+}
+
+fn index_u32(len: usize, what: &'static str) -> Result<u32, MeterError> {
+    u32::try_from(len)
+        .ok()
+        .filter(|&i| i != NO_SKU)
+        .ok_or(MeterError::Overflow { what })
+}
+
+impl Meter {
+    /// An empty meter; its first period opens at [`MeterConfig::origin`].
+    pub fn new(config: MeterConfig) -> Result<Meter, MeterError> {
+        config.invoice.round(0)?;
+        Ok(Meter {
+            open_start: config.origin,
+            horizon: config.origin,
+            config,
+            prices: PriceBook::default(),
+            closed: Vec::new(),
+            apps: Set::default(),
+            skus: Set::default(),
+            instances: Map::default(),
+            seen: Map::default(),
+            adjustments: Vec::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MeterConfig {
+        &self.config
+    }
+
+    /// Every price table added, in version order.
+    pub fn price_tables(&self) -> &[PriceTable] {
+        self.prices.tables()
+    }
+
+    /// The price table in force at `t`, if any.
+    pub fn price_at(&self, t: Timestamp) -> Option<&PriceTable> {
+        self.prices.at(t).ok().map(|ix| self.prices.table(ix))
+    }
+
+    /// The closed periods, in order.
+    pub fn closed_periods(&self) -> &[Period] {
+        &self.closed
+    }
+
+    /// The id and start of the open period.
+    pub fn open_period(&self) -> (PeriodId, Timestamp) {
+        (PeriodId(self.closed.len() as u64), self.open_start)
+    }
+
+    /// The earliest event time still accepted.
+    pub fn horizon(&self) -> Timestamp {
+        self.horizon
+    }
+
+    /// Adjustments recorded in the open period, billed when it closes.
+    pub fn pending_adjustments(&self) -> impl Iterator<Item = &Adjustment> {
+        self.adjustments.iter().map(|(_, a)| a)
+    }
+
+    /// True when the instance is running after every event ingested.
+    pub fn is_running(&self, instance: InstanceId) -> bool {
+        self.instances
+            .get(&instance)
+            .is_some_and(|i| i.tail.is_some())
+    }
+
+    /// Instances the meter holds state for.
+    pub fn tracked_instances(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Event ids remembered for deduplication.
+    pub fn remembered_events(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Make room for `instances` more instances and `events` more
+    /// remembered event ids, so that ingesting them does not grow the maps
+    /// on the way. Only a hint: nothing else changes.
+    pub fn reserve(&mut self, instances: usize, events: usize) {
+        self.instances.reserve(instances);
+        self.seen.reserve(events);
+    }
+
+    /// Add a price table. It must be valid, newer than every table before
+    /// it, and not take effect before the end of the last closed period.
+    pub fn add_price_table(&mut self, table: PriceTable) -> Result<(), MeterError> {
+        table
+            .validate()
+            .map_err(|source| MeterError::InvalidPrice {
+                version: table.version,
+                source,
+            })?;
+        if let Some(latest) = self.prices.latest_version() {
+            if table.version <= latest {
+                return Err(MeterError::StaleVersion {
+                    version: table.version,
+                    latest,
+                });
+            }
+        }
+        if table.effective < self.open_start && !self.closed.is_empty() {
+            return Err(MeterError::PriceInClosedPeriod {
+                version: table.version,
+                effective: table.effective,
+                closed_until: self.open_start,
+            });
+        }
+        self.prices.push(table)
+    }
+
+    /// The compact op of an event, with SKUs looked up (a SKU not yet
+    /// interned gets the index it will get). Also returns the new SKU.
+    fn op_of(skus: &Set<SkuId>, kind: &EventKind) -> Result<(Op, Option<SkuId>), MeterError> {
+        let sku = |s: &Option<SkuId>| -> Result<(u32, Option<SkuId>), MeterError> {
+            match s {
+                None => Ok((NO_SKU, None)),
+                Some(s) => match skus.get_index_of(s) {
+                    // Interned indices were checked to fit when interned.
+                    Some(i) => Ok((i as u32, None)),
+                    None => Ok((index_u32(skus.len(), "sku count")?, Some(s.clone()))),
+                },
+            }
+        };
+        Ok(match kind {
+            EventKind::Started {
+                resources,
+                delivered,
+            } => {
+                let (sku, new) = sku(delivered)?;
+                (
+                    Op::Start {
+                        shape: *resources,
+                        sku,
+                    },
+                    new,
+                )
+            }
+            EventKind::Resized {
+                resources,
+                delivered,
+            } => {
+                let (sku, new) = sku(delivered)?;
+                (
+                    Op::Resize {
+                        shape: *resources,
+                        sku,
+                    },
+                    new,
+                )
+            }
+            EventKind::Stopped => (Op::Stop, None),
+            EventKind::Idle => (Op::Idle, None),
+            EventKind::Active => (Op::Active, None),
+        })
+    }
+
+    /// Whether `event` is the event remembered as `seen`. An instance's
+    /// record outlives the ids of its events (both go once the instance has
+    /// been stopped since before the horizon), so its owner is on record.
+    fn same_payload(
+        seen: &Seen,
+        event: &Event,
+        instances: &Map<InstanceId, Inst>,
+        apps: &Set<(TenantId, AppId)>,
+        skus: &Set<SkuId>,
+    ) -> bool {
+        let owner = instances
+            .get(&seen.instance)
+            .and_then(|i| apps.get_index(i.app as usize));
+        seen.instance == event.instance
+            && seen.ev.at == event.at
+            && owner.is_some_and(|(t, a)| *t == event.tenant && *a == event.app)
+            && matches!(Self::op_of(skus, &event.kind), Ok((op, None)) if op == seen.ev.op)
+    }
+
+    /// Ingest one event at the embedder's time `now`. Either the event is
+    /// applied whole and marked seen, or it is refused and nothing changes.
+    pub fn ingest(&mut self, event: &Event, now: Timestamp) -> Result<Ingested, MeterError> {
+        let Meter {
+            config,
+            prices,
+            closed,
+            open_start,
+            horizon,
+            apps,
+            skus,
+            instances,
+            seen,
+            adjustments,
+        } = self;
+        let (open_start, horizon) = (*open_start, *horizon);
+        // One probe: the vacant entry is filled only once the event applies
+        // (dropping it inserts nothing).
+        let unseen = match seen.entry(event.id) {
+            Entry::Occupied(o) => {
+                return if Self::same_payload(o.get(), event, instances, apps, skus) {
+                    Ok(Ingested::Duplicate)
+                } else {
+                    Err(MeterError::Conflict { id: event.id })
+                };
+            }
+            Entry::Vacant(v) => v,
+        };
+        let instance = event.instance;
+        let at = event.at;
+        if at < horizon {
+            return Err(MeterError::BeforeHorizon {
+                instance,
+                at,
+                horizon,
+            });
+        }
+        let watermark = Timestamp(now.0.saturating_add(config.max_clock_skew_ms));
+        if at > watermark {
+            return Err(MeterError::AheadOfWatermark {
+                instance,
+                at,
+                watermark,
+            });
+        }
+        let slot = instances.get_index_of(&instance);
+        let existing = slot.map(|i| &instances[i]);
+        let (app_ix, new_app) = match existing {
+            Some(inst) => {
+                if let Some((t, a)) = apps.get_index(inst.app as usize) {
+                    if *t != event.tenant || *a != event.app {
+                        return Err(MeterError::OwnerMismatch {
+                            instance,
+                            owner_tenant: t.clone(),
+                            owner_app: a.clone(),
+                            tenant: event.tenant.clone(),
+                            app: event.app.clone(),
+                        });
+                    }
+                }
+                (inst.app, false)
+            }
+            None => {
+                let key = (event.tenant.clone(), event.app.clone());
+                match apps.get_index_of(&key) {
+                    // Interned indices were checked to fit when interned.
+                    Some(i) => (i as u32, false),
+                    None => (index_u32(apps.len(), "app count")?, true),
+                }
+            }
+        };
+        let (op, new_sku) = Self::op_of(skus, &event.kind)?;
+        let ev = Ev { at, op };
+
+        let plan = match existing {
+            None if at >= open_start => Plan::Append {
+                tail: step(None, &ev, instance)?,
+            },
+            None => {
+                let state = step(None, &ev, instance)?;
+                Plan::Adjust {
+                    adjustments: correction(prices, closed, event, None, state)?,
+                    state,
+                }
+            }
+            Some(inst) if at >= inst.last && at >= open_start => Plan::Append {
+                tail: step(inst.tail, &ev, instance)?,
+            },
+            Some(inst) if at >= inst.last => {
+                // Before the open period and not older than the latest
+                // event: the buffer is empty and `carry` held since `last`.
+                let state = step(inst.carry, &ev, instance)?;
+                Plan::Adjust {
+                    adjustments: correction(prices, closed, event, inst.carry, state)?,
+                    state,
+                }
+            }
+            Some(inst)
+                if at >= open_start
+                    && inst.last.0.saturating_sub(at.0) <= config.allowed_lateness_ms =>
+            {
+                let pos = inst.buffer.partition_point(|e| e.at <= at);
+                let before = replay(inst.carry, &inst.buffer[..pos], instance);
+                let mut tail = step(before, &ev, instance)?;
+                for later in &inst.buffer[pos..] {
+                    tail = step(tail, later, instance)?;
+                }
+                Plan::Insert { pos, tail }
+            }
+            Some(inst) => {
+                return Err(MeterError::OutOfOrder {
+                    instance,
+                    last: inst.last,
+                    got: at,
+                });
+            }
+        };
+
+        // Commit: nothing below can fail.
+        if new_app {
+            apps.insert((event.tenant.clone(), event.app.clone()));
+        }
+        if let Some(sku) = new_sku {
+            skus.insert(sku);
+        }
+        unseen.insert(Seen { instance, ev });
+        let slot = match slot {
+            Some(i) => i,
+            None => {
+                let (i, _) = instances.insert_full(
+                    instance,
+                    Inst {
+                        app: app_ix,
+                        carry: None,
+                        tail: None,
+                        last: at,
+                        buffer: SmallVec::new(),
+                    },
+                );
+                i
+            }
+        };
+        let inst = &mut instances[slot];
+        Ok(match plan {
+            Plan::Append { tail } => {
+                inst.buffer.push(ev);
+                inst.tail = tail;
+                inst.last = at;
+                Ingested::Applied
+            }
+            Plan::Insert { pos, tail } => {
+                inst.buffer.insert(pos, ev);
+                inst.tail = tail;
+                Ingested::Applied
+            }
+            Plan::Adjust {
+                state,
+                adjustments: new_adjustments,
+            } => {
+                inst.carry = state;
+                inst.tail = state;
+                inst.last = at;
+                adjustments.extend(new_adjustments);
+                Ingested::Adjusted
+            }
+        })
+    }
+
+    /// Bill `[from, to)` of a run, split at price changes.
+    fn bill(
+        &self,
+        acc: &mut AppAcc,
+        run: &Run,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(), MeterError> {
+        self.prices
+            .split(from, to, |t, ms| acc.add(t, run, ms, false))
+    }
+
+    /// Close the open period at `end` (exclusive) and report it. `end` must
+    /// be after the period's start and not after `now`. Events at or after
+    /// `end` stay for the next period; events before it that arrive later
+    /// become adjustments. On error nothing changes.
+    pub fn close_period(
+        &mut self,
+        end: Timestamp,
+        now: Timestamp,
+    ) -> Result<PeriodReport, MeterError> {
+        if end <= self.open_start {
+            return Err(MeterError::EmptyPeriod {
+                start: self.open_start,
+                end,
+            });
+        }
+        if end > now {
+            return Err(MeterError::PeriodNotOver { end, now });
+        }
+        let period = Period {
+            id: PeriodId(self.closed.len() as u64),
+            start: self.open_start,
+            end,
+        };
+
+        // Pass 1, read-only: usage per (tenant, app).
+        let mut acc: Vec<AppAcc> = vec![AppAcc::default(); self.apps.len()];
+        for (&id, inst) in &self.instances {
+            if inst.carry.is_none() && inst.buffer.is_empty() {
+                continue;
+            }
+            let Some(a) = acc.get_mut(inst.app as usize) else {
+                continue; // every instance's app is interned
+            };
+            let mut state = inst.carry;
+            let mut t = self.open_start;
+            for ev in inst.buffer.iter().take_while(|e| e.at < end) {
+                if let Some(run) = &state {
+                    self.bill(a, run, t, ev.at)?;
+                    if ev.op == Op::Stop {
+                        let table = self.prices.at(ev.at)?;
+                        let top_up = self
+                            .prices
+                            .table(table)
+                            .top_up_ms(ev.at.0.saturating_sub(run.start.0))?;
+                        if top_up > 0 {
+                            a.add(table, run, top_up, true)?;
+                        }
+                    }
+                }
+                state = step(state, ev, id)?;
+                t = ev.at;
+            }
+            if let Some(run) = &state {
+                self.bill(a, run, t, end)?;
+            }
+        }
+        let (usage, invoices) = self.report(period.id, acc)?;
+
+        // Pass 2: commit. Nothing below can fail.
+        let horizon = self.horizon.max(Timestamp(
+            end.0.saturating_sub(self.config.adjustment_window_ms),
+        ));
+        self.instances.retain(|&id, inst| {
+            let n = inst.buffer.partition_point(|e| e.at < end);
+            inst.carry = replay(inst.carry, &inst.buffer[..n], id);
+            inst.buffer.drain(..n);
+            inst.carry.is_some() || !inst.buffer.is_empty() || inst.last >= horizon
+        });
+        self.seen.retain(|_, s| s.ev.at >= horizon);
+        self.closed.push(period);
+        self.open_start = end;
+        self.horizon = horizon;
+        let adjustments = std::mem::take(&mut self.adjustments)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        Ok(PeriodReport {
+            period,
+            usage,
+            adjustments,
+            invoices,
+        })
+    }
+
+    /// Usage records and invoices from gathered usage and the pending
+    /// adjustments.
+    fn report(
+        &self,
+        period: PeriodId,
+        acc: Vec<AppAcc>,
+    ) -> Result<(Vec<UsageRecord>, Vec<Invoice>), MeterError> {
+        let mut order: Vec<usize> = (0..acc.len()).filter(|&i| !acc[i].is_empty()).collect();
+        order.sort_by(|&a, &b| self.apps.get_index(a).cmp(&self.apps.get_index(b)));
+
+        // Lines per tenant, in line order.
+        let mut lines: BTreeMap<TenantId, Vec<InvoiceLine>> = BTreeMap::new();
+        let mut records = Vec::with_capacity(order.len());
+        for i in order {
+            let Some((tenant, app)) = self.apps.get_index(i) else {
+                continue; // `acc` has one entry per interned app
+            };
+            let mut priced = acc[i].priced.clone();
+            priced.sort_by_key(|(t, _)| *t);
+            let tenant_lines = lines.entry(tenant.clone()).or_default();
+            for (t, usage) in &priced {
+                self.push_lines(tenant_lines, app, *t, usage, None)?;
+            }
+            let mut delivered: Vec<DeliveredUsage> = acc[i]
+                .delivered
+                .iter()
+                .map(|&(s, ms)| DeliveredUsage {
+                    sku: self.skus.get_index(s as usize).cloned(),
+                    instance_ms: ms,
+                })
+                .collect();
+            delivered.sort_by(|a, b| a.sku.cmp(&b.sku));
+            records.push(UsageRecord {
+                tenant: tenant.clone(),
+                app: app.clone(),
+                period,
+                priced: priced
+                    .into_iter()
+                    .map(|(t, usage)| PricedUsage {
+                        price_version: self.prices.table(t).version,
+                        usage,
+                    })
+                    .collect(),
+                delivered,
+            });
+        }
+
+        // Adjustments, summed per (tenant, corrected period, app, table).
+        let mut adjusted: BTreeMap<(&TenantId, PeriodId, &AppId, TableIx), Usage> = BTreeMap::new();
+        for (t, a) in &self.adjustments {
+            let e = adjusted
+                .entry((&a.tenant, a.corrects, &a.app, *t))
+                .or_default();
+            *e = e.checked_add(&a.usage)?;
+        }
+        for ((tenant, corrects, app, t), usage) in adjusted {
+            let tenant_lines = lines.entry(tenant.clone()).or_default();
+            self.push_lines(tenant_lines, app, t, &usage, Some(corrects))?;
+        }
+
+        let mut invoices = Vec::with_capacity(lines.len());
+        for (tenant, mut lines) in lines {
+            let exacts: Vec<i128> = lines.iter().map(|l| l.exact_subnanos).collect();
+            let (total_nanos, shares) = self.config.invoice.allocate(&exacts)?;
+            for (line, share) in lines.iter_mut().zip(shares) {
+                line.amount_nanos = share;
+            }
+            invoices.push(Invoice {
+                tenant,
+                period,
+                lines,
+                exact_subnanos: exacts
+                    .iter()
+                    .try_fold(0i128, |acc, &e| acc.checked_add(e))
+                    .ok_or(MeterError::Overflow { what: "invoice" })?,
+                total_nanos,
+            });
+        }
+        Ok((records, invoices))
+    }
+
+    /// One line per non-zero component of `usage`, priced by table `t`.
+    fn push_lines(
+        &self,
+        lines: &mut Vec<InvoiceLine>,
+        app: &AppId,
+        t: TableIx,
+        usage: &Usage,
+        corrects: Option<PeriodId>,
+    ) -> Result<(), MeterError> {
+        let table = self.prices.table(t);
+        for component in Component::ALL {
+            let quantity = usage.quantity(component);
+            if quantity == 0 {
+                continue;
+            }
+            let rate_nanos = table.rate(component);
+            let exact_subnanos = quantity
+                .checked_mul(rate_nanos)
+                .and_then(|v| v.checked_mul(component.subnanos_factor()))
+                .ok_or(MeterError::Overflow {
+                    what: "line amount",
+                })?;
+            lines.push(InvoiceLine {
+                app: app.clone(),
+                component,
+                price_version: table.version,
+                corrects,
+                quantity,
+                rate_nanos,
+                exact_subnanos,
+                amount_nanos: 0,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a late event changes in the closed periods it falls in: the
+/// instance was in state `old` from the event's time to the end of the
+/// closed periods, and is in `new` instead.
+fn correction(
+    prices: &PriceBook,
+    closed: &[Period],
+    event: &Event,
+    old: Option<Run>,
+    new: Option<Run>,
+) -> Result<Vec<(TableIx, Adjustment)>, MeterError> {
+    let at = event.at;
+    let recorded_in = PeriodId(closed.len() as u64);
+    let first = closed.partition_point(|p| p.end <= at);
+    let mut out = Vec::new();
+    for (k, p) in closed[first..].iter().enumerate() {
+        let from = at.max(p.start);
+        let mut plus = AppAcc::default();
+        let mut minus = AppAcc::default();
+        if let Some(run) = new {
+            prices.split(from, p.end, |t, ms| plus.add(t, &run, ms, false))?;
+        }
+        if let Some(run) = old {
+            prices.split(from, p.end, |t, ms| minus.add(t, &run, ms, false))?;
+            // A late stop ends the run in the first corrected period,
+            // which then bills the run's rounding and minimum.
+            if k == 0 && new.is_none() {
+                let t = prices.at(at)?;
+                let top_up = prices
+                    .table(t)
+                    .top_up_ms(at.0.saturating_sub(run.start.0))?;
+                if top_up > 0 {
+                    plus.add(t, &run, top_up, true)?;
+                }
+            }
+        }
+        let mut by_table: BTreeMap<TableIx, Usage> = BTreeMap::new();
+        for (t, u) in plus.priced {
+            by_table.insert(t, u);
+        }
+        for (t, u) in minus.priced {
+            let e = by_table.entry(t).or_default();
+            *e = e.checked_add(&u.checked_neg()?)?;
+        }
+        for (t, usage) in by_table {
+            if usage.is_zero() {
+                continue;
+            }
+            out.push((
+                t,
+                Adjustment {
+                    event: event.id,
+                    tenant: event.tenant.clone(),
+                    app: event.app.clone(),
+                    instance: event.instance,
+                    corrects: p.id,
+                    recorded_in,
+                    price_version: prices.table(t).version,
+                    usage,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,328 @@
+//! Price tables: versioned rates in integer nano-units, and the book that
+//! says which table is in force at any millisecond.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+use super::error::MeterError;
+use super::usage::Component;
+
+/// How a run's duration is rounded before the minimum applies.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SubSecond {
+    /// Round each run's duration up to whole seconds (as SAE does): a run
+    /// of 30.2 s is billed 31 s. The default.
+    #[default]
+    RoundUp,
+    /// Bill the exact milliseconds.
+    Exact,
+}
+
+/// A versioned price table. Rates are integer nano-units (10⁻⁹ of the
+/// currency unit) per second of one unit of the resource; no float is ever
+/// involved.
+///
+/// Network bandwidth is not billed: the seed's platform bills CPU, memory
+/// and accelerators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceTable {
+    /// The version. Each table added must have a larger version than every
+    /// table before it.
+    pub version: u64,
+    /// From when it applies. The table in force at time `t` is the one with
+    /// the largest version among those effective at or before `t`, so a
+    /// newer version supersedes older ones from its effective time on.
+    pub effective: Timestamp,
+    /// Active CPU, per vCPU-second.
+    pub cpu_nanos_per_vcpu_second: i128,
+    /// Idle CPU, per vCPU-second; at most the active rate (SAE bills idle
+    /// vCPU at 0.2 times the active rate).
+    pub idle_cpu_nanos_per_vcpu_second: i128,
+    /// Memory, per GiB-second (1 GiB = 1,024 MiB).
+    pub memory_nanos_per_gib_second: i128,
+    /// Memory of idle instances, per GiB-second. `None` (the default): idle
+    /// memory is not discounted and costs the memory rate.
+    #[serde(default)]
+    pub idle_memory_nanos_per_gib_second: Option<i128>,
+    /// Accelerators, per accelerator-second, idle or not.
+    pub accelerator_nanos_per_second: i128,
+    /// Minimum billable duration of a run, in seconds (0, the default, for
+    /// none; 60 as on EC2 and Fargate).
+    #[serde(default)]
+    pub minimum_run_seconds: u64,
+    /// Rounding of a run's duration.
+    #[serde(default)]
+    pub sub_second: SubSecond,
+}
+
+/// What is wrong with a price table.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PriceError {
+    /// A rate is negative (a negative idle cost, say).
+    #[error("{rate} is negative: {value}")]
+    NegativeRate {
+        /// Which rate.
+        rate: &'static str,
+        /// Its value.
+        value: i128,
+    },
+    /// An idle rate is higher than the rate it discounts.
+    #[error("{rate} = {idle} is higher than the active rate {active}")]
+    IdleAboveActive {
+        /// Which idle rate.
+        rate: &'static str,
+        /// The idle rate.
+        idle: i128,
+        /// The active rate.
+        active: i128,
+    },
+}
+
+impl PriceTable {
+    /// A table with the given active rates, no idle discount, no minimum and
+    /// sub-second rounding up. Set the other fields directly.
+    pub fn new(
+        version: u64,
+        effective: Timestamp,
+        cpu_nanos_per_vcpu_second: i128,
+        memory_nanos_per_gib_second: i128,
+        accelerator_nanos_per_second: i128,
+    ) -> PriceTable {
+        PriceTable {
+            version,
+            effective,
+            cpu_nanos_per_vcpu_second,
+            idle_cpu_nanos_per_vcpu_second: cpu_nanos_per_vcpu_second,
+            memory_nanos_per_gib_second,
+            idle_memory_nanos_per_gib_second: None,
+            accelerator_nanos_per_second,
+            minimum_run_seconds: 0,
+            sub_second: SubSecond::RoundUp,
+        }
+    }
+
+    /// Check the rates: none negative, idle rates at most the active ones.
+    pub fn validate(&self) -> Result<(), PriceError> {
+        let rates = [
+            ("cpu_nanos_per_vcpu_second", self.cpu_nanos_per_vcpu_second),
+            (
+                "idle_cpu_nanos_per_vcpu_second",
+                self.idle_cpu_nanos_per_vcpu_second,
+            ),
+            (
+                "memory_nanos_per_gib_second",
+                self.memory_nanos_per_gib_second,
+            ),
+            (
+                "idle_memory_nanos_per_gib_second",
+                self.idle_memory_nanos_per_gib_second.unwrap_or(0),
+            ),
+            (
+                "accelerator_nanos_per_second",
+                self.accelerator_nanos_per_second,
+            ),
+        ];
+        for (rate, value) in rates {
+            if value < 0 {
+                return Err(PriceError::NegativeRate { rate, value });
+            }
+        }
+        if self.idle_cpu_nanos_per_vcpu_second > self.cpu_nanos_per_vcpu_second {
+            return Err(PriceError::IdleAboveActive {
+                rate: "idle_cpu_nanos_per_vcpu_second",
+                idle: self.idle_cpu_nanos_per_vcpu_second,
+                active: self.cpu_nanos_per_vcpu_second,
+            });
+        }
+        if let Some(idle) = self.idle_memory_nanos_per_gib_second {
+            if idle > self.memory_nanos_per_gib_second {
+                return Err(PriceError::IdleAboveActive {
+                    rate: "idle_memory_nanos_per_gib_second",
+                    idle,
+                    active: self.memory_nanos_per_gib_second,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The rate that prices one unit of a component's quantity per second:
+    /// per vCPU-second, GiB-second or accelerator-second.
+    pub fn rate(&self, component: Component) -> i128 {
+        match component {
+            Component::Cpu => self.cpu_nanos_per_vcpu_second,
+            Component::IdleCpu => self.idle_cpu_nanos_per_vcpu_second,
+            Component::Memory => self.memory_nanos_per_gib_second,
+            Component::IdleMemory => self
+                .idle_memory_nanos_per_gib_second
+                .unwrap_or(self.memory_nanos_per_gib_second),
+            Component::Accelerators => self.accelerator_nanos_per_second,
+        }
+    }
+
+    /// Milliseconds added to a run of `run_ms` milliseconds by this table's
+    /// rounding and minimum: `billed - run_ms`, never negative. A run of
+    /// zero milliseconds is billed nothing: no phantom minimum.
+    pub fn top_up_ms(&self, run_ms: u64) -> Result<u64, MeterError> {
+        if run_ms == 0 {
+            return Ok(0);
+        }
+        let overflow = MeterError::Overflow {
+            what: "run duration",
+        };
+        let rounded = match self.sub_second {
+            SubSecond::RoundUp => run_ms
+                .div_ceil(1000)
+                .checked_mul(1000)
+                .ok_or(overflow.clone())?,
+            SubSecond::Exact => run_ms,
+        };
+        let minimum = self
+            .minimum_run_seconds
+            .checked_mul(1000)
+            .ok_or(overflow.clone())?;
+        rounded.max(minimum).checked_sub(run_ms).ok_or(overflow)
+    }
+}
+
+/// Index of a table in the book (tables are kept in version order).
+pub(crate) type TableIx = u32;
+
+/// All price tables, and the step function "table in force at t".
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PriceBook {
+    /// In the order added, which is version order.
+    tables: Vec<PriceTable>,
+    /// (from, table): the table in force from `from` until the next entry.
+    /// `from` strictly increases.
+    steps: Vec<(Timestamp, TableIx)>,
+}
+
+impl PriceBook {
+    pub(crate) fn tables(&self) -> &[PriceTable] {
+        &self.tables
+    }
+
+    pub(crate) fn table(&self, ix: TableIx) -> &PriceTable {
+        &self.tables[ix as usize]
+    }
+
+    pub(crate) fn latest_version(&self) -> Option<u64> {
+        self.tables.last().map(|t| t.version)
+    }
+
+    /// Add a validated table (newer version, effective in the open period).
+    /// It supersedes every step from its effective time on.
+    pub(crate) fn push(&mut self, table: PriceTable) -> Result<(), MeterError> {
+        let ix = TableIx::try_from(self.tables.len()).map_err(|_| MeterError::Overflow {
+            what: "price table count",
+        })?;
+        let from = table.effective;
+        let keep = self.steps.partition_point(|&(f, _)| f < from);
+        self.steps.truncate(keep);
+        self.steps.push((from, ix));
+        self.tables.push(table);
+        Ok(())
+    }
+
+    /// The step in force at `t`.
+    fn step_at(&self, t: Timestamp) -> Result<usize, MeterError> {
+        self.steps
+            .partition_point(|&(f, _)| f <= t)
+            .checked_sub(1)
+            .ok_or(MeterError::NoPrice { at: t })
+    }
+
+    /// The table in force at `t`.
+    pub(crate) fn at(&self, t: Timestamp) -> Result<TableIx, MeterError> {
+        Ok(self.steps[self.step_at(t)?].1)
+    }
+
+    /// Split `[a, b)` at every price change and call `f(table, ms)` for
+    /// each piece, in time order.
+    pub(crate) fn split(
+        &self,
+        a: Timestamp,
+        b: Timestamp,
+        mut f: impl FnMut(TableIx, u64) -> Result<(), MeterError>,
+    ) -> Result<(), MeterError> {
+        if b <= a {
+            return Ok(());
+        }
+        let mut k = self.step_at(a)?;
+        let mut cur = a;
+        while cur < b {
+            let (_, table) = self.steps[k];
+            let end = match self.steps.get(k + 1) {
+                Some(&(next, _)) if next < b => next,
+                _ => b,
+            };
+            f(table, end.0 - cur.0)?;
+            cur = end;
+            k += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(version: u64, at: u64) -> PriceTable {
+        PriceTable::new(version, Timestamp(at), 1, 1, 1)
+    }
+
+    #[test]
+    fn newer_versions_supersede_from_their_effective_time() {
+        let mut book = PriceBook::default();
+        book.push(t(1, 0)).unwrap();
+        book.push(t(2, 100)).unwrap();
+        book.push(t(3, 50)).unwrap();
+        assert_eq!(book.at(Timestamp(49)).unwrap(), 0);
+        assert_eq!(book.at(Timestamp(50)).unwrap(), 2);
+        assert_eq!(book.at(Timestamp(500)).unwrap(), 2);
+        let mut pieces = vec![];
+        book.split(Timestamp(10), Timestamp(60), |ix, ms| {
+            pieces.push((ix, ms));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(pieces, vec![(0, 40), (2, 10)]);
+    }
+
+    #[test]
+    fn no_table_before_the_first() {
+        let mut book = PriceBook::default();
+        book.push(t(1, 10)).unwrap();
+        assert_eq!(
+            book.at(Timestamp(9)),
+            Err(MeterError::NoPrice { at: Timestamp(9) })
+        );
+        assert!(
+            book.split(Timestamp(5), Timestamp(5), |_, _| Ok(()))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn top_up_rounds_once_then_applies_the_minimum() {
+        let mut p = t(1, 0);
+        assert_eq!(p.top_up_ms(30_200).unwrap(), 800);
+        assert_eq!(p.top_up_ms(30_000).unwrap(), 0);
+        assert_eq!(p.top_up_ms(0).unwrap(), 0);
+        p.minimum_run_seconds = 60;
+        assert_eq!(p.top_up_ms(30_200).unwrap(), 29_800);
+        assert_eq!(p.top_up_ms(60_001).unwrap(), 999);
+        assert_eq!(p.top_up_ms(0).unwrap(), 0);
+        assert!(p.top_up_ms(u64::MAX).is_err());
+        p.sub_second = SubSecond::Exact;
+        assert_eq!(p.top_up_ms(60_001).unwrap(), 0);
+        assert_eq!(p.top_up_ms(30_200).unwrap(), 29_800);
+    }
+}

@@ -1,0 +1,283 @@
+//! Usage: exact integer quantities (resource × milliseconds), the records
+//! emitted per (tenant, app, period), and the adjustments that correct
+//! closed periods.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::resources::Resources;
+use crate::time::Timestamp;
+
+use super::error::MeterError;
+use super::event::EventId;
+
+/// A billing period, numbered from 0 in the order periods are closed.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct PeriodId(pub u64);
+
+impl fmt::Display for PeriodId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "period-{}", self.0)
+    }
+}
+
+/// A closed period: the half-open interval `[start, end)`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Period {
+    /// Its number.
+    pub id: PeriodId,
+    /// First millisecond in it.
+    pub start: Timestamp,
+    /// First millisecond after it.
+    pub end: Timestamp,
+}
+
+/// One billed component of usage; each has its own rate in a
+/// [`PriceTable`](super::PriceTable) and its own invoice line.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Component {
+    /// CPU of active instances, in millicore-milliseconds.
+    Cpu,
+    /// CPU of idle instances, in millicore-milliseconds (discounted).
+    IdleCpu,
+    /// Memory of active instances, in MiB-milliseconds.
+    Memory,
+    /// Memory of idle instances, in MiB-milliseconds (at the memory rate
+    /// unless the table sets an idle memory rate).
+    IdleMemory,
+    /// Accelerators, idle or not, in accelerator-milliseconds.
+    Accelerators,
+}
+
+impl Component {
+    /// Every component, in line order.
+    pub const ALL: [Component; 5] = [
+        Component::Cpu,
+        Component::IdleCpu,
+        Component::Memory,
+        Component::IdleMemory,
+        Component::Accelerators,
+    ];
+
+    /// The unit of its quantity.
+    pub const fn unit(self) -> &'static str {
+        match self {
+            Component::Cpu | Component::IdleCpu => "millicore-ms",
+            Component::Memory | Component::IdleMemory => "MiB-ms",
+            Component::Accelerators => "accelerator-ms",
+        }
+    }
+
+    /// Sub-nano-units per (quantity unit × rate unit): the exact amount of a
+    /// line is `quantity × rate × factor` sub-nanos, with no division.
+    ///
+    /// * CPU: 1 millicore-ms = 10⁻⁶ vCPU-s, and 128,000,000 / 10⁶ = 128.
+    /// * Memory: 1 MiB-ms = 1 / 1,024,000 GiB-s, and 128,000,000 / 1,024,000 = 125.
+    /// * Accelerators: 1 accelerator-ms = 10⁻³ accelerator-s: 128,000.
+    pub const fn subnanos_factor(self) -> i128 {
+        match self {
+            Component::Cpu | Component::IdleCpu => 128,
+            Component::Memory | Component::IdleMemory => 125,
+            Component::Accelerators => 128_000,
+        }
+    }
+
+    /// Short name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Component::Cpu => "cpu",
+            Component::IdleCpu => "idle_cpu",
+            Component::Memory => "memory",
+            Component::IdleMemory => "idle_memory",
+            Component::Accelerators => "accelerators",
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Exact usage quantities, billed on the requested shape. Signed, because
+/// an [`Adjustment`] may take usage back; usage in a [`UsageRecord`] is
+/// never negative.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Usage {
+    /// Instance-milliseconds billed, active and idle, rounding and minimum
+    /// included.
+    pub instance_ms: i128,
+    /// Of `instance_ms`, what rounding and minimums added at the end of runs.
+    pub top_up_ms: i128,
+    /// Active CPU, millicore-milliseconds.
+    pub cpu_millicore_ms: i128,
+    /// Idle CPU, millicore-milliseconds.
+    pub idle_cpu_millicore_ms: i128,
+    /// Active memory, MiB-milliseconds.
+    pub memory_mib_ms: i128,
+    /// Idle memory, MiB-milliseconds.
+    pub idle_memory_mib_ms: i128,
+    /// Accelerators, accelerator-milliseconds.
+    pub accelerator_ms: i128,
+}
+
+fn add(a: i128, b: i128) -> Result<i128, MeterError> {
+    a.checked_add(b)
+        .ok_or(MeterError::Overflow { what: "usage" })
+}
+
+fn mul(a: u32, ms: u64) -> Result<i128, MeterError> {
+    i128::from(a)
+        .checked_mul(i128::from(ms))
+        .ok_or(MeterError::Overflow { what: "usage" })
+}
+
+impl Usage {
+    /// The quantity of one component.
+    pub const fn quantity(&self, component: Component) -> i128 {
+        match component {
+            Component::Cpu => self.cpu_millicore_ms,
+            Component::IdleCpu => self.idle_cpu_millicore_ms,
+            Component::Memory => self.memory_mib_ms,
+            Component::IdleMemory => self.idle_memory_mib_ms,
+            Component::Accelerators => self.accelerator_ms,
+        }
+    }
+
+    /// True when every quantity is zero.
+    pub fn is_zero(&self) -> bool {
+        *self == Usage::default()
+    }
+
+    /// Field-wise sum, or an overflow error.
+    pub fn checked_add(&self, other: &Usage) -> Result<Usage, MeterError> {
+        Ok(Usage {
+            instance_ms: add(self.instance_ms, other.instance_ms)?,
+            top_up_ms: add(self.top_up_ms, other.top_up_ms)?,
+            cpu_millicore_ms: add(self.cpu_millicore_ms, other.cpu_millicore_ms)?,
+            idle_cpu_millicore_ms: add(self.idle_cpu_millicore_ms, other.idle_cpu_millicore_ms)?,
+            memory_mib_ms: add(self.memory_mib_ms, other.memory_mib_ms)?,
+            idle_memory_mib_ms: add(self.idle_memory_mib_ms, other.idle_memory_mib_ms)?,
+            accelerator_ms: add(self.accelerator_ms, other.accelerator_ms)?,
+        })
+    }
+
+    /// Field-wise negation, or an overflow error.
+    pub fn checked_neg(&self) -> Result<Usage, MeterError> {
+        let neg = |v: i128| {
+            v.checked_neg()
+                .ok_or(MeterError::Overflow { what: "usage" })
+        };
+        Ok(Usage {
+            instance_ms: neg(self.instance_ms)?,
+            top_up_ms: neg(self.top_up_ms)?,
+            cpu_millicore_ms: neg(self.cpu_millicore_ms)?,
+            idle_cpu_millicore_ms: neg(self.idle_cpu_millicore_ms)?,
+            memory_mib_ms: neg(self.memory_mib_ms)?,
+            idle_memory_mib_ms: neg(self.idle_memory_mib_ms)?,
+            accelerator_ms: neg(self.accelerator_ms)?,
+        })
+    }
+
+    /// Add `ms` milliseconds of an instance of `shape`, idle or active.
+    /// With `top_up`, the milliseconds are a run's rounding or minimum.
+    pub(crate) fn add_time(
+        &mut self,
+        shape: &Resources,
+        idle: bool,
+        ms: u64,
+        top_up: bool,
+    ) -> Result<(), MeterError> {
+        let ms_i = i128::from(ms);
+        self.instance_ms = add(self.instance_ms, ms_i)?;
+        if top_up {
+            self.top_up_ms = add(self.top_up_ms, ms_i)?;
+        }
+        let cpu = mul(shape.cpu_millis(), ms)?;
+        let mem = mul(shape.memory_mib(), ms)?;
+        if idle {
+            self.idle_cpu_millicore_ms = add(self.idle_cpu_millicore_ms, cpu)?;
+            self.idle_memory_mib_ms = add(self.idle_memory_mib_ms, mem)?;
+        } else {
+            self.cpu_millicore_ms = add(self.cpu_millicore_ms, cpu)?;
+            self.memory_mib_ms = add(self.memory_mib_ms, mem)?;
+        }
+        self.accelerator_ms = add(self.accelerator_ms, mul(shape.accelerators(), ms)?)?;
+        Ok(())
+    }
+}
+
+/// Usage priced by one price table version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedUsage {
+    /// The price table version in force.
+    pub price_version: u64,
+    /// The usage.
+    pub usage: Usage,
+}
+
+/// Billed instance time by the SKU actually delivered, for audit: billing
+/// follows the requested shape whatever the host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveredUsage {
+    /// The SKU the instance ran on, as its events reported it (`None`: not
+    /// reported).
+    pub sku: Option<SkuId>,
+    /// Instance-milliseconds billed while on it (rounding included).
+    pub instance_ms: i128,
+}
+
+/// The usage of one app of one tenant in one period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The app.
+    pub app: AppId,
+    /// The period.
+    pub period: PeriodId,
+    /// Usage, split by the price table in force, in version order.
+    pub priced: Vec<PricedUsage>,
+    /// The same instance time by delivered SKU, in SKU order (`None` first).
+    pub delivered: Vec<DeliveredUsage>,
+}
+
+impl UsageRecord {
+    /// The usage summed over price versions.
+    pub fn total(&self) -> Result<Usage, MeterError> {
+        self.priced
+            .iter()
+            .try_fold(Usage::default(), |acc, p| acc.checked_add(&p.usage))
+    }
+}
+
+/// An append-only correction of a closed period, made by an event that
+/// arrived after its period closed. It is billed in the period during which
+/// it was recorded, at the prices in force in the period it corrects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// The late event that caused it.
+    pub event: EventId,
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The app.
+    pub app: AppId,
+    /// The instance.
+    pub instance: InstanceId,
+    /// The closed period it corrects.
+    pub corrects: PeriodId,
+    /// The open period it was recorded in and is billed in.
+    pub recorded_in: PeriodId,
+    /// The price table version in force over the corrected time.
+    pub price_version: u64,
+    /// What to add to the corrected period's usage (negative takes back).
+    pub usage: Usage,
+}
