@@ -6,11 +6,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::fmt::Debug;
 
 use common::{
     Sim, app, assert_each_host_counted_once, assert_no_overcommit, best_effort, host_spec, id,
-    json, no_fit, pending_reason, placed, sku, sku_full, total, with_numa,
+    json, no_fit, pending_reason, placed, refused, sku, sku_full, total, with_numa,
 };
 use trimline::*;
 
@@ -24,17 +23,6 @@ fn one_zone(hosts: usize) -> Sim {
     sim.sku(sku(G7, 16_000, 65_536));
     sim.hosts(G7, "a", hosts);
     sim
-}
-
-/// Run a call that must be refused; check that the state did not change.
-fn refused<T: Debug>(
-    s: &mut Scheduler,
-    f: impl FnOnce(&mut Scheduler) -> Result<T, Error>,
-) -> Error {
-    let before = json(s);
-    let err = f(s).expect_err("the call should have been refused");
-    assert_eq!(json(s), before, "a refused call changed the state ({err})");
-    err
 }
 
 fn ids(v: impl IntoIterator<Item = u64>) -> Vec<InstanceId> {

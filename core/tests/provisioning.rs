@@ -9,9 +9,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 
-use common::{app, host_spec, id, json, no_fit, sku};
+use common::{app, host_spec, id, json, no_fit, refused, sku};
 use proptest::prelude::*;
 use trimline::*;
 
@@ -53,18 +52,6 @@ fn tiers(t: &[&[&str]]) -> Vec<Vec<Label>> {
     t.iter()
         .map(|tier| tier.iter().map(|n| label(n)).collect())
         .collect()
-}
-
-/// Run a call that must be refused; check that the serialized state did not
-/// change.
-fn refused<T: Debug>(
-    s: &mut Scheduler,
-    f: impl FnOnce(&mut Scheduler) -> Result<T, Error>,
-) -> Error {
-    let before = json(s);
-    let err = f(s).expect_err("the call should have been refused");
-    assert_eq!(json(s), before, "a refused call changed the state ({err})");
-    err
 }
 
 /// (zone, sku, count, instances, substitutes_for, tier) of each provision.

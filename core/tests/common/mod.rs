@@ -293,3 +293,15 @@ pub fn assert_no_overcommit(s: &Scheduler) {
     }
     s.check_invariants().unwrap();
 }
+
+/// Run a call that must be refused; check that the serialized state did not
+/// change, and return the error.
+pub fn refused<T: std::fmt::Debug>(
+    s: &mut Scheduler,
+    f: impl FnOnce(&mut Scheduler) -> Result<T, Error>,
+) -> Error {
+    let before = json(s);
+    let err = f(s).expect_err("the call should have been refused");
+    assert_eq!(json(s), before, "a refused call changed the state ({err})");
+    err
+}
