@@ -124,12 +124,13 @@ mod scheduler;
 mod snapshot;
 pub mod substitution;
 mod time;
+pub mod zones;
 
-pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy};
+pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
 pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
 pub use decision::{
     Decisions, Eviction, EvictionCause, PendingInstance, Placement, Provision, ProvisionId,
-    Removal, ResourceTotals, Shortfall,
+    Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
 };
 pub use error::{Error, RestoreError};
 pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};
@@ -138,7 +139,7 @@ pub use ids::{
     ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
-pub use migration::Move;
+pub use migration::{Move, MoveReason};
 pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
@@ -146,6 +147,7 @@ pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState
 pub use snapshot::{HostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
 pub use substitution::{MemoryRatio, OnExhaustion, Rejection, SubstitutionPolicy};
 pub use time::Timestamp;
+pub use zones::ZoneLossReport;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

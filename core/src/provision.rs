@@ -16,7 +16,7 @@
 //!
 //! The batch is split over the app's allowed zones that are up so that the
 //! app's per-zone counts end as even as possible. In each zone, SKUs are
-//! taken tier by tier (see [`substitution`](crate::substitution)); inside a
+//! taken tier by tier (see [`substitution`]); inside a
 //! tier the offering that covers the zone's share at the lowest cost per
 //! instance (hosts × price ÷ instances covered) wins, then the one that
 //! strands the fewest instance slots, then the lower host price, the larger

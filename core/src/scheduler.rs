@@ -499,6 +499,22 @@ impl Scheduler {
                 .ok_or_else(|| Error::UnknownZone(z.clone()))?;
             zones.push(ix);
         }
+        let usable = if zones.is_empty() {
+            self.zones.len()
+        } else {
+            zones.len()
+        };
+        // Zone counts are far below u32::MAX; saturate regardless.
+        let usable = u32::try_from(usable).unwrap_or(u32::MAX);
+        if spec.spread.min_zones > usable {
+            return Err(Error::InvalidApp {
+                app: spec.id.clone(),
+                source: crate::app::AppError::MinZones {
+                    min_zones: spec.spread.min_zones,
+                    zones: usable,
+                },
+            });
+        }
         self.apps.insert(
             spec.id.clone(),
             App {

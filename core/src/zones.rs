@@ -1,0 +1,567 @@
+//! Availability zones: spreading, failure evacuation, rebalance and the
+//! "survive any one zone" check.
+//!
+//! # The skew arithmetic
+//!
+//! The zone universe is declared ([`Scheduler::add_zone`]), never inferred
+//! from where hosts happen to be. An app's *spread domain* is its eligible
+//! zones (the allowed ones of its [`SpreadPolicy`](crate::SpreadPolicy),
+//! or every declared zone) that are [`Up`](crate::ZoneState::Up), plus the
+//! eligible zones that are not up but still hold instances of the app. So
+//! a zone that is down keeps counting, with the instances recorded there,
+//! until they are evacuated ([`Scheduler::zone_down`],
+//! [`Scheduler::host_failed`]) or removed: losing a zone never makes a skew
+//! look better than it is. Once evacuated, an unavailable zone leaves the
+//! domain (nothing can be placed there to even it out) and comes back with
+//! [`Scheduler::zone_up`], whose rebalance restores the skew.
+//!
+//! The app's *skew* ([`Scheduler::skew`]) is the largest minus the smallest
+//! placed-instance count over its domain (tentative placements on planned
+//! hosts count).
+//!
+//! # Placement
+//!
+//! A new instance goes to the zone holding the fewest instances of the app
+//! first (see [`placement`](crate::placement)). With `max_skew` set, a zone
+//! may take it only if the skew afterwards is within the limit, or if the
+//! zone is one of the least filled (which never makes the skew worse). With
+//! `min_zones` set, a zone that already holds instances may take it only
+//! when the app spans at least `min(min_zones, zones in the domain)` zones.
+//! When only zones that break the policy have room:
+//!
+//! * [`DoNotSchedule`](crate::WhenUnsatisfiable::DoNotSchedule): the
+//!   instance stays pending; its explanation counts the hosts of those
+//!   zones under [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread).
+//! * [`ScheduleAnyway`](crate::WhenUnsatisfiable::ScheduleAnyway): it is
+//!   placed and the call reports it in
+//!   [`Decisions::skew_violations`](crate::Decisions::skew_violations);
+//!   [`Scheduler::rebalance`] fixes it later.
+//!
+//! Scale-down removes from the zone holding the most instances first (then
+//! the least utilised host, then the newest instance), which never makes
+//! the skew worse.
+//!
+//! The skew is therefore kept as an invariant, in this form: an app that
+//! does not schedule anyway and has no pending instance is within its
+//! `max_skew` after any scale-up, scale-down, zone or host change, once the
+//! rebalance that [`Scheduler::zone_up`] starts has been carried out (a
+//! zone that returns empty is the one change that cannot be absorbed at
+//! once: it needs moves, which need the embedder). A zone that returns
+//! without room for the app stays below the others until capacity appears
+//! there and [`Scheduler::rebalance`] is called again.
+//!
+//! # Failure: one evacuation plan
+//!
+//! [`Scheduler::zone_down`] marks the zone down and returns one plan that
+//! re-places every instance recorded in it. The instances are lost with the
+//! zone: each is evicted ([`EvictionCause::ZoneDown`](crate::EvictionCause))
+//! and re-placed in the same call, keeping its id, so no instance is lost or
+//! duplicated. Evictions and re-placements are ordered as pending retries
+//! are: rigid before best effort, then app priority (high first), then the
+//! oldest instance. Re-placement is the ordinary path: the spread policy
+//! among the surviving zones, equivalent SKUs and new hosts from offerings
+//! (one provisioning plan per app for all its evacuated instances). What
+//! cannot be re-placed stays pending with its reason, and
+//! [`Decisions::unplaced`](crate::Decisions::unplaced) sums it per app.
+//! Planned hosts of the lost zone are dropped (a later `host_ready` for them
+//! fails with `UnknownHost`); running hosts stay registered, so the zone
+//! can come back. A replacement of a move in flight that was in the zone
+//! aborts its move. Calling `zone_down` on a zone that is already down
+//! evacuates whatever is still recorded there (for instance after
+//! [`Scheduler::set_zone_state`], which never evacuates).
+//!
+//! [`Scheduler::host_failed`] does the same for one host, which is removed
+//! (as by [`Scheduler::remove_host`], with the failure as the cause).
+//!
+//! Evacuation does not explain per instance: retries are memoised per app,
+//! so a zone of tens of thousands of instances is evacuated in
+//! milliseconds.
+//!
+//! # Rebalance
+//!
+//! [`Scheduler::zone_up`] marks the zone up, retries pending instances and
+//! returns a rebalance plan ([`Scheduler::rebalance`] plans the next steps).
+//! For each app with a `max_skew` whose skew exceeds it, moves go from the
+//! zone holding the most instances (lowest declaration index on ties) to
+//! the up zone of its domain holding the fewest, one at a time, until the
+//! skew is within the limit: never more moves than needed, and at most the
+//! app's [`disruption_budget`](crate::SpreadPolicy::disruption_budget) in
+//! flight. A move is a replacement instance in the target zone (placed, or
+//! tentative on a newly planned host) and a [`Move`] with
+//! [`MoveReason::Rebalance`](crate::MoveReason); the embedder starts the
+//! replacement and confirms with [`Scheduler::complete_move`] (which removes
+//! the original) or gives up with [`Scheduler::abort_move`], exactly as for
+//! moves back to preferred SKUs. The original moved is the one on the least
+//! utilised host, then the newest. Counts treat a move in flight as done.
+//!
+//! # Survivability
+//!
+//! [`Scheduler::survive_zone_loss`] answers, for every zone not already
+//! down: if it were lost now, which apps could not be fully re-placed, and
+//! by how much. It is a dry run of [`Scheduler::zone_down`] on a copy of
+//! the scheduler, so it counts free capacity, provisionable stock and
+//! equivalent substitution exactly as the real evacuation would, and
+//! reports the same shortfall.
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::{QosTier, WhenUnsatisfiable};
+use crate::decision::{Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced};
+use crate::error::Error;
+use crate::explain::{Explanation, PendingReason};
+use crate::ids::{AppId, HostId, InstanceId, ZoneId};
+use crate::migration::{Move, MoveReason};
+use crate::scheduler::{HostState, Instance, InstanceState, PendingKey, Scheduler, ZoneState};
+use crate::time::Timestamp;
+
+/// What losing one zone now would leave unplaced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneLossReport {
+    /// The zone.
+    pub zone: ZoneId,
+    /// Apps that could not be fully re-placed, with their shortfall, in
+    /// evacuation order (empty: the zone's loss is survivable).
+    pub unplaced: Vec<Unplaced>,
+}
+
+impl ZoneLossReport {
+    /// Whether every instance of the zone would be re-placed.
+    pub fn survivable(&self) -> bool {
+        self.unplaced.is_empty()
+    }
+}
+
+impl Scheduler {
+    // ----- the skew arithmetic ---------------------------------------------
+
+    /// The app's spread domain (see the [module docs](crate::zones)).
+    pub(crate) fn spread_domain(&self, app: usize) -> SmallVec<[usize; 4]> {
+        let a = &self.apps[app];
+        (0..self.zones.len())
+            .filter(|z| a.zones.is_empty() || a.zones.contains(z))
+            .filter(|&z| self.zones[z] == ZoneState::Up || a.zone_count(z) > 0)
+            .collect()
+    }
+
+    /// Largest minus smallest count over the domain.
+    pub(crate) fn skew_of(&self, app: usize) -> u32 {
+        let a = &self.apps[app];
+        let domain = self.spread_domain(app);
+        let max = domain.iter().map(|&z| a.zone_count(z)).max().unwrap_or(0);
+        let min = domain.iter().map(|&z| a.zone_count(z)).min().unwrap_or(0);
+        max - min
+    }
+
+    /// Whether placement must leave out zones that break the app's policy.
+    pub(crate) fn spread_blocks(&self, app: usize) -> bool {
+        let p = &self.apps[app].spec.spread;
+        p.is_constrained() && p.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
+    }
+
+    /// Whether one more instance of the app in zone `z` keeps its spread
+    /// policy.
+    pub(crate) fn spread_allows(&self, app: usize, z: usize) -> bool {
+        let a = &self.apps[app];
+        let p = &a.spec.spread;
+        if !p.is_constrained() {
+            return true;
+        }
+        let domain = self.spread_domain(app);
+        let here = a.zone_count(z);
+        if let Some(k) = p.max_skew {
+            let min_before = domain.iter().map(|&x| a.zone_count(x)).min().unwrap_or(0);
+            if here > min_before {
+                let after = |x: usize| a.zone_count(x) + u32::from(x == z);
+                let max_after = domain.iter().map(|&x| after(x)).max().unwrap_or(0);
+                let min_after = domain.iter().map(|&x| after(x)).min().unwrap_or(0);
+                if max_after.max(here + 1) - min_after > k {
+                    return false;
+                }
+            }
+        }
+        if p.min_zones > 0 && here > 0 {
+            let spanned = domain.iter().filter(|&&x| a.zone_count(x) > 0).count();
+            let need = (p.min_zones as usize).min(domain.len());
+            if spanned < need {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Record that an instance of the app was placed against its policy.
+    pub(crate) fn report_violation(&self, app: usize, out: &mut Decisions) {
+        let a = &self.apps[app];
+        let skew = self.skew_of(app);
+        match out.skew_violations.iter_mut().find(|v| v.app == a.spec.id) {
+            Some(v) => {
+                v.instances = v.instances.saturating_add(1);
+                v.skew = skew;
+            }
+            None => out.skew_violations.push(SkewViolation {
+                app: a.spec.id.clone(),
+                instances: 1,
+                skew,
+                max_skew: a.spec.spread.max_skew,
+            }),
+        }
+    }
+
+    /// The app's skew now: the largest minus the smallest count of placed
+    /// instances over its spread domain (see the [module docs](crate::zones)).
+    pub fn skew(&self, app: &AppId) -> Result<u32, Error> {
+        let ix = self
+            .apps
+            .get_index_of(app)
+            .ok_or_else(|| Error::UnknownApp(app.clone()))?;
+        Ok(self.skew_of(ix))
+    }
+
+    // ----- failure -----------------------------------------------------------
+
+    /// The zone is lost: mark it down and re-place every instance recorded
+    /// there, in one plan. See the [module docs](crate::zones#failure-one-evacuation-plan).
+    pub fn zone_down(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(z) = self.zones.get_index_of(zone) else {
+            return Err(Error::UnknownZone(zone.clone()));
+        };
+        self.now = now;
+        if let Some((_, state)) = self.zones.get_index_mut(z) {
+            *state = ZoneState::Down;
+        }
+        self.epoch += 1;
+        self.version += 1;
+        let hosts: Vec<HostId> = self
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.zone == z)
+            .map(|(id, _)| *id)
+            .collect();
+        let victims: Vec<InstanceId> = hosts
+            .iter()
+            .filter_map(|id| self.hosts.get(id))
+            .flat_map(|h| h.instances.iter().copied())
+            .collect();
+        let planned: Vec<HostId> = hosts
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.hosts
+                    .get(id)
+                    .is_some_and(|h| h.state == HostState::Planned)
+            })
+            .collect();
+        let mut out = Decisions::default();
+        let reason = PendingReason::ZoneDown { zone: zone.clone() };
+        self.evacuate(
+            victims,
+            &reason,
+            &EvictionCause::ZoneDown,
+            &planned,
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    /// A host failed: it is removed and its instances re-placed in one plan,
+    /// as by [`zone_down`](Self::zone_down).
+    pub fn host_failed(&mut self, host: HostId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(h) = self.hosts.get(&host) else {
+            return Err(Error::UnknownHost(host));
+        };
+        let victims = h.instances.clone();
+        self.now = now;
+        let mut out = Decisions::default();
+        let reason = PendingReason::HostFailed { host };
+        self.evacuate(
+            victims,
+            &reason,
+            &EvictionCause::HostFailed,
+            &[host],
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    /// Evict `victims` in retry order, drop the hosts `drop`, re-place what
+    /// fits and sum what does not per app.
+    fn evacuate(
+        &mut self,
+        victims: Vec<InstanceId>,
+        reason: &PendingReason,
+        cause: &EvictionCause,
+        drop: &[HostId],
+        out: &mut Decisions,
+    ) {
+        let now = self.now;
+        let mut keyed: Vec<PendingKey> = victims
+            .into_iter()
+            .filter_map(|id| {
+                let spec = &self.apps[self.instances.get(&id)?.app].spec;
+                Some((spec.qos, std::cmp::Reverse(spec.priority), id))
+            })
+            .collect();
+        keyed.sort_unstable();
+        for key in &keyed {
+            self.evict(key.2, reason.clone(), cause.clone(), now, out);
+        }
+        for host in drop {
+            self.drop_host(*host);
+        }
+        self.retry_pending(now, out, false);
+        // Sum what is still pending, per app in evacuation order.
+        let mut unplaced: Vec<(usize, u32)> = Vec::new();
+        for key in &keyed {
+            let Some(inst) = self.instances.get(&key.2) else {
+                continue;
+            };
+            if !matches!(inst.state, InstanceState::Pending { .. }) {
+                continue;
+            }
+            match unplaced.iter_mut().find(|(a, _)| *a == inst.app) {
+                Some((_, n)) => *n = n.saturating_add(1),
+                None => unplaced.push((inst.app, 1)),
+            }
+        }
+        out.unplaced = unplaced
+            .into_iter()
+            .map(|(app, n)| {
+                let spec = &self.apps[app].spec;
+                Unplaced {
+                    app: spec.id.clone(),
+                    instances: n,
+                    resources: ResourceTotals::times(&spec.resources, n),
+                }
+            })
+            .collect();
+    }
+
+    // ----- rebalance ---------------------------------------------------------
+
+    /// The zone is back: mark it up, retry pending instances and return the
+    /// first rebalance moves. See the [module docs](crate::zones#rebalance).
+    pub fn zone_up(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(z) = self.zones.get_index_of(zone) else {
+            return Err(Error::UnknownZone(zone.clone()));
+        };
+        self.now = now;
+        if let Some((_, state)) = self.zones.get_index_mut(z) {
+            *state = ZoneState::Up;
+        }
+        self.epoch += 1;
+        self.version += 1;
+        let mut out = Decisions::default();
+        self.retry_pending(now, &mut out, false);
+        self.rebalance_all(now, &mut out);
+        Ok(out)
+    }
+
+    /// Plan moves that bring every app with a `max_skew` back within it,
+    /// within each app's disruption budget. Call it again after moves
+    /// complete (or capacity appears) for the next steps. See the
+    /// [module docs](crate::zones#rebalance).
+    pub fn rebalance(&mut self, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        self.now = now;
+        let mut out = Decisions::default();
+        self.rebalance_all(now, &mut out);
+        Ok(out)
+    }
+
+    fn rebalance_all(&mut self, now: Timestamp, out: &mut Decisions) {
+        for app in 0..self.apps.len() {
+            if let Some(k) = self.apps[app].spec.spread.max_skew {
+                self.rebalance_app(app, k, now, out);
+            }
+        }
+    }
+
+    fn rebalance_app(&mut self, app: usize, k: u32, now: Timestamp, out: &mut Decisions) {
+        let budget = self.apps[app].spec.spread.disruption_budget as usize;
+        let mut in_flight = 0usize;
+        // Counts with every move in flight done.
+        let mut counts: Vec<u32> = (0..self.zones.len())
+            .map(|z| self.apps[app].zone_count(z))
+            .collect();
+        for (to, from) in &self.moves {
+            if self.instances.get(to).is_none_or(|i| i.app != app) {
+                continue;
+            }
+            in_flight += 1;
+            let zone_of = |id: &InstanceId| match self.instances.get(id).map(|i| &i.state) {
+                Some(InstanceState::Placed { host, .. }) => self.hosts.get(host).map(|h| h.zone),
+                _ => None,
+            };
+            if let Some(z) = zone_of(from) {
+                counts[z] = counts[z].saturating_sub(1);
+            }
+        }
+        let mut left = budget.saturating_sub(in_flight);
+        let a = &self.apps[app];
+        let eligible: SmallVec<[usize; 4]> = (0..self.zones.len())
+            .filter(|z| a.zones.is_empty() || a.zones.contains(z))
+            .collect();
+        let mut full: SmallVec<[usize; 4]> = SmallVec::new();
+        while left > 0 {
+            let domain: SmallVec<[usize; 4]> = eligible
+                .iter()
+                .copied()
+                .filter(|&z| self.zones[z] == ZoneState::Up || counts[z] > 0)
+                .collect();
+            let Some(&src) = domain
+                .iter()
+                .max_by(|x, y| counts[**x].cmp(&counts[**y]).then(y.cmp(x)))
+            else {
+                return;
+            };
+            let min = domain.iter().map(|&z| counts[z]).min().unwrap_or(0);
+            if counts[src] - min <= k {
+                return;
+            }
+            let Some(&dst) = domain
+                .iter()
+                .filter(|&&z| self.zones[z] == ZoneState::Up && !full.contains(&z))
+                .min_by_key(|&&z| (counts[z], z))
+            else {
+                return;
+            };
+            if counts[src] < counts[dst].saturating_add(2) {
+                return;
+            }
+            let Some(from) = self.rebalance_victim(app, src) else {
+                return;
+            };
+            match self.place_in_zone(app, dst, now, out) {
+                Some((to, to_host)) => {
+                    let from_host = match self.instances.get(&from).map(|i| &i.state) {
+                        Some(InstanceState::Placed { host, .. }) => *host,
+                        _ => return,
+                    };
+                    let verdicts = self.verdicts_cached(app);
+                    let to_tier = self
+                        .hosts
+                        .get(&to_host)
+                        .and_then(|h| verdicts.get(h.sku))
+                        .and_then(|v| v.as_ref().ok().copied())
+                        .unwrap_or(u32::MAX);
+                    self.moves.insert(to, from);
+                    self.version += 1;
+                    out.moves.push(Move {
+                        app: self.apps[app].spec.id.clone(),
+                        from,
+                        from_host,
+                        to,
+                        to_host,
+                        to_tier,
+                        reason: MoveReason::Rebalance,
+                    });
+                    counts[src] -= 1;
+                    counts[dst] += 1;
+                    left -= 1;
+                }
+                None => full.push(dst),
+            }
+        }
+    }
+
+    /// The instance of `app` in zone `z` to move away: not part of a move,
+    /// on the least utilised host, then the newest.
+    fn rebalance_victim(&self, app: usize, z: usize) -> Option<InstanceId> {
+        let mut best: Option<(u64, std::cmp::Reverse<InstanceId>)> = None;
+        for id in &self.apps[app].instances {
+            if self.moves.contains_key(id) || self.moves.values().any(|f| f == id) {
+                continue;
+            }
+            let Some(InstanceState::Placed { host, .. }) = self.instances.get(id).map(|i| &i.state)
+            else {
+                continue;
+            };
+            let Some(h) = self.hosts.get(host) else {
+                continue;
+            };
+            if h.zone != z || h.state == HostState::Planned {
+                continue;
+            }
+            let key = (self.utilisation(h), std::cmp::Reverse(*id));
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
+            }
+        }
+        best.map(|(_, std::cmp::Reverse(id))| id)
+    }
+
+    /// Create an instance of `app` placed in zone `z`: on a host with room,
+    /// or on newly planned hosts. On failure nothing changes.
+    fn place_in_zone(
+        &mut self,
+        app: usize,
+        z: usize,
+        now: Timestamp,
+        out: &mut Decisions,
+    ) -> Option<(InstanceId, HostId)> {
+        let id = InstanceId(self.next_instance);
+        self.next_instance = self.next_instance.checked_add(1)?;
+        self.instances.insert(
+            id,
+            Instance {
+                app,
+                state: InstanceState::Pending {
+                    since: now,
+                    reason: PendingReason::NoFit(Explanation::default()),
+                },
+            },
+        );
+        self.apps[app].instances.insert(id);
+        let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
+            all.iter()
+                .copied()
+                .filter(|&c| s.classes[c].zone == z)
+                .collect()
+        };
+        let all = self.eligible_classes_cached(app);
+        let mut placed = self.try_place_with(id, app, &here(self, &all), out, false);
+        if !placed && self.apps[app].spec.qos == QosTier::Rigid {
+            let verdicts = self.verdicts_cached(app);
+            if self.plan_zone(app, z, 1, &verdicts, out) == 0 {
+                let all = self.eligible_classes_cached(app);
+                placed = self.try_place_with(id, app, &here(self, &all), out, false);
+            }
+        }
+        if !placed {
+            let mut scratch = Decisions::default();
+            self.delete_instance(id, &mut scratch);
+            self.next_instance -= 1;
+            return None;
+        }
+        match self.instances.get(&id)?.state {
+            InstanceState::Placed { host, .. } => Some((id, host)),
+            InstanceState::Pending { .. } => None,
+        }
+    }
+
+    // ----- survivability -----------------------------------------------------
+
+    /// For every zone not already down, in declaration order: what losing
+    /// it now would leave unplaced. A dry run of
+    /// [`zone_down`](Self::zone_down) per zone, so it reports exactly the
+    /// shortfall the evacuation would (see the
+    /// [module docs](crate::zones#survivability)).
+    pub fn survive_zone_loss(&self) -> Vec<ZoneLossReport> {
+        let now = self.now;
+        self.zones
+            .iter()
+            .filter(|(_, state)| **state != ZoneState::Down)
+            .map(|(zone, _)| ZoneLossReport {
+                zone: zone.clone(),
+                unplaced: self
+                    .dry_run(|s| s.zone_down(zone, now))
+                    .map(|d| d.unplaced)
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
