@@ -650,7 +650,10 @@ impl Scheduler {
     /// does, partially. Scaling down removes pending instances first (newest
     /// first), then placed ones: each time from the zone holding the most
     /// instances of the app, within it from the least utilised host (as
-    /// measured when the call starts), then the newest instance. Scaling to
+    /// measured when the call starts), then the newest instance. For an app
+    /// with a `max_skew` whose placed instances are beyond it, placed
+    /// instances are removed (largest zone first) before pending ones until
+    /// the skew is within the limit (see [`zones`](crate::zones)). Scaling to
     /// zero releases every resource and keeps the app's metadata.
     pub fn scale(&mut self, app: &AppId, target: u32, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
@@ -1032,20 +1035,50 @@ impl Scheduler {
         }
         // Newest pending first.
         pending.sort_unstable_by(|a, b| b.cmp(a));
-        let mut victims: Vec<InstanceId> = pending.into_iter().take(count).collect();
         for list in by_zone.values_mut() {
             // Ascending by (higher utilisation, lower id): the last is the
             // least utilised host's newest instance.
             list.sort_unstable();
         }
+        // With a skew limit, the counts over the spread domain: while they
+        // are beyond the limit, placed instances go before pending ones.
+        let limit = a.spec.spread.max_skew;
+        let domain = if limit.is_some() {
+            self.spread_domain(app)
+        } else {
+            SmallVec::new()
+        };
+        let skew_bad = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>| {
+            let Some(k) = limit else {
+                return false;
+            };
+            let len = |z: &usize| by_zone.get(z).map_or(0, Vec::len);
+            let max = domain.iter().map(len).max().unwrap_or(0);
+            let min = domain.iter().map(len).min().unwrap_or(0);
+            max - min > k as usize
+        };
+        let mut pending = pending.into_iter();
+        let mut victims: Vec<InstanceId> = Vec::new();
         while victims.len() < count {
+            if !skew_bad(&by_zone) {
+                if let Some(id) = pending.next() {
+                    victims.push(id);
+                    continue;
+                }
+            }
             // The zone with the most instances left; ties: lowest zone index.
             let Some((_, list)) = by_zone
                 .iter_mut()
                 .filter(|(_, l)| !l.is_empty())
                 .max_by(|(za, la), (zb, lb)| la.len().cmp(&lb.len()).then(zb.cmp(za)))
             else {
-                break;
+                match pending.next() {
+                    Some(id) => {
+                        victims.push(id);
+                        continue;
+                    }
+                    None => break,
+                }
             };
             if let Some((_, id)) = list.pop() {
                 victims.push(id);
