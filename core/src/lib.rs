@@ -86,6 +86,9 @@
 //! * [`placement`]: the score, the candidate search and preemption.
 //! * [`index`](crate#the-host-index): the host index (below).
 //! * [`Explanation`]: how a "no" counts the hosts each constraint ruled out.
+//! * [`zones`]: spreading with a skew limit, one evacuation plan per lost
+//!   zone or failed host, rebalance when a zone returns, and the "survive
+//!   any one zone" check.
 //!
 //! ## The host index
 //!

@@ -332,6 +332,9 @@ impl Scheduler {
 
     /// Change a zone's state. When a zone becomes [`ZoneState::Up`], pending
     /// instances are retried (as by [`reconcile`](Self::reconcile)).
+    /// Instances in a zone set down stay recorded there; to evacuate them
+    /// use [`zone_down`](Self::zone_down), and to rebalance when the zone
+    /// returns [`zone_up`](Self::zone_up) (see [`zones`](crate::zones)).
     pub fn set_zone_state(
         &mut self,
         zone: &ZoneId,

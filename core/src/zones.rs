@@ -66,7 +66,9 @@
 //! Planned hosts of the lost zone are dropped (a later `host_ready` for them
 //! fails with `UnknownHost`); running hosts stay registered, so the zone
 //! can come back. A replacement of a move in flight that was in the zone
-//! aborts its move. Calling `zone_down` on a zone that is already down
+//! aborts its move (it is removed); an original whose replacement survives
+//! is removed instead and the replacement takes its place (the move
+//! completes), so no capacity is spent re-placing it. Calling `zone_down` on a zone that is already down
 //! evacuates whatever is still recorded there (for instance after
 //! [`Scheduler::set_zone_state`], which never evacuates).
 //!
@@ -305,8 +307,14 @@ impl Scheduler {
             })
             .collect();
         keyed.sort_unstable();
+        let lost: std::collections::BTreeSet<InstanceId> = keyed.iter().map(|k| k.2).collect();
         for key in &keyed {
-            self.evict(key.2, reason.clone(), cause.clone(), now, out);
+            let id = key.2;
+            match self.replacement_of(id) {
+                // Its replacement survives: it takes the original's place.
+                Some(to) if !lost.contains(&to) => self.delete_instance(id, out),
+                _ => self.evict(id, reason.clone(), cause.clone(), now, out),
+            }
         }
         for host in drop {
             self.drop_host(*host);

@@ -526,6 +526,67 @@ fn a_restored_scheduler_rebalances_the_same() {
 }
 
 #[test]
+fn moves_in_flight_survive_a_zone_loss_without_duplicates() {
+    let mut sim = three_zones(4);
+    let t = sim.tick(1);
+    let _ = sim.s.zone_down(&id("b"), t).unwrap();
+    let t = sim.tick(1);
+    let up = sim.s.zone_up(&id("b"), t).unwrap();
+    let flight = sim.s.moves_in_flight();
+    assert_eq!(flight.len(), up.moves.len());
+    // Every replacement is in b, every original in a or c.
+    let zone_of = |s: &Scheduler, i: InstanceId| {
+        let InstanceStatus::Placed { host, .. } = s.instance(i).unwrap().status else {
+            panic!("{i} pending");
+        };
+        s.host(host).unwrap().zone
+    };
+    for (to, from) in &flight {
+        assert_eq!(zone_of(&sim.s, *to), id::<ZoneId>("b"));
+        assert_ne!(zone_of(&sim.s, *from), id::<ZoneId>("b"));
+    }
+
+    // Losing a: originals there whose replacement runs in b are removed
+    // and the replacements take their place; the others are re-placed.
+    let a_twin = sim.s.clone();
+    let t = sim.tick(1);
+    let d = sim.s.zone_down(&id("a"), t).unwrap();
+    let promoted: Vec<InstanceId> = flight
+        .iter()
+        .filter(|(_, from)| zone_of(&a_twin, *from) == id::<ZoneId>("a"))
+        .map(|(_, from)| *from)
+        .collect();
+    let removed: Vec<InstanceId> = d.removals.iter().map(|r| r.instance).collect();
+    assert!(!promoted.is_empty());
+    assert_eq!(removed.len(), promoted.len());
+    assert!(promoted.iter().all(|p| removed.contains(p)));
+    for a in sim.s.apps() {
+        assert_eq!(
+            sim.s.app_instances(&a.id).len()
+                - sim
+                    .s
+                    .moves_in_flight()
+                    .iter()
+                    .filter(|(to, _)| sim.s.instance(*to).unwrap().app == a.id)
+                    .count(),
+            6
+        );
+    }
+    sim.s.check_invariants().unwrap();
+
+    // Losing b now: the remaining replacements there abort their moves.
+    let t = sim.tick(1);
+    let d = sim.s.zone_down(&id("b"), t).unwrap();
+    assert!(sim.s.moves_in_flight().is_empty());
+    assert!(d.removals.iter().all(|r| !removed.contains(&r.instance)));
+    for a in sim.s.apps() {
+        let n = sim.s.app_instances(&a.id).len();
+        assert_eq!(n, 6, "{}", a.id);
+    }
+    sim.s.check_invariants().unwrap();
+}
+
+#[test]
 fn zone_down_after_set_zone_state_evacuates_what_is_left() {
     let mut sim = three_zones(4);
     let t = sim.tick(1);
