@@ -1,6 +1,6 @@
 //! Applications: what each of their instances needs and where it may run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,12 @@ pub struct SpreadPolicy {
     /// Allowed zones; empty allows every declared zone.
     #[serde(default)]
     pub zones: Vec<ZoneId>,
+    /// Relative weights of zones (each at least 1; a zone not listed weighs
+    /// 1): the app's instances are spread in proportion, and the skew is
+    /// measured against the proportional targets (see
+    /// [`zones`](crate::zones#weights)).
+    #[serde(default)]
+    pub weights: BTreeMap<ZoneId, u32>,
     /// Largest allowed difference between the instance counts of the app's
     /// zones (at least 1); `None`: no limit.
     #[serde(default)]
@@ -90,6 +96,7 @@ impl Default for SpreadPolicy {
     fn default() -> Self {
         SpreadPolicy {
             zones: Vec::new(),
+            weights: BTreeMap::new(),
             max_skew: None,
             min_zones: 0,
             when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
@@ -165,6 +172,12 @@ pub enum AppError {
     /// The same zone is listed twice in the spread policy.
     #[error("zone {0} is listed twice in spread.zones")]
     DuplicateZone(ZoneId),
+    /// A zone of `spread.weights` weighs 0.
+    #[error("zone {0} has weight 0 in spread.weights")]
+    ZeroWeight(ZoneId),
+    /// A zone of `spread.weights` is not among the allowed `spread.zones`.
+    #[error("zone {0} has a weight but is not in spread.zones")]
+    WeightNotAllowed(ZoneId),
     /// `spread.max_skew` is 0: no placement could ever keep it.
     #[error("spread.max_skew must be at least 1")]
     ZeroMaxSkew,
@@ -213,6 +226,14 @@ impl AppSpec {
         for z in &self.spread.zones {
             if !seen.insert(z) {
                 return Err(AppError::DuplicateZone(z.clone()));
+            }
+        }
+        for (z, w) in &self.spread.weights {
+            if *w == 0 {
+                return Err(AppError::ZeroWeight(z.clone()));
+            }
+            if !self.spread.zones.is_empty() && !self.spread.zones.contains(z) {
+                return Err(AppError::WeightNotAllowed(z.clone()));
             }
         }
         if self.spread.max_skew == Some(0) {

@@ -31,7 +31,8 @@
 //! so a restored scheduler's searches stop at the same points.
 //!
 //! Multi-zone apps try their allowed zones in order of how few instances of
-//! the app each holds; the budgeted pass runs over every allowed zone before
+//! the app each holds (how far below its weighted target, with
+//! [`weights`](crate::SpreadPolicy::weights)); the budgeted pass runs over every allowed zone before
 //! the unbudgeted one.
 //!
 //! On a host with several NUMA nodes, an instance goes on the single node
@@ -376,7 +377,16 @@ impl Scheduler {
             }
         }
         let a = &self.apps[app];
-        zones.sort_by_key(|&z| (a.zone_count(z), z));
+        if a.weights.is_empty() {
+            zones.sort_by_key(|&z| (a.zone_count(z), z));
+        } else {
+            // Furthest below the proportional target first.
+            let (d, _) = self.deviations(app, &zones, |z| a.zone_count(z));
+            let mut keyed: SmallVec<[(i128, usize); 4]> =
+                d.into_iter().zip(zones.iter().copied()).collect();
+            keyed.sort_unstable();
+            zones = keyed.into_iter().map(|(_, z)| z).collect();
+        }
         if spread && self.spread_blocks(app) {
             zones.retain(|z| self.spread_allows(app, *z));
         }

@@ -132,6 +132,8 @@ pub(crate) struct App {
     pub(crate) spec: AppSpec,
     /// Allowed zone indices; empty allows all.
     pub(crate) zones: SmallVec<[usize; 4]>,
+    /// Zone weights by zone index; empty (or beyond its end) weighs 1.
+    pub(crate) weights: SmallVec<[u32; 4]>,
     pub(crate) instances: Set<InstanceId>,
     /// Placed instances per zone index.
     pub(crate) zone_counts: Vec<u32>,
@@ -502,6 +504,17 @@ impl Scheduler {
                 .ok_or_else(|| Error::UnknownZone(z.clone()))?;
             zones.push(ix);
         }
+        let mut weights: SmallVec<[u32; 4]> = SmallVec::new();
+        for (z, w) in &spec.spread.weights {
+            let ix = self
+                .zones
+                .get_index_of(z)
+                .ok_or_else(|| Error::UnknownZone(z.clone()))?;
+            if weights.len() <= ix {
+                weights.resize(ix + 1, 1);
+            }
+            weights[ix] = *w;
+        }
         let usable = if zones.is_empty() {
             self.zones.len()
         } else {
@@ -523,6 +536,7 @@ impl Scheduler {
             App {
                 spec,
                 zones,
+                weights,
                 instances: Set::default(),
                 zone_counts: Vec::new(),
                 eligible: None,
@@ -1051,14 +1065,16 @@ impl Scheduler {
         } else {
             SmallVec::new()
         };
+        let len = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>, z: usize| {
+            // Instance counts of one app fit in u32.
+            by_zone.get(&z).map_or(0, |l| l.len() as u32)
+        };
         let skew_bad = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>| {
             let Some(k) = limit else {
                 return false;
             };
-            let len = |z: &usize| by_zone.get(z).map_or(0, Vec::len);
-            let max = domain.iter().map(len).max().unwrap_or(0);
-            let min = domain.iter().map(len).min().unwrap_or(0);
-            max - min > k as usize
+            let (d, w) = self.deviations(app, &domain, |z| len(by_zone, z));
+            crate::zones::spread_in_instances(&d, w) > k
         };
         let mut pending = pending.into_iter();
         let mut victims: Vec<InstanceId> = Vec::new();
@@ -1069,12 +1085,33 @@ impl Scheduler {
                     continue;
                 }
             }
-            // The zone with the most instances left; ties: lowest zone index.
-            let Some((_, list)) = by_zone
-                .iter_mut()
+            // The zone with the most instances left (furthest above its
+            // weighted target, with weights); ties: lowest zone index.
+            let nonempty: SmallVec<[usize; 4]> = by_zone
+                .iter()
                 .filter(|(_, l)| !l.is_empty())
-                .max_by(|(za, la), (zb, lb)| la.len().cmp(&lb.len()).then(zb.cmp(za)))
-            else {
+                .map(|(z, _)| *z)
+                .collect();
+            let pick = if a.weights.is_empty() {
+                nonempty
+                    .iter()
+                    .copied()
+                    .max_by(|za, zb| len(&by_zone, *za).cmp(&len(&by_zone, *zb)).then(zb.cmp(za)))
+            } else {
+                let mut set = self.spread_domain(app);
+                for z in &nonempty {
+                    if !set.contains(z) {
+                        set.push(*z);
+                    }
+                }
+                let (d, _) = self.deviations(app, &set, |z| len(&by_zone, z));
+                d.iter()
+                    .zip(set.iter().copied())
+                    .filter(|(_, z)| nonempty.contains(z))
+                    .max_by(|(da, za), (db, zb)| da.cmp(db).then(zb.cmp(za)))
+                    .map(|(_, z)| z)
+            };
+            let Some(list) = pick.and_then(|z| by_zone.get_mut(&z)) else {
                 match pending.next() {
                     Some(id) => {
                         victims.push(id);

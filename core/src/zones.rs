@@ -19,12 +19,24 @@
 //! placed-instance count over its domain (tentative placements on planned
 //! hosts count).
 //!
+//! # Weights
+//!
+//! With [`weights`](crate::SpreadPolicy::weights) the targets are
+//! proportional: zone `z` should hold `n·w_z/W` of the app's `n` instances
+//! (`W` the total weight over the domain). Each zone's deviation is its
+//! count minus its target, and the skew is the largest minus the smallest
+//! deviation, rounded up to whole instances; with equal weights that is the
+//! largest minus the smallest count. "Fewest first" becomes "furthest below
+//! target first", for placement, rebalance and scale-down alike. New hosts
+//! are still planned evenly over zones (weights do not steer provisioning).
+//!
 //! # Placement
 //!
 //! A new instance goes to the zone holding the fewest instances of the app
 //! first (see [`placement`](crate::placement)). With `max_skew` set, a zone
 //! may take it only if the skew afterwards is within the limit, or if the
-//! zone is one of the least filled (which never makes the skew worse). With
+//! zone is one of those furthest below target (the least filled, with equal
+//! weights) and the skew gets no worse. With
 //! `min_zones` set, a zone that already holds instances may take it only
 //! when the app spans at least `min(min_zones, zones in the domain)` zones.
 //! When only zones that break the policy have room:
@@ -134,6 +146,27 @@ impl ZoneLossReport {
     }
 }
 
+/// Largest minus smallest deviation (0 when empty).
+fn raw_spread(d: &[i128]) -> i128 {
+    match (d.iter().max(), d.iter().min()) {
+        (Some(max), Some(min)) => max - min,
+        _ => 0,
+    }
+}
+
+/// `(max − min) / w` rounded up, as a count of instances (0 when empty).
+pub(crate) fn spread_in_instances(d: &[i128], w: i128) -> u32 {
+    let (Some(max), Some(min)) = (d.iter().max(), d.iter().min()) else {
+        return 0;
+    };
+    if w <= 0 {
+        return 0;
+    }
+    let spread = max - min;
+    // Non-negative; saturate what cannot fit a u32.
+    u32::try_from((spread + w - 1) / w).unwrap_or(u32::MAX)
+}
+
 impl Scheduler {
     // ----- the skew arithmetic ---------------------------------------------
 
@@ -146,13 +179,40 @@ impl Scheduler {
             .collect()
     }
 
-    /// Largest minus smallest count over the domain.
+    /// The weight of zone `z` for the app (1 unless listed).
+    pub(crate) fn zone_weight(&self, app: usize, z: usize) -> u32 {
+        self.apps[app].weights.get(z).copied().unwrap_or(1)
+    }
+
+    /// Each domain zone's deviation from its proportional target, scaled
+    /// by the total weight `W` to stay integral: `c_z·W − n·w_z`, for the
+    /// counts `count`. Returns the deviations (in `domain` order) and `W`.
+    pub(crate) fn deviations(
+        &self,
+        app: usize,
+        domain: &[usize],
+        count: impl Fn(usize) -> u32,
+    ) -> (SmallVec<[i128; 4]>, i128) {
+        let n: i128 = domain.iter().map(|&z| i128::from(count(z))).sum();
+        let w: i128 = domain
+            .iter()
+            .map(|&z| i128::from(self.zone_weight(app, z)))
+            .sum();
+        let d = domain
+            .iter()
+            .map(|&z| i128::from(count(z)) * w - n * i128::from(self.zone_weight(app, z)))
+            .collect();
+        (d, w)
+    }
+
+    /// Largest minus smallest deviation over the domain, in instances
+    /// (rounded up): with equal weights, the largest minus the smallest
+    /// count.
     pub(crate) fn skew_of(&self, app: usize) -> u32 {
         let a = &self.apps[app];
         let domain = self.spread_domain(app);
-        let max = domain.iter().map(|&z| a.zone_count(z)).max().unwrap_or(0);
-        let min = domain.iter().map(|&z| a.zone_count(z)).min().unwrap_or(0);
-        max - min
+        let (d, w) = self.deviations(app, &domain, |z| a.zone_count(z));
+        spread_in_instances(&d, w)
     }
 
     /// Whether placement must leave out zones that break the app's policy.
@@ -162,24 +222,33 @@ impl Scheduler {
     }
 
     /// Whether one more instance of the app in zone `z` keeps its spread
-    /// policy.
+    /// policy: the skew afterwards is within the limit, or `z` is one of
+    /// the zones furthest below target and the skew gets no worse; and the
+    /// app spans enough zones.
     pub(crate) fn spread_allows(&self, app: usize, z: usize) -> bool {
         let a = &self.apps[app];
         let p = &a.spec.spread;
         if !p.is_constrained() {
             return true;
         }
-        let domain = self.spread_domain(app);
+        let mut domain = self.spread_domain(app);
+        if !domain.contains(&z) {
+            domain.push(z);
+        }
         let here = a.zone_count(z);
         if let Some(k) = p.max_skew {
-            let min_before = domain.iter().map(|&x| a.zone_count(x)).min().unwrap_or(0);
-            if here > min_before {
-                let after = |x: usize| a.zone_count(x) + u32::from(x == z);
-                let max_after = domain.iter().map(|&x| after(x)).max().unwrap_or(0);
-                let min_after = domain.iter().map(|&x| after(x)).min().unwrap_or(0);
-                if max_after.max(here + 1) - min_after > k {
-                    return false;
-                }
+            let (d, _) = self.deviations(app, &domain, |x| a.zone_count(x));
+            let pos = domain.iter().position(|&x| x == z).unwrap_or(0);
+            let min = d.iter().copied().min().unwrap_or(0);
+            let below = d.get(pos).copied().unwrap_or(0) == min;
+            let before = raw_spread(&d);
+            let (d, w) = self.deviations(app, &domain, |x| a.zone_count(x) + u32::from(x == z));
+            let after = raw_spread(&d);
+            let within = after <= i128::from(k) * w;
+            // Into a zone furthest below target, and no worse than before.
+            let no_worse = below && after <= before;
+            if !within && !no_worse {
+                return false;
             }
         }
         if p.min_zones > 0 && here > 0 {
@@ -420,26 +489,36 @@ impl Scheduler {
                 .copied()
                 .filter(|&z| self.zones[z] == ZoneState::Up || counts[z] > 0)
                 .collect();
-            let Some(&src) = domain
+            let (d, w) = self.deviations(app, &domain, |z| counts[z]);
+            if spread_in_instances(&d, w) <= k {
+                return;
+            }
+            // Furthest above target (lowest index on ties) gives to the up
+            // zone furthest below target.
+            let Some((si, _)) = d
                 .iter()
-                .max_by(|x, y| counts[**x].cmp(&counts[**y]).then(y.cmp(x)))
+                .enumerate()
+                .max_by(|(i, x), (j, y)| x.cmp(y).then(j.cmp(i)))
             else {
                 return;
             };
-            let min = domain.iter().map(|&z| counts[z]).min().unwrap_or(0);
-            if counts[src] - min <= k {
-                return;
-            }
-            let Some(&dst) = domain
+            let Some((di, _)) = d
                 .iter()
-                .filter(|&&z| self.zones[z] == ZoneState::Up && !full.contains(&z))
-                .min_by_key(|&&z| (counts[z], z))
+                .enumerate()
+                .filter(|(i, _)| {
+                    let z = domain[*i];
+                    self.zones[z] == ZoneState::Up && !full.contains(&z)
+                })
+                .min_by(|(i, x), (j, y)| x.cmp(y).then(i.cmp(j)))
             else {
                 return;
             };
-            if counts[src] < counts[dst].saturating_add(2) {
+            // A move shifts the pair by W each way: only worth it while
+            // they are more than W apart.
+            if d[si] - d[di] <= w {
                 return;
             }
+            let (src, dst) = (domain[si], domain[di]);
             let Some(from) = self.rebalance_victim(app, src) else {
                 return;
             };

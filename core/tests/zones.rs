@@ -602,6 +602,70 @@ fn zone_down_after_set_zone_state_evacuates_what_is_left() {
     assert!(d.is_empty());
 }
 
+#[test]
+fn weights_are_proportional_targets() {
+    let mut sim = Sim::new();
+    sim.zones(&["a", "b"]);
+    sim.sku(sku(SKU, 16_000, 65_536));
+    sim.hosts(SKU, "a", 2);
+    sim.hosts(SKU, "b", 2);
+    let mut spec = spread(app("web", 1_000, 1_024), 1);
+    spec.spread.weights.insert(id("a"), 2);
+    sim.app(spec);
+    let _ = sim.scale("web", 6);
+    assert_eq!(sim.per_zone("web"), vec![("a".into(), 4), ("b".into(), 2)]);
+    assert_eq!(sim.s.skew(&id("web")).unwrap(), 0);
+    let _ = sim.scale("web", 3);
+    assert_eq!(sim.per_zone("web"), vec![("a".into(), 2), ("b".into(), 1)]);
+    let _ = sim.scale("web", 6);
+    assert_eq!(sim.per_zone("web"), vec![("a".into(), 4), ("b".into(), 2)]);
+
+    // b lost and back: two moves restore 4-2, one at a time.
+    let t = sim.tick(1);
+    let d = sim.s.zone_down(&id("b"), t).unwrap();
+    assert_eq!(d.placements.len(), 2);
+    assert_eq!(sim.per_zone("web"), vec![("a".into(), 6), ("b".into(), 0)]);
+    let t = sim.tick(1);
+    let d = sim.s.zone_up(&id("b"), t).unwrap();
+    assert_eq!(d.moves.len(), 1);
+    let mut moved = settle(&mut sim);
+    assert_eq!(moved.remove(&id::<AppId>("web")).unwrap_or(0) + 1, 2);
+    assert_eq!(sim.per_zone("web"), vec![("a".into(), 4), ("b".into(), 2)]);
+    assert_eq!(sim.s.skew(&id("web")).unwrap(), 0);
+    sim.s.check_invariants().unwrap();
+}
+
+#[test]
+fn invalid_weights_are_refused() {
+    let mut s = Scheduler::default();
+    for z in ["a", "b"] {
+        s.add_zone(id(z), ZoneState::Up).unwrap();
+    }
+    let mut zero = app("zero", 1_000, 1_024);
+    zero.spread.weights.insert(id("a"), 0);
+    assert_eq!(
+        s.add_app(zero),
+        Err(Error::InvalidApp {
+            app: id("zero"),
+            source: AppError::ZeroWeight(id("a"))
+        })
+    );
+    let mut other = app("other", 1_000, 1_024);
+    other.spread.zones = vec![id("a")];
+    other.spread.weights.insert(id("b"), 2);
+    assert_eq!(
+        s.add_app(other),
+        Err(Error::InvalidApp {
+            app: id("other"),
+            source: AppError::WeightNotAllowed(id("b"))
+        })
+    );
+    let mut unknown = app("unknown", 1_000, 1_024);
+    unknown.spread.weights.insert(id("zz"), 2);
+    assert_eq!(s.add_app(unknown), Err(Error::UnknownZone(id("zz"))));
+    assert_eq!(s.apps().count(), 0);
+}
+
 // ----- properties -------------------------------------------------------------
 
 const ZONES: [&str; 3] = ["a", "b", "c"];
@@ -639,6 +703,7 @@ fn world() -> Sim {
     let mut api = spread(app("api", 2_000, 4_096), 1);
     api.priority = 5;
     api.spread.disruption_budget = 2;
+    api.spread.weights.insert(id("a"), 2);
     sim.app(api);
     let mut db = spread(app("db", 3_000, 4_096), 2);
     db.spread.min_zones = 2;
@@ -733,13 +798,19 @@ proptest! {
                 if skew <= k {
                     continue;
                 }
-                // Only a zone at the minimum without room excuses it.
+                // Only the zones furthest below target (the least filled,
+                // with equal weights) all without room excuse it.
                 let counts = sim.s.app_zone_counts(&spec.id);
-                let min = counts.iter()
+                let domain: Vec<&(ZoneId, u32)> = counts.iter()
                     .filter(|(z, c)| *c > 0 || sim.s.zone_state(z) == Some(ZoneState::Up))
-                    .map(|(_, c)| *c).min().unwrap();
-                let stuck = counts.iter()
-                    .filter(|(z, c)| *c == min && sim.s.zone_state(z) == Some(ZoneState::Up))
+                    .collect();
+                let weight = |z: &ZoneId| i128::from(spec.spread.weights.get(z).copied().unwrap_or(1));
+                let n: i128 = domain.iter().map(|(_, c)| i128::from(*c)).sum();
+                let w: i128 = domain.iter().map(|(z, _)| weight(z)).sum();
+                let dev = |z: &ZoneId, c: u32| i128::from(c) * w - n * weight(z);
+                let min = domain.iter().map(|(z, c)| dev(z, *c)).min().unwrap();
+                let stuck = domain.iter()
+                    .filter(|(z, c)| dev(z, *c) == min && sim.s.zone_state(z) == Some(ZoneState::Up))
                     .all(|(z, _)| !room_in(&sim.s, spec, z));
                 prop_assert!(stuck, "{} skew {} > {}: {:?}", spec.id, skew, k, counts);
             }
