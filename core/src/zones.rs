@@ -96,11 +96,16 @@
 //! [`Scheduler::zone_up`] marks the zone up, retries pending instances and
 //! returns a rebalance plan ([`Scheduler::rebalance`] plans the next steps).
 //! For each app with a `max_skew` whose skew exceeds it, moves go from the
-//! zone holding the most instances (lowest declaration index on ties) to
-//! the up zone of its domain holding the fewest, one at a time, until the
-//! skew is within the limit: never more moves than needed, and at most the
-//! app's [`disruption_budget`](crate::SpreadPolicy::disruption_budget) in
-//! flight. A move is a replacement instance in the target zone (placed, or
+//! zone holding the most instances (furthest above target, with weights;
+//! lowest declaration index on ties) to the up zone of its domain holding
+//! the fewest (furthest below target), one at a time, until the skew is
+//! within the limit: never more moves than needed, and at most the app's
+//! [`disruption_budget`](crate::SpreadPolicy::disruption_budget) in
+//! flight. Moves back to preferred SKUs and rebalance moves share the
+//! mechanism, and each kind's budget counts the app's moves of both kinds.
+//! A target zone with no room for a replacement (and no offering to
+//! provision from) is skipped; the app stays beyond its limit until
+//! capacity appears there and `rebalance` is called again. A move is a replacement instance in the target zone (placed, or
 //! tentative on a newly planned host) and a [`Move`] with
 //! [`MoveReason::Rebalance`](crate::MoveReason); the embedder starts the
 //! replacement and confirms with [`Scheduler::complete_move`] (which removes
@@ -650,5 +655,27 @@ impl Scheduler {
                     .unwrap_or_default(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With equal weights the spread is the count difference; with weights
+    /// it is measured against the proportional targets, rounded up.
+    #[test]
+    fn spread_is_counted_in_whole_instances() {
+        // Counts 3, 1, 2 over three zones of weight 1: W = 3, n = 6.
+        let d: Vec<i128> = [3i128, 1, 2].iter().map(|c| c * 3 - 6).collect();
+        assert_eq!(spread_in_instances(&d, 3), 2);
+        // Counts 4, 3 with weights 2, 1: targets 14/3 and 7/3.
+        let d = [4 * 3 - 7 * 2, 3 * 3 - 7];
+        assert_eq!(raw_spread(&d), 4);
+        assert_eq!(spread_in_instances(&d, 3), 2);
+        // Counts 5, 2: within one instance of the targets.
+        let d = [5 * 3 - 7 * 2, 2 * 3 - 7];
+        assert_eq!(spread_in_instances(&d, 3), 1);
+        assert_eq!(spread_in_instances(&[], 0), 0);
     }
 }
