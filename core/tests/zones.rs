@@ -240,7 +240,32 @@ fn not_enough_room_in_the_survivors() {
 }
 
 #[test]
-fn provisionable_stock_and_substitutes_make_a_zone_survivable() {
+fn stock_where_the_spread_forbids_it_is_not_provisioned() {
+    let mut sim = tight();
+    let t = sim.tick(1);
+    // Stock only in c, where lo's next instance would make the skew 2.
+    let _ = sim
+        .s
+        .set_stock(&id(SKU), &id("c"), Stock::Known(1), t)
+        .unwrap();
+    let b = sim
+        .s
+        .survive_zone_loss()
+        .into_iter()
+        .find(|r| r.zone == id::<ZoneId>("b"))
+        .unwrap();
+    let t = sim.tick(1);
+    let d = sim.s.zone_down(&id("b"), t).unwrap();
+    assert_eq!(d.unplaced, b.unplaced);
+    assert_eq!(d.unplaced.len(), 1);
+    assert!(d.provisions.is_empty(), "{:?}", d.provisions);
+    let e = no_fit(&d.pending[0].reason);
+    assert_eq!(e.count(Constraint::ZoneSpread), 1, "{e}");
+    sim.s.check_invariants().unwrap();
+}
+
+#[test]
+fn provisionable_stock_makes_a_zone_survivable() {
     let mut sim = tight();
     let t = sim.tick(1);
     let _ = sim
@@ -260,6 +285,60 @@ fn provisionable_stock_and_substitutes_make_a_zone_survivable() {
     assert_eq!(d.provisions.len(), 1);
     assert_eq!(d.tentative.len(), 1);
     assert!(sim.s.pending().is_empty());
+    sim.s.check_invariants().unwrap();
+}
+
+#[test]
+fn an_equivalent_sku_makes_a_zone_survivable() {
+    // lo asks for g7.4x; its stock is gone, but g8.8x (twice the size, the
+    // same price per instance, faster) may stand in for it.
+    let mut sim = Sim::new();
+    sim.zones(&["a", "b", "c"]);
+    sim.sku(sku(SKU, 16_000, 65_536));
+    let mut g8 = sku("g8.8x", 32_000, 131_072);
+    g8.generation = 8;
+    g8.perf_score = 120;
+    g8.price_nanos_per_second = 2_000;
+    sim.sku(g8);
+    for z in ["a", "b", "c"] {
+        sim.hosts(SKU, z, 1);
+    }
+    let mut lo = spread(app("lo", 4_000, 8_192), 1);
+    lo.sku = Some(id(SKU));
+    sim.app(lo);
+    let _ = sim.scale("lo", 12);
+    assert!(sim.s.pending().is_empty());
+    let t = sim.tick(1);
+    for z in ["a", "c"] {
+        let _ = sim
+            .s
+            .set_stock(&id(SKU), &id(z), Stock::Exhausted, t)
+            .unwrap();
+    }
+    let b = sim.s.survive_zone_loss()[1].clone();
+    assert_eq!(b.zone, id::<ZoneId>("b"));
+    assert_eq!(b.unplaced[0].instances, 4);
+    let _ = sim
+        .s
+        .set_stock(&id("g8.8x"), &id("a"), Stock::Known(1), t)
+        .unwrap();
+    let _ = sim
+        .s
+        .set_stock(&id("g8.8x"), &id("c"), Stock::Known(1), t)
+        .unwrap();
+    let b = sim.s.survive_zone_loss()[1].clone();
+    assert!(b.survivable(), "{b:?}");
+    let t = sim.tick(1);
+    let d = sim.s.zone_down(&id("b"), t).unwrap();
+    assert!(d.unplaced.is_empty());
+    assert!(!d.provisions.is_empty());
+    assert!(
+        d.provisions
+            .iter()
+            .all(|p| p.sku == id::<SkuId>("g8.8x") && p.substitutes_for == Some(id(SKU)))
+    );
+    assert_eq!(d.tentative.len(), 4);
+    assert_eq!(sim.s.skew(&id("lo")).unwrap(), 0);
     sim.s.check_invariants().unwrap();
 }
 
