@@ -1,6 +1,50 @@
 //! Availability zones: spreading, failure evacuation, rebalance and the
 //! "survive any one zone" check.
 //!
+//! ```
+//! use trimline::*;
+//!
+//! let mut s = Scheduler::default();
+//! for z in ["a", "b", "c"] {
+//!     s.add_zone(z.parse()?, ZoneState::Up)?;
+//! }
+//! s.add_sku(SkuSpec {
+//!     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+//!     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+//!     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+//!     numa_nodes: vec![], features: Default::default(),
+//!     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+//! })?;
+//! for (id, zone) in [(1, "a"), (2, "b"), (3, "c")] {
+//!     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+//!     let _ = s.add_host(host, Timestamp(0))?;
+//! }
+//! let web: AppId = "web".parse()?;
+//! let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1_000, 2_048)?);
+//! spec.spread.max_skew = Some(1);
+//! s.add_app(spec)?;
+//! let _ = s.scale(&web, 6, Timestamp(1))?; // two per zone
+//!
+//! // Losing any one zone now would be survived.
+//! assert!(s.survive_zone_loss().iter().all(|r| r.survivable()));
+//!
+//! // Zone b is lost: one plan re-places its two instances in a and c.
+//! let plan = s.zone_down(&"b".parse()?, Timestamp(2))?;
+//! assert_eq!((plan.evictions.len(), plan.placements.len()), (2, 2));
+//! assert_eq!(s.skew(&web)?, 0); // 3 in a, 3 in c; b is down and empty
+//!
+//! // Zone b returns empty: 3-0-3 needs two moves back, one at a time.
+//! let plan = s.zone_up(&"b".parse()?, Timestamp(3))?;
+//! assert_eq!(plan.moves.len(), 1);
+//! let _ = s.complete_move(plan.moves[0].to, Timestamp(4))?;
+//! let plan = s.rebalance(Timestamp(5))?;
+//! assert_eq!(plan.moves.len(), 1);
+//! let _ = s.complete_move(plan.moves[0].to, Timestamp(6))?;
+//! assert_eq!(s.skew(&web)?, 0);
+//! assert!(s.rebalance(Timestamp(7))?.moves.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # The skew arithmetic
 //!
 //! The zone universe is declared ([`Scheduler::add_zone`]), never inferred
