@@ -118,7 +118,9 @@
 //! among the surviving zones, equivalent SKUs and new hosts from offerings
 //! (one provisioning plan per app for all its evacuated instances). What
 //! cannot be re-placed stays pending with its reason, and
-//! [`Decisions::unplaced`](crate::Decisions::unplaced) sums it per app.
+//! [`Decisions::unplaced`](crate::Decisions::unplaced) sums it per app
+//! (best-effort instances elsewhere that re-placed rigid ones preempt are
+//! listed in the evictions, as any preemption, and not in `unplaced`).
 //! Planned hosts of the lost zone are dropped (a later `host_ready` for them
 //! fails with `UnknownHost`); running hosts stay registered, so the zone
 //! can come back. A replacement of a move in flight that was in the zone
@@ -595,8 +597,8 @@ impl Scheduler {
                         to_tier,
                         reason: MoveReason::Rebalance,
                     });
-                    counts[src] -= 1;
-                    counts[dst] += 1;
+                    counts[src] = counts[src].saturating_sub(1);
+                    counts[dst] = counts[dst].saturating_add(1);
                     left -= 1;
                 }
                 None => full.push(dst),
