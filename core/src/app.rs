@@ -1,6 +1,6 @@
 //! Applications: what each of their instances needs and where it may run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -36,18 +36,80 @@ pub enum NumaPolicy {
     SingleNode,
 }
 
+/// What to do with an instance when no zone can take it within the
+/// spread policy.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnsatisfiable {
+    /// Leave it pending, with the reason
+    /// [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread). The default.
+    #[default]
+    DoNotSchedule,
+    /// Place it anyway and report the violation in
+    /// [`Decisions::skew_violations`](crate::Decisions::skew_violations), so
+    /// that [`Scheduler::rebalance`](crate::Scheduler::rebalance) can fix it
+    /// later.
+    ScheduleAnyway,
+}
+
 /// Where an app's instances may go among the zones.
 ///
-/// In this release the policy lists the allowed zones (empty: every declared
-/// zone) and placement prefers, for each new instance, the allowed zone that
-/// holds the fewest instances of the app, falling back to the others when it
-/// has no room.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The policy lists the allowed zones (empty: every declared zone) and
+/// placement prefers, for each new instance, the allowed zone that holds the
+/// fewest instances of the app, falling back to the others when it has no
+/// room. With `max_skew` or `min_zones` set the spread is kept as an
+/// invariant: see [`zones`](crate::zones) for the skew arithmetic,
+/// evacuation and rebalance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpreadPolicy {
     /// Allowed zones; empty allows every declared zone.
     #[serde(default)]
     pub zones: Vec<ZoneId>,
+    /// Relative weights of zones (each at least 1; a zone not listed weighs
+    /// 1): the app's instances are spread in proportion, and the skew is
+    /// measured against the proportional targets (see
+    /// [`zones`](crate::zones#weights)).
+    #[serde(default)]
+    pub weights: BTreeMap<ZoneId, u32>,
+    /// Largest allowed difference between the instance counts of the app's
+    /// zones (at least 1); `None`: no limit.
+    #[serde(default)]
+    pub max_skew: Option<u32>,
+    /// The app must span at least this many zones (as many as are
+    /// available, when fewer are). 0: no minimum.
+    #[serde(default)]
+    pub min_zones: u32,
+    /// What to do when only zones that would break the policy have room.
+    #[serde(default)]
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// Rebalance moves of the app in flight at once (at least 1; default 1).
+    #[serde(default = "default_rebalance_budget")]
+    pub disruption_budget: u32,
+}
+
+fn default_rebalance_budget() -> u32 {
+    1
+}
+
+impl Default for SpreadPolicy {
+    fn default() -> Self {
+        SpreadPolicy {
+            zones: Vec::new(),
+            weights: BTreeMap::new(),
+            max_skew: None,
+            min_zones: 0,
+            when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            disruption_budget: default_rebalance_budget(),
+        }
+    }
+}
+
+impl SpreadPolicy {
+    /// Whether the policy constrains placement at all.
+    pub(crate) fn is_constrained(&self) -> bool {
+        self.max_skew.is_some() || self.min_zones > 0
+    }
 }
 
 /// An application: its instances are identical.
@@ -110,6 +172,26 @@ pub enum AppError {
     /// The same zone is listed twice in the spread policy.
     #[error("zone {0} is listed twice in spread.zones")]
     DuplicateZone(ZoneId),
+    /// A zone of `spread.weights` weighs 0.
+    #[error("zone {0} has weight 0 in spread.weights")]
+    ZeroWeight(ZoneId),
+    /// A zone of `spread.weights` is not among the allowed `spread.zones`.
+    #[error("zone {0} has a weight but is not in spread.zones")]
+    WeightNotAllowed(ZoneId),
+    /// `spread.max_skew` is 0: no placement could ever keep it.
+    #[error("spread.max_skew must be at least 1")]
+    ZeroMaxSkew,
+    /// `spread.disruption_budget` is 0: rebalance could never move.
+    #[error("spread.disruption_budget must be at least 1")]
+    ZeroDisruptionBudget,
+    /// `spread.min_zones` is more than the zones the app may use.
+    #[error("spread.min_zones is {min_zones} but the app may use only {zones} zones")]
+    MinZones {
+        /// The minimum asked for.
+        min_zones: u32,
+        /// Zones the app may use (allowed, or every declared zone).
+        zones: u32,
+    },
 }
 
 impl AppSpec {
@@ -145,6 +227,20 @@ impl AppSpec {
             if !seen.insert(z) {
                 return Err(AppError::DuplicateZone(z.clone()));
             }
+        }
+        for (z, w) in &self.spread.weights {
+            if *w == 0 {
+                return Err(AppError::ZeroWeight(z.clone()));
+            }
+            if !self.spread.zones.is_empty() && !self.spread.zones.contains(z) {
+                return Err(AppError::WeightNotAllowed(z.clone()));
+            }
+        }
+        if self.spread.max_skew == Some(0) {
+            return Err(AppError::ZeroMaxSkew);
+        }
+        if self.spread.disruption_budget == 0 {
+            return Err(AppError::ZeroDisruptionBudget);
         }
         Ok(())
     }

@@ -40,6 +40,10 @@ pub enum EvictionCause {
     /// The planned host it was tentatively placed on could not be
     /// provisioned.
     ProvisionFailed,
+    /// Its zone was lost ([`Scheduler::zone_down`](crate::Scheduler::zone_down)).
+    ZoneDown,
+    /// Its host failed ([`Scheduler::host_failed`](crate::Scheduler::host_failed)).
+    HostFailed,
 }
 
 /// An instance was taken off its host and is pending again (unless a
@@ -151,6 +155,33 @@ pub struct Shortfall {
     pub resources: ResourceTotals,
 }
 
+/// Instances of an app placed outside its spread policy because the app
+/// schedules anyway ([`WhenUnsatisfiable::ScheduleAnyway`](crate::WhenUnsatisfiable)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkewViolation {
+    /// The app.
+    pub app: AppId,
+    /// Instances placed in violation in this call.
+    pub instances: u32,
+    /// The app's skew after the last of them.
+    pub skew: u32,
+    /// The app's limit (`None` when only `min_zones` was broken).
+    pub max_skew: Option<u32>,
+}
+
+/// Instances of an app that an evacuation (a lost zone or a failed host)
+/// could not re-place: they stay pending. The resources are what the
+/// survivors lacked for them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unplaced {
+    /// The app.
+    pub app: AppId,
+    /// Instances not re-placed.
+    pub instances: u32,
+    /// Their resources, summed.
+    pub resources: ResourceTotals,
+}
+
 /// Everything one call decided, in the order it was decided. Evictions
 /// happen before the placement that needed them.
 #[must_use = "decisions must be carried out by the embedder"]
@@ -171,8 +202,17 @@ pub struct Decisions {
     pub removals: Vec<Removal>,
     /// What could be neither placed nor provisioned, per app and zone.
     pub shortfalls: Vec<Shortfall>,
-    /// Moves back to preferred SKUs, for the embedder to carry out.
+    /// Moves (back to preferred SKUs, or rebalancing zones), for the
+    /// embedder to carry out.
     pub moves: Vec<crate::migration::Move>,
+    /// Apps placed outside their spread policy, which they allow.
+    #[serde(default)]
+    pub skew_violations: Vec<SkewViolation>,
+    /// Evacuated instances that could not be re-placed, per app in
+    /// evacuation order (filled by [`Scheduler::zone_down`](crate::Scheduler::zone_down)
+    /// and [`Scheduler::host_failed`](crate::Scheduler::host_failed)).
+    #[serde(default)]
+    pub unplaced: Vec<Unplaced>,
 }
 
 impl Decisions {
@@ -183,6 +223,8 @@ impl Decisions {
             && self.provisions.is_empty()
             && self.shortfalls.is_empty()
             && self.moves.is_empty()
+            && self.skew_violations.is_empty()
+            && self.unplaced.is_empty()
             && self.evictions.is_empty()
             && self.pending.is_empty()
             && self.removals.is_empty()

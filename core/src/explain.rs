@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{HostId, InstanceId};
+use crate::ids::{HostId, InstanceId, ZoneId};
 use crate::resources::Dimension;
 
 /// A constraint that rules a host out for an instance. Explanations list
@@ -38,6 +38,10 @@ pub enum Constraint {
     /// The host's SKU is in none of the app's tiers and the app does not
     /// use any equivalent.
     NotInTiers,
+    /// One more instance in the host's zone would break the app's spread
+    /// policy (`max_skew` or `min_zones`) and the app does not schedule
+    /// anyway.
+    ZoneSpread,
     /// The host is cordoned (no new placements).
     HostCordoned,
     /// Not enough capacity in this dimension, counting capacity held by
@@ -62,6 +66,7 @@ impl fmt::Display for Constraint {
             Constraint::MemoryRatio => f.write_str("memory ratio"),
             Constraint::Oversize => f.write_str("oversize"),
             Constraint::NotInTiers => f.write_str("not in tiers"),
+            Constraint::ZoneSpread => f.write_str("zone spread"),
             Constraint::HostCordoned => f.write_str("host cordoned"),
             Constraint::Capacity(d) => f.write_str(d.name()),
             Constraint::NumaNode => f.write_str("single numa node"),
@@ -221,6 +226,18 @@ pub enum PendingReason {
         /// The planned host.
         host: HostId,
     },
+    /// Its zone was lost ([`Scheduler::zone_down`](crate::Scheduler::zone_down));
+    /// it has not been retried yet.
+    ZoneDown {
+        /// The lost zone.
+        zone: ZoneId,
+    },
+    /// Its host failed ([`Scheduler::host_failed`](crate::Scheduler::host_failed));
+    /// it has not been retried yet.
+    HostFailed {
+        /// The failed host.
+        host: HostId,
+    },
 }
 
 impl fmt::Display for PendingReason {
@@ -234,6 +251,8 @@ impl fmt::Display for PendingReason {
             PendingReason::ProvisionFailed { host } => {
                 write!(f, "planned {host} could not be provisioned")
             }
+            PendingReason::ZoneDown { zone } => write!(f, "zone {zone} was lost"),
+            PendingReason::HostFailed { host } => write!(f, "{host} failed"),
         }
     }
 }

@@ -89,6 +89,9 @@
 //! * [`metering`]: per-second metering with exact integer money: lifecycle
 //!   events in (the scheduler's [`Decisions`] among them), usage records and
 //!   invoices out, each rounded once.
+//! * [`zones`]: spreading with a skew limit, one evacuation plan per lost
+//!   zone or failed host, rebalance when a zone returns, and the "survive
+//!   any one zone" check.
 //!
 //! ## The host index
 //!
@@ -128,12 +131,13 @@ mod scheduler;
 mod snapshot;
 pub mod substitution;
 mod time;
+pub mod zones;
 
-pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy};
+pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
 pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
 pub use decision::{
     Decisions, Eviction, EvictionCause, PendingInstance, Placement, Provision, ProvisionId,
-    Removal, ResourceTotals, Shortfall,
+    Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
 };
 pub use error::{Error, RestoreError};
 pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};
@@ -142,7 +146,7 @@ pub use ids::{
     ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
-pub use migration::Move;
+pub use migration::{Move, MoveReason};
 pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
@@ -150,6 +154,7 @@ pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState
 pub use snapshot::{HostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
 pub use substitution::{MemoryRatio, OnExhaustion, Rejection, SubstitutionPolicy};
 pub use time::Timestamp;
+pub use zones::ZoneLossReport;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -30,7 +30,21 @@ use crate::scheduler::{HostState, Instance, InstanceState, Scheduler};
 use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
-/// A planned move of one instance to a more preferred SKU.
+/// Why a move was planned.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MoveReason {
+    /// Back to a more preferred SKU ([`Scheduler::plan_return`]).
+    #[default]
+    ReturnToPreferred,
+    /// Into another zone to restore the app's skew
+    /// ([`Scheduler::rebalance`]).
+    Rebalance,
+}
+
+/// A planned move of one instance: to a more preferred SKU, or to another
+/// zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Move {
     /// The app.
@@ -43,8 +57,12 @@ pub struct Move {
     pub to: InstanceId,
     /// The replacement's host (a planned host while it is provisioned).
     pub to_host: HostId,
-    /// The replacement host's SKU tier, better than the original's.
+    /// The replacement host's SKU tier (better than the original's for a
+    /// return to preferred).
     pub to_tier: u32,
+    /// Why the move was planned.
+    #[serde(default)]
+    pub reason: MoveReason,
 }
 
 /// The tier of a verdict; SKUs that serve only existing hosts rank last.
@@ -126,6 +144,7 @@ impl Scheduler {
                             to,
                             to_host,
                             to_tier,
+                            reason: MoveReason::ReturnToPreferred,
                         });
                         left -= 1;
                     }

@@ -31,7 +31,8 @@
 //! so a restored scheduler's searches stop at the same points.
 //!
 //! Multi-zone apps try their allowed zones in order of how few instances of
-//! the app each holds; the budgeted pass runs over every allowed zone before
+//! the app each holds (how far below its weighted target, with
+//! [`weights`](crate::SpreadPolicy::weights)); the budgeted pass runs over every allowed zone before
 //! the unbudgeted one.
 //!
 //! On a host with several NUMA nodes, an instance goes on the single node
@@ -363,8 +364,11 @@ impl Scheduler {
     }
 
     /// Zones to try, in order: allowed zones holding the fewest placed
-    /// instances of the app first, then by declaration order.
-    fn zone_order(&self, app: usize, classes: &[usize]) -> SmallVec<[usize; 4]> {
+    /// instances of the app first, then by declaration order. With
+    /// `spread`, zones where one more instance would break a
+    /// [`DoNotSchedule`](crate::WhenUnsatisfiable::DoNotSchedule) spread
+    /// policy are left out.
+    fn zone_order(&self, app: usize, classes: &[usize], spread: bool) -> SmallVec<[usize; 4]> {
         let mut zones: SmallVec<[usize; 4]> = SmallVec::new();
         for &c in classes {
             let z = self.classes[c].zone;
@@ -373,7 +377,19 @@ impl Scheduler {
             }
         }
         let a = &self.apps[app];
-        zones.sort_by_key(|&z| (a.zone_count(z), z));
+        if a.weights.is_empty() {
+            zones.sort_by_key(|&z| (a.zone_count(z), z));
+        } else {
+            // Furthest below the proportional target first.
+            let (d, _) = self.deviations(app, &zones, |z| a.zone_count(z));
+            let mut keyed: SmallVec<[(i128, usize); 4]> =
+                d.into_iter().zip(zones.iter().copied()).collect();
+            keyed.sort_unstable();
+            zones = keyed.into_iter().map(|(_, z)| z).collect();
+        }
+        if spread && self.spread_blocks(app) {
+            zones.retain(|z| self.spread_allows(app, *z));
+        }
         zones
     }
 
@@ -386,12 +402,25 @@ impl Scheduler {
         classes: &[usize],
         out: &mut Decisions,
     ) -> bool {
+        self.try_place_with(id, app, classes, out, true)
+    }
+
+    /// [`try_place`](Self::try_place), keeping the app's spread policy only
+    /// with `spread` (rebalance replacements pick their zone themselves).
+    pub(crate) fn try_place_with(
+        &mut self,
+        id: InstanceId,
+        app: usize,
+        classes: &[usize],
+        out: &mut Decisions,
+        spread: bool,
+    ) -> bool {
         let spec = &self.apps[app].spec;
         let req = spec.resources;
         let policy = spec.numa;
         let rigid = spec.qos == QosTier::Rigid;
         let req_arr = req.as_array();
-        let zones = self.zone_order(app, classes);
+        let zones = self.zone_order(app, classes, spread);
         let mut exhausted = false;
         let (free_key, reclaim_key) = match policy {
             NumaPolicy::Any => (BoundKey::FreeTotal, BoundKey::ReclaimTotal),
@@ -507,7 +536,13 @@ impl Scheduler {
             return false;
         };
         let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
+        let violates = spread
+            && self.apps[app].spec.spread.is_constrained()
+            && !self.spread_allows(app, h.zone);
         self.allocate(id, choice.host, parts);
+        if violates {
+            self.report_violation(app, out);
+        }
         // Hosts and zones referenced by the index exist: zones are never
         // removed and removed hosts leave the index first.
         let Some(h) = self.hosts.get(&choice.host) else {
@@ -554,9 +589,21 @@ impl Scheduler {
             ruled_out: Vec::new(),
             skus: Vec::new(),
         };
+        let blocks = self.spread_blocks(app);
+        let blocked: SmallVec<[usize; 4]> = if blocks {
+            (0..self.zones.len())
+                .filter(|&z| !self.spread_allows(app, z))
+                .collect()
+        } else {
+            SmallVec::new()
+        };
         for c in 0..self.classes.len() {
             if let Some(constraint) = self.class_constraint(app, c, verdicts) {
                 e.add(constraint, self.classes[c].hosts);
+                continue;
+            }
+            if blocked.contains(&self.classes[c].zone) {
+                e.add(Constraint::ZoneSpread, self.classes[c].hosts);
                 continue;
             }
             for host in self.classes[c].slots.iter().flatten() {

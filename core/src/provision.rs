@@ -15,8 +15,10 @@
 //! # Choosing what to provision
 //!
 //! The batch is split over the app's allowed zones that are up so that the
-//! app's per-zone counts end as even as possible. In each zone, SKUs are
-//! taken tier by tier (see [`substitution`] rules); inside a
+//! app's per-zone counts end as even as possible; for an app whose spread
+//! policy does not schedule anyway, only over the zones that policy lets
+//! its next instance go to (see [`zones`](crate::zones)). In each zone, SKUs are
+//! taken tier by tier (see [`substitution`]); inside a
 //! tier the offering that covers the zone's share at the lowest cost per
 //! instance (hosts × price ÷ instances covered) wins, then the one that
 //! strands the fewest instance slots, then the lower host price, the larger
@@ -516,7 +518,11 @@ impl Scheduler {
             return 0;
         }
         let verdicts = self.verdicts_cached(app);
-        let zones = self.up_zones(app);
+        let mut zones = self.up_zones(app);
+        if self.spread_blocks(app) {
+            // No hosts where the app's spread policy would not let it go.
+            zones.retain(|z| self.spread_allows(app, *z));
+        }
         if zones.is_empty() {
             return 0;
         }

@@ -132,6 +132,8 @@ pub(crate) struct App {
     pub(crate) spec: AppSpec,
     /// Allowed zone indices; empty allows all.
     pub(crate) zones: SmallVec<[usize; 4]>,
+    /// Zone weights by zone index; empty (or beyond its end) weighs 1.
+    pub(crate) weights: SmallVec<[u32; 4]>,
     pub(crate) instances: Set<InstanceId>,
     /// Placed instances per zone index.
     pub(crate) zone_counts: Vec<u32>,
@@ -332,6 +334,9 @@ impl Scheduler {
 
     /// Change a zone's state. When a zone becomes [`ZoneState::Up`], pending
     /// instances are retried (as by [`reconcile`](Self::reconcile)).
+    /// Instances in a zone set down stay recorded there; to evacuate them
+    /// use [`zone_down`](Self::zone_down), and to rebalance when the zone
+    /// returns [`zone_up`](Self::zone_up) (see [`zones`](crate::zones)).
     pub fn set_zone_state(
         &mut self,
         zone: &ZoneId,
@@ -499,11 +504,39 @@ impl Scheduler {
                 .ok_or_else(|| Error::UnknownZone(z.clone()))?;
             zones.push(ix);
         }
+        let mut weights: SmallVec<[u32; 4]> = SmallVec::new();
+        for (z, w) in &spec.spread.weights {
+            let ix = self
+                .zones
+                .get_index_of(z)
+                .ok_or_else(|| Error::UnknownZone(z.clone()))?;
+            if weights.len() <= ix {
+                weights.resize(ix + 1, 1);
+            }
+            weights[ix] = *w;
+        }
+        let usable = if zones.is_empty() {
+            self.zones.len()
+        } else {
+            zones.len()
+        };
+        // Zone counts are far below u32::MAX; saturate regardless.
+        let usable = u32::try_from(usable).unwrap_or(u32::MAX);
+        if spec.spread.min_zones > usable {
+            return Err(Error::InvalidApp {
+                app: spec.id.clone(),
+                source: crate::app::AppError::MinZones {
+                    min_zones: spec.spread.min_zones,
+                    zones: usable,
+                },
+            });
+        }
         self.apps.insert(
             spec.id.clone(),
             App {
                 spec,
                 zones,
+                weights,
                 instances: Set::default(),
                 zone_counts: Vec::new(),
                 eligible: None,
@@ -634,7 +667,10 @@ impl Scheduler {
     /// does, partially. Scaling down removes pending instances first (newest
     /// first), then placed ones: each time from the zone holding the most
     /// instances of the app, within it from the least utilised host (as
-    /// measured when the call starts), then the newest instance. Scaling to
+    /// measured when the call starts), then the newest instance. For an app
+    /// with a `max_skew` whose placed instances are beyond it, placed
+    /// instances are removed (largest zone first) before pending ones until
+    /// the skew is within the limit (see [`zones`](crate::zones)). Scaling to
     /// zero releases every resource and keeps the app's metadata.
     pub fn scale(&mut self, app: &AppId, target: u32, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
@@ -1016,20 +1052,73 @@ impl Scheduler {
         }
         // Newest pending first.
         pending.sort_unstable_by(|a, b| b.cmp(a));
-        let mut victims: Vec<InstanceId> = pending.into_iter().take(count).collect();
         for list in by_zone.values_mut() {
             // Ascending by (higher utilisation, lower id): the last is the
             // least utilised host's newest instance.
             list.sort_unstable();
         }
+        // With a skew limit, the counts over the spread domain: while they
+        // are beyond the limit, placed instances go before pending ones.
+        let limit = a.spec.spread.max_skew;
+        let domain = if limit.is_some() {
+            self.spread_domain(app)
+        } else {
+            SmallVec::new()
+        };
+        let len = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>, z: usize| {
+            // Instance counts of one app fit in u32.
+            by_zone.get(&z).map_or(0, |l| l.len() as u32)
+        };
+        let skew_bad = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>| {
+            let Some(k) = limit else {
+                return false;
+            };
+            let (d, w) = self.deviations(app, &domain, |z| len(by_zone, z));
+            crate::zones::spread_in_instances(&d, w) > k
+        };
+        let mut pending = pending.into_iter();
+        let mut victims: Vec<InstanceId> = Vec::new();
         while victims.len() < count {
-            // The zone with the most instances left; ties: lowest zone index.
-            let Some((_, list)) = by_zone
-                .iter_mut()
+            if !skew_bad(&by_zone) {
+                if let Some(id) = pending.next() {
+                    victims.push(id);
+                    continue;
+                }
+            }
+            // The zone with the most instances left (furthest above its
+            // weighted target, with weights); ties: lowest zone index.
+            let nonempty: SmallVec<[usize; 4]> = by_zone
+                .iter()
                 .filter(|(_, l)| !l.is_empty())
-                .max_by(|(za, la), (zb, lb)| la.len().cmp(&lb.len()).then(zb.cmp(za)))
-            else {
-                break;
+                .map(|(z, _)| *z)
+                .collect();
+            let pick = if a.weights.is_empty() {
+                nonempty
+                    .iter()
+                    .copied()
+                    .max_by(|za, zb| len(&by_zone, *za).cmp(&len(&by_zone, *zb)).then(zb.cmp(za)))
+            } else {
+                let mut set = self.spread_domain(app);
+                for z in &nonempty {
+                    if !set.contains(z) {
+                        set.push(*z);
+                    }
+                }
+                let (d, _) = self.deviations(app, &set, |z| len(&by_zone, z));
+                d.iter()
+                    .zip(set.iter().copied())
+                    .filter(|(_, z)| nonempty.contains(z))
+                    .max_by(|(da, za), (db, zb)| da.cmp(db).then(zb.cmp(za)))
+                    .map(|(_, z)| z)
+            };
+            let Some(list) = pick.and_then(|z| by_zone.get_mut(&z)) else {
+                match pending.next() {
+                    Some(id) => {
+                        victims.push(id);
+                        continue;
+                    }
+                    None => break,
+                }
             };
             if let Some((_, id)) = list.pop() {
                 victims.push(id);

@@ -1,0 +1,728 @@
+//! Availability zones: spreading, failure evacuation, rebalance and the
+//! "survive any one zone" check.
+//!
+//! ```
+//! use trimline::*;
+//!
+//! let mut s = Scheduler::default();
+//! for z in ["a", "b", "c"] {
+//!     s.add_zone(z.parse()?, ZoneState::Up)?;
+//! }
+//! s.add_sku(SkuSpec {
+//!     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+//!     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+//!     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+//!     numa_nodes: vec![], features: Default::default(),
+//!     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+//! })?;
+//! for (id, zone) in [(1, "a"), (2, "b"), (3, "c")] {
+//!     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+//!     let _ = s.add_host(host, Timestamp(0))?;
+//! }
+//! let web: AppId = "web".parse()?;
+//! let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1_000, 2_048)?);
+//! spec.spread.max_skew = Some(1);
+//! s.add_app(spec)?;
+//! let _ = s.scale(&web, 6, Timestamp(1))?; // two per zone
+//!
+//! // Losing any one zone now would be survived.
+//! assert!(s.survive_zone_loss().iter().all(|r| r.survivable()));
+//!
+//! // Zone b is lost: one plan re-places its two instances in a and c.
+//! let plan = s.zone_down(&"b".parse()?, Timestamp(2))?;
+//! assert_eq!((plan.evictions.len(), plan.placements.len()), (2, 2));
+//! assert_eq!(s.skew(&web)?, 0); // 3 in a, 3 in c; b is down and empty
+//!
+//! // Zone b returns empty: 3-0-3 needs two moves back, one at a time.
+//! let plan = s.zone_up(&"b".parse()?, Timestamp(3))?;
+//! assert_eq!(plan.moves.len(), 1);
+//! let _ = s.complete_move(plan.moves[0].to, Timestamp(4))?;
+//! let plan = s.rebalance(Timestamp(5))?;
+//! assert_eq!(plan.moves.len(), 1);
+//! let _ = s.complete_move(plan.moves[0].to, Timestamp(6))?;
+//! assert_eq!(s.skew(&web)?, 0);
+//! assert!(s.rebalance(Timestamp(7))?.moves.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The skew arithmetic
+//!
+//! The zone universe is declared ([`Scheduler::add_zone`]), never inferred
+//! from where hosts happen to be. An app's *spread domain* is its eligible
+//! zones (the allowed ones of its [`SpreadPolicy`](crate::SpreadPolicy),
+//! or every declared zone) that are [`Up`](crate::ZoneState::Up), plus the
+//! eligible zones that are not up but still hold instances of the app. So
+//! a zone that is down keeps counting, with the instances recorded there,
+//! until they are evacuated ([`Scheduler::zone_down`],
+//! [`Scheduler::host_failed`]) or removed: losing a zone never makes a skew
+//! look better than it is. Once evacuated, an unavailable zone leaves the
+//! domain (nothing can be placed there to even it out) and comes back with
+//! [`Scheduler::zone_up`], whose rebalance restores the skew.
+//!
+//! The app's *skew* ([`Scheduler::skew`]) is the largest minus the smallest
+//! placed-instance count over its domain (tentative placements on planned
+//! hosts count).
+//!
+//! # Weights
+//!
+//! With [`weights`](crate::SpreadPolicy::weights) the targets are
+//! proportional: zone `z` should hold `n·w_z/W` of the app's `n` instances
+//! (`W` the total weight over the domain). Each zone's deviation is its
+//! count minus its target, and the skew is the largest minus the smallest
+//! deviation, rounded up to whole instances; with equal weights that is the
+//! largest minus the smallest count. "Fewest first" becomes "furthest below
+//! target first", for placement, rebalance and scale-down alike. New hosts
+//! are still planned evenly over zones (weights do not steer provisioning).
+//!
+//! # Placement
+//!
+//! A new instance goes to the zone holding the fewest instances of the app
+//! first (see [`placement`](crate::placement)). With `max_skew` set, a zone
+//! may take it only if the skew afterwards is within the limit, or if the
+//! zone is one of those furthest below target (the least filled, with equal
+//! weights) and the skew gets no worse. With
+//! `min_zones` set, a zone that already holds instances may take it only
+//! when the app spans at least `min(min_zones, zones in the domain)` zones.
+//! When only zones that break the policy have room:
+//!
+//! * [`DoNotSchedule`](crate::WhenUnsatisfiable::DoNotSchedule): the
+//!   instance stays pending; its explanation counts the hosts of those
+//!   zones under [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread).
+//! * [`ScheduleAnyway`](crate::WhenUnsatisfiable::ScheduleAnyway): it is
+//!   placed and the call reports it in
+//!   [`Decisions::skew_violations`](crate::Decisions::skew_violations);
+//!   [`Scheduler::rebalance`] fixes it later.
+//!
+//! Scale-down removes from the zone holding the most instances first (then
+//! the least utilised host, then the newest instance), which never makes
+//! the skew worse.
+//!
+//! The skew is therefore kept as an invariant, in this form: an app that
+//! does not schedule anyway and has no pending instance is within its
+//! `max_skew` after any scale-up, scale-down, zone or host change, once the
+//! rebalance that [`Scheduler::zone_up`] starts has been carried out (a
+//! zone that returns empty is the one change that cannot be absorbed at
+//! once: it needs moves, which need the embedder). A zone that returns
+//! without room for the app stays below the others until capacity appears
+//! there and [`Scheduler::rebalance`] is called again.
+//!
+//! # Failure: one evacuation plan
+//!
+//! [`Scheduler::zone_down`] marks the zone down and returns one plan that
+//! re-places every instance recorded in it. The instances are lost with the
+//! zone: each is evicted ([`EvictionCause::ZoneDown`](crate::EvictionCause))
+//! and re-placed in the same call, keeping its id, so no instance is lost or
+//! duplicated. Evictions and re-placements are ordered as pending retries
+//! are: rigid before best effort, then app priority (high first), then the
+//! oldest instance. Re-placement is the ordinary path: the spread policy
+//! among the surviving zones, equivalent SKUs and new hosts from offerings
+//! (one provisioning plan per app for all its evacuated instances). What
+//! cannot be re-placed stays pending with its reason, and
+//! [`Decisions::unplaced`](crate::Decisions::unplaced) sums it per app
+//! (best-effort instances elsewhere that re-placed rigid ones preempt are
+//! listed in the evictions, as any preemption, and not in `unplaced`).
+//! Planned hosts of the lost zone are dropped (a later `host_ready` for them
+//! fails with `UnknownHost`); running hosts stay registered, so the zone
+//! can come back. A replacement of a move in flight that was in the zone
+//! aborts its move (it is removed); an original whose replacement survives
+//! is removed instead and the replacement takes its place (the move
+//! completes), so no capacity is spent re-placing it. Calling `zone_down` on a zone that is already down
+//! evacuates whatever is still recorded there (for instance after
+//! [`Scheduler::set_zone_state`], which never evacuates).
+//!
+//! [`Scheduler::host_failed`] does the same for one host, which is removed
+//! (as by [`Scheduler::remove_host`], with the failure as the cause).
+//!
+//! Evacuation does not explain per instance: retries are memoised per app,
+//! so a zone of tens of thousands of instances is evacuated in
+//! milliseconds.
+//!
+//! # Rebalance
+//!
+//! [`Scheduler::zone_up`] marks the zone up, retries pending instances and
+//! returns a rebalance plan ([`Scheduler::rebalance`] plans the next steps).
+//! For each app with a `max_skew` whose skew exceeds it, moves go from the
+//! zone holding the most instances (furthest above target, with weights;
+//! lowest declaration index on ties) to the up zone of its domain holding
+//! the fewest (furthest below target), one at a time, until the skew is
+//! within the limit: never more moves than needed, and at most the app's
+//! [`disruption_budget`](crate::SpreadPolicy::disruption_budget) in
+//! flight. Moves back to preferred SKUs and rebalance moves share the
+//! mechanism, and each kind's budget counts the app's moves of both kinds.
+//! A target zone with no room for a replacement (and no offering to
+//! provision from) is skipped; the app stays beyond its limit until
+//! capacity appears there and `rebalance` is called again. A move is a replacement instance in the target zone (placed, or
+//! tentative on a newly planned host) and a [`Move`] with
+//! [`MoveReason::Rebalance`](crate::MoveReason); the embedder starts the
+//! replacement and confirms with [`Scheduler::complete_move`] (which removes
+//! the original) or gives up with [`Scheduler::abort_move`], exactly as for
+//! moves back to preferred SKUs. The original moved is the one on the least
+//! utilised host, then the newest. Counts treat a move in flight as done.
+//!
+//! # Survivability
+//!
+//! [`Scheduler::survive_zone_loss`] answers, for every zone not already
+//! down: if it were lost now, which apps could not be fully re-placed, and
+//! by how much. It is a dry run of [`Scheduler::zone_down`] on a copy of
+//! the scheduler, so it counts free capacity, provisionable stock and
+//! equivalent substitution exactly as the real evacuation would, and
+//! reports the same shortfall.
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::app::{QosTier, WhenUnsatisfiable};
+use crate::decision::{Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced};
+use crate::error::Error;
+use crate::explain::{Explanation, PendingReason};
+use crate::ids::{AppId, HostId, InstanceId, ZoneId};
+use crate::migration::{Move, MoveReason};
+use crate::scheduler::{HostState, Instance, InstanceState, PendingKey, Scheduler, ZoneState};
+use crate::time::Timestamp;
+
+/// What losing one zone now would leave unplaced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneLossReport {
+    /// The zone.
+    pub zone: ZoneId,
+    /// Apps that could not be fully re-placed, with their shortfall, in
+    /// evacuation order (empty: the zone's loss is survivable).
+    pub unplaced: Vec<Unplaced>,
+}
+
+impl ZoneLossReport {
+    /// Whether every instance of the zone would be re-placed.
+    pub fn survivable(&self) -> bool {
+        self.unplaced.is_empty()
+    }
+}
+
+/// Largest minus smallest deviation (0 when empty).
+fn raw_spread(d: &[i128]) -> i128 {
+    match (d.iter().max(), d.iter().min()) {
+        (Some(max), Some(min)) => max - min,
+        _ => 0,
+    }
+}
+
+/// `(max − min) / w` rounded up, as a count of instances (0 when empty).
+pub(crate) fn spread_in_instances(d: &[i128], w: i128) -> u32 {
+    let (Some(max), Some(min)) = (d.iter().max(), d.iter().min()) else {
+        return 0;
+    };
+    if w <= 0 {
+        return 0;
+    }
+    let spread = max - min;
+    // Non-negative; saturate what cannot fit a u32.
+    u32::try_from((spread + w - 1) / w).unwrap_or(u32::MAX)
+}
+
+impl Scheduler {
+    // ----- the skew arithmetic ---------------------------------------------
+
+    /// The app's spread domain (see the [module docs](crate::zones)).
+    pub(crate) fn spread_domain(&self, app: usize) -> SmallVec<[usize; 4]> {
+        let a = &self.apps[app];
+        (0..self.zones.len())
+            .filter(|z| a.zones.is_empty() || a.zones.contains(z))
+            .filter(|&z| self.zones[z] == ZoneState::Up || a.zone_count(z) > 0)
+            .collect()
+    }
+
+    /// The weight of zone `z` for the app (1 unless listed).
+    pub(crate) fn zone_weight(&self, app: usize, z: usize) -> u32 {
+        self.apps[app].weights.get(z).copied().unwrap_or(1)
+    }
+
+    /// Each domain zone's deviation from its proportional target, scaled
+    /// by the total weight `W` to stay integral: `c_z·W − n·w_z`, for the
+    /// counts `count`. Returns the deviations (in `domain` order) and `W`.
+    pub(crate) fn deviations(
+        &self,
+        app: usize,
+        domain: &[usize],
+        count: impl Fn(usize) -> u32,
+    ) -> (SmallVec<[i128; 4]>, i128) {
+        let n: i128 = domain.iter().map(|&z| i128::from(count(z))).sum();
+        let w: i128 = domain
+            .iter()
+            .map(|&z| i128::from(self.zone_weight(app, z)))
+            .sum();
+        let d = domain
+            .iter()
+            .map(|&z| i128::from(count(z)) * w - n * i128::from(self.zone_weight(app, z)))
+            .collect();
+        (d, w)
+    }
+
+    /// Largest minus smallest deviation over the domain, in instances
+    /// (rounded up): with equal weights, the largest minus the smallest
+    /// count.
+    pub(crate) fn skew_of(&self, app: usize) -> u32 {
+        let a = &self.apps[app];
+        let domain = self.spread_domain(app);
+        let (d, w) = self.deviations(app, &domain, |z| a.zone_count(z));
+        spread_in_instances(&d, w)
+    }
+
+    /// Whether placement must leave out zones that break the app's policy.
+    pub(crate) fn spread_blocks(&self, app: usize) -> bool {
+        let p = &self.apps[app].spec.spread;
+        p.is_constrained() && p.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
+    }
+
+    /// Whether one more instance of the app in zone `z` keeps its spread
+    /// policy: the skew afterwards is within the limit, or `z` is one of
+    /// the zones furthest below target and the skew gets no worse; and the
+    /// app spans enough zones.
+    pub(crate) fn spread_allows(&self, app: usize, z: usize) -> bool {
+        let a = &self.apps[app];
+        let p = &a.spec.spread;
+        if !p.is_constrained() {
+            return true;
+        }
+        let mut domain = self.spread_domain(app);
+        if !domain.contains(&z) {
+            domain.push(z);
+        }
+        let here = a.zone_count(z);
+        if let Some(k) = p.max_skew {
+            let (d, _) = self.deviations(app, &domain, |x| a.zone_count(x));
+            let pos = domain.iter().position(|&x| x == z).unwrap_or(0);
+            let min = d.iter().copied().min().unwrap_or(0);
+            let below = d.get(pos).copied().unwrap_or(0) == min;
+            let before = raw_spread(&d);
+            let (d, w) = self.deviations(app, &domain, |x| a.zone_count(x) + u32::from(x == z));
+            let after = raw_spread(&d);
+            let within = after <= i128::from(k) * w;
+            // Into a zone furthest below target, and no worse than before.
+            let no_worse = below && after <= before;
+            if !within && !no_worse {
+                return false;
+            }
+        }
+        if p.min_zones > 0 && here > 0 {
+            let spanned = domain.iter().filter(|&&x| a.zone_count(x) > 0).count();
+            let need = (p.min_zones as usize).min(domain.len());
+            if spanned < need {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Record that an instance of the app was placed against its policy.
+    pub(crate) fn report_violation(&self, app: usize, out: &mut Decisions) {
+        let a = &self.apps[app];
+        let skew = self.skew_of(app);
+        match out.skew_violations.iter_mut().find(|v| v.app == a.spec.id) {
+            Some(v) => {
+                v.instances = v.instances.saturating_add(1);
+                v.skew = skew;
+            }
+            None => out.skew_violations.push(SkewViolation {
+                app: a.spec.id.clone(),
+                instances: 1,
+                skew,
+                max_skew: a.spec.spread.max_skew,
+            }),
+        }
+    }
+
+    /// The app's skew now: the largest minus the smallest count of placed
+    /// instances over its spread domain (see the [module docs](crate::zones)).
+    pub fn skew(&self, app: &AppId) -> Result<u32, Error> {
+        let ix = self
+            .apps
+            .get_index_of(app)
+            .ok_or_else(|| Error::UnknownApp(app.clone()))?;
+        Ok(self.skew_of(ix))
+    }
+
+    // ----- failure -----------------------------------------------------------
+
+    /// The zone is lost: mark it down and re-place every instance recorded
+    /// there, in one plan. See the [module docs](crate::zones#failure-one-evacuation-plan).
+    pub fn zone_down(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(z) = self.zones.get_index_of(zone) else {
+            return Err(Error::UnknownZone(zone.clone()));
+        };
+        self.now = now;
+        if let Some((_, state)) = self.zones.get_index_mut(z) {
+            *state = ZoneState::Down;
+        }
+        self.epoch += 1;
+        self.version += 1;
+        let hosts: Vec<HostId> = self
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.zone == z)
+            .map(|(id, _)| *id)
+            .collect();
+        let victims: Vec<InstanceId> = hosts
+            .iter()
+            .filter_map(|id| self.hosts.get(id))
+            .flat_map(|h| h.instances.iter().copied())
+            .collect();
+        let planned: Vec<HostId> = hosts
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.hosts
+                    .get(id)
+                    .is_some_and(|h| h.state == HostState::Planned)
+            })
+            .collect();
+        let mut out = Decisions::default();
+        let reason = PendingReason::ZoneDown { zone: zone.clone() };
+        self.evacuate(
+            victims,
+            &reason,
+            &EvictionCause::ZoneDown,
+            &planned,
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    /// A host failed: it is removed and its instances re-placed in one plan,
+    /// as by [`zone_down`](Self::zone_down).
+    pub fn host_failed(&mut self, host: HostId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(h) = self.hosts.get(&host) else {
+            return Err(Error::UnknownHost(host));
+        };
+        let victims = h.instances.clone();
+        self.now = now;
+        let mut out = Decisions::default();
+        let reason = PendingReason::HostFailed { host };
+        self.evacuate(
+            victims,
+            &reason,
+            &EvictionCause::HostFailed,
+            &[host],
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    /// Evict `victims` in retry order, drop the hosts `drop`, re-place what
+    /// fits and sum what does not per app.
+    fn evacuate(
+        &mut self,
+        victims: Vec<InstanceId>,
+        reason: &PendingReason,
+        cause: &EvictionCause,
+        drop: &[HostId],
+        out: &mut Decisions,
+    ) {
+        let now = self.now;
+        let mut keyed: Vec<PendingKey> = victims
+            .into_iter()
+            .filter_map(|id| {
+                let spec = &self.apps[self.instances.get(&id)?.app].spec;
+                Some((spec.qos, std::cmp::Reverse(spec.priority), id))
+            })
+            .collect();
+        keyed.sort_unstable();
+        let lost: std::collections::BTreeSet<InstanceId> = keyed.iter().map(|k| k.2).collect();
+        for key in &keyed {
+            let id = key.2;
+            match self.replacement_of(id) {
+                // Its replacement survives: it takes the original's place.
+                Some(to) if !lost.contains(&to) => self.delete_instance(id, out),
+                _ => self.evict(id, reason.clone(), cause.clone(), now, out),
+            }
+        }
+        for host in drop {
+            self.drop_host(*host);
+        }
+        self.retry_pending(now, out, false);
+        // Sum what is still pending, per app in evacuation order.
+        let mut unplaced: Vec<(usize, u32)> = Vec::new();
+        for key in &keyed {
+            let Some(inst) = self.instances.get(&key.2) else {
+                continue;
+            };
+            if !matches!(inst.state, InstanceState::Pending { .. }) {
+                continue;
+            }
+            match unplaced.iter_mut().find(|(a, _)| *a == inst.app) {
+                Some((_, n)) => *n = n.saturating_add(1),
+                None => unplaced.push((inst.app, 1)),
+            }
+        }
+        out.unplaced = unplaced
+            .into_iter()
+            .map(|(app, n)| {
+                let spec = &self.apps[app].spec;
+                Unplaced {
+                    app: spec.id.clone(),
+                    instances: n,
+                    resources: ResourceTotals::times(&spec.resources, n),
+                }
+            })
+            .collect();
+    }
+
+    // ----- rebalance ---------------------------------------------------------
+
+    /// The zone is back: mark it up, retry pending instances and return the
+    /// first rebalance moves. See the [module docs](crate::zones#rebalance).
+    pub fn zone_up(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        let Some(z) = self.zones.get_index_of(zone) else {
+            return Err(Error::UnknownZone(zone.clone()));
+        };
+        self.now = now;
+        if let Some((_, state)) = self.zones.get_index_mut(z) {
+            *state = ZoneState::Up;
+        }
+        self.epoch += 1;
+        self.version += 1;
+        let mut out = Decisions::default();
+        self.retry_pending(now, &mut out, false);
+        self.rebalance_all(now, &mut out);
+        Ok(out)
+    }
+
+    /// Plan moves that bring every app with a `max_skew` back within it,
+    /// within each app's disruption budget. Call it again after moves
+    /// complete (or capacity appears) for the next steps. See the
+    /// [module docs](crate::zones#rebalance).
+    pub fn rebalance(&mut self, now: Timestamp) -> Result<Decisions, Error> {
+        self.check_time(now)?;
+        self.now = now;
+        let mut out = Decisions::default();
+        self.rebalance_all(now, &mut out);
+        Ok(out)
+    }
+
+    fn rebalance_all(&mut self, now: Timestamp, out: &mut Decisions) {
+        for app in 0..self.apps.len() {
+            if let Some(k) = self.apps[app].spec.spread.max_skew {
+                self.rebalance_app(app, k, now, out);
+            }
+        }
+    }
+
+    fn rebalance_app(&mut self, app: usize, k: u32, now: Timestamp, out: &mut Decisions) {
+        let budget = self.apps[app].spec.spread.disruption_budget as usize;
+        let mut in_flight = 0usize;
+        // Counts with every move in flight done.
+        let mut counts: Vec<u32> = (0..self.zones.len())
+            .map(|z| self.apps[app].zone_count(z))
+            .collect();
+        for (to, from) in &self.moves {
+            if self.instances.get(to).is_none_or(|i| i.app != app) {
+                continue;
+            }
+            in_flight += 1;
+            let zone_of = |id: &InstanceId| match self.instances.get(id).map(|i| &i.state) {
+                Some(InstanceState::Placed { host, .. }) => self.hosts.get(host).map(|h| h.zone),
+                _ => None,
+            };
+            if let Some(z) = zone_of(from) {
+                counts[z] = counts[z].saturating_sub(1);
+            }
+        }
+        let mut left = budget.saturating_sub(in_flight);
+        let a = &self.apps[app];
+        let eligible: SmallVec<[usize; 4]> = (0..self.zones.len())
+            .filter(|z| a.zones.is_empty() || a.zones.contains(z))
+            .collect();
+        let mut full: SmallVec<[usize; 4]> = SmallVec::new();
+        while left > 0 {
+            let domain: SmallVec<[usize; 4]> = eligible
+                .iter()
+                .copied()
+                .filter(|&z| self.zones[z] == ZoneState::Up || counts[z] > 0)
+                .collect();
+            let (d, w) = self.deviations(app, &domain, |z| counts[z]);
+            if spread_in_instances(&d, w) <= k {
+                return;
+            }
+            // Furthest above target (lowest index on ties) gives to the up
+            // zone furthest below target.
+            let Some((si, _)) = d
+                .iter()
+                .enumerate()
+                .max_by(|(i, x), (j, y)| x.cmp(y).then(j.cmp(i)))
+            else {
+                return;
+            };
+            let Some((di, _)) = d
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| {
+                    let z = domain[*i];
+                    self.zones[z] == ZoneState::Up && !full.contains(&z)
+                })
+                .min_by(|(i, x), (j, y)| x.cmp(y).then(i.cmp(j)))
+            else {
+                return;
+            };
+            // A move shifts the pair by W each way: only worth it while
+            // they are more than W apart.
+            if d[si] - d[di] <= w {
+                return;
+            }
+            let (src, dst) = (domain[si], domain[di]);
+            let Some(from) = self.rebalance_victim(app, src) else {
+                return;
+            };
+            match self.place_in_zone(app, dst, now, out) {
+                Some((to, to_host)) => {
+                    let from_host = match self.instances.get(&from).map(|i| &i.state) {
+                        Some(InstanceState::Placed { host, .. }) => *host,
+                        _ => return,
+                    };
+                    let verdicts = self.verdicts_cached(app);
+                    let to_tier = self
+                        .hosts
+                        .get(&to_host)
+                        .and_then(|h| verdicts.get(h.sku))
+                        .and_then(|v| v.as_ref().ok().copied())
+                        .unwrap_or(u32::MAX);
+                    self.moves.insert(to, from);
+                    self.version += 1;
+                    out.moves.push(Move {
+                        app: self.apps[app].spec.id.clone(),
+                        from,
+                        from_host,
+                        to,
+                        to_host,
+                        to_tier,
+                        reason: MoveReason::Rebalance,
+                    });
+                    counts[src] = counts[src].saturating_sub(1);
+                    counts[dst] = counts[dst].saturating_add(1);
+                    left -= 1;
+                }
+                None => full.push(dst),
+            }
+        }
+    }
+
+    /// The instance of `app` in zone `z` to move away: not part of a move,
+    /// on the least utilised host, then the newest.
+    fn rebalance_victim(&self, app: usize, z: usize) -> Option<InstanceId> {
+        let mut best: Option<(u64, std::cmp::Reverse<InstanceId>)> = None;
+        for id in &self.apps[app].instances {
+            if self.moves.contains_key(id) || self.moves.values().any(|f| f == id) {
+                continue;
+            }
+            let Some(InstanceState::Placed { host, .. }) = self.instances.get(id).map(|i| &i.state)
+            else {
+                continue;
+            };
+            let Some(h) = self.hosts.get(host) else {
+                continue;
+            };
+            if h.zone != z || h.state == HostState::Planned {
+                continue;
+            }
+            let key = (self.utilisation(h), std::cmp::Reverse(*id));
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
+            }
+        }
+        best.map(|(_, std::cmp::Reverse(id))| id)
+    }
+
+    /// Create an instance of `app` placed in zone `z`: on a host with room,
+    /// or on newly planned hosts. On failure nothing changes.
+    fn place_in_zone(
+        &mut self,
+        app: usize,
+        z: usize,
+        now: Timestamp,
+        out: &mut Decisions,
+    ) -> Option<(InstanceId, HostId)> {
+        let id = InstanceId(self.next_instance);
+        self.next_instance = self.next_instance.checked_add(1)?;
+        self.instances.insert(
+            id,
+            Instance {
+                app,
+                state: InstanceState::Pending {
+                    since: now,
+                    reason: PendingReason::NoFit(Explanation::default()),
+                },
+            },
+        );
+        self.apps[app].instances.insert(id);
+        let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
+            all.iter()
+                .copied()
+                .filter(|&c| s.classes[c].zone == z)
+                .collect()
+        };
+        let all = self.eligible_classes_cached(app);
+        let mut placed = self.try_place_with(id, app, &here(self, &all), out, false);
+        if !placed && self.apps[app].spec.qos == QosTier::Rigid {
+            let verdicts = self.verdicts_cached(app);
+            let mut spare = Vec::new();
+            if self.plan_zone(app, z, 1, &verdicts, &mut spare, out) == 0 {
+                let all = self.eligible_classes_cached(app);
+                placed = self.try_place_with(id, app, &here(self, &all), out, false);
+            }
+        }
+        if !placed {
+            let mut scratch = Decisions::default();
+            self.delete_instance(id, &mut scratch);
+            self.next_instance -= 1;
+            return None;
+        }
+        match self.instances.get(&id)?.state {
+            InstanceState::Placed { host, .. } => Some((id, host)),
+            InstanceState::Pending { .. } => None,
+        }
+    }
+
+    // ----- survivability -----------------------------------------------------
+
+    /// For every zone not already down, in declaration order: what losing
+    /// it now would leave unplaced. A dry run of
+    /// [`zone_down`](Self::zone_down) per zone, so it reports exactly the
+    /// shortfall the evacuation would (see the
+    /// [module docs](crate::zones#survivability)).
+    pub fn survive_zone_loss(&self) -> Vec<ZoneLossReport> {
+        let now = self.now;
+        self.zones
+            .iter()
+            .filter(|(_, state)| **state != ZoneState::Down)
+            .map(|(zone, _)| ZoneLossReport {
+                zone: zone.clone(),
+                unplaced: self
+                    .dry_run(|s| s.zone_down(zone, now))
+                    .map(|d| d.unplaced)
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With equal weights the spread is the count difference; with weights
+    /// it is measured against the proportional targets, rounded up.
+    #[test]
+    fn spread_is_counted_in_whole_instances() {
+        // Counts 3, 1, 2 over three zones of weight 1: W = 3, n = 6.
+        let d: Vec<i128> = [3i128, 1, 2].iter().map(|c| c * 3 - 6).collect();
+        assert_eq!(spread_in_instances(&d, 3), 2);
+        // Counts 4, 3 with weights 2, 1: targets 14/3 and 7/3.
+        let d = [4 * 3 - 7 * 2, 3 * 3 - 7];
+        assert_eq!(raw_spread(&d), 4);
+        assert_eq!(spread_in_instances(&d, 3), 2);
+        // Counts 5, 2: within one instance of the targets.
+        let d = [5 * 3 - 7 * 2, 2 * 3 - 7];
+        assert_eq!(spread_in_instances(&d, 3), 1);
+        assert_eq!(spread_in_instances(&[], 0), 0);
+    }
+}
