@@ -24,6 +24,10 @@ RUSTDOCFLAGS="${RUSTDOCFLAGS:+$RUSTDOCFLAGS }-D warnings" cargo doc --workspace 
 section "cargo test --workspace"
 cargo test --workspace
 
+section "the demo runs to the end (output checked by the demo issue's tests)"
+cargo run -q --example demo > "$ROOT/target/demo.out"
+tail -n 1 "$ROOT/target/demo.out"
+
 # ---------------------------------------------------------------- C
 section "C tests (tests/c/*.c)"
 c_start=$SECONDS

@@ -337,7 +337,7 @@ fn main() -> Res<()> {
         a.qos = QosTier::BestEffort
     })?)?;
     let _ = s.scale(&trading, 800, Timestamp(now))?;
-    let d = s.scale(&analytics, 20_000, Timestamp(now))?;
+    let d = s.scale(&analytics, 40_000, Timestamp(now))?;
     println!(
         "  analytics (best effort) soaks up the slack: {} placed, {} waiting",
         d.placements.len(),
@@ -476,7 +476,12 @@ fn bill(s: &mut Scheduler, start: u64) -> Res<()> {
     };
     let scale = |s: &mut Scheduler, meter: &mut Meter, n: u32, at: u64| -> Res<()> {
         let d = s.scale(&shop, n, Timestamp(at))?;
-        let events = decision_events(&d, s, Timestamp(at))?;
+        // This meter bills the shop only (a scale-up may also preempt
+        // best-effort instances of other tenants).
+        let events = decision_events(&d, s, Timestamp(at))?
+            .into_iter()
+            .filter(|e| e.app == shop)
+            .collect();
         feed(meter, events, at)
     };
     scale(s, &mut meter, 4, start)?;
