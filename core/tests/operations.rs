@@ -2463,3 +2463,30 @@ fn explanations_say_host_for_one() {
     });
     assert_eq!(e.to_string(), "0/3 hosts fit: arch: 1 host, cpu: 2 hosts");
 }
+
+#[test]
+fn restore_refuses_inconsistent_counters_and_moves() {
+    let mut snap = base_snapshot();
+    snap.next_planned = 0;
+    assert!(matches!(restore_err(snap), RestoreError::Counter(_)));
+    let mut snap = base_snapshot();
+    snap.next_provision = 0;
+    assert!(matches!(restore_err(snap), RestoreError::Counter(_)));
+    // A move must pair two distinct instances of one app.
+    let mut snap = with_instances(vec![
+        rec(1, "any", 1, &[(0, 4_000, 8_192)]),
+        rec(2, "single", 1, &[(0, 4_000, 8_192)]),
+    ]);
+    snap.moves = vec![(InstanceId(2), InstanceId(1))];
+    assert!(matches!(
+        restore_err(snap.clone()),
+        RestoreError::Counter(_)
+    ));
+    snap.moves = vec![(InstanceId(1), InstanceId(1))];
+    assert!(matches!(
+        restore_err(snap.clone()),
+        RestoreError::Counter(_)
+    ));
+    snap.moves = vec![(InstanceId(9), InstanceId(1))];
+    assert!(matches!(restore_err(snap), RestoreError::Counter(_)));
+}
