@@ -795,11 +795,11 @@ impl Scheduler {
             why: Option<Explanation>,
             left: u32,
         }
-        let mut memo: Map<usize, Memo> = Map::default();
-        let mut left: Map<usize, u32> = Map::default();
+        let mut memo: Vec<Option<Memo>> = (0..self.apps.len()).map(|_| None).collect();
+        let mut left: Vec<u32> = vec![0; self.apps.len()];
         for key in &keys {
             if let Some(inst) = self.instances.get(&key.2) {
-                *left.entry(inst.app).or_insert(0) += 1;
+                left[inst.app] += 1;
             }
         }
         for key in keys {
@@ -815,28 +815,31 @@ impl Scheduler {
                     ..
                 }
             );
-            if !memo.contains_key(&app) {
+            if memo[app].is_none() {
                 let classes = self.eligible_classes_cached(app);
-                memo.insert(
-                    app,
-                    Memo {
-                        classes,
-                        failed: false,
-                        why: None,
-                        left: left.get(&app).copied().unwrap_or(0),
-                    },
-                );
+                memo[app] = Some(Memo {
+                    classes,
+                    failed: false,
+                    why: None,
+                    left: left[app],
+                });
             }
-            let remaining = memo[&app].left;
-            if let Some(entry) = memo.get_mut(&app) {
-                entry.left = entry.left.saturating_sub(1);
-            }
-            if !memo[&app].failed {
-                let classes = memo[&app].classes.clone();
+            // Set just above; apps are not removed during a retry.
+            let Some(entry) = memo[app].as_mut() else {
+                continue;
+            };
+            let remaining = entry.left;
+            entry.left = entry.left.saturating_sub(1);
+            if !entry.failed {
+                let classes = std::mem::take(&mut entry.classes);
                 let evictions_before = out.evictions.len();
-                if self.try_place(id, app, &classes, out) {
+                let placed = self.try_place(id, app, &classes, out);
+                if let Some(entry) = memo[app].as_mut() {
+                    entry.classes = classes;
+                }
+                if placed {
                     if out.evictions.len() > evictions_before {
-                        for entry in memo.values_mut() {
+                        for entry in memo.iter_mut().flatten() {
                             entry.failed = false;
                         }
                     }
@@ -848,25 +851,27 @@ impl Scheduler {
                 let planned = self.plan_hosts(app, remaining, out);
                 if planned > 0 {
                     let classes = self.eligible_classes_cached(app);
-                    if let Some(entry) = memo.get_mut(&app) {
-                        entry.classes = classes.clone();
+                    let placed = self.try_place(id, app, &classes, out);
+                    if let Some(entry) = memo[app].as_mut() {
+                        entry.classes = classes;
                     }
-                    if self.try_place(id, app, &classes, out) {
+                    if placed {
                         continue;
                     }
                 }
-                if let Some(entry) = memo.get_mut(&app) {
+                if let Some(entry) = memo[app].as_mut() {
                     entry.failed = true;
                 }
             }
             if explained && !report_all {
                 continue;
             }
-            let reason = match &memo[&app].why {
-                Some(e) => e.clone(),
+            let known = memo[app].as_ref().and_then(|m| m.why.clone());
+            let reason = match known {
+                Some(e) => e,
                 None => {
                     let e = self.explain_cached(app);
-                    if let Some(entry) = memo.get_mut(&app) {
+                    if let Some(entry) = memo[app].as_mut() {
                         entry.why = Some(e.clone());
                     }
                     e
