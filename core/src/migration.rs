@@ -168,6 +168,14 @@ impl Scheduler {
         out: &mut Decisions,
     ) -> Option<(InstanceId, HostId, u32)> {
         let better = |s: usize| tier(verdicts.get(s)) < worse;
+        // Only into a zone that is up and whose spread takes one more: a
+        // host planned for a replacement that cannot go there would stay
+        // empty.
+        if self.zones.get_index(zone).map(|(_, st)| *st) != Some(crate::scheduler::ZoneState::Up)
+            || !self.spread_allows(app, zone)
+        {
+            return None;
+        }
         let id = InstanceId(self.next_instance);
         self.next_instance = self.next_instance.checked_add(1)?;
         self.instances.insert(

@@ -582,6 +582,9 @@ impl Scheduler {
         spare: &mut Vec<(usize, u32)>,
         out: &mut Decisions,
     ) -> u32 {
+        if self.zones.get_index(zone).map(|(_, st)| *st) != Some(ZoneState::Up) {
+            return want;
+        }
         while want > 0 {
             let spec = &self.apps[app].spec;
             // (sku, tier, per host, hosts, covered, stock rank)
@@ -661,11 +664,17 @@ impl Scheduler {
         covered: u32,
         out: &mut Decisions,
     ) -> Option<(u32, usize)> {
+        // Ids must stay below the planned-host bit, and a new request needs
+        // a provision number: both are u64 counters that never run out in
+        // practice, but a snapshot can set them anywhere.
+        if self.next_provision == u64::MAX || self.next_planned >= !PLANNED_HOST_BIT {
+            return None;
+        }
         let class = self.class_for(sku, zone, true);
         let mut ids = Vec::new();
         for _ in 0..hosts {
             let slot = self.classes[class].next_slot();
-            if slot >= MAX_CLASS_SLOTS {
+            if slot >= MAX_CLASS_SLOTS || self.next_planned >= !PLANNED_HOST_BIT {
                 break;
             }
             let id = HostId(PLANNED_HOST_BIT | self.next_planned);

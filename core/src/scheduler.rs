@@ -428,7 +428,7 @@ impl Scheduler {
             instances: Vec::new(),
         };
         let bounds = self.bounds_of(&host);
-        if !self.classes[class].insert(slot, id, bounds) {
+        if self.hosts.contains_key(&id) || !self.classes[class].insert(slot, id, bounds) {
             return false;
         }
         self.version += 1;
@@ -790,7 +790,6 @@ impl Scheduler {
         // Also: how many of its instances are still to be tried (the batch
         // to plan new hosts for).
         struct Memo {
-            classes: SmallVec<[usize; 16]>,
             failed: bool,
             why: Option<Explanation>,
             left: u32,
@@ -816,9 +815,7 @@ impl Scheduler {
                 }
             );
             if memo[app].is_none() {
-                let classes = self.eligible_classes_cached(app);
                 memo[app] = Some(Memo {
-                    classes,
                     failed: false,
                     why: None,
                     left: left[app],
@@ -831,12 +828,11 @@ impl Scheduler {
             let remaining = entry.left;
             entry.left = entry.left.saturating_sub(1);
             if !entry.failed {
-                let classes = std::mem::take(&mut entry.classes);
+                // Fetched per attempt (cached per epoch): hosts planned for
+                // another app in this pass may have added classes.
+                let classes = self.eligible_classes_cached(app);
                 let evictions_before = out.evictions.len();
                 let placed = self.try_place(id, app, &classes, out);
-                if let Some(entry) = memo[app].as_mut() {
-                    entry.classes = classes;
-                }
                 if placed {
                     if out.evictions.len() > evictions_before {
                         for entry in memo.iter_mut().flatten() {
@@ -851,11 +847,7 @@ impl Scheduler {
                 let planned = self.plan_hosts(app, remaining, out);
                 if planned > 0 {
                     let classes = self.eligible_classes_cached(app);
-                    let placed = self.try_place(id, app, &classes, out);
-                    if let Some(entry) = memo[app].as_mut() {
-                        entry.classes = classes;
-                    }
-                    if placed {
+                    if self.try_place(id, app, &classes, out) {
                         continue;
                     }
                 }

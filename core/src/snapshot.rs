@@ -171,6 +171,11 @@ impl Scheduler {
                 "preemption_candidates must be at least 1",
             ));
         }
+        if config.backoff_max_ms < config.backoff_initial_ms {
+            return Err(RestoreError::Config(
+                "backoff_max_ms must not be below backoff_initial_ms",
+            ));
+        }
         let mut s = Scheduler::new(config);
         for sku in snapshot.skus {
             s.add_sku(sku)?;
@@ -182,6 +187,14 @@ impl Scheduler {
             s.add_app(app)?;
         }
         for o in snapshot.offerings {
+            let duplicate = |s: &Scheduler| {
+                let sku = s.skus.get_index_of(&o.sku);
+                let zone = s.zones.get_index_of(&o.zone);
+                matches!((sku, zone), (Some(a), Some(b)) if s.offerings.contains_key(&(a, b)))
+            };
+            if duplicate(&s) {
+                return Err(RestoreError::Counter("an offering is listed twice"));
+            }
             let sku = s
                 .skus
                 .get_index_of(&o.sku)
@@ -246,12 +259,13 @@ impl Scheduler {
             }
         }
         s.next_instance = snapshot.next_instance;
-        if snapshot.next_planned == 0
+        if snapshot.next_instance == 0
+            || snapshot.next_planned == 0
             || snapshot.next_planned > !PLANNED_HOST_BIT
             || snapshot.next_provision == 0
         {
             return Err(RestoreError::Counter(
-                "next_planned and next_provision start at 1",
+                "next_instance, next_planned and next_provision start at 1 and stay in range",
             ));
         }
         s.next_planned = snapshot.next_planned;
@@ -313,7 +327,12 @@ impl Scheduler {
         }
         for (to, from) in snapshot.moves {
             let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app);
+            let placed = matches!(
+                s.instances.get(&to).map(|i| &i.state),
+                Some(InstanceState::Placed { .. })
+            );
             let ok = to != from
+                && placed
                 && app_of(to).is_some()
                 && app_of(to) == app_of(from)
                 && !s.moves.contains_key(&to)
