@@ -176,6 +176,27 @@ impl Scheduler {
         {
             return None;
         }
+        let (id, host) = self.place_new_in_zone(app, zone, verdicts, better, true, now, out)?;
+        let to_tier = tier(verdicts.get(self.hosts.get(&host)?.sku));
+        Some((id, host, to_tier))
+    }
+
+    /// Create an instance of `app` in `zone` on a host whose SKU passes
+    /// `sku_ok`: a running or planned host with room, or else (for a rigid
+    /// app) a host newly planned among those SKUs. `spread` keeps the app's
+    /// spread policy while placing. On failure nothing changes and the
+    /// instance number is given back.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn place_new_in_zone(
+        &mut self,
+        app: usize,
+        zone: usize,
+        verdicts: &[Result<u32, Rejection>],
+        sku_ok: impl Fn(usize) -> bool,
+        spread: bool,
+        now: Timestamp,
+        out: &mut Decisions,
+    ) -> Option<(InstanceId, HostId)> {
         let id = InstanceId(self.next_instance);
         self.next_instance = self.next_instance.checked_add(1)?;
         self.instances.insert(
@@ -192,17 +213,17 @@ impl Scheduler {
         let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
             all.iter()
                 .copied()
-                .filter(|&c| s.classes[c].zone == zone && better(s.classes[c].sku))
+                .filter(|&c| s.classes[c].zone == zone && sku_ok(s.classes[c].sku))
                 .collect()
         };
         let all = self.eligible_classes_cached(app);
-        let mut placed = self.try_place(id, app, &here(self, &all), out);
-        if !placed {
+        let mut placed = self.try_place_with(id, app, &here(self, &all), out, spread);
+        if !placed && self.apps[app].spec.qos == QosTier::Rigid {
             let restricted: Vec<Result<u32, Rejection>> = verdicts
                 .iter()
                 .enumerate()
                 .map(|(s, v)| {
-                    if better(s) {
+                    if sku_ok(s) {
                         v.clone()
                     } else {
                         Err(Rejection::NotInTiers)
@@ -212,20 +233,19 @@ impl Scheduler {
             let mut spare = Vec::new();
             if self.plan_zone(app, zone, 1, &restricted, &mut spare, out) == 0 {
                 let all = self.eligible_classes_cached(app);
-                placed = self.try_place(id, app, &here(self, &all), out);
+                placed = self.try_place_with(id, app, &here(self, &all), out, spread);
             }
         }
-        if !placed {
+        let host = match self.instances.get(&id).map(|i| &i.state) {
+            Some(InstanceState::Placed { host, .. }) if placed => Some(*host),
+            _ => None,
+        };
+        if host.is_none() {
             let mut scratch = Decisions::default();
             self.delete_instance(id, &mut scratch);
             self.next_instance -= 1;
-            return None;
         }
-        let InstanceState::Placed { host, .. } = self.instances.get(&id)?.state else {
-            return None;
-        };
-        let to_tier = tier(verdicts.get(self.hosts.get(&host)?.sku));
-        Some((id, host, to_tier))
+        host.map(|h| (id, h))
     }
 
     /// The embedder started the replacement `to` of a move: the original is

@@ -171,13 +171,13 @@
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use crate::app::{QosTier, WhenUnsatisfiable};
+use crate::app::WhenUnsatisfiable;
 use crate::decision::{Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced};
 use crate::error::Error;
-use crate::explain::{Explanation, PendingReason};
+use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, ZoneId};
 use crate::migration::{Move, MoveReason};
-use crate::scheduler::{HostState, Instance, InstanceState, PendingKey, Scheduler, ZoneState};
+use crate::scheduler::{HostState, InstanceState, PendingKey, Scheduler, ZoneState};
 use crate::time::Timestamp;
 
 /// What losing one zone now would leave unplaced.
@@ -641,45 +641,8 @@ impl Scheduler {
         now: Timestamp,
         out: &mut Decisions,
     ) -> Option<(InstanceId, HostId)> {
-        let id = InstanceId(self.next_instance);
-        self.next_instance = self.next_instance.checked_add(1)?;
-        self.instances.insert(
-            id,
-            Instance {
-                app,
-                state: InstanceState::Pending {
-                    since: now,
-                    reason: PendingReason::NoFit(Explanation::default()),
-                },
-            },
-        );
-        self.apps[app].instances.insert(id);
-        let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
-            all.iter()
-                .copied()
-                .filter(|&c| s.classes[c].zone == z)
-                .collect()
-        };
-        let all = self.eligible_classes_cached(app);
-        let mut placed = self.try_place_with(id, app, &here(self, &all), out, false);
-        if !placed && self.apps[app].spec.qos == QosTier::Rigid {
-            let verdicts = self.verdicts_cached(app);
-            let mut spare = Vec::new();
-            if self.plan_zone(app, z, 1, &verdicts, &mut spare, out) == 0 {
-                let all = self.eligible_classes_cached(app);
-                placed = self.try_place_with(id, app, &here(self, &all), out, false);
-            }
-        }
-        if !placed {
-            let mut scratch = Decisions::default();
-            self.delete_instance(id, &mut scratch);
-            self.next_instance -= 1;
-            return None;
-        }
-        match self.instances.get(&id)?.state {
-            InstanceState::Placed { host, .. } => Some((id, host)),
-            InstanceState::Pending { .. } => None,
-        }
+        let verdicts = self.verdicts_cached(app);
+        self.place_new_in_zone(app, z, &verdicts, |_| true, false, now, out)
     }
 
     // ----- survivability -----------------------------------------------------
