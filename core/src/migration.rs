@@ -135,17 +135,13 @@ impl Scheduler {
                 }
                 match self.place_replacement(app, zone, t, &verdicts, now, &mut out) {
                     Some((to, to_host, to_tier)) => {
-                        self.moves.insert(to, from);
-                        self.version += 1;
-                        out.moves.push(Move {
-                            app: self.apps[app].spec.id.clone(),
-                            from,
-                            from_host,
-                            to,
-                            to_host,
-                            to_tier,
-                            reason: MoveReason::ReturnToPreferred,
-                        });
+                        self.record_move(
+                            app,
+                            (from, from_host),
+                            (to, to_host, to_tier),
+                            MoveReason::ReturnToPreferred,
+                            &mut out,
+                        );
                         left -= 1;
                     }
                     None => hopeless.push((zone, t)),
@@ -179,6 +175,28 @@ impl Scheduler {
         let (id, host) = self.place_new_in_zone(app, zone, verdicts, better, true, now, out)?;
         let to_tier = tier(verdicts.get(self.hosts.get(&host)?.sku));
         Some((id, host, to_tier))
+    }
+
+    /// Record a move in flight and report it.
+    pub(crate) fn record_move(
+        &mut self,
+        app: usize,
+        (from, from_host): (InstanceId, HostId),
+        (to, to_host, to_tier): (InstanceId, HostId, u32),
+        reason: MoveReason,
+        out: &mut Decisions,
+    ) {
+        self.moves.insert(to, from);
+        self.version += 1;
+        out.moves.push(Move {
+            app: self.apps[app].spec.id.clone(),
+            from,
+            from_host,
+            to,
+            to_host,
+            to_tier,
+            reason,
+        });
     }
 
     /// Create an instance of `app` in `zone` on a host whose SKU passes

@@ -343,19 +343,32 @@ impl Scheduler {
         state: ZoneState,
         now: Timestamp,
     ) -> Result<Decisions, Error> {
+        let (_, was) = self.switch_zone(zone, state, now)?;
+        let mut out = Decisions::default();
+        if state == ZoneState::Up && was != ZoneState::Up {
+            self.retry_pending(now, &mut out, false);
+        }
+        Ok(out)
+    }
+
+    /// Validate the time and zone, then set the zone's state: returns its
+    /// index and former state. Class eligibility and explanations are
+    /// invalidated.
+    pub(crate) fn switch_zone(
+        &mut self,
+        zone: &ZoneId,
+        state: ZoneState,
+        now: Timestamp,
+    ) -> Result<(usize, ZoneState), Error> {
         self.check_time(now)?;
-        let Some(slot) = self.zones.get_mut(zone) else {
+        let Some((z, _, slot)) = self.zones.get_full_mut(zone) else {
             return Err(Error::UnknownZone(zone.clone()));
         };
         self.now = now;
         let was = std::mem::replace(slot, state);
         self.epoch += 1;
         self.version += 1;
-        let mut out = Decisions::default();
-        if state == ZoneState::Up && was != ZoneState::Up {
-            self.retry_pending(now, &mut out, false);
-        }
-        Ok(out)
+        Ok((z, was))
     }
 
     /// Add a host. Pending instances are retried, since they may fit now.

@@ -152,7 +152,7 @@
 //! A target zone with no room for a replacement (and no offering to
 //! provision from) is skipped; the app stays beyond its limit until
 //! capacity appears there and `rebalance` is called again. A move is a replacement instance in the target zone (placed, or
-//! tentative on a newly planned host) and a [`Move`] with
+//! tentative on a newly planned host) and a [`Move`](crate::Move) with
 //! [`MoveReason::Rebalance`](crate::MoveReason); the embedder starts the
 //! replacement and confirms with [`Scheduler::complete_move`] (which removes
 //! the original) or gives up with [`Scheduler::abort_move`], exactly as for
@@ -176,7 +176,7 @@ use crate::decision::{Decisions, EvictionCause, ResourceTotals, SkewViolation, U
 use crate::error::Error;
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, ZoneId};
-use crate::migration::{Move, MoveReason};
+use crate::migration::MoveReason;
 use crate::scheduler::{HostState, InstanceState, PendingKey, Scheduler, ZoneState};
 use crate::time::Timestamp;
 
@@ -345,16 +345,7 @@ impl Scheduler {
     /// The zone is lost: mark it down and re-place every instance recorded
     /// there, in one plan. See the [module docs](crate::zones#failure-one-evacuation-plan).
     pub fn zone_down(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
-        self.check_time(now)?;
-        let Some(z) = self.zones.get_index_of(zone) else {
-            return Err(Error::UnknownZone(zone.clone()));
-        };
-        self.now = now;
-        if let Some((_, state)) = self.zones.get_index_mut(z) {
-            *state = ZoneState::Down;
-        }
-        self.epoch += 1;
-        self.version += 1;
+        let (z, _) = self.switch_zone(zone, ZoneState::Down, now)?;
         let hosts: Vec<HostId> = self
             .hosts
             .iter()
@@ -472,16 +463,7 @@ impl Scheduler {
     /// The zone is back: mark it up, retry pending instances and return the
     /// first rebalance moves. See the [module docs](crate::zones#rebalance).
     pub fn zone_up(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
-        self.check_time(now)?;
-        let Some(z) = self.zones.get_index_of(zone) else {
-            return Err(Error::UnknownZone(zone.clone()));
-        };
-        self.now = now;
-        if let Some((_, state)) = self.zones.get_index_mut(z) {
-            *state = ZoneState::Up;
-        }
-        self.epoch += 1;
-        self.version += 1;
+        self.switch_zone(zone, ZoneState::Up, now)?;
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, false);
         self.rebalance_all(now, &mut out);
@@ -586,17 +568,13 @@ impl Scheduler {
                         .and_then(|h| verdicts.get(h.sku))
                         .and_then(|v| v.as_ref().ok().copied())
                         .unwrap_or(u32::MAX);
-                    self.moves.insert(to, from);
-                    self.version += 1;
-                    out.moves.push(Move {
-                        app: self.apps[app].spec.id.clone(),
-                        from,
-                        from_host,
-                        to,
-                        to_host,
-                        to_tier,
-                        reason: MoveReason::Rebalance,
-                    });
+                    self.record_move(
+                        app,
+                        (from, from_host),
+                        (to, to_host, to_tier),
+                        MoveReason::Rebalance,
+                        out,
+                    );
                     counts[src] = counts[src].saturating_sub(1);
                     counts[dst] = counts[dst].saturating_add(1);
                     left -= 1;
