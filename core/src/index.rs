@@ -19,8 +19,6 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-use smallvec::SmallVec;
-
 use crate::ids::HostId;
 use crate::resources::DIMENSIONS;
 
@@ -72,10 +70,16 @@ fn set_path<const N: usize>(array: &mut [[u32; N]], mut i: usize, value: [u32; N
 /// CPU levels of the memory-given-CPU bounds (see [`SegTree`]).
 const LEVELS: usize = 6;
 
-/// A max-segment tree over slots; leaves beyond the last slot are zero.
+/// Slots per leaf block of the tree.
+const BLOCK: usize = 16;
+
+/// A max-segment tree over blocks of [`BLOCK`] slots, with the exact vectors
+/// of every slot kept beside it; slots beyond the last host are zero.
 ///
-/// The four bound vectors live in four arrays, so a search, which compares
-/// one of them, touches 16 bytes per node.
+/// Each bound vector lives in its own array (per slot and per node), so a
+/// search, which compares one of them, touches 16 bytes per node and scans
+/// a block's slots in one cache line pair. Trees of single-node SKUs keep
+/// only the total vectors: a host's one node is the whole host.
 ///
 /// Per-dimension maxima are loose where some hosts have CPU but no memory
 /// left and others the reverse: a subtree's bound then covers requests that
@@ -87,11 +91,16 @@ const LEVELS: usize = 6;
 /// is ever skipped.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SegTree {
-    /// Number of leaves, a power of two (0 when empty).
+    /// Number of leaf blocks, a power of two (0 when empty).
     leaves: usize,
-    /// One array per [`BoundKey`], in heap layout: node 1 is the root, node
-    /// `i` has children `2i`, `2i+1`, leaf `s` is node `leaves + s`. Node 0
-    /// is unused.
+    /// Whether the hosts have one NUMA node (node vectors equal totals).
+    single_node: bool,
+    /// Per [`BoundKey`] (node keys unused when `single_node`): each slot's
+    /// vector; `leaves * BLOCK` entries.
+    slots: [Vec<[u32; DIMENSIONS]>; 4],
+    /// Per [`BoundKey`], in heap layout: node 1 is the root, node `i` has
+    /// children `2i`, `2i+1`, block `b` is node `leaves + b`. Node 0 is
+    /// unused.
     nodes: [Vec<[u32; DIMENSIONS]>; 4],
     /// CPU thresholds `t_k`, ascending.
     levels: [u32; LEVELS],
@@ -101,15 +110,35 @@ pub(crate) struct SegTree {
 }
 
 impl SegTree {
-    /// An empty tree for hosts with `cpu_capacity` millicores.
-    pub(crate) fn new(cpu_capacity: u32) -> SegTree {
+    /// An empty tree for hosts with `cpu_capacity` millicores and one NUMA
+    /// node (`single_node`) or several.
+    pub(crate) fn new(cpu_capacity: u32, single_node: bool) -> SegTree {
         let mut levels = [0u32; LEVELS];
         for (k, level) in levels.iter_mut().enumerate() {
             *level = (cpu_capacity >> (LEVELS - k)).max(1);
         }
         SegTree {
             levels,
+            single_node,
             ..SegTree::default()
+        }
+    }
+
+    /// The array holding `key`'s vectors.
+    fn array_of(&self, key: BoundKey) -> usize {
+        match (key, self.single_node) {
+            (BoundKey::FreeNode, true) => BoundKey::FreeTotal as usize,
+            (BoundKey::ReclaimNode, true) => BoundKey::ReclaimTotal as usize,
+            (key, _) => key as usize,
+        }
+    }
+
+    /// The arrays in use.
+    fn arrays(&self) -> &'static [usize] {
+        if self.single_node {
+            &[0, 2]
+        } else {
+            &[0, 1, 2, 3]
         }
     }
 
@@ -123,19 +152,20 @@ impl SegTree {
         out
     }
 
-    /// Number of leaves for `slots` slots: the next power of two (0 for 0).
-    /// The tree's shape is a function of the slot count alone, so a live
-    /// index and one rebuilt from a snapshot search identically.
+    /// Number of leaf blocks for `slots` slots: the next power of two of
+    /// the blocks needed (0 for 0). The tree's shape is a function of the
+    /// slot count alone, so a live index and one rebuilt from a snapshot
+    /// search identically.
     fn leaves_for(slots: usize) -> usize {
         if slots == 0 {
             0
         } else {
-            slots.next_power_of_two()
+            slots.div_ceil(BLOCK).next_power_of_two()
         }
     }
 
     fn grow_to(&mut self, slots: usize) {
-        if slots <= self.leaves {
+        if slots <= self.leaves * BLOCK {
             return;
         }
         self.resize(Self::leaves_for(slots));
@@ -150,38 +180,58 @@ impl SegTree {
     }
 
     fn resize(&mut self, leaves: usize) {
-        for array in &mut self.nodes {
-            if leaves == 0 {
-                *array = Vec::new();
-                continue;
-            }
-            let mut nodes = vec![[0u32; DIMENSIONS]; 2 * leaves];
-            for s in 0..self.leaves.min(leaves) {
-                nodes[leaves + s] = array[self.leaves + s];
-            }
-            for i in (1..leaves).rev() {
-                nodes[i] = max_each(&nodes[2 * i], &nodes[2 * i + 1]);
-            }
-            *array = nodes;
+        let keep = self.leaves.min(leaves) * BLOCK;
+        for &a in self.arrays() {
+            let mut slots = vec![[0u32; DIMENSIONS]; leaves * BLOCK];
+            slots[..keep].copy_from_slice(&self.slots[a][..keep]);
+            self.slots[a] = slots;
+            self.nodes[a] = vec![[0u32; DIMENSIONS]; 2 * leaves];
         }
-        for array in &mut self.mem_at_cpu {
-            if leaves == 0 {
-                *array = Vec::new();
-                continue;
-            }
-            let mut nodes = vec![[0u32; LEVELS]; 2 * leaves];
-            for s in 0..self.leaves.min(leaves) {
-                nodes[leaves + s] = array[self.leaves + s];
-            }
-            for i in (1..leaves).rev() {
-                nodes[i] = max_each(&nodes[2 * i], &nodes[2 * i + 1]);
-            }
-            *array = nodes;
+        for m in 0..self.mem_arrays() {
+            self.mem_at_cpu[m] = vec![[0u32; LEVELS]; 2 * leaves];
         }
         self.leaves = leaves;
+        for b in 0..leaves {
+            self.refresh_block(b);
+        }
+        for i in (1..leaves).rev() {
+            for &a in self.arrays() {
+                let nodes = &mut self.nodes[a];
+                nodes[i] = max_each(&nodes[2 * i], &nodes[2 * i + 1]);
+            }
+            for m in 0..self.mem_arrays() {
+                let mem = &mut self.mem_at_cpu[m];
+                mem[i] = max_each(&mem[2 * i], &mem[2 * i + 1]);
+            }
+        }
     }
 
-    /// Set one leaf and update its ancestors.
+    /// Number of memory-given-CPU arrays in use.
+    fn mem_arrays(&self) -> usize {
+        if self.single_node { 1 } else { 2 }
+    }
+
+    /// Recompute block `b`'s leaf node from its slots (ancestors untouched).
+    fn refresh_block(&mut self, b: usize) {
+        let node = self.leaves + b;
+        let range = b * BLOCK..(b + 1) * BLOCK;
+        for &a in self.arrays() {
+            let max = self.slots[a][range.clone()]
+                .iter()
+                .fold([0u32; DIMENSIONS], |m, v| max_each(&m, v));
+            self.nodes[a][node] = max;
+        }
+        for m in 0..self.mem_arrays() {
+            let max = self.slots[m][range.clone()]
+                .iter()
+                .fold([0u32; LEVELS], |acc, v| {
+                    max_each(&acc, &self.mem_at_cpu_of(v))
+                });
+            self.mem_at_cpu[m][node] = max;
+        }
+    }
+
+    /// Set one slot and update its block and the block's ancestors.
     pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
         let slot = slot as usize;
         self.grow_to(slot + 1);
@@ -191,56 +241,65 @@ impl SegTree {
             bounds.reclaim_total,
             bounds.reclaim_node,
         ];
-        let extra = [
-            self.mem_at_cpu_of(&bounds.free_total),
-            self.mem_at_cpu_of(&bounds.free_node),
-        ];
-        let leaf = self.leaves + slot;
-        for (array, value) in self.nodes.iter_mut().zip(values) {
-            set_path(array, leaf, value);
+        for &a in self.arrays() {
+            self.slots[a][slot] = values[a];
         }
-        for (array, value) in self.mem_at_cpu.iter_mut().zip(extra) {
-            set_path(array, leaf, value);
+        let b = slot / BLOCK;
+        let node = self.leaves + b;
+        let old: [[u32; DIMENSIONS]; 4] =
+            std::array::from_fn(|a| self.nodes[a].get(node).copied().unwrap_or_default());
+        let old_mem: [[u32; LEVELS]; 2] =
+            std::array::from_fn(|m| self.mem_at_cpu[m].get(node).copied().unwrap_or_default());
+        self.refresh_block(b);
+        for &a in self.arrays() {
+            let value = self.nodes[a][node];
+            if value != old[a] {
+                set_path(&mut self.nodes[a], node, value);
+            }
+        }
+        for (m, old) in old_mem.iter().enumerate().take(self.mem_arrays()) {
+            let value = self.mem_at_cpu[m][node];
+            if value != *old {
+                set_path(&mut self.mem_at_cpu[m], node, value);
+            }
         }
     }
 
     /// The bounds stored for one slot.
     pub(crate) fn leaf(&self, slot: u32) -> Bounds {
-        let slot = slot as usize;
-        if slot >= self.leaves {
-            return Bounds::default();
-        }
-        let i = self.leaves + slot;
         Bounds {
-            free_total: self.nodes[0][i],
-            free_node: self.nodes[1][i],
-            reclaim_total: self.nodes[2][i],
-            reclaim_node: self.nodes[3][i],
+            free_total: self.leaf_bound(BoundKey::FreeTotal, slot),
+            free_node: self.leaf_bound(BoundKey::FreeNode, slot),
+            reclaim_total: self.leaf_bound(BoundKey::ReclaimTotal, slot),
+            reclaim_node: self.leaf_bound(BoundKey::ReclaimNode, slot),
         }
     }
 
-    /// One bound vector of one slot (the slot must be below the leaf count).
+    /// One bound vector of one slot (zero beyond the last slot).
     pub(crate) fn leaf_bound(&self, key: BoundKey, slot: u32) -> [u32; DIMENSIONS] {
-        self.nodes[key as usize]
-            .get(self.leaves + slot as usize)
+        self.slots[self.array_of(key)]
+            .get(slot as usize)
             .copied()
             .unwrap_or_default()
     }
 
-    /// Visit, left to right, the slots whose `key` bound covers `req`.
-    /// `visit` returns `Break` to stop the search. At most `budget` tree
-    /// nodes are examined; returns true if the budget ran out first.
+    /// Visit, left to right, the slots whose `key` bound covers `req`, with
+    /// their `key` vector. `visit` returns `Break` to stop the search. At most `budget` tree
+    /// nodes (a block of slots counting as one) are examined; returns true
+    /// if the budget ran out first.
     pub(crate) fn search(
         &self,
         key: BoundKey,
         req: &[u32; DIMENSIONS],
         budget: usize,
-        mut visit: impl FnMut(u32) -> ControlFlow<()>,
+        mut visit: impl FnMut(u32, &[u32; DIMENSIONS]) -> ControlFlow<()>,
     ) -> bool {
         if self.leaves == 0 {
             return false;
         }
-        let nodes = &self.nodes[key as usize];
+        let a = self.array_of(key);
+        let nodes = &self.nodes[a];
+        let slots = &self.slots[a];
         // The memory-given-CPU bound for the highest level the request's
         // CPU reaches, for the free keys.
         let extra = match key {
@@ -248,35 +307,47 @@ impl SegTree {
                 .levels
                 .iter()
                 .rposition(|&level| level <= req[0])
-                .map(|k| (&self.mem_at_cpu[key as usize], k)),
+                .and_then(|k| Some((self.mem_at_cpu.get(a)?, k))),
             BoundKey::ReclaimTotal | BoundKey::ReclaimNode => None,
         };
         let mut visits = 0usize;
-        let mut stack: SmallVec<[usize; 64]> = SmallVec::new();
-        stack.push(1);
-        while let Some(i) = stack.pop() {
+        // Depth-first, left child first: at most one pending right sibling
+        // per level, and a tree has at most 18 levels (MAX_CLASS_SLOTS /
+        // BLOCK leaves), so 24 entries never overflow.
+        let mut stack = [0u32; 24];
+        let mut top = 0usize;
+        let mut i = 1usize;
+        loop {
             visits += 1;
             if visits > budget {
                 return true;
             }
-            if !covers(&nodes[i], req) {
-                continue;
-            }
-            if let Some((mem, k)) = extra {
-                if mem[i][k] < req[1] {
+            let fits = covers(&nodes[i], req) && extra.is_none_or(|(mem, k)| mem[i][k] >= req[1]);
+            if fits {
+                if i >= self.leaves {
+                    let first = (i - self.leaves) * BLOCK;
+                    for (s, v) in slots[first..first + BLOCK].iter().enumerate() {
+                        // Slots are below MAX_CLASS_SLOTS, so the cast is
+                        // lossless.
+                        if covers(v, req) && visit((first + s) as u32, v).is_break() {
+                            return false;
+                        }
+                    }
+                } else {
+                    if top < stack.len() {
+                        // Node numbers are below 2 * leaves <= 2^18.
+                        stack[top] = (2 * i + 1) as u32;
+                        top += 1;
+                    }
+                    i *= 2;
                     continue;
                 }
             }
-            if i >= self.leaves {
-                // Leaves hold slot numbers below `leaves`, which is a usize
-                // built from u32 slots, so the cast is lossless.
-                if visit((i - self.leaves) as u32).is_break() {
-                    return false;
-                }
-            } else {
-                stack.push(2 * i + 1);
-                stack.push(2 * i);
+            if top == 0 {
+                break;
             }
+            top -= 1;
+            i = stack[top] as usize;
         }
         false
     }
@@ -309,14 +380,20 @@ pub(crate) struct ClassIndex {
 }
 
 impl ClassIndex {
-    pub(crate) fn new(sku: usize, zone: usize, planned: bool, cpu_capacity: u32) -> ClassIndex {
+    pub(crate) fn new(
+        sku: usize,
+        zone: usize,
+        planned: bool,
+        cpu_capacity: u32,
+        single_node: bool,
+    ) -> ClassIndex {
         ClassIndex {
             sku,
             zone,
             planned,
             slots: Vec::new(),
             free_slots: BTreeSet::new(),
-            tree: SegTree::new(cpu_capacity),
+            tree: SegTree::new(cpu_capacity, single_node),
             hosts: 0,
         }
     }
@@ -389,10 +466,15 @@ mod tests {
 
     fn found(t: &SegTree, req: u32) -> Vec<u32> {
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[req; DIMENSIONS], usize::MAX, |s| {
-            out.push(s);
-            ControlFlow::Continue(())
-        });
+        t.search(
+            BoundKey::FreeTotal,
+            &[req; DIMENSIONS],
+            usize::MAX,
+            |s, _| {
+                out.push(s);
+                ControlFlow::Continue(())
+            },
+        );
         out
     }
 
@@ -414,7 +496,7 @@ mod tests {
     #[test]
     fn memory_given_cpu_bounds_prune_mixed_subtrees() {
         // Slots 0..62 alternate CPU-rich / memory-rich; slot 63 fits.
-        let mut t = SegTree::new(64_000);
+        let mut t = SegTree::new(64_000, false);
         for s in 0..64u32 {
             let mut v = b(0);
             v.free_total = match s {
@@ -426,7 +508,7 @@ mod tests {
         }
         let mut out = vec![];
         // 8000 mCPU reaches level 3 (64000/8): only slot 63 has memory there.
-        let ran_out = t.search(BoundKey::FreeTotal, &[8_000, 16_000, 0, 0], 20, |s| {
+        let ran_out = t.search(BoundKey::FreeTotal, &[8_000, 16_000, 0, 0], 20, |s, _| {
             out.push(s);
             ControlFlow::Continue(())
         });
@@ -442,8 +524,10 @@ mod tests {
             leaves in proptest::collection::vec(
                 (0u32..64_000, 0u32..256_000, 0u32..100, 0u32..4), 1..200),
             req in (1u32..64_000, 1u32..256_000, 0u32..100, 0u32..4),
+            single_node in proptest::bool::ANY,
+            node_key in proptest::bool::ANY,
         ) {
-            let mut t = SegTree::new(64_000);
+            let mut t = SegTree::new(64_000, single_node);
             for (s, (c, m, n, a)) in leaves.iter().enumerate() {
                 let mut v = b(0);
                 v.free_total = [*c, *m, *n, *a];
@@ -458,8 +542,17 @@ mod tests {
                 })
                 .map(|(s, _)| s as u32)
                 .collect();
+            // A single-node tree answers node keys with the totals; the
+            // test's node vectors equal the totals either way.
+            for (s, (c, m, n, a)) in leaves.iter().enumerate() {
+                let mut v = b(0);
+                v.free_total = [*c, *m, *n, *a];
+                v.free_node = v.free_total;
+                t.set(s as u32, v);
+            }
+            let key = if node_key { BoundKey::FreeNode } else { BoundKey::FreeTotal };
             let mut got = vec![];
-            t.search(BoundKey::FreeTotal, &req, usize::MAX, |s| {
+            t.search(key, &req, usize::MAX, |s, _| {
                 got.push(s);
                 ControlFlow::Continue(())
             });
@@ -478,7 +571,7 @@ mod tests {
         t.set(1, c);
         // The root bound covers [10, 10] but no single leaf does.
         let mut out = vec![];
-        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s| {
+        t.search(BoundKey::FreeTotal, &[5, 5, 0, 0], usize::MAX, |s, _| {
             out.push(s);
             ControlFlow::Continue(())
         });
@@ -487,8 +580,8 @@ mod tests {
 
     #[test]
     fn removing_trailing_slots_shrinks_to_the_canonical_shape() {
-        let mut grown = ClassIndex::new(0, 0, false, 64);
-        let mut fresh = ClassIndex::new(0, 0, false, 64);
+        let mut grown = ClassIndex::new(0, 0, false, 64, false);
+        let mut fresh = ClassIndex::new(0, 0, false, 64, false);
         for i in 0..9 {
             assert!(grown.insert(i, HostId(u64::from(i)), b(i + 1)));
         }
@@ -514,7 +607,7 @@ mod tests {
 
     #[test]
     fn class_slots_are_reused_lowest_first() {
-        let mut c = ClassIndex::new(0, 0, false, 64);
+        let mut c = ClassIndex::new(0, 0, false, 64, false);
         for i in 0..4 {
             let s = c.next_slot();
             assert!(c.insert(s, HostId(i), b(1)));

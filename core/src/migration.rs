@@ -117,9 +117,9 @@ impl Scheduler {
                 if h.state != HostState::Ready {
                     continue;
                 }
-                let t = tier(verdicts.get(h.sku));
+                let t = tier(verdicts.get(h.sku()));
                 if t > 0 {
-                    cands.push((t, *id, *host, h.zone));
+                    cands.push((t, *id, *host, h.zone()));
                 }
             }
             cands.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -173,7 +173,7 @@ impl Scheduler {
             return None;
         }
         let (id, host) = self.place_new_in_zone(app, zone, verdicts, better, true, now, out)?;
-        let to_tier = tier(verdicts.get(self.hosts.get(&host)?.sku));
+        let to_tier = tier(verdicts.get(self.hosts.get(&host)?.sku()));
         Some((id, host, to_tier))
     }
 

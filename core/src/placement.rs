@@ -22,7 +22,8 @@
 //! up to [`Config::candidates_per_class`](crate::Config) hosts that fit, and
 //! the best score among all the candidates found wins. Each search examines
 //! at most [`Config::search_budget`](crate::Config) tree nodes per level of
-//! the class's index, so its cost grows with log(hosts) even where
+//! the class's index (a leaf node is a block of 16 slots, scanned whole),
+//! so its cost grows with log(hosts) even where
 //! fragmented hosts make the index's bounds loose; a budgeted search may
 //! therefore stop before reaching hosts that fit further right. Only when
 //! the budgeted searches find no candidate at all, and one of them ran out,
@@ -268,7 +269,7 @@ impl Scheduler {
         h: &Host,
         reclaim: bool,
     ) -> (SmallVec<[Resources; 2]>, SmallVec<[Resources; 2]>) {
-        let sku = &self.skus[h.sku];
+        let sku = &self.skus[h.sku()];
         let caps: SmallVec<[Resources; 2]> = sku.numa_nodes.iter().copied().collect();
         let avail = caps
             .iter()
@@ -297,7 +298,7 @@ impl Scheduler {
     /// Evaluate `host` for a rigid instance, evicting best-effort ones.
     fn preempt_option(&self, id: HostId, req: &Resources, policy: NumaPolicy) -> Option<Candidate> {
         let h = self.hosts.get(&id)?;
-        let sku = &self.skus[h.sku];
+        let sku = &self.skus[h.sku()];
         let cap = &sku.allocatable;
         let (_, free) = self.node_view(h, false);
         // Scopes: each node for SingleNode, the whole host for Any.
@@ -350,7 +351,7 @@ impl Scheduler {
             let rank = (
                 victims.len(),
                 vsize,
-                residual_score(&self.sku_scales[h.sku], &after),
+                residual_score(&self.sku_scales[h.sku()], &after),
             );
             if best.as_ref().is_none_or(|b| rank < b.rank) {
                 best = Some(Candidate {
@@ -427,6 +428,9 @@ impl Scheduler {
             NumaPolicy::SingleNode => (BoundKey::FreeNode, BoundKey::ReclaimNode),
         };
         let mut chosen: Option<Candidate> = None;
+        // Without preemption a candidate is just (score, host): the lowest
+        // wins.
+        let mut best: Option<(u64, HostId)> = None;
         // Each search first runs on a visit budget of O(log hosts); only if
         // that finds nothing anywhere, and some search ran out of budget, is
         // the search repeated without a budget, so a "no" is always exact.
@@ -465,37 +469,37 @@ impl Scheduler {
                     };
                     let mut found = 0u32;
                     let scale = &self.sku_scales[class.sku];
-                    // Single-node SKUs: the leaf bound is exact for either policy.
-                    let multi_node = self.skus[class.sku].numa_nodes.len() > 1;
-                    exhausted |= class.tree.search(key, &req_arr, budget, |slot| {
+                    // Single-node SKUs: the leaf bound is exact for either
+                    // policy; otherwise a single-node request needs a check.
+                    let check_node = policy == NumaPolicy::SingleNode
+                        && self.skus[class.sku].numa_nodes.len() > 1;
+                    exhausted |= class.tree.search(key, &req_arr, budget, |slot, bound| {
                         let Some(host) = class.host_at(slot) else {
                             return ControlFlow::Continue(());
                         };
-                        let opt = if preempt {
-                            self.preempt_option(host, &req, policy)
-                        } else if policy == NumaPolicy::SingleNode
-                            && multi_node
-                            && !self.fits_one_node(host, &req)
-                        {
-                            None
-                        } else {
+                        if preempt {
+                            if let Some(opt) = self.preempt_option(host, &req, policy) {
+                                found += 1;
+                                let better = chosen
+                                    .as_ref()
+                                    .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
+                                if better {
+                                    chosen = Some(opt);
+                                }
+                            }
+                        } else if !check_node || self.fits_one_node(host, &req) {
                             // The tree checked free_total >= req (Any) or a
                             // node that fits (SingleNode), so this is exact.
-                            let free = class.tree.leaf_bound(BoundKey::FreeTotal, slot);
+                            let free = if key == BoundKey::FreeTotal {
+                                *bound
+                            } else {
+                                class.tree.leaf_bound(BoundKey::FreeTotal, slot)
+                            };
                             let after = Resources::from_raw(free).saturating_sub(&req);
-                            Some(Candidate {
-                                host,
-                                rank: (0, 0, residual_score(scale, &after)),
-                                victims: SmallVec::new(),
-                            })
-                        };
-                        if let Some(opt) = opt {
+                            let opt = (residual_score(scale, &after), host);
                             found += 1;
-                            let better = chosen
-                                .as_ref()
-                                .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
-                            if better {
-                                chosen = Some(opt);
+                            if best.is_none_or(|b| opt < b) {
+                                best = Some(opt);
                             }
                         }
                         if found >= limit {
@@ -503,6 +507,13 @@ impl Scheduler {
                         } else {
                             ControlFlow::Continue(())
                         }
+                    });
+                }
+                if let Some((score, host)) = best {
+                    chosen = Some(Candidate {
+                        host,
+                        rank: (0, 0, score),
+                        victims: SmallVec::new(),
                     });
                 }
                 if chosen.is_some() {
@@ -538,7 +549,7 @@ impl Scheduler {
         let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
         let violates = spread
             && self.apps[app].spec.spread.is_constrained()
-            && !self.spread_allows(app, h.zone);
+            && !self.spread_allows(app, h.zone());
         self.allocate(id, choice.host, parts);
         if violates {
             self.report_violation(app, out);
@@ -557,8 +568,8 @@ impl Scheduler {
             instance: id,
             app: self.apps[app].spec.id.clone(),
             host: choice.host,
-            zone: self.zone_id(h.zone).clone(),
-            sku: self.skus[h.sku].id.clone(),
+            zone: self.zone_id(h.zone()).clone(),
+            sku: self.skus[h.sku()].id.clone(),
             numa_nodes,
         });
         true

@@ -334,7 +334,7 @@ impl Scheduler {
         if self.hosts.contains_key(&host) {
             return Err(Error::DuplicateHost(host));
         }
-        let (sku, zone) = (h.sku, h.zone);
+        let (sku, zone) = (h.sku(), h.zone());
         let slot = match self.classes.get(&(sku, zone, false)) {
             Some(c) => c.next_slot(),
             None => 0,
@@ -349,7 +349,7 @@ impl Scheduler {
         let Some(mut h) = self.hosts.swap_remove(&planned) else {
             return Err(Error::UnknownHost(planned));
         };
-        self.classes[h.class].remove(h.slot);
+        self.classes[h.class()].remove(h.slot);
         if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
             o.planned = o.planned.saturating_sub(1);
             if let Stock::Known(n) = o.stock {
@@ -359,7 +359,7 @@ impl Scheduler {
             o.backoff_until = None;
         }
         let class = self.class_for(sku, zone, false);
-        h.class = class;
+        h.set_class(class);
         h.slot = slot;
         h.state = HostState::Ready;
         let mut instances = h.instances.clone();
@@ -726,9 +726,9 @@ impl Scheduler {
     /// been released), keeping the offering's planned count right.
     pub(crate) fn drop_host(&mut self, id: HostId) {
         if let Some(host) = self.hosts.swap_remove(&id) {
-            self.classes[host.class].remove(host.slot);
+            self.classes[host.class()].remove(host.slot);
             if host.state == HostState::Planned {
-                if let Some(o) = self.offerings.get_mut(&(host.sku, host.zone)) {
+                if let Some(o) = self.offerings.get_mut(&(host.sku(), host.zone())) {
                     o.planned = o.planned.saturating_sub(1);
                 }
             }

@@ -199,7 +199,7 @@ impl Scheduler {
     /// A host's view.
     pub fn host(&self, id: HostId) -> Option<HostView> {
         let h = self.hosts.get(&id)?;
-        let sku = &self.skus[h.sku];
+        let sku = &self.skus[h.sku()];
         let nodes: Vec<NodeView> = sku
             .numa_nodes
             .iter()
@@ -217,7 +217,7 @@ impl Scheduler {
         Some(HostView {
             id,
             sku: sku.id.clone(),
-            zone: self.zone_id(h.zone).clone(),
+            zone: self.zone_id(h.zone()).clone(),
             state: h.state,
             capacity: sku.allocatable,
             free,
@@ -280,7 +280,7 @@ impl Scheduler {
                     let Some(hix) = self.hosts.get_index_of(host) else {
                         return Err(InvariantViolation::Pending(*id));
                     };
-                    zone_counts[inst.app][self.hosts[hix].zone] += 1;
+                    zone_counts[inst.app][self.hosts[hix].zone()] += 1;
                     let off = if app.qos == QosTier::Rigid { 0 } else { 4 };
                     for (n, r) in parts {
                         let Some(s) = sums[hix].get_mut(usize::from(*n)) else {
@@ -300,7 +300,7 @@ impl Scheduler {
             return Err(InvariantViolation::Pending(InstanceId(0)));
         }
         for (hix, (id, h)) in self.hosts.iter().enumerate() {
-            let sku = &self.skus[h.sku];
+            let sku = &self.skus[h.sku()];
             for (n, cap) in sku.numa_nodes.iter().enumerate() {
                 let s = sums[hix][n];
                 let u = h.used[n];
@@ -323,7 +323,7 @@ impl Scheduler {
                     }
                 }
             }
-            let class = &self.classes[h.class];
+            let class = &self.classes[h.class()];
             if class.host_at(h.slot) != Some(*id) || class.tree.leaf(h.slot) != self.bounds_of(h) {
                 return Err(InvariantViolation::Index(*id));
             }
@@ -338,7 +338,7 @@ impl Scheduler {
             let planned = self
                 .hosts
                 .values()
-                .filter(|h| h.state == HostState::Planned && h.sku == s && h.zone == z)
+                .filter(|h| h.state == HostState::Planned && h.sku() == s && h.zone() == z)
                 .count();
             if planned != o.planned as usize {
                 return Err(InvariantViolation::Offering {

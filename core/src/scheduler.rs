@@ -118,12 +118,15 @@ pub(crate) struct NodeUse {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
-    pub(crate) sku: usize,
-    pub(crate) zone: usize,
-    pub(crate) state: HostState,
-    pub(crate) class: usize,
+    /// SKU index (as `u32` to keep hosts small; see [`Host::sku`]).
+    sku_ix: u32,
+    /// Zone index.
+    zone_ix: u32,
+    /// Index class.
+    class_ix: u32,
     pub(crate) slot: u32,
-    pub(crate) used: SmallVec<[NodeUse; 2]>,
+    pub(crate) state: HostState,
+    pub(crate) used: SmallVec<[NodeUse; 1]>,
     pub(crate) instances: Vec<InstanceId>,
 }
 
@@ -146,6 +149,29 @@ pub(crate) struct App {
     /// Every SKU's substitution verdict, by SKU index, valid while
     /// `Scheduler::epoch` equals the first field (derived).
     pub(crate) verdicts: Option<(u64, Vec<Result<u32, Rejection>>)>,
+}
+
+impl Host {
+    /// The host's SKU index.
+    pub(crate) fn sku(&self) -> usize {
+        self.sku_ix as usize
+    }
+
+    /// The host's zone index.
+    pub(crate) fn zone(&self) -> usize {
+        self.zone_ix as usize
+    }
+
+    /// The host's index class.
+    pub(crate) fn class(&self) -> usize {
+        self.class_ix as usize
+    }
+
+    /// Move the host to another index class (a planned host turning
+    /// ready). Class indices are far below u32::MAX.
+    pub(crate) fn set_class(&mut self, class: usize) {
+        self.class_ix = class as u32;
+    }
 }
 
 impl App {
@@ -414,7 +440,13 @@ impl Scheduler {
         self.classes
             .insert_full(
                 (sku, zone, planned),
-                ClassIndex::new(sku, zone, planned, self.skus[sku].allocatable.cpu_millis()),
+                ClassIndex::new(
+                    sku,
+                    zone,
+                    planned,
+                    self.skus[sku].allocatable.cpu_millis(),
+                    self.skus[sku].numa_nodes.len() <= 1,
+                ),
             )
             .0
     }
@@ -431,11 +463,13 @@ impl Scheduler {
         slot: u32,
     ) -> bool {
         let nodes = self.skus[sku].numa_nodes.len();
+        // Indices of SKUs, zones and classes are far below u32::MAX (each
+        // is one entry of a map the embedder filled call by call).
         let host = Host {
-            sku,
-            zone,
+            sku_ix: sku as u32,
+            zone_ix: zone as u32,
+            class_ix: class as u32,
             state,
-            class,
             slot,
             used: SmallVec::from_elem(NodeUse::default(), nodes),
             instances: Vec::new(),
@@ -971,7 +1005,7 @@ impl Scheduler {
             if let Some(pos) = h.instances.iter().position(|i| *i == id) {
                 h.instances.swap_remove(pos);
             }
-            let zone = h.zone;
+            let zone = h.zone();
             self.apps[app].bump_zone(zone, false);
             self.refresh_host(host_id);
         }
@@ -1001,7 +1035,7 @@ impl Scheduler {
             }
         }
         h.instances.push(id);
-        let zone = h.zone;
+        let zone = h.zone();
         if let InstanceState::Pending { .. } = inst.state {
             let spec = &self.apps[app].spec;
             self.pending.remove(&(spec.qos, Reverse(spec.priority), id));
@@ -1054,7 +1088,7 @@ impl Scheduler {
                     };
                     let util = self.utilisation(h);
                     by_zone
-                        .entry(h.zone)
+                        .entry(h.zone())
                         .or_default()
                         .push((Reverse(util), *id));
                 }
@@ -1139,7 +1173,7 @@ impl Scheduler {
 
     /// Used share of a host, summed over dimensions in fixed point.
     pub(crate) fn utilisation(&self, h: &Host) -> u64 {
-        let cap = &self.skus[h.sku].allocatable;
+        let cap = &self.skus[h.sku()].allocatable;
         let used = Resources::sum(h.used.iter().flat_map(|u| [&u.rigid, &u.best_effort]));
         Dimension::ALL
             .iter()
@@ -1153,7 +1187,7 @@ impl Scheduler {
             return;
         };
         let bounds = self.bounds_of(h);
-        let (class, slot) = (h.class, h.slot);
+        let (class, slot) = (h.class(), h.slot);
         self.classes[class].tree.set(slot, bounds);
         self.version += 1;
     }
@@ -1162,7 +1196,7 @@ impl Scheduler {
         if h.state == HostState::Cordoned {
             return Bounds::default();
         }
-        let sku = &self.skus[h.sku];
+        let sku = &self.skus[h.sku()];
         let mut b = Bounds::default();
         for (n, cap) in sku.numa_nodes.iter().enumerate() {
             let u = h.used.get(n).copied().unwrap_or_default();

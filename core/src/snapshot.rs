@@ -137,8 +137,8 @@ impl Scheduler {
                 .iter()
                 .map(|(id, h)| HostRecord {
                     id: *id,
-                    sku: self.skus[h.sku].id.clone(),
-                    zone: self.zone_id(h.zone).clone(),
+                    sku: self.skus[h.sku()].id.clone(),
+                    zone: self.zone_id(h.zone()).clone(),
                     state: h.state,
                     slot: h.slot,
                 })
@@ -363,7 +363,7 @@ impl Scheduler {
         };
         let h = self.hosts.get(&host).ok_or(Error::UnknownHost(host))?;
         let spec = &self.apps[app].spec;
-        let sku = &self.skus[h.sku];
+        let sku = &self.skus[h.sku()];
         let mut sum = Resources::ZERO;
         let mut seen = 0u32;
         for (n, amount) in parts {

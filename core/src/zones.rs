@@ -349,7 +349,7 @@ impl Scheduler {
         let hosts: Vec<HostId> = self
             .hosts
             .iter()
-            .filter(|(_, h)| h.zone == z)
+            .filter(|(_, h)| h.zone() == z)
             .map(|(id, _)| *id)
             .collect();
         let victims: Vec<InstanceId> = hosts
@@ -503,7 +503,7 @@ impl Scheduler {
             }
             in_flight += 1;
             let zone_of = |id: &InstanceId| match self.instances.get(id).map(|i| &i.state) {
-                Some(InstanceState::Placed { host, .. }) => self.hosts.get(host).map(|h| h.zone),
+                Some(InstanceState::Placed { host, .. }) => self.hosts.get(host).map(|h| h.zone()),
                 _ => None,
             };
             if let Some(z) = zone_of(from) {
@@ -565,7 +565,7 @@ impl Scheduler {
                     let to_tier = self
                         .hosts
                         .get(&to_host)
-                        .and_then(|h| verdicts.get(h.sku))
+                        .and_then(|h| verdicts.get(h.sku()))
                         .and_then(|v| v.as_ref().ok().copied())
                         .unwrap_or(u32::MAX);
                     self.record_move(
@@ -599,7 +599,7 @@ impl Scheduler {
             let Some(h) = self.hosts.get(host) else {
                 continue;
             };
-            if h.zone != z || h.state == HostState::Planned {
+            if h.zone() != z || h.state == HostState::Planned {
                 continue;
             }
             let key = (self.utilisation(h), std::cmp::Reverse(*id));

@@ -2299,23 +2299,29 @@ fn misleading_pool_of(numa: bool) -> Scheduler {
 /// Per the placement docs, the first `candidates_per_class` (4) hosts that
 /// fit, in slot order, are candidates and the best score among them wins,
 /// when the search has no budget. Only two hosts fit at all (slots 0 and
-/// 56), so both are candidates and the fuller one (slot 56, host 57) wins.
-/// With the default budget (16 nodes per level) the search stops after the
-/// first fitting host, as documented, and takes host 1.
+/// 56), so both are candidates and the fuller one (slot 56, host 57) wins,
+/// also with the default budget (16 nodes per level of a 4-block tree).
+/// With a budget of 1 node per level (3 nodes: the root, its left child and
+/// the first block) the search stops after the first block, as documented,
+/// and takes host 1.
 #[test]
 fn the_best_of_the_first_hosts_that_fit_wins_however_far_apart_they_are() {
-    let unbounded = |mut s: Scheduler| {
+    let with_budget = |mut s: Scheduler, budget: u32| {
         let mut snap = s.snapshot();
-        snap.config.search_budget = 0;
+        snap.config.search_budget = budget;
         s = Scheduler::restore(snap).unwrap();
         s
     };
-    let mut s = unbounded(misleading_pool());
+    let mut s = with_budget(misleading_pool(), 0);
     let d = s.place(&id("whole"), Timestamp(1_000)).unwrap();
     assert_eq!(placed_where(&d), [(InstanceId(126), HostId(57))]);
 
     let mut s = misleading_pool();
     assert_eq!(s.config().search_budget, 16);
+    let d = s.place(&id("whole"), Timestamp(1_000)).unwrap();
+    assert_eq!(placed_where(&d), [(InstanceId(126), HostId(57))]);
+
+    let mut s = with_budget(misleading_pool(), 1);
     let d = s.place(&id("whole"), Timestamp(1_000)).unwrap();
     assert_eq!(placed_where(&d), [(InstanceId(126), HostId(1))]);
 }
