@@ -213,22 +213,59 @@ impl SegTree {
 
     /// Recompute block `b`'s leaf node from its slots (ancestors untouched).
     fn refresh_block(&mut self, b: usize) {
-        let node = self.leaves + b;
-        let range = b * BLOCK..(b + 1) * BLOCK;
-        for &a in self.arrays() {
-            let max = self.slots[a][range.clone()]
-                .iter()
-                .fold([0u32; DIMENSIONS], |m, v| max_each(&m, v));
-            self.nodes[a][node] = max;
+        for a in 0..4 {
+            if self.arrays().contains(&a) {
+                self.refresh_block_array(b, a);
+            }
         }
         for m in 0..self.mem_arrays() {
-            let max = self.slots[m][range.clone()]
-                .iter()
-                .fold([0u32; LEVELS], |acc, v| {
-                    max_each(&acc, &self.mem_at_cpu_of(v))
-                });
-            self.mem_at_cpu[m][node] = max;
+            self.refresh_block_mem(b, m);
         }
+    }
+
+    fn refresh_block_array(&mut self, b: usize, a: usize) {
+        let mut max = [0u32; DIMENSIONS];
+        for v in &self.slots[a][b * BLOCK..(b + 1) * BLOCK] {
+            for d in 0..DIMENSIONS {
+                max[d] = max[d].max(v[d]);
+            }
+        }
+        self.nodes[a][self.leaves + b] = max;
+    }
+
+    fn refresh_block_mem(&mut self, b: usize, m: usize) {
+        let mut max = [0u32; LEVELS];
+        for v in &self.slots[m][b * BLOCK..(b + 1) * BLOCK] {
+            for k in 0..LEVELS {
+                let mem = if v[0] >= self.levels[k] { v[1] } else { 0 };
+                max[k] = max[k].max(mem);
+            }
+        }
+        self.mem_at_cpu[m][self.leaves + b] = max;
+    }
+
+    /// How a block's maximum must change when one of its slots goes from
+    /// `old` to `new`, given the block's current maximum `max`: `None` if it
+    /// stays, `Some(Some(v))` if it becomes `v`, `Some(None)` if it must be
+    /// recomputed from the block's slots.
+    fn block_change<const N: usize>(
+        old: &[u32; N],
+        new: &[u32; N],
+        max: &[u32; N],
+    ) -> Option<Option<[u32; N]>> {
+        if old == new {
+            return None;
+        }
+        if (0..N).all(|d| new[d] >= old[d]) {
+            // Only growth: the maximum grows with it, if at all.
+            let grown = max_each(max, new);
+            return (grown != *max).then_some(Some(grown));
+        }
+        if (0..N).all(|d| new[d] <= old[d] && (new[d] == old[d] || old[d] < max[d])) {
+            // Only shrinking, of values that were not the block's maximum.
+            return None;
+        }
+        Some(None)
     }
 
     /// Set one slot and update its block and the block's ancestors.
@@ -241,27 +278,31 @@ impl SegTree {
             bounds.reclaim_total,
             bounds.reclaim_node,
         ];
-        for &a in self.arrays() {
-            self.slots[a][slot] = values[a];
-        }
         let b = slot / BLOCK;
         let node = self.leaves + b;
         let old: [[u32; DIMENSIONS]; 4] =
-            std::array::from_fn(|a| self.nodes[a].get(node).copied().unwrap_or_default());
-        let old_mem: [[u32; LEVELS]; 2] =
-            std::array::from_fn(|m| self.mem_at_cpu[m].get(node).copied().unwrap_or_default());
-        self.refresh_block(b);
+            std::array::from_fn(|a| self.slots[a].get(slot).copied().unwrap_or_default());
         for &a in self.arrays() {
-            let value = self.nodes[a][node];
-            if value != old[a] {
-                set_path(&mut self.nodes[a], node, value);
-            }
+            self.slots[a][slot] = values[a];
         }
-        for (m, old) in old_mem.iter().enumerate().take(self.mem_arrays()) {
-            let value = self.mem_at_cpu[m][node];
-            if value != *old {
-                set_path(&mut self.mem_at_cpu[m], node, value);
+        for m in 0..self.mem_arrays() {
+            let (old, new) = (self.mem_at_cpu_of(&old[m]), self.mem_at_cpu_of(&values[m]));
+            match Self::block_change(&old, &new, &self.mem_at_cpu[m][node]) {
+                None => continue,
+                Some(Some(v)) => self.mem_at_cpu[m][node] = v,
+                Some(None) => self.refresh_block_mem(b, m),
             }
+            let value = self.mem_at_cpu[m][node];
+            set_path(&mut self.mem_at_cpu[m], node, value);
+        }
+        for &a in self.arrays() {
+            match Self::block_change(&old[a], &values[a], &self.nodes[a][node]) {
+                None => continue,
+                Some(Some(v)) => self.nodes[a][node] = v,
+                Some(None) => self.refresh_block_array(b, a),
+            }
+            let value = self.nodes[a][node];
+            set_path(&mut self.nodes[a], node, value);
         }
     }
 
@@ -557,6 +598,41 @@ mod tests {
                 ControlFlow::Continue(())
             });
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest::proptest! {
+        /// However a tree got to its slot values (growing, shrinking, in any
+        /// order), its nodes equal those of a tree given the final values
+        /// directly: the incremental block updates are exact.
+        #[test]
+        fn incremental_updates_equal_a_fresh_build(
+            steps in proptest::collection::vec(
+                (0u32..70, 0u32..64_000, 0u32..256_000, 0u32..3), 1..300),
+            single_node in proptest::bool::ANY,
+        ) {
+            let vector = |c: u32, m: u32, g: u32| [c, m, c / 2, g];
+            let bounds = |c: u32, m: u32, g: u32| Bounds {
+                free_total: vector(c, m, g),
+                free_node: vector(c / 2, m / 2, g),
+                reclaim_total: vector(c, m.saturating_add(1_000), g),
+                reclaim_node: vector(c / 2, m / 2, g),
+            };
+            let mut live = SegTree::new(64_000, single_node);
+            let mut last = std::collections::BTreeMap::new();
+            for (slot, c, m, g) in steps {
+                live.set(slot, bounds(c, m, g));
+                last.insert(slot, (c, m, g));
+            }
+            let mut fresh = SegTree::new(64_000, single_node);
+            for slot in 0..=*last.keys().next_back().unwrap_or(&0) {
+                let value = last.get(&slot).map(|&(c, m, g)| bounds(c, m, g));
+                fresh.set(slot, value.unwrap_or_default());
+            }
+            proptest::prop_assert_eq!(live.leaves, fresh.leaves);
+            proptest::prop_assert_eq!(&live.slots, &fresh.slots);
+            proptest::prop_assert_eq!(&live.nodes, &fresh.nodes);
+            proptest::prop_assert_eq!(&live.mem_at_cpu, &fresh.mem_at_cpu);
         }
     }
 
