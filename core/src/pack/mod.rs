@@ -75,7 +75,7 @@ pub const MAX_DIMS: usize = 16;
 
 /// The default [work budget](PackOptions::budget): a few tens of
 /// milliseconds of improvement on a few hundred items in a release build.
-pub const DEFAULT_BUDGET: u64 = 20_000_000;
+pub const DEFAULT_BUDGET: u64 = 2_000_000;
 
 /// The bins to pack into.
 #[derive(Clone, Debug, PartialEq, Eq)]

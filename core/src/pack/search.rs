@@ -30,18 +30,34 @@ pub(super) fn improve(
     let mut ls = Ls::new(p, budget, seed);
     let mut best = start;
     let mut used = super::count_used(&best, p.m);
+    let mut attempt = 0u64;
     while used > lb && ls.work < budget {
-        ls.load_partial(&best);
+        ls.load_partial(&best, attempt);
         match ls.run_target() {
-            Some(a) => {
+            Outcome::Reached(a) => {
                 best = a;
                 used -= 1;
+                attempt = 0;
             }
-            None => break,
+            Outcome::Stalled => attempt += 1,
+            Outcome::Spent => break,
         }
     }
     (best, ls.work)
 }
+
+/// How a search for one bin fewer ended.
+enum Outcome {
+    /// A complete assignment with one bin fewer.
+    Reached(Assignment),
+    /// No progress for [`STALL`] iterations: restart from other bins.
+    Stalled,
+    /// The budget is spent.
+    Spent,
+}
+
+/// Iterations without a new lowest weight of `S` before a restart.
+const STALL: u64 = 500;
 
 /// A move: items of `S` in, items of a bin out.
 #[derive(Clone, Copy, Debug)]
@@ -115,8 +131,9 @@ impl<'a> Ls<'a> {
         mix(&mut self.rng)
     }
 
-    /// Loads `a` and empties its two least-filled bins into `S`.
-    fn load_partial(&mut self, a: &Assignment) {
+    /// Loads `a` and empties two bins into `S`: the two least filled on the
+    /// first attempt, two random ones (of the least-filled half) after.
+    fn load_partial(&mut self, a: &Assignment, attempt: u64) {
         let (p, d) = (self.p, self.p.d);
         self.load.iter_mut().for_each(|l| *l = 0);
         self.members.iter_mut().for_each(Vec::clear);
@@ -138,6 +155,13 @@ impl<'a> Ls<'a> {
             .map(|b| (self.members[b].iter().map(|&i| p.norm[i]).sum(), b))
             .collect();
         used.sort_unstable();
+        if attempt > 0 && used.len() > 2 {
+            let half = used.len().div_ceil(2).max(2) as u64;
+            let x = (self.next_rand() % half) as usize;
+            used.swap(0, x);
+            let y = 1 + (self.next_rand() % (half - 1)) as usize;
+            used.swap(1, y);
+        }
         let emptied = used.len().min(2);
         for &(_, b) in &used[..emptied] {
             for i in std::mem::take(&mut self.members[b]) {
@@ -203,17 +227,24 @@ impl<'a> Ls<'a> {
         })
     }
 
-    fn run_target(&mut self) -> Option<Assignment> {
+    fn run_target(&mut self) -> Outcome {
         let mut best_weight = self.s_weight;
+        let mut last_gain = self.iter;
         loop {
             if self.work >= self.budget {
-                return None;
+                return Outcome::Spent;
+            }
+            if self.iter - last_gain > STALL {
+                return Outcome::Stalled;
             }
             self.iter += 1;
             self.descent();
-            best_weight = best_weight.min(self.s_weight);
+            if self.s_weight < best_weight {
+                best_weight = self.s_weight;
+                last_gain = self.iter;
+            }
             if self.s.is_empty() {
-                return Some(self.assign.clone());
+                return Outcome::Reached(self.assign.clone());
             }
             self.work += 1;
             if let Some(f) = self.free_bin_for_s() {
@@ -221,11 +252,11 @@ impl<'a> Ls<'a> {
                 for &i in &self.s {
                     a[i] = f;
                 }
-                return Some(a);
+                return Outcome::Reached(a);
             }
             let Some(mv) = self.best_move(best_weight) else {
-                // No move at all: nothing can change; give up.
-                return None;
+                // No move at all: try other bins.
+                return Outcome::Stalled;
             };
             for &j in mv.p.iter().filter(|&&j| j != NONE) {
                 self.out_of_bin(j);
@@ -233,7 +264,10 @@ impl<'a> Ls<'a> {
             for &i in mv.q.iter().filter(|&&i| i != NONE) {
                 self.assign_from_s(i, mv.bin);
             }
-            best_weight = best_weight.min(self.s_weight);
+            if self.s_weight < best_weight {
+                best_weight = self.s_weight;
+                last_gain = self.iter;
+            }
         }
     }
 
