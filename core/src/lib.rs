@@ -123,6 +123,7 @@ mod ids;
 mod index;
 pub mod metering;
 pub mod migration;
+pub mod pack;
 pub mod placement;
 pub mod provision;
 mod query;

@@ -1,0 +1,178 @@
+//! Construction: a portfolio of greedy packings.
+
+use super::{Assignment, Problem, count_used};
+
+/// Bin-centric greedy is `O(n^2 d)`; above this many items it is skipped.
+const BIN_CENTRIC_MAX_ITEMS: usize = 4096;
+
+/// Runs the portfolio and returns the best complete assignment (the warm
+/// start first, so ties keep it), or `None` and the fewest items any
+/// heuristic left unplaced.
+pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assignment>, usize) {
+    let mut best: Option<(usize, Assignment)> = warm.map(|w| (count_used(&w, p.m), w));
+    let mut unplaced = usize::MAX;
+    let mut consider = |r: Result<Assignment, usize>| match r {
+        Ok(a) => {
+            let used = count_used(&a, p.m);
+            if best.as_ref().is_none_or(|(u, _)| used < *u) {
+                best = Some((used, a));
+            }
+        }
+        Err(left) => unplaced = unplaced.min(left),
+    };
+    let by_sum = order(p, |i| u128::from(p.norm[i]));
+    let by_max = order(p, |i| {
+        u128::from(
+            p.nsize[i * p.d..(i + 1) * p.d]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0),
+        )
+    });
+    let by_sq = order(p, |i| {
+        p.nsize[i * p.d..(i + 1) * p.d]
+            .iter()
+            .map(|&v| u128::from(v) * u128::from(v))
+            .sum()
+    });
+    consider(fit(p, &by_sum, false));
+    consider(fit(p, &by_max, false));
+    consider(fit(p, &by_sq, false));
+    consider(fit(p, &by_sum, true));
+    consider(fit(p, &by_sq, true));
+    if p.n <= BIN_CENTRIC_MAX_ITEMS {
+        consider(bin_centric(p));
+    }
+    (best.map(|(_, a)| a), unplaced)
+}
+
+/// Items by decreasing key, ties by index.
+fn order(p: &Problem, key: impl Fn(usize) -> u128) -> Vec<usize> {
+    let mut o: Vec<usize> = (0..p.n).collect();
+    o.sort_by(|&a, &b| key(b).cmp(&key(a)).then(a.cmp(&b)));
+    o
+}
+
+/// `size` fits in the free capacity `cap - load`.
+#[inline]
+pub(super) fn fits_in(size: &[u64], load: &[u64], cap: &[u64]) -> bool {
+    size.iter()
+        .zip(load)
+        .zip(cap)
+        .all(|((&s, &l), &c)| s <= c - l)
+}
+
+/// Normalised free capacity left after adding `size` (fixed point), used by
+/// best fit. Requires `fits_in(size, load, cap)`.
+fn slack_after(p: &Problem, size: &[u64], load: &[u64], cap: &[u64]) -> u128 {
+    let mut s = 0u128;
+    for k in 0..p.d {
+        let free = cap[k] - load[k] - size[k];
+        // Normalise by this bin's capacity.
+        if cap[k] > 0 {
+            s += (u128::from(free) << 20) / u128::from(cap[k]);
+        }
+    }
+    s
+}
+
+/// First fit (`best == false`) or best fit over the open bins in opening
+/// order; a new bin is the lowest-indexed unused bin the item fits.
+fn fit(p: &Problem, order: &[usize], best: bool) -> Result<Assignment, usize> {
+    let d = p.d;
+    let mut load = vec![0u64; p.m * d];
+    let mut open: Vec<usize> = Vec::new();
+    let mut is_open = vec![false; p.m];
+    let mut next_unused = 0usize;
+    let mut assign = vec![usize::MAX; p.n];
+    let mut left = 0usize;
+    for &i in order {
+        let size = p.item(i);
+        let mut chosen: Option<usize> = None;
+        let mut chosen_slack = u128::MAX;
+        for &b in &open {
+            if fits_in(size, &load[b * d..(b + 1) * d], p.bin_cap(b)) {
+                if !best {
+                    chosen = Some(b);
+                    break;
+                }
+                let s = slack_after(p, size, &load[b * d..(b + 1) * d], p.bin_cap(b));
+                if s < chosen_slack {
+                    chosen_slack = s;
+                    chosen = Some(b);
+                }
+            }
+        }
+        if chosen.is_none() {
+            while next_unused < p.m && is_open[next_unused] {
+                next_unused += 1;
+            }
+            chosen = (next_unused..p.m)
+                .find(|&b| !is_open[b] && fits_in(size, &load[b * d..(b + 1) * d], p.bin_cap(b)));
+            if let Some(b) = chosen {
+                is_open[b] = true;
+                open.push(b);
+            }
+        }
+        match chosen {
+            Some(b) => {
+                for k in 0..d {
+                    load[b * d + k] += size[k];
+                }
+                assign[i] = b;
+            }
+            None => left += 1,
+        }
+    }
+    if left > 0 { Err(left) } else { Ok(assign) }
+}
+
+/// The bin-centric dot-product greedy: open the lowest unused bin, then add
+/// the remaining item maximising the dot product of its normalised sizes
+/// with the bin's normalised free capacity, until nothing fits.
+fn bin_centric(p: &Problem) -> Result<Assignment, usize> {
+    let d = p.d;
+    let mut assign = vec![usize::MAX; p.n];
+    let mut remaining: Vec<usize> = (0..p.n).collect();
+    // Big items first on ties.
+    remaining.sort_by(|&a, &b| p.norm[b].cmp(&p.norm[a]).then(a.cmp(&b)));
+    let mut load = vec![0u64; d];
+    for b in 0..p.m {
+        if remaining.is_empty() {
+            break;
+        }
+        load.iter_mut().for_each(|l| *l = 0);
+        let cap = p.bin_cap(b);
+        loop {
+            let mut best: Option<(u128, usize)> = None;
+            for (pos, &i) in remaining.iter().enumerate() {
+                let size = p.item(i);
+                if !fits_in(size, &load, cap) {
+                    continue;
+                }
+                let mut dot = 0u128;
+                for k in 0..d {
+                    if cap[k] > 0 {
+                        let free = ((u128::from(cap[k] - load[k])) << 20) / u128::from(cap[k]);
+                        dot += free * u128::from(p.nsize[i * d + k]);
+                    }
+                }
+                if best.is_none_or(|(bd, _)| dot > bd) {
+                    best = Some((dot, pos));
+                }
+            }
+            let Some((_, pos)) = best else { break };
+            let i = remaining.remove(pos);
+            for k in 0..d {
+                load[k] += p.size[i * d + k];
+            }
+            assign[i] = b;
+        }
+    }
+    if remaining.is_empty() {
+        Ok(assign)
+    } else {
+        Err(remaining.len())
+    }
+}
