@@ -226,9 +226,7 @@ impl SegTree {
     fn refresh_block_array(&mut self, b: usize, a: usize) {
         let mut max = [0u32; DIMENSIONS];
         for v in &self.slots[a][b * BLOCK..(b + 1) * BLOCK] {
-            for d in 0..DIMENSIONS {
-                max[d] = max[d].max(v[d]);
-            }
+            max = max_each(&max, v);
         }
         self.nodes[a][self.leaves + b] = max;
     }
@@ -236,9 +234,8 @@ impl SegTree {
     fn refresh_block_mem(&mut self, b: usize, m: usize) {
         let mut max = [0u32; LEVELS];
         for v in &self.slots[m][b * BLOCK..(b + 1) * BLOCK] {
-            for k in 0..LEVELS {
-                let mem = if v[0] >= self.levels[k] { v[1] } else { 0 };
-                max[k] = max[k].max(mem);
+            for (m, level) in max.iter_mut().zip(self.levels) {
+                *m = (*m).max(if v[0] >= level { v[1] } else { 0 });
             }
         }
         self.mem_at_cpu[m][self.leaves + b] = max;
