@@ -201,10 +201,33 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Print a line of the text report (not in JSON mode), wrapped at 80
+    /// columns with continuation lines indented two more.
     fn say(&self, line: impl AsRef<str>) {
-        if !self.json {
-            println!("{}", line.as_ref());
+        if self.json {
+            return;
         }
+        let line = line.as_ref();
+        if line.len() <= 80 {
+            println!("{line}");
+            return;
+        }
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let mut out = indent.to_string();
+        let mut fresh = true;
+        for word in line.split_whitespace() {
+            if !fresh && out.len() + 1 + word.len() > 80 {
+                println!("{out}");
+                out = format!("{indent}    ");
+                fresh = true;
+            }
+            if !fresh {
+                out.push(' ');
+            }
+            out.push_str(word);
+            fresh = false;
+        }
+        println!("{out}");
     }
 
     /// A line stamped with the scenario clock.
