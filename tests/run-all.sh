@@ -24,9 +24,45 @@ RUSTDOCFLAGS="${RUSTDOCFLAGS:+$RUSTDOCFLAGS }-D warnings" cargo doc --workspace 
 section "cargo test --workspace"
 cargo test --workspace
 
-section "the demo runs to the end (output checked by the demo issue's tests)"
-cargo run -q --example demo > "$ROOT/target/demo.out"
+section "the demo and the example scenarios run to the end, with their key facts"
+# The key facts are checked from the JSON reports, never the layout: a
+# substitution happened, with its reason; every app with a skew limit is
+# within it; each invoice's total is the sum of its lines (and no guarantee
+# audit failed). See tests/check_report.py.
+demo_start=$SECONDS
+cargo build -q -p trimline --example demo --example simulate
+EX="$ROOT/target/debug/examples"
+"$EX/demo" > "$ROOT/target/demo.out"
 tail -n 1 "$ROOT/target/demo.out"
+"$EX/demo" --json > "$ROOT/target/demo.json"
+python3 tests/check_report.py "$ROOT/target/demo.json" --substitution --skew --invoice
+# The demo is the built-in scenarios/demo.json: simulate prints the same report.
+"$EX/simulate" --json core/examples/scenarios/demo.json | cmp - "$ROOT/target/demo.json"
+for scenario in core/examples/scenarios/*.json; do
+    name="$(basename "$scenario" .json)"
+    [ "$name" = demo ] && continue
+    facts=(--skew --invoice)
+    [ "$name" = launch-day ] && facts+=(--substitution)
+    "$EX/simulate" "$scenario" > "$ROOT/target/scenario-$name.out"
+    "$EX/simulate" --json "$scenario" > "$ROOT/target/scenario-$name.json"
+    python3 tests/check_report.py "$ROOT/target/scenario-$name.json" "${facts[@]}"
+done
+# A bad scenario file is an error naming the JSON path, not a panic.
+bad="$ROOT/target/bad-scenario.json"
+printf '%s' '{"name": "bad", "zones": ["a"], "catalog": [], "hosts": [],
+  "apps": [{"id": "w", "tenant": "t", "cpu_millis": "x", "memory_mib": 1}],
+  "timeline": []}' > "$bad"
+set +e
+"$EX/simulate" "$bad" 2> "$ROOT/target/bad-scenario.err"
+status=$?
+set -e
+if [ "$status" -ne 2 ] || ! grep -q 'apps\[0\]\.cpu_millis: invalid type' "$ROOT/target/bad-scenario.err"; then
+    echo "a bad scenario file should exit 2 naming apps[0].cpu_millis; got $status:" >&2
+    cat "$ROOT/target/bad-scenario.err" >&2
+    exit 1
+fi
+echo "bad scenario refused: $(cat "$ROOT/target/bad-scenario.err")"
+echo "demo and scenarios took $((SECONDS - demo_start))s"
 
 # ---------------------------------------------------------------- C
 section "C tests (tests/c/*.c)"

@@ -21,11 +21,20 @@
 //!   snapshot() / restore() ◀─────────────▶ Snapshot (serde)
 //! ```
 //!
-//! ## A short tour
+//! ## A guided tour
+//!
+//! Six steps, each one call: (1) declare the region (zones, the SKU
+//! catalog, hosts), (2) declare an app and what each instance needs,
+//! (3) ask with a dry run whether a scale-out fits, (4) scale for real and
+//! read why what does not fit waits, (5) let capacity appear and see the
+//! waiting instance placed, (6) audit the invariants and snapshot the state.
+//! Every call that changes something takes `now` and returns
+//! [`Decisions`] for the embedder to carry out.
 //!
 //! ```
 //! use trimline::*;
 //!
+//! // 1. The region: a zone, a SKU with two NUMA nodes, two hosts.
 //! let mut s = Scheduler::new(Config::default());
 //! s.add_zone("zone-a".parse()?, ZoneState::Up)?;
 //! s.add_sku(SkuSpec {
@@ -51,30 +60,31 @@
 //!     assert!(d.is_empty());
 //! }
 //!
+//! // 2. An app: 8 vCPU and 32 GiB per instance, all on one NUMA node.
 //! let erp_id: AppId = "erp".parse()?;
 //! let mut erp = AppSpec::new(erp_id.clone(), "acme".parse()?, Resources::cpu_mem(8_000, 32_768)?);
 //! erp.numa = NumaPolicy::SingleNode; // the whole instance on one NUMA node
 //! s.add_app(erp)?;
 //!
-//! // Will four instances fit? Ask without changing anything.
+//! // 3. Will four instances fit? Ask without changing anything.
 //! let plan = s.dry_run(|s| s.scale(&erp_id, 4, Timestamp(10)))?;
 //! assert_eq!(plan.placements.len(), 4);
 //! assert_eq!(s.instance_count(), 0);
 //!
-//! // A fifth does not: it stays pending, and the reason counts the hosts.
+//! // 4. A fifth does not: it stays pending, and the reason counts the hosts.
 //! let d = s.scale(&erp_id, 5, Timestamp(10))?;
 //! assert_eq!(d.placements.len(), 4);
 //! assert_eq!(d.pending[0].reason.to_string(), "0/2 hosts fit: cpu: 2 hosts");
 //!
-//! // Capacity appears: the pending instance lands on the new host.
+//! // 5. Capacity appears: the pending instance lands on the new host.
 //! let d = s.add_host(
 //!     HostSpec { id: HostId(3), sku: "ecs.g7.4xlarge".parse()?, zone: "zone-a".parse()? },
 //!     Timestamp(20),
 //! )?;
 //! assert_eq!(d.placements[0].host, HostId(3));
-//! s.check_invariants()?;
 //!
-//! // Snapshots restore exactly.
+//! // 6. Nothing is overcommitted, and snapshots restore exactly.
+//! s.check_invariants()?;
 //! let restored = Scheduler::restore(s.snapshot())?;
 //! assert_eq!(restored.snapshot(), s.snapshot());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -82,6 +92,10 @@
 //!
 //! ## Where to read on
 //!
+//! * The demo (`cargo run --release --example demo`) plays the seed's
+//!   stories on a region of close to two thousand hosts, and
+//!   `cargo run --release --example simulate -- FILE.json` plays your own
+//!   scenario; the README documents the format.
 //! * [`Scheduler`]: every call, with what it retries and when.
 //! * [`placement`]: the score, the candidate search and preemption.
 //! * [`index`](crate#the-host-index): the host index (below).

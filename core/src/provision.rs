@@ -315,6 +315,35 @@ impl Scheduler {
     /// embedder's id), and the instances placed on it tentatively become
     /// placements. Resets the offering's back-off and takes one unit of
     /// known stock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # })?;
+    /// let web: AppId = "web".parse()?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(16_000, 32_768)?))?;
+    /// let _ = s.set_stock(&"g7.4xlarge".parse()?, &"a".parse()?, Stock::Known(5), Timestamp(0))?;
+    ///
+    /// // No running host: the scheduler asks for two new ones and places the
+    /// // instances on them tentatively.
+    /// let d = s.scale(&web, 2, Timestamp(1))?;
+    /// assert_eq!((d.provisions[0].count, d.tentative.len()), (2, 2));
+    ///
+    /// // The embedder provisions them and reports each one under its own id.
+    /// let planned = d.provisions[0].hosts.clone();
+    /// let ready = s.host_ready(planned[0], HostId(100), Timestamp(90_000))?;
+    /// assert_eq!(ready.placements[0].host, HostId(100));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn host_ready(
         &mut self,
         planned: HostId,

@@ -252,6 +252,16 @@ impl Default for Scheduler {
 
 impl Scheduler {
     /// An empty scheduler at time zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use trimline::{Config, Scheduler, Timestamp};
+    ///
+    /// // Every knob has a default; change only what you need.
+    /// let s = Scheduler::new(Config { candidates_per_class: 8, ..Config::default() });
+    /// assert_eq!((s.now(), s.host_count()), (Timestamp(0), 0));
+    /// ```
     pub fn new(config: Config) -> Scheduler {
         let config = Config {
             candidates_per_class: config.candidates_per_class.max(1),
@@ -398,6 +408,33 @@ impl Scheduler {
     }
 
     /// Add a host. Pending instances are retried, since they may fit now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # })?;
+    /// let web: AppId = "web".parse()?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+    ///
+    /// // No host yet: the instance waits, and the reason says so.
+    /// let d = s.scale(&web, 1, Timestamp(1))?;
+    /// assert_eq!(d.pending.len(), 1);
+    ///
+    /// // A host arrives: the pending instance is placed on it.
+    /// let host = HostSpec { id: HostId(7), sku: "g7.4xlarge".parse()?, zone: "a".parse()? };
+    /// let d = s.add_host(host, Timestamp(2))?;
+    /// assert_eq!(d.placements[0].host, HostId(7));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_host(&mut self, spec: HostSpec, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         if spec.id.is_planned() {
@@ -719,6 +756,38 @@ impl Scheduler {
     /// instances are removed (largest zone first) before pending ones until
     /// the skew is within the limit (see [`zones`](crate::zones)). Scaling to
     /// zero releases every resource and keeps the app's metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # })?;
+    /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
+    /// let web: AppId = "web".parse()?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+    ///
+    /// // One 16-vCPU host holds four 4-vCPU instances; the fifth waits.
+    /// let d = s.scale(&web, 5, Timestamp(1))?;
+    /// assert_eq!((d.placements.len(), d.pending.len()), (4, 1));
+    /// assert_eq!(d.pending[0].reason.to_string(), "0/1 hosts fit: cpu: 1 host");
+    ///
+    /// // Down to two: the pending instance goes first, then two placed ones.
+    /// let d = s.scale(&web, 2, Timestamp(2))?;
+    /// assert_eq!(d.removals.len(), 3);
+    ///
+    /// // Scale to zero: nothing is held, the app's metadata stays.
+    /// let _ = s.scale(&web, 0, Timestamp(3))?;
+    /// assert!(s.app_instances(&web).is_empty() && s.app(&web).is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn scale(&mut self, app: &AppId, target: u32, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         let ix = self.app_index(app)?;

@@ -103,6 +103,34 @@ pub struct Snapshot {
 
 impl Scheduler {
     /// The whole state, for persistence or replication.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # })?;
+    /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
+    /// let web: AppId = "web".parse()?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+    /// let _ = s.scale(&web, 3, Timestamp(1))?;
+    ///
+    /// // Store it anywhere serde writes to; restore it on another replica.
+    /// let json = serde_json::to_string(&s.snapshot())?;
+    /// let mut replica = Scheduler::restore(serde_json::from_str(&json)?)?;
+    /// assert_eq!(replica.snapshot(), s.snapshot());
+    ///
+    /// // From the same state, the same call decides the same.
+    /// assert_eq!(replica.scale(&web, 5, Timestamp(2))?, s.scale(&web, 5, Timestamp(2))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             format: SNAPSHOT_FORMAT,

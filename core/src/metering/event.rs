@@ -175,6 +175,44 @@ struct Tally {
 ///
 /// Note that an eviction followed by a placement ends one run and starts
 /// another, each with its own rounding and minimum.
+///
+/// # Examples
+///
+/// ```
+/// # use trimline::*;
+/// # let mut s = Scheduler::default();
+/// # s.add_zone("a".parse()?, ZoneState::Up)?;
+/// # s.add_sku(SkuSpec {
+/// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
+/// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+/// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+/// #     numa_nodes: vec![], features: Default::default(),
+/// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+/// # })?;
+/// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
+/// use trimline::metering::*;
+///
+/// let web: AppId = "web".parse()?;
+/// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+/// let mut meter = Meter::new(MeterConfig::default())?;
+/// // 10,000 nano-units per vCPU-second, 1,000 per GiB-second.
+/// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;
+///
+/// // Meter every call's decisions right after the call.
+/// let mut call = |s: &mut Scheduler, target, at| -> Result<(), Box<dyn std::error::Error>> {
+///     let d = s.scale(&web, target, Timestamp(at))?;
+///     for e in decision_events(&d, s, Timestamp(at))? {
+///         let _ = meter.ingest(&e, Timestamp(at))?;
+///     }
+///     Ok(())
+/// };
+/// call(&mut s, 2, 1_000)?; // two instances start
+/// call(&mut s, 0, 61_000)?; // and stop a minute later: scaled to zero
+/// let report = meter.close_period(Timestamp(3_600_000), Timestamp(3_600_000))?;
+/// // 2 instances × 60 s × (4 vCPU × 10,000 + 8 GiB × 1,000)
+/// assert_eq!(report.invoices[0].total_nanos, 2 * 60 * (4 * 10_000 + 8 * 1_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decision_events(
     decisions: &Decisions,
     scheduler: &Scheduler,
