@@ -60,7 +60,8 @@ pub const ZONES: [&str; 3] = ["zone-a", "zone-b", "zone-c"];
 
 /// A region with `hosts` hosts spread over the SKUs and zones, and `apps`
 /// apps with shapes of 0.25 to 64 vCPU, 1 to 8 GiB per vCPU, one in ten
-/// using a GPU. Seeded.
+/// using a GPU, one in seven best effort, all spread over the zones with a
+/// maximum skew of 1. Seeded.
 pub fn region(hosts: usize, apps: usize, seed: u64) -> (Scheduler, Vec<AppId>) {
     let mut s = Scheduler::default();
     for z in ZONES {
@@ -131,6 +132,9 @@ pub fn region(hosts: usize, apps: usize, seed: u64) -> (Scheduler, Vec<AppId>) {
         if a % 7 == 6 {
             spec.qos = QosTier::BestEffort;
         }
+        // Spread on: every app keeps its zones within one instance of each
+        // other (a hard limit, like kube's DoNotSchedule topology spread).
+        spec.spread.max_skew = Some(1);
         #[allow(clippy::unwrap_used)]
         s.add_app(spec).unwrap();
         ids.push(id);

@@ -141,6 +141,7 @@ pub mod pack;
 pub mod placement;
 pub mod provision;
 mod query;
+pub mod repack;
 mod resources;
 mod scheduler;
 mod snapshot;

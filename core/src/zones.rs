@@ -282,6 +282,17 @@ impl Scheduler {
         if !p.is_constrained() {
             return true;
         }
+        if let (Some(k), true, 0) = (p.max_skew, a.weights.is_empty(), p.min_zones) {
+            return self.unweighted_skew_allows(app, z, k);
+        }
+        self.spread_allows_by_deviations(app, z)
+    }
+
+    /// [`spread_allows`](Self::spread_allows) in its general form, by
+    /// weighted deviations.
+    fn spread_allows_by_deviations(&self, app: usize, z: usize) -> bool {
+        let a = &self.apps[app];
+        let p = &a.spec.spread;
         let mut domain = self.spread_domain(app);
         if !domain.contains(&z) {
             domain.push(z);
@@ -310,6 +321,38 @@ impl Scheduler {
             }
         }
         true
+    }
+
+    /// [`spread_allows`](Self::spread_allows) for an app with a maximum
+    /// skew `k`, equal weights and no minimum of zones, without building the
+    /// domain: with equal weights the deviations are the counts scaled by
+    /// the domain size, so the same rule reads directly on the counts.
+    fn unweighted_skew_allows(&self, app: usize, z: usize, k: u32) -> bool {
+        let a = &self.apps[app];
+        let in_domain = |x: usize| {
+            (a.zones.is_empty() || a.zones.contains(&x))
+                && (self.zones[x] == ZoneState::Up || a.zone_count(x) > 0)
+        };
+        let here = a.zone_count(z);
+        // (min, max) over the domain (with z added), before and after one
+        // more instance in z. Counts are u32, so +1 is taken in u64.
+        let (mut min, mut max) = (u64::from(here), u64::from(here));
+        let (mut min_after, mut max_after) = (u64::from(here) + 1, u64::from(here) + 1);
+        for x in 0..self.zones.len() {
+            if x == z || !in_domain(x) {
+                continue;
+            }
+            let c = u64::from(a.zone_count(x));
+            min = min.min(c);
+            max = max.max(c);
+            min_after = min_after.min(c);
+            max_after = max_after.max(c);
+        }
+        let (before, after) = (max - min, max_after - min_after);
+        let within = after <= u64::from(k);
+        // Into a zone furthest below target, and no worse than before.
+        let no_worse = u64::from(here) == min && after <= before;
+        within || no_worse
     }
 
     /// Record that an instance of the app was placed against its policy.
@@ -665,5 +708,52 @@ mod tests {
         let d = [5 * 3 - 7 * 2, 2 * 3 - 7];
         assert_eq!(spread_in_instances(&d, 3), 1);
         assert_eq!(spread_in_instances(&[], 0), 0);
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The unweighted shortcut decides exactly as the general rule, for
+        /// any counts, limit, allowed zones and zone states.
+        #[test]
+        fn unweighted_shortcut_equals_the_general_rule(
+            counts in proptest::collection::vec(0u32..6, 1..5),
+            up in proptest::collection::vec(proptest::bool::ANY, 5),
+            allowed in proptest::collection::vec(proptest::bool::ANY, 5),
+            k in 1u32..4,
+        ) {
+            let mut s = Scheduler::default();
+            let names: Vec<ZoneId> = (0..counts.len())
+                .map(|i| format!("z{i}").parse().unwrap())
+                .collect();
+            for (i, name) in names.iter().enumerate() {
+                let state = if up[i] { ZoneState::Up } else { ZoneState::Down };
+                s.add_zone(name.clone(), state).unwrap();
+            }
+            let mut spec = crate::AppSpec::new(
+                "a".parse().unwrap(),
+                "t".parse().unwrap(),
+                crate::Resources::cpu_mem(1_000, 1_024).unwrap(),
+            );
+            spec.spread.max_skew = Some(k);
+            spec.spread.zones = names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| allowed[*i])
+                .map(|(_, n)| n.clone())
+                .collect();
+            s.add_app(spec).unwrap();
+            s.apps[0].zone_counts = counts.clone();
+            for z in 0..counts.len() {
+                proptest::prop_assert_eq!(
+                    s.unweighted_skew_allows(0, z, k),
+                    s.spread_allows_by_deviations(0, z),
+                    "zone {}", z
+                );
+            }
+        }
     }
 }

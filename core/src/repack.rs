@@ -1,0 +1,362 @@
+//! Repacking: how few hosts could carry the instances running now.
+//!
+//! [`Scheduler::plan_repack`] packs, from scratch, the instances of every
+//! pool of ready hosts (one SKU in one zone that is up) onto that pool's
+//! hosts with the [`pack`](crate::pack) engine, starting from where the
+//! instances run now, and returns the moves that would empty the most
+//! hosts. It is a query: nothing changes, so it is safe to call at any
+//! time, and the same state and options give the same plan.
+//!
+//! Instances only move within their pool, so every constraint that holds
+//! today still holds after the moves: the SKU (substitution rules,
+//! accelerators, local disk) and the zone (spread) stay the same, and an
+//! instance stays whole on one NUMA node. What stays put:
+//!
+//! * instances split over several NUMA nodes, and instances with a move in
+//!   flight (their capacity is taken off their hosts);
+//! * everything on cordoned and planned hosts, and in zones that are not up.
+//!
+//! On SKUs with several NUMA nodes each node is a bin of its own, so the
+//! engine minimises nodes used; a host is freed when all its nodes are. A
+//! pool whose packing would not carry its instances on fewer hosts keeps
+//! its arrangement (no moves), so a plan never uses more hosts than today.
+//!
+//! The plan's moves are a target arrangement, not a sequence: applying them
+//! one by one may need an order (or a spare host) in which each target has
+//! room when its move starts. The [`budget`](RepackOptions::budget) bounds
+//! the improvement effort in the engine's work units, shared among pools by
+//! their instance counts.
+//!
+//! ```
+//! use trimline::repack::RepackOptions;
+//! use trimline::*;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut s = Scheduler::default();
+//! s.add_zone("a".parse()?, ZoneState::Up)?;
+//! s.add_sku(SkuSpec {
+//!     id: "g7".parse()?,
+//!     family: "g7".parse()?,
+//!     generation: 7,
+//!     arch: Arch::X86_64,
+//!     cpu_vendor: "intel".parse()?,
+//!     allocatable: Resources::cpu_mem(16_000, 65_536)?,
+//!     perf_score: 100,
+//!     numa_nodes: vec![],
+//!     features: Default::default(),
+//!     accelerator_model: None,
+//!     local_disk: None,
+//!     price_nanos_per_second: 180_000,
+//! })?;
+//! for id in 1..=4 {
+//!     let spec = HostSpec { id: HostId(id), sku: "g7".parse()?, zone: "a".parse()? };
+//!     let _ = s.add_host(spec, Timestamp(0))?;
+//! }
+//! let big = AppSpec::new("batch".parse()?, "t".parse()?, Resources::cpu_mem(12_000, 8_192)?);
+//! let web = AppSpec::new("web".parse()?, "t".parse()?, Resources::cpu_mem(4_000, 8_192)?);
+//! s.add_app(big)?;
+//! s.add_app(web)?;
+//! // Four batch instances take a host each; four web instances fill the
+//! // rest of each host; then the batch job ends.
+//! let _ = s.scale(&"batch".parse()?, 4, Timestamp(1))?;
+//! let _ = s.scale(&"web".parse()?, 4, Timestamp(1))?;
+//! let _ = s.scale(&"batch".parse()?, 0, Timestamp(2))?;
+//!
+//! let plan = s.plan_repack(&RepackOptions::default());
+//! assert_eq!((plan.hosts_before, plan.hosts_after), (4, 1));
+//! assert_eq!(plan.freed.len(), 3);
+//! assert_eq!(plan.moves.len(), 3);
+//! # Ok(())
+//! # }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::pack::{self, Bins, PackOptions};
+use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
+
+/// How hard [`Scheduler::plan_repack`] tries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RepackOptions {
+    /// Work units of the engine's improvement phase over all pools, shared
+    /// by instance count (see [`PackOptions::budget`]); 0 keeps the best
+    /// greedy packing.
+    pub budget: u64,
+    /// Seed of the engine's tie-breaking.
+    pub seed: u64,
+}
+
+impl Default for RepackOptions {
+    fn default() -> Self {
+        RepackOptions {
+            budget: pack::DEFAULT_BUDGET,
+            seed: 0,
+        }
+    }
+}
+
+impl RepackOptions {
+    /// Options with this work budget and seed 0.
+    pub fn with_budget(budget: u64) -> RepackOptions {
+        RepackOptions { budget, seed: 0 }
+    }
+}
+
+/// One instance to move, within its pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepackMove {
+    /// The instance.
+    pub instance: InstanceId,
+    /// Its app.
+    pub app: AppId,
+    /// Where it runs now.
+    pub from: HostId,
+    /// Where the plan puts it.
+    pub to: HostId,
+    /// The NUMA node on `to`.
+    pub numa_node: u8,
+}
+
+/// What the plan does to one pool (one SKU in one zone).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRepack {
+    /// The pool's SKU.
+    pub sku: SkuId,
+    /// The pool's zone.
+    pub zone: ZoneId,
+    /// Ready hosts in the pool.
+    pub hosts: usize,
+    /// Instances the engine could move.
+    pub movable: usize,
+    /// Instances that stay put (split over nodes, or moving already).
+    pub pinned: usize,
+    /// Hosts carrying instances now.
+    pub hosts_before: usize,
+    /// Hosts carrying instances after the plan.
+    pub hosts_after: usize,
+    /// A lower bound on the bins (hosts, or NUMA nodes on multi-node SKUs)
+    /// any packing of the pool needs: `hosts_after` at this bound is optimal.
+    pub lower_bound: usize,
+}
+
+/// The result of [`Scheduler::plan_repack`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[must_use]
+pub struct RepackPlan {
+    /// The moves, by pool, then instance id.
+    pub moves: Vec<RepackMove>,
+    /// Per pool, in SKU then zone declaration order.
+    pub pools: Vec<PoolRepack>,
+    /// Hosts carrying instances now, over all pools.
+    pub hosts_before: usize,
+    /// Hosts carrying instances after the plan.
+    pub hosts_after: usize,
+    /// Hosts that carry instances now and none after the plan, ascending.
+    pub freed: Vec<HostId>,
+    /// Work units the engine spent.
+    pub work: u64,
+}
+
+/// One pool being packed.
+struct Pool {
+    sku: usize,
+    zone: usize,
+    hosts: Vec<HostId>,
+}
+
+impl Scheduler {
+    /// Plan how few hosts could carry the instances running now; see the
+    /// [module documentation](crate::repack). A query: nothing changes.
+    pub fn plan_repack(&self, options: &RepackOptions) -> RepackPlan {
+        let mut pools: Vec<Pool> = Vec::new();
+        let mut pool_of: crate::hash::Map<(usize, usize), usize> = crate::hash::Map::default();
+        for (id, h) in &self.hosts {
+            let zone_up = self.zones.get_index(h.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
+            if h.state != HostState::Ready || !zone_up {
+                continue;
+            }
+            let key = (h.sku(), h.zone());
+            let p = *pool_of.entry(key).or_insert_with(|| {
+                pools.push(Pool {
+                    sku: key.0,
+                    zone: key.1,
+                    hosts: Vec::new(),
+                });
+                pools.len() - 1
+            });
+            pools[p].hosts.push(*id);
+        }
+        pools.sort_by_key(|p| (p.sku, p.zone));
+        let total: usize = pools
+            .iter()
+            .flat_map(|p| &p.hosts)
+            .filter_map(|id| self.hosts.get(id))
+            .map(|h| h.instances.len())
+            .sum();
+        // Instances with a move in flight, either end, stay put.
+        let moving: crate::hash::Set<InstanceId> = self
+            .moves
+            .iter()
+            .flat_map(|(from, to)| [*from, *to])
+            .collect();
+        let mut plan = RepackPlan::default();
+        for pool in &mut pools {
+            pool.hosts.sort_unstable();
+            let count: usize = pool
+                .hosts
+                .iter()
+                .filter_map(|id| self.hosts.get(id))
+                .map(|h| h.instances.len())
+                .sum();
+            // Budget shared by instance count; u128 cannot overflow.
+            let budget = (u128::from(options.budget) * count as u128 / total.max(1) as u128) as u64;
+            self.repack_pool(pool, budget, options.seed, &moving, &mut plan);
+        }
+        plan.freed.sort_unstable();
+        plan
+    }
+
+    fn repack_pool(
+        &self,
+        pool: &Pool,
+        budget: u64,
+        seed: u64,
+        moving: &crate::hash::Set<InstanceId>,
+        plan: &mut RepackPlan,
+    ) {
+        let Some((sku_id, sku)) = self.skus.get_index(pool.sku) else {
+            return;
+        };
+        let zone_id = self.zone_id(pool.zone).clone();
+        let nodes = sku.numa_nodes.len().max(1);
+        // Bins: (host, node), host-major. Capacity: the node minus what
+        // pinned instances hold on it.
+        let mut caps: Vec<Vec<u64>> = Vec::with_capacity(pool.hosts.len() * nodes);
+        let mut bin_host: Vec<(HostId, u8)> = Vec::with_capacity(caps.capacity());
+        let mut items: Vec<Vec<u64>> = Vec::new();
+        let mut item_ids: Vec<InstanceId> = Vec::new();
+        let mut start: Vec<usize> = Vec::new();
+        let mut pinned_hosts: Vec<bool> = vec![false; pool.hosts.len()];
+        let mut pinned = 0usize;
+        let mut before = 0usize;
+        for (hi, id) in pool.hosts.iter().enumerate() {
+            let Some(h) = self.hosts.get(id) else {
+                continue;
+            };
+            let first = caps.len();
+            for n in 0..nodes {
+                let cap = sku.numa_nodes.get(n).copied().unwrap_or(sku.allocatable);
+                caps.push(cap.as_array().iter().map(|&v| u64::from(v)).collect());
+                // At most MAX_NUMA_NODES nodes, so n fits a u8.
+                bin_host.push((*id, n as u8));
+            }
+            if !h.instances.is_empty() {
+                before += 1;
+            }
+            let mut ids = h.instances.clone();
+            ids.sort_unstable();
+            for iid in ids {
+                let Some(inst) = self.instances.get(&iid) else {
+                    continue;
+                };
+                let InstanceState::Placed { parts, .. } = &inst.state else {
+                    continue;
+                };
+                let whole = parts.len() == 1 && !moving.contains(&iid);
+                if whole {
+                    let (node, amount) = parts[0];
+                    items.push(amount.as_array().iter().map(|&v| u64::from(v)).collect());
+                    item_ids.push(iid);
+                    start.push(first + usize::from(node));
+                } else {
+                    pinned += 1;
+                    pinned_hosts[hi] = true;
+                    for (node, amount) in parts {
+                        if let Some(cap) = caps.get_mut(first + usize::from(*node)) {
+                            for (c, a) in cap.iter_mut().zip(amount.as_array()) {
+                                *c = c.saturating_sub(u64::from(a));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut report = PoolRepack {
+            sku: sku_id.clone(),
+            zone: zone_id,
+            hosts: pool.hosts.len(),
+            movable: items.len(),
+            pinned,
+            hosts_before: before,
+            hosts_after: before,
+            lower_bound: 0,
+        };
+        if items.is_empty() {
+            plan.hosts_before += before;
+            plan.hosts_after += before;
+            plan.pools.push(report);
+            return;
+        }
+        let options = PackOptions {
+            budget,
+            seed,
+            warm_start: Some(start.clone()),
+        };
+        // The warm start is today's feasible arrangement, so the engine can
+        // only fail on a corrupt state; the pool is then left as it is.
+        let Ok(packing) = pack::pack(&Bins::List(caps), &items, &options) else {
+            plan.hosts_before += before;
+            plan.hosts_after += before;
+            plan.pools.push(report);
+            return;
+        };
+        plan.work = plan.work.saturating_add(packing.work);
+        let mut used = pinned_hosts;
+        let mut moves = Vec::new();
+        for (i, &bin) in packing.bin_of.iter().enumerate() {
+            used[bin / nodes] = true;
+            if bin != start[i] {
+                let (to, numa_node) = bin_host[bin];
+                let (from, _) = bin_host[start[i]];
+                let app = self
+                    .instances
+                    .get(&item_ids[i])
+                    .and_then(|inst| self.apps.get_index(inst.app))
+                    .map(|(id, _)| id.clone());
+                if let Some(app) = app {
+                    moves.push(RepackMove {
+                        instance: item_ids[i],
+                        app,
+                        from,
+                        to,
+                        numa_node,
+                    });
+                }
+            }
+        }
+        let after = used.iter().filter(|u| **u).count();
+        if after >= before {
+            // Fewer NUMA nodes may still take more hosts: then (and when
+            // nothing is gained) the pool stays as it is.
+            plan.hosts_before += before;
+            plan.hosts_after += before;
+            report.lower_bound = packing.lower_bound;
+            plan.pools.push(report);
+            return;
+        }
+        plan.moves.extend(moves);
+        for (hi, id) in pool.hosts.iter().enumerate() {
+            let busy = self.hosts.get(id).is_some_and(|h| !h.instances.is_empty());
+            if busy && !used[hi] {
+                plan.freed.push(*id);
+            }
+        }
+        report.hosts_after = after;
+        report.lower_bound = packing.lower_bound;
+        plan.hosts_before += before;
+        plan.hosts_after += after;
+        plan.pools.push(report);
+    }
+}
