@@ -141,3 +141,45 @@ pub fn region(hosts: usize, apps: usize, seed: u64) -> (Scheduler, Vec<AppId>) {
     }
     (s, ids)
 }
+
+/// A [`region`] of `hosts` hosts (60 apps) where 1.5 x `instances` were
+/// placed from a seeded stream, then everything pending and, at random,
+/// placed instances removed until `instances` stay: a fragmented region to
+/// repack.
+pub fn fragmented_region(hosts: usize, instances: usize, seed: u64) -> Scheduler {
+    let (mut s, apps) = region(hosts, 60, 7);
+    let mut rng = SplitMix::new(seed);
+    let mut placed = 0;
+    for _ in 0..instances * 4 {
+        if placed >= instances + instances / 2 {
+            break;
+        }
+        let a = rng.below(apps.len() as u64) as usize;
+        // Apps exist and time stands still: a place call cannot fail.
+        #[allow(clippy::unwrap_used)]
+        let d = s.place(&apps[a], Timestamp(1)).unwrap();
+        placed += d.placements.len();
+    }
+    let remove = |s: &mut Scheduler, id| {
+        // The id was just listed by the scheduler.
+        #[allow(clippy::unwrap_used)]
+        let _ = s.remove_instance(id, Timestamp(2)).unwrap();
+    };
+    for id in s.pending() {
+        remove(&mut s, id);
+    }
+    let hosts: Vec<HostId> = s.host_ids().collect();
+    let mut ids: Vec<_> = hosts
+        .iter()
+        .filter_map(|h| s.host(*h))
+        .flat_map(|h| h.instances)
+        .collect();
+    for i in (1..ids.len()).rev() {
+        ids.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    while s.instance_count() > instances {
+        let Some(id) = ids.pop() else { break };
+        remove(&mut s, id);
+    }
+    s
+}

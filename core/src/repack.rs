@@ -21,6 +21,12 @@
 //! pool whose packing would not carry its instances on fewer hosts keeps
 //! its arrangement (no moves), so a plan never uses more hosts than today.
 //!
+//! Pools are packed in windows of 64 hosts (in host id order): an
+//! instance moves only within its window, which keeps every packing small
+//! and the whole plan fast on large regions. Within a window the packed
+//! bins are matched to hosts of equal capacity so that as many instances
+//! as possible stay where they are.
+//!
 //! The plan's moves are a target arrangement, not a sequence: applying them
 //! one by one may need an order (or a spare host) in which each target has
 //! room when its move starts. The [`budget`](RepackOptions::budget) bounds
@@ -159,6 +165,17 @@ pub struct RepackPlan {
     pub work: u64,
 }
 
+/// Hosts a window packs together: instances move only within theirs.
+const WINDOW: usize = 64;
+
+/// One window of a pool being packed.
+struct Window<'a> {
+    sku: usize,
+    hosts: &'a [HostId],
+    budget: u64,
+    seed: u64,
+}
+
 /// One pool being packed.
 struct Pool {
     sku: usize,
@@ -204,44 +221,68 @@ impl Scheduler {
         let mut plan = RepackPlan::default();
         for pool in &mut pools {
             pool.hosts.sort_unstable();
-            let count: usize = pool
-                .hosts
-                .iter()
-                .filter_map(|id| self.hosts.get(id))
-                .map(|h| h.instances.len())
-                .sum();
-            // Budget shared by instance count; u128 cannot overflow.
-            let budget = (u128::from(options.budget) * count as u128 / total.max(1) as u128) as u64;
-            self.repack_pool(pool, budget, options.seed, &moving, &mut plan);
+            let Some((sku_id, _)) = self.skus.get_index(pool.sku) else {
+                continue;
+            };
+            let mut report = PoolRepack {
+                sku: sku_id.clone(),
+                zone: self.zone_id(pool.zone).clone(),
+                hosts: 0,
+                movable: 0,
+                pinned: 0,
+                hosts_before: 0,
+                hosts_after: 0,
+                lower_bound: 0,
+            };
+            for window in pool.hosts.chunks(WINDOW) {
+                let count: usize = window
+                    .iter()
+                    .filter_map(|id| self.hosts.get(id))
+                    .map(|h| h.instances.len())
+                    .sum();
+                // Budget shared by instance count; u128 cannot overflow.
+                let budget =
+                    (u128::from(options.budget) * count as u128 / total.max(1) as u128) as u64;
+                let window = Window {
+                    sku: pool.sku,
+                    hosts: window,
+                    budget,
+                    seed: options.seed,
+                };
+                self.repack_window(&window, &moving, &mut report, &mut plan);
+            }
+            plan.hosts_before += report.hosts_before;
+            plan.hosts_after += report.hosts_after;
+            plan.pools.push(report);
         }
         plan.freed.sort_unstable();
         plan
     }
 
-    fn repack_pool(
+    /// Pack one window of a pool, adding its figures to `report` and its
+    /// moves and freed hosts to `plan`.
+    fn repack_window(
         &self,
-        pool: &Pool,
-        budget: u64,
-        seed: u64,
+        w: &Window<'_>,
         moving: &crate::hash::Set<InstanceId>,
+        report: &mut PoolRepack,
         plan: &mut RepackPlan,
     ) {
-        let Some((sku_id, sku)) = self.skus.get_index(pool.sku) else {
+        let Some(sku) = self.skus.get_index(w.sku).map(|(_, s)| s) else {
             return;
         };
-        let zone_id = self.zone_id(pool.zone).clone();
         let nodes = sku.numa_nodes.len().max(1);
         // Bins: (host, node), host-major. Capacity: the node minus what
         // pinned instances hold on it.
-        let mut caps: Vec<Vec<u64>> = Vec::with_capacity(pool.hosts.len() * nodes);
+        let mut caps: Vec<Vec<u64>> = Vec::with_capacity(w.hosts.len() * nodes);
         let mut bin_host: Vec<(HostId, u8)> = Vec::with_capacity(caps.capacity());
         let mut items: Vec<Vec<u64>> = Vec::new();
         let mut item_ids: Vec<InstanceId> = Vec::new();
         let mut start: Vec<usize> = Vec::new();
-        let mut pinned_hosts: Vec<bool> = vec![false; pool.hosts.len()];
+        let mut pinned_hosts: Vec<bool> = vec![false; w.hosts.len()];
         let mut pinned = 0usize;
         let mut before = 0usize;
-        for (hi, id) in pool.hosts.iter().enumerate() {
+        for (hi, id) in w.hosts.iter().enumerate() {
             let Some(h) = self.hosts.get(id) else {
                 continue;
             };
@@ -283,39 +324,34 @@ impl Scheduler {
                 }
             }
         }
-        let mut report = PoolRepack {
-            sku: sku_id.clone(),
-            zone: zone_id,
-            hosts: pool.hosts.len(),
-            movable: items.len(),
-            pinned,
-            hosts_before: before,
-            hosts_after: before,
-            lower_bound: 0,
+        report.hosts += w.hosts.len();
+        report.movable += items.len();
+        report.pinned += pinned;
+        report.hosts_before += before;
+        let keep = |report: &mut PoolRepack, lower_bound: usize| {
+            report.hosts_after += before;
+            report.lower_bound += lower_bound;
         };
         if items.is_empty() {
-            plan.hosts_before += before;
-            plan.hosts_after += before;
-            plan.pools.push(report);
+            keep(report, before);
             return;
         }
         let options = PackOptions {
-            budget,
-            seed,
+            budget: w.budget,
+            seed: w.seed,
             warm_start: Some(start.clone()),
         };
         // The warm start is today's feasible arrangement, so the engine can
-        // only fail on a corrupt state; the pool is then left as it is.
-        let Ok(packing) = pack::pack(&Bins::List(caps), &items, &options) else {
-            plan.hosts_before += before;
-            plan.hosts_after += before;
-            plan.pools.push(report);
+        // only fail on a corrupt state; the window then stays as it is.
+        let Ok(packing) = pack::pack(&Bins::List(caps.clone()), &items, &options) else {
+            keep(report, before);
             return;
         };
         plan.work = plan.work.saturating_add(packing.work);
+        let bin_of = keep_in_place(&packing.bins, &packing.bin_of, &start, &caps);
         let mut used = pinned_hosts;
         let mut moves = Vec::new();
-        for (i, &bin) in packing.bin_of.iter().enumerate() {
+        for (i, &bin) in bin_of.iter().enumerate() {
             used[bin / nodes] = true;
             if bin != start[i] {
                 let (to, numa_node) = bin_host[bin];
@@ -339,24 +375,55 @@ impl Scheduler {
         let after = used.iter().filter(|u| **u).count();
         if after >= before {
             // Fewer NUMA nodes may still take more hosts: then (and when
-            // nothing is gained) the pool stays as it is.
-            plan.hosts_before += before;
-            plan.hosts_after += before;
-            report.lower_bound = packing.lower_bound;
-            plan.pools.push(report);
+            // nothing is gained) the window stays as it is.
+            keep(report, packing.lower_bound);
             return;
         }
         plan.moves.extend(moves);
-        for (hi, id) in pool.hosts.iter().enumerate() {
+        for (hi, id) in w.hosts.iter().enumerate() {
             let busy = self.hosts.get(id).is_some_and(|h| !h.instances.is_empty());
             if busy && !used[hi] {
                 plan.freed.push(*id);
             }
         }
-        report.hosts_after = after;
-        report.lower_bound = packing.lower_bound;
-        plan.hosts_before += before;
-        plan.hosts_after += after;
-        plan.pools.push(report);
+        report.hosts_after += after;
+        report.lower_bound += packing.lower_bound;
     }
+}
+
+/// Relabel a packing's bins among bins of equal capacity so that as many
+/// items as possible stay where they are (`start`): each packed bin, fullest
+/// first, goes to the unclaimed bin of its capacity that holds most of its
+/// items now (ties: lower index). Returns each item's bin.
+fn keep_in_place(
+    bins: &[Vec<usize>],
+    bin_of: &[usize],
+    start: &[usize],
+    caps: &[Vec<u64>],
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..bins.len()).filter(|&b| !bins[b].is_empty()).collect();
+    order.sort_by_key(|&b| (std::cmp::Reverse(bins[b].len()), b));
+    let mut claimed = vec![false; bins.len()];
+    let mut label: Vec<usize> = (0..bins.len()).collect();
+    let mut votes: crate::hash::Map<usize, usize> = crate::hash::Map::default();
+    for &b in &order {
+        votes.clear();
+        for &i in &bins[b] {
+            *votes.entry(start[i]).or_insert(0) += 1;
+        }
+        let best = votes
+            .iter()
+            .filter(|(t, _)| !claimed[**t] && caps[**t] == caps[b])
+            .max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t)))
+            .map(|(t, _)| *t);
+        let target = best.or_else(|| (0..bins.len()).find(|&t| !claimed[t] && caps[t] == caps[b]));
+        // Each packed bin has a bin of its capacity (itself), so one is
+        // always unclaimed; if not, keep the packing's own labels.
+        let Some(target) = target else {
+            return bin_of.to_vec();
+        };
+        claimed[target] = true;
+        label[b] = target;
+    }
+    bin_of.iter().map(|&b| label[b]).collect()
 }
