@@ -2,6 +2,8 @@
 //! workloads shared by the criterion benches in `benches/` and the harness
 //! binaries in `src/bin/`.
 
+pub mod metering;
+
 use std::collections::BTreeSet;
 
 use trimline::{
