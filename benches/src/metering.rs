@@ -13,7 +13,8 @@
 //!   go idle and active, and most stop again before it ends.
 //!
 //! Event ids are [`EventId::derived`], as [`decision_events`] makes them;
-//! instance ids are sequential, as the scheduler hands them out. The stream
+//! instance ids are sequential, as the scheduler hands them out (steady
+//! instances first, then new ones in the order they start). The stream
 //! is in time order, each instance's events strictly increasing in time.
 //!
 //! [`decision_events`]: trimline::metering::decision_events
@@ -260,10 +261,11 @@ impl MeterLoad {
         let mut warmup = Vec::with_capacity(mix.steady);
         let mut stream =
             Vec::with_capacity(mix.steady * mix.steady_events + mix.churn * (2 + mix.churn_events));
-        for i in 0..mix.steady {
+        let mut steady_starts: Vec<u64> = (0..mix.steady).map(|_| rng.below(start)).collect();
+        steady_starts.sort_unstable();
+        for (i, &started) in steady_starts.iter().enumerate() {
             let instance = i as u64 + 1;
             let app = pick(&mut rng);
-            let started = rng.below(start);
             warmup.push(event(
                 app,
                 instance,
@@ -298,12 +300,20 @@ impl MeterLoad {
                 stream.push(event(app, instance, at, kind));
             }
         }
-        for i in 0..mix.churn {
+        // New instances get their ids in the order they start, as the
+        // scheduler hands them out when it places them.
+        let mut churn: Vec<(&MeteredApp, bool, Vec<u64>)> = (0..mix.churn)
+            .map(|_| {
+                let app = pick(&mut rng);
+                let stops = rng.below(100) < mix.churn_stop_percent;
+                let n = 1 + mix.churn_events + usize::from(stops);
+                (app, stops, times(&mut rng, n, start, end))
+            })
+            .collect();
+        churn.sort_by_key(|(_, _, ts)| ts[0]);
+        for (i, (app, stops, ts)) in churn.into_iter().enumerate() {
             let instance = (mix.steady + i) as u64 + 1;
-            let app = pick(&mut rng);
-            let stops = rng.below(100) < mix.churn_stop_percent;
-            let n = 1 + mix.churn_events + usize::from(stops);
-            let ts = times(&mut rng, n, start, end);
+            let n = ts.len();
             let mut idle = false;
             for (k, &at) in ts.iter().enumerate() {
                 let kind = if k == 0 {

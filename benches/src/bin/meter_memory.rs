@@ -3,7 +3,9 @@
 //! instance and per retained event for seeded workloads.
 //!
 //! `cargo run --release -p trimline-bench --bin meter_memory -- [INSTANCES]`
-//! (default 1,000,000).
+//! (default: 250,000, 900,000 and 1,000,000 in turn). The maps grow in
+//! powers of two, so the bytes per instance move with the count: the
+//! figures at several counts show the range.
 //!
 //! `meter_memory run warm|cold|mixed|close` instead runs one workload of
 //! `benches/metering.rs` once, for instruction counts under
@@ -113,31 +115,20 @@ fn memory(n: usize) {
     let empty = live();
     let (_, grown, allocs) = measure(|| starts.ingest(&mut m));
     println!(
-        "{n} instances started (1 event each, buffered, id remembered): {:.1} bytes/instance, {:.2} allocations/instance",
+        "{n:>9} instances, each with its start buffered and its id remembered: {:>6.1} bytes/instance ({:.2} allocations/instance)",
         per(grown, n),
         allocs as f64 / n as f64,
     );
-    let (_, _, _) = measure(|| m.close_period(starts.end, starts.end).unwrap());
-    println!(
-        "  after the period closed (events folded into state, ids still remembered): {:.1} bytes/instance",
-        per(live() as isize - empty as isize, n)
-    );
-    // Forget the ids: close a period whose horizon is past every event.
+    // Fold the starts into the state, then forget the ids: close a period
+    // whose horizon is past every event.
+    let _ = m.close_period(starts.end, starts.end).unwrap();
     let later = Timestamp(starts.end.0 + 2 * HOUR_MS);
     let _ = m.close_period(later, later).unwrap();
-    assert_eq!(m.remembered_events(), 0);
+    assert_eq!((m.remembered_events(), m.tracked_instances()), (0, n));
     println!(
-        "  after the ids aged out (the maps keep their capacity): {:.1} bytes/instance",
+        "{n:>9} running instances, no events or ids held (the id map keeps its capacity): {:>6.1} bytes/instance",
         per(live() as isize - empty as isize, n)
     );
-    // The same state, with the maps sized to what they hold.
-    let before_compact = live();
-    let compact = m.clone();
-    println!(
-        "  a clone of that meter (maps at their length): {:.1} bytes/instance",
-        per(live() as isize - before_compact as isize, n)
-    );
-    drop(compact);
     drop(m);
 
     // Retained events: a warm meter, then k events per instance.
@@ -153,7 +144,7 @@ fn memory(n: usize) {
         let mut m = load.meter();
         let (_, grown, allocs) = measure(|| load.ingest(&mut m));
         println!(
-            "{} events retained over {n} running instances ({k} each, in the open period, ids remembered): {:.1} bytes/event, {:.2} allocations/event",
+            "{:>9} events over {n} running instances ({k} each), buffered and ids remembered: {:>6.1} bytes/event ({:.2} allocations/event)",
             load.stream.len(),
             per(grown, load.stream.len()),
             allocs as f64 / load.stream.len() as f64,
@@ -200,12 +191,20 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("run") => run(args.get(1).map_or("cold", String::as_str)),
         Some(n) => match n.parse() {
-            Ok(n) => memory(n),
+            Ok(n) => {
+                println!("trimline Meter, live heap bytes (counting allocator)");
+                memory(n)
+            }
             Err(e) => {
                 eprintln!("usage: meter_memory [INSTANCES] | meter_memory run MIX: {e}");
                 std::process::exit(2);
             }
         },
-        None => memory(1_000_000),
+        None => {
+            println!("trimline Meter, live heap bytes (counting allocator)");
+            for n in [250_000, 900_000, 1_000_000] {
+                memory(n);
+            }
+        }
     }
 }
