@@ -132,7 +132,7 @@
 //! Memory, measured by `benches/src/bin/meter_memory.rs`: an instance costs
 //! about 260 to 460 bytes with the id of its start remembered (the maps
 //! grow in powers of two), and each further event of the open period about
-//! 70 to 130 bytes (its id, remembered for deduplication, and its place in
+//! 70 to 160 bytes (its id, remembered for deduplication, and its place in
 //! the instance's event list) until the period closes and the horizon
 //! passes it; close periods often enough for the event rate.
 //!
