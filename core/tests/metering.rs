@@ -1400,3 +1400,83 @@ fn tentative_instances_are_not_metered_until_their_host_is_ready() {
     assert_eq!(events.len(), 1);
     assert!(matches!(events[0].kind, EventKind::Started { .. }));
 }
+
+/// Names shared between events (one allocation, as `decision_events`
+/// makes them) and names parsed afresh for every event are the same names:
+/// the same reports, the same duplicates, the same owner checks, for many
+/// apps and SKUs (more than the meter's lookup hints have slots).
+#[test]
+fn shared_and_fresh_names_meter_alike() {
+    let apps = 1_500usize;
+    let shared: Vec<(TenantId, AppId, SkuId)> = (0..apps)
+        .map(|a| {
+            (
+                id_of(&format!("t{}", a % 7)),
+                id_of(&format!("app-{a}")),
+                id_of(&format!("sku-{}", a % 40)),
+            )
+        })
+        .collect();
+    let run = |fresh: bool| {
+        let mut m = Meter::new(MeterConfig::default()).unwrap();
+        m.add_price_table(prices()).unwrap();
+        let names = |a: usize| -> (TenantId, AppId, SkuId) {
+            if fresh {
+                (
+                    id_of(&format!("t{}", a % 7)),
+                    id_of(&format!("app-{a}")),
+                    id_of(&format!("sku-{}", a % 40)),
+                )
+            } else {
+                shared[a].clone()
+            }
+        };
+        let mut results = vec![];
+        let now = Timestamp(HOUR);
+        for i in 0..3 * apps {
+            let a = (i * 7) % apps;
+            let (tenant, app, sku) = names(a);
+            let start = Event {
+                id: EventId(i as u128),
+                tenant: tenant.clone(),
+                app: app.clone(),
+                instance: InstanceId(i as u64),
+                at: Timestamp(i as u64),
+                kind: EventKind::Started {
+                    resources: shape(),
+                    delivered: Some(sku),
+                },
+            };
+            results.push(format!("{:?}", m.ingest(&start, now)));
+            results.push(format!("{:?}", m.ingest(&start, now)));
+            // Another app's name for the same instance: refused.
+            let (_, other, _) = names((a + 1) % apps);
+            let stop = Event {
+                id: EventId((1 << 64) + i as u128),
+                app: other,
+                at: Timestamp(i as u64 + 1_000),
+                kind: EventKind::Stopped,
+                ..start.clone()
+            };
+            results.push(format!("{:?}", m.ingest(&stop, now)));
+            let stop = Event { app, ..stop };
+            results.push(format!("{:?}", m.ingest(&stop, now)));
+        }
+        let report = m.close_period(now, now).unwrap();
+        (results, report)
+    };
+    let (shared_results, shared_report) = run(false);
+    let (fresh_results, fresh_report) = run(true);
+    assert_eq!(shared_results, fresh_results);
+    assert_eq!(shared_report, fresh_report);
+    assert_eq!(shared_report.usage.len(), apps);
+    assert_eq!(
+        &shared_results[..4],
+        [
+            "Ok(Applied)",
+            "Ok(Duplicate)",
+            "Err(OwnerMismatch { instance: InstanceId(0), owner_tenant: TenantId(\"t0\"), owner_app: AppId(\"app-0\"), tenant: TenantId(\"t0\"), app: AppId(\"app-1\") })",
+            "Ok(Applied)"
+        ]
+    );
+}

@@ -122,12 +122,19 @@
 //! events and price tables give byte-identical reports, whatever order the
 //! instances were first seen in. Ingesting an in-order event is one probe
 //! of the remembered ids, one of the instances, and an append to the
-//! instance's event list, with no scan; [`Meter::reserve`] sizes the maps
-//! ahead of a known load. Closing a period walks each instance that ran
-//! once and touches each (tenant, app) once. The events of the open period
-//! stay in memory until it closes (32 bytes each, plus 64 for the id
-//! remembered for deduplication); close periods often enough for the event
-//! rate.
+//! instance's event list, with no scan; a new instance's tenant, app and
+//! SKU are found without hashing their names when the event shares them
+//! (as [`decision_events`] does). Instance ids handed out in sequence land
+//! next to each other in the instance table. [`Meter::reserve`] sizes the
+//! maps ahead of a known load. Closing a period walks each instance that
+//! ran once and touches each (tenant, app) once.
+//!
+//! Memory, measured by `benches/src/bin/meter_memory.rs`: an instance costs
+//! about 260 to 460 bytes with the id of its start remembered (the maps
+//! grow in powers of two), and each further event of the open period about
+//! 70 to 160 bytes (its id, remembered for deduplication, and its place in
+//! the instance's event list) until the period closes and the horizon
+//! passes it; close periods often enough for the event rate.
 //!
 //! ## Example
 //!
@@ -173,6 +180,7 @@ mod usage;
 
 use std::collections::BTreeMap;
 
+use indexmap::Equivalent;
 use indexmap::map::Entry;
 
 use serde::{Deserialize, Serialize};
@@ -437,9 +445,13 @@ pub struct Meter {
     horizon: Timestamp,
     /// Interned (tenant, app) pairs.
     apps: Set<(TenantId, AppId)>,
+    /// Hints in front of `apps`, keyed by the app's name.
+    app_hints: Hints,
     /// Interned delivered SKUs.
     skus: Set<SkuId>,
-    instances: Map<InstanceId, Inst>,
+    /// Hints in front of `skus`.
+    sku_hints: Hints,
+    instances: Instances,
     /// Ids of events back to the horizon.
     seen: Map<EventId, Seen>,
     /// Adjustments recorded in the open period, with their table.
@@ -453,6 +465,140 @@ fn index_u32(len: usize, what: &'static str) -> Result<u32, MeterError> {
         .ok_or(MeterError::Overflow { what })
 }
 
+/// Hashes an instance id so that its low bits, which pick the bucket, are
+/// the id's own low bits, and its top bits, which the table compares
+/// first, are mixed. Ids handed out in sequence then land in neighbouring
+/// buckets: a run of new instances touches a few cache lines of the table
+/// instead of one each, and growing the table walks the entries nearly in
+/// order. Buckets collide exactly as under the Fx hash (a multiply by an
+/// odd number permutes the low bits), so no key set probes longer.
+#[derive(Copy, Clone, Debug, Default)]
+struct InstanceHasher(u64);
+
+impl std::hash::Hasher for InstanceHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `InstanceId` (one `u64`); any other key still hashes
+        // every byte.
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        const MIX: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        const TOP: u64 = 0x7f << 57;
+        let x = self.0.rotate_left(5) ^ i;
+        self.0 = x ^ (x.wrapping_mul(MIX) & TOP);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The instances, by id, in the order first seen.
+type Instances =
+    indexmap::IndexMap<InstanceId, Inst, std::hash::BuildHasherDefault<InstanceHasher>>;
+
+/// Equal names. Names are `Arc<str>`, and the standard comparison always
+/// compares the bytes; a name shared with the one on record (as events
+/// built from the scheduler's ids share them) is equal at once.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// An owner, borrowed: looks up the interned `(TenantId, AppId)` without
+/// cloning either name. Hashes exactly as the tuple does.
+#[derive(Hash)]
+struct OwnerRef<'a>(&'a TenantId, &'a AppId);
+
+impl Equivalent<(TenantId, AppId)> for OwnerRef<'_> {
+    fn equivalent(&self, key: &(TenantId, AppId)) -> bool {
+        same_name(self.0.as_str(), key.0.as_str()) && same_name(self.1.as_str(), key.1.as_str())
+    }
+}
+
+/// Slots in each [`Hints`] table (a power of two): enough that the apps
+/// of a large fleet rarely share one, small enough to stay in cache.
+const HINT_SLOTS: usize = 1 << HINT_BITS;
+const HINT_BITS: u32 = 10;
+
+/// A cache in front of an interning set, keyed by the address of a name:
+/// the slot of a name holds the index it was last interned at. A hint is
+/// only taken when the name on record at that index *is* the name looked up
+/// (the same allocation), so a stale or colliding hint costs a lookup and
+/// never a wrong answer; what the meter does never depends on the hints.
+/// Their contents depend on where names were allocated, so they are not
+/// state: `Debug` shows none of them, and a meter's `Debug` output stays the
+/// same for the same calls.
+#[derive(Clone)]
+struct Hints(Box<[u32; HINT_SLOTS]>);
+
+impl std::fmt::Debug for Hints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hints")
+    }
+}
+
+impl Default for Hints {
+    fn default() -> Self {
+        Hints(Box::new([u32::MAX; HINT_SLOTS]))
+    }
+}
+
+impl Hints {
+    #[inline]
+    fn slot(name: &str) -> usize {
+        // Names are separate heap allocations, at least 16 bytes apart;
+        // the multiply spreads neighbours over the table (Fibonacci hashing).
+        let a = (name.as_ptr() as usize as u64) >> 4;
+        (a.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HINT_BITS)) as usize
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> usize {
+        self.0[Self::slot(name)] as usize
+    }
+
+    #[inline]
+    fn set(&mut self, name: &str, index: u32) {
+        self.0[Self::slot(name)] = index;
+    }
+}
+
+/// The interned index of an owner, if interned.
+#[inline]
+fn owner_index(
+    apps: &Set<(TenantId, AppId)>,
+    hints: &Hints,
+    tenant: &TenantId,
+    app: &AppId,
+) -> Option<usize> {
+    let hint = hints.get(app.as_str());
+    if let Some((t, a)) = apps.get_index(hint) {
+        if std::ptr::eq(t.as_str(), tenant.as_str()) && std::ptr::eq(a.as_str(), app.as_str()) {
+            return Some(hint);
+        }
+    }
+    apps.get_index_of(&OwnerRef(tenant, app))
+}
+
+/// The interned index of a SKU, if interned.
+#[inline]
+fn sku_index(skus: &Set<SkuId>, hints: &Hints, sku: &SkuId) -> Option<usize> {
+    let hint = hints.get(sku.as_str());
+    if let Some(s) = skus.get_index(hint) {
+        if std::ptr::eq(s.as_str(), sku.as_str()) {
+            return Some(hint);
+        }
+    }
+    skus.get_index_of(sku)
+}
+
 impl Meter {
     /// An empty meter; its first period opens at [`MeterConfig::origin`].
     pub fn new(config: MeterConfig) -> Result<Meter, MeterError> {
@@ -464,8 +610,10 @@ impl Meter {
             prices: PriceBook::default(),
             closed: Vec::new(),
             apps: Set::default(),
+            app_hints: Hints::default(),
             skus: Set::default(),
-            instances: Map::default(),
+            sku_hints: Hints::default(),
+            instances: Instances::default(),
             seen: Map::default(),
             adjustments: Vec::new(),
         })
@@ -560,11 +708,15 @@ impl Meter {
 
     /// The compact op of an event, with SKUs looked up (a SKU not yet
     /// interned gets the index it will get). Also returns the new SKU.
-    fn op_of(skus: &Set<SkuId>, kind: &EventKind) -> Result<(Op, Option<SkuId>), MeterError> {
+    fn op_of(
+        skus: &Set<SkuId>,
+        hints: &Hints,
+        kind: &EventKind,
+    ) -> Result<(Op, Option<SkuId>), MeterError> {
         let sku = |s: &Option<SkuId>| -> Result<(u32, Option<SkuId>), MeterError> {
             match s {
                 None => Ok((NO_SKU, None)),
-                Some(s) => match skus.get_index_of(s) {
+                Some(s) => match sku_index(skus, hints, s) {
                     // Interned indices were checked to fit when interned.
                     Some(i) => Ok((i as u32, None)),
                     None => Ok((index_u32(skus.len(), "sku count")?, Some(s.clone()))),
@@ -610,17 +762,21 @@ impl Meter {
     fn same_payload(
         seen: &Seen,
         event: &Event,
-        instances: &Map<InstanceId, Inst>,
+        instances: &Instances,
         apps: &Set<(TenantId, AppId)>,
         skus: &Set<SkuId>,
+        sku_hints: &Hints,
     ) -> bool {
         let owner = instances
             .get(&seen.instance)
             .and_then(|i| apps.get_index(i.app as usize));
         seen.instance == event.instance
             && seen.ev.at == event.at
-            && owner.is_some_and(|(t, a)| *t == event.tenant && *a == event.app)
-            && matches!(Self::op_of(skus, &event.kind), Ok((op, None)) if op == seen.ev.op)
+            && owner.is_some_and(|(t, a)| {
+                same_name(t.as_str(), event.tenant.as_str())
+                    && same_name(a.as_str(), event.app.as_str())
+            })
+            && matches!(Self::op_of(skus, sku_hints, &event.kind), Ok((op, None)) if op == seen.ev.op)
     }
 
     /// Ingest one event at the embedder's time `now`. Either the event is
@@ -633,7 +789,9 @@ impl Meter {
             open_start,
             horizon,
             apps,
+            app_hints,
             skus,
+            sku_hints,
             instances,
             seen,
             adjustments,
@@ -643,7 +801,7 @@ impl Meter {
         // (dropping it inserts nothing).
         let unseen = match seen.entry(event.id) {
             Entry::Occupied(o) => {
-                return if Self::same_payload(o.get(), event, instances, apps, skus) {
+                return if Self::same_payload(o.get(), event, instances, apps, skus, sku_hints) {
                     Ok(Ingested::Duplicate)
                 } else {
                     Err(MeterError::Conflict { id: event.id })
@@ -668,12 +826,19 @@ impl Meter {
                 watermark,
             });
         }
-        let slot = instances.get_index_of(&instance);
-        let existing = slot.map(|i| &instances[i]);
+        // One probe here too, filled (or updated) only once the event
+        // applies.
+        let entry = instances.entry(instance);
+        let existing = match &entry {
+            Entry::Occupied(o) => Some(o.get()),
+            Entry::Vacant(_) => None,
+        };
         let (app_ix, new_app) = match existing {
             Some(inst) => {
                 if let Some((t, a)) = apps.get_index(inst.app as usize) {
-                    if *t != event.tenant || *a != event.app {
+                    if !same_name(t.as_str(), event.tenant.as_str())
+                        || !same_name(a.as_str(), event.app.as_str())
+                    {
                         return Err(MeterError::OwnerMismatch {
                             instance,
                             owner_tenant: t.clone(),
@@ -685,16 +850,13 @@ impl Meter {
                 }
                 (inst.app, false)
             }
-            None => {
-                let key = (event.tenant.clone(), event.app.clone());
-                match apps.get_index_of(&key) {
-                    // Interned indices were checked to fit when interned.
-                    Some(i) => (i as u32, false),
-                    None => (index_u32(apps.len(), "app count")?, true),
-                }
-            }
+            None => match owner_index(apps, app_hints, &event.tenant, &event.app) {
+                // Interned indices were checked to fit when interned.
+                Some(i) => (i as u32, false),
+                None => (index_u32(apps.len(), "app count")?, true),
+            },
         };
-        let (op, new_sku) = Self::op_of(skus, &event.kind)?;
+        let (op, new_sku) = Self::op_of(skus, sku_hints, &event.kind)?;
         let ev = Ev { at, op };
 
         let plan = match existing {
@@ -745,27 +907,37 @@ impl Meter {
         if new_app {
             apps.insert((event.tenant.clone(), event.app.clone()));
         }
+        if existing.is_none() {
+            app_hints.set(event.app.as_str(), app_ix);
+        }
         if let Some(sku) = new_sku {
             skus.insert(sku);
         }
-        unseen.insert(Seen { instance, ev });
-        let slot = match slot {
-            Some(i) => i,
-            None => {
-                let (i, _) = instances.insert_full(
-                    instance,
-                    Inst {
-                        app: app_ix,
-                        carry: None,
-                        tail: None,
-                        last: at,
-                        buffer: SmallVec::new(),
-                    },
-                );
-                i
+        if let (
+            EventKind::Started {
+                delivered: Some(name),
+                ..
             }
+            | EventKind::Resized {
+                delivered: Some(name),
+                ..
+            },
+            Op::Start { sku, .. } | Op::Resize { sku, .. },
+        ) = (&event.kind, op)
+        {
+            sku_hints.set(name.as_str(), sku);
+        }
+        unseen.insert(Seen { instance, ev });
+        let inst = match entry {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => v.insert(Inst {
+                app: app_ix,
+                carry: None,
+                tail: None,
+                last: at,
+                buffer: SmallVec::new(),
+            }),
         };
-        let inst = &mut instances[slot];
         Ok(match plan {
             Plan::Append { tail } => {
                 inst.buffer.push(ev);

@@ -1,0 +1,76 @@
+//! Metering speed: ingest of seeded event streams (steady state, all
+//! brand-new instances, a mix of both), and closing a period of 1,000,000
+//! instance-periods into usage records and invoices.
+//!
+//! Targets (issue "benchmarks"): ingest at least 2,000,000 events/s on one
+//! core; the invoice for 1,000,000 instance-periods in under a second.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use trimline_bench::metering::{MeterLoad, Mix};
+
+fn ingest(c: &mut Criterion) {
+    let mut group = c.benchmark_group("meter_ingest");
+    group.sample_size(10);
+    for (label, mix) in [
+        ("warm", Mix::warm()),
+        ("cold", Mix::cold()),
+        ("mixed", Mix::mixed()),
+    ] {
+        let load = MeterLoad::generate(&mix, 5);
+        let base = load.meter();
+        group.throughput(Throughput::Elements(load.stream.len() as u64));
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || base.clone(),
+                |mut m| {
+                    let applied = load.ingest(&mut m);
+                    debug_assert_eq!(applied, load.stream.len());
+                    m
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        if label == "cold" {
+            // The same, with the maps sized ahead by `Meter::reserve`.
+            group.bench_function("cold_reserved", |b| {
+                b.iter_batched(
+                    || {
+                        let mut m = base.clone();
+                        m.reserve(mix.churn, load.stream.len());
+                        m
+                    },
+                    |mut m| {
+                        let _ = load.ingest(&mut m);
+                        m
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
+fn close(c: &mut Criterion) {
+    let mut group = c.benchmark_group("meter_close");
+    group.sample_size(10);
+    let load = MeterLoad::generate(&Mix::close_million(), 9);
+    let mut full = load.meter();
+    let _ = load.ingest(&mut full);
+    group.throughput(Throughput::Elements(full.tracked_instances() as u64));
+    group.bench_function("1m_instance_periods", |b| {
+        b.iter_batched(
+            || full.clone(),
+            |mut m| {
+                let report = m.close_period(load.end, load.end).unwrap();
+                (m, report)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, close);
+criterion_main!(benches);
