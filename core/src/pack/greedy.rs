@@ -145,6 +145,14 @@ fn bin_centric(p: &Problem) -> Result<Assignment, usize> {
         load.iter_mut().for_each(|l| *l = 0);
         let cap = p.bin_cap(b);
         loop {
+            // The bin's free fraction per dimension (0 where it has no
+            // capacity): fixed for this choice, so computed once.
+            let mut free = [0u128; super::MAX_DIMS];
+            for k in 0..d {
+                if cap[k] > 0 {
+                    free[k] = ((u128::from(cap[k] - load[k])) << 20) / u128::from(cap[k]);
+                }
+            }
             let mut best: Option<(u128, usize)> = None;
             for (pos, &i) in remaining.iter().enumerate() {
                 let size = p.item(i);
@@ -153,10 +161,7 @@ fn bin_centric(p: &Problem) -> Result<Assignment, usize> {
                 }
                 let mut dot = 0u128;
                 for k in 0..d {
-                    if cap[k] > 0 {
-                        let free = ((u128::from(cap[k] - load[k])) << 20) / u128::from(cap[k]);
-                        dot += free * u128::from(p.nsize[i * d + k]);
-                    }
+                    dot += free[k] * u128::from(p.nsize[i * d + k]);
                 }
                 if best.is_none_or(|(bd, _)| dot > bd) {
                     best = Some((dot, pos));

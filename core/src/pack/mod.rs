@@ -138,7 +138,7 @@ pub struct Packing {
     /// improvement.
     pub initial_bins: usize,
     /// Work units spent by the improvement phase (at most the budget, plus
-    /// one bounded step).
+    /// the scan of one bin within a step).
     pub work: u64,
 }
 

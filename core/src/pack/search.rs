@@ -321,6 +321,11 @@ impl<'a> Ls<'a> {
         let s = self.s.clone();
         let mut work = 0u64;
         for ai in 0..self.active.len() {
+            // The budget bounds a step too: it stops at a bin boundary, with
+            // the best move found so far.
+            if self.work.saturating_add(work) >= self.budget {
+                break;
+            }
             let b = self.active[ai];
             let cap = p.bin_cap(b);
             let mem = &self.members[b];
