@@ -26,7 +26,7 @@ use crate::decision::Decisions;
 use crate::error::Error;
 use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId};
-use crate::scheduler::{HostState, Instance, InstanceState, Scheduler};
+use crate::scheduler::{HostState, InstanceState, Scheduler};
 use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
@@ -217,17 +217,14 @@ impl Scheduler {
     ) -> Option<(InstanceId, HostId)> {
         let id = InstanceId(self.next_instance);
         self.next_instance = self.next_instance.checked_add(1)?;
-        self.instances.insert(
+        self.add_instance(
             id,
-            Instance {
-                app,
-                state: InstanceState::Pending {
-                    since: now,
-                    reason: PendingReason::NoFit(Explanation::default()),
-                },
+            app,
+            InstanceState::Pending {
+                since: now,
+                reason: Box::new(PendingReason::NoFit(Explanation::default())),
             },
         );
-        self.apps[app].instances.insert(id);
         let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
             all.iter()
                 .copied()

@@ -111,6 +111,10 @@ pub enum InvariantViolation {
     /// The pending set and the instances disagree.
     #[error("pending set disagrees with instance {0}")]
     Pending(InstanceId),
+    /// An instance is missing from its app's or its host's instance list,
+    /// or a list names an instance twice or one that is not there.
+    #[error("instance lists disagree with instance {0}")]
+    Lists(InstanceId),
     /// An app's per-zone counts disagree with its instances.
     #[error("zone counts of app {0} are wrong")]
     ZoneCounts(AppId),
@@ -163,7 +167,7 @@ impl Scheduler {
         let mut v: Vec<InstanceId> = self
             .apps
             .get(id)
-            .map(|a| a.instances.iter().copied().collect())
+            .map(|a| a.instances.to_vec())
             .unwrap_or_default();
         v.sort_unstable();
         v
@@ -236,7 +240,7 @@ impl Scheduler {
             },
             InstanceState::Pending { since, reason } => InstanceStatus::Pending {
                 since: *since,
-                reason: reason.clone(),
+                reason: PendingReason::clone(reason),
             },
         };
         Some(InstanceView {
@@ -263,7 +267,33 @@ impl Scheduler {
             .collect();
         let mut zone_counts: Vec<Vec<u32>> = vec![vec![0; self.zones.len()]; self.apps.len()];
         let mut pending = 0usize;
+        let listed: usize = self.apps.values().map(|a| a.instances.len()).sum();
+        if listed != self.instances.len() {
+            let stray = self
+                .apps
+                .values()
+                .flat_map(|a| &a.instances)
+                .find(|id| !self.instances.contains_key(*id))
+                .or_else(|| self.instances.keys().next());
+            return Err(InvariantViolation::Lists(
+                stray.copied().unwrap_or(InstanceId(0)),
+            ));
+        }
+        let on_hosts: usize = self.hosts.values().map(|h| h.instances.len()).sum();
         for (id, inst) in &self.instances {
+            let list = &self.apps[inst.app].instances;
+            if list.get(inst.app_pos as usize) != Some(id) {
+                return Err(InvariantViolation::Lists(*id));
+            }
+            if let InstanceState::Placed { host, .. } = &inst.state {
+                let on_host = self
+                    .hosts
+                    .get(host)
+                    .is_some_and(|h| h.instances.contains(id));
+                if !on_host {
+                    return Err(InvariantViolation::Lists(*id));
+                }
+            }
             let app = &self.apps[inst.app].spec;
             let key = (app.qos, std::cmp::Reverse(app.priority), *id);
             match &inst.state {
@@ -298,6 +328,23 @@ impl Scheduler {
         }
         if pending != self.pending.len() {
             return Err(InvariantViolation::Pending(InstanceId(0)));
+        }
+        if on_hosts != self.instances.len() - pending {
+            // A host lists an instance twice, or one placed elsewhere.
+            let stray = self.hosts.iter().find_map(|(hid, h)| {
+                let mut ids = h.instances.clone();
+                ids.sort_unstable();
+                let twice = ids.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
+                twice.or_else(|| {
+                    ids.into_iter().find(|i| {
+                        !matches!(
+                            self.instances.get(i).map(|x| &x.state),
+                            Some(InstanceState::Placed { host, .. }) if host == hid
+                        )
+                    })
+                })
+            });
+            return Err(InvariantViolation::Lists(stray.unwrap_or(InstanceId(0))));
         }
         for (hix, (id, h)) in self.hosts.iter().enumerate() {
             let sku = &self.skus[h.sku()];
@@ -354,5 +401,51 @@ impl Scheduler {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+    use crate::catalog::tests::sku;
+    use crate::{AppSpec, HostSpec, Resources, Timestamp, ZoneState};
+
+    fn one_placed() -> (Scheduler, InstanceId) {
+        let mut s = Scheduler::default();
+        s.add_zone("a".parse().unwrap(), ZoneState::Up).unwrap();
+        s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+        let spec = HostSpec {
+            id: HostId(1),
+            sku: "g7".parse().unwrap(),
+            zone: "a".parse().unwrap(),
+        };
+        let _ = s.add_host(spec, Timestamp(0)).unwrap();
+        let app = AppSpec::new(
+            "web".parse().unwrap(),
+            "t".parse().unwrap(),
+            Resources::cpu_mem(1_000, 1_024).unwrap(),
+        );
+        s.add_app(app).unwrap();
+        let d = s.place(&"web".parse().unwrap(), Timestamp(1)).unwrap();
+        let id = d.placements[0].instance;
+        assert_eq!(s.check_invariants(), Ok(()));
+        (s, id)
+    }
+
+    /// The instance lists of apps and hosts are checked against the
+    /// instances, both ways.
+    #[test]
+    fn corrupt_instance_lists_are_reported() {
+        let (mut s, id) = one_placed();
+        s.apps[0].instances.clear();
+        assert_eq!(s.check_invariants(), Err(InvariantViolation::Lists(id)));
+
+        let (mut s, id) = one_placed();
+        s.hosts[0].instances.push(id);
+        assert_eq!(s.check_invariants(), Err(InvariantViolation::Lists(id)));
+
+        let (mut s, id) = one_placed();
+        s.hosts[0].instances.clear();
+        assert_eq!(s.check_invariants(), Err(InvariantViolation::Lists(id)));
     }
 }

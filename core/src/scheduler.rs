@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
-use crate::hash::{Map, Set};
+use crate::hash::Map;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -137,7 +137,9 @@ pub(crate) struct App {
     pub(crate) zones: SmallVec<[usize; 4]>,
     /// Zone weights by zone index; empty (or beyond its end) weighs 1.
     pub(crate) weights: SmallVec<[u32; 4]>,
-    pub(crate) instances: Set<InstanceId>,
+    /// The app's instances; removal swaps the last one into the gap (each
+    /// instance knows its position).
+    pub(crate) instances: Vec<InstanceId>,
     /// Placed instances per zone index.
     pub(crate) zone_counts: Vec<u32>,
     /// Eligible classes, valid while `Scheduler::epoch` equals the first
@@ -196,13 +198,18 @@ pub(crate) enum InstanceState {
     },
     Pending {
         since: Timestamp,
-        reason: PendingReason,
+        /// Boxed: pending is the rare state, and a placed instance should
+        /// not carry an explanation's size.
+        reason: Box<PendingReason>,
     },
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Instance {
     pub(crate) app: usize,
+    /// Position in the app's instance list (apps hold far fewer than
+    /// u32::MAX instances: batches are capped by `Config::max_batch`).
+    pub(crate) app_pos: u32,
     pub(crate) state: InstanceState,
 }
 
@@ -621,7 +628,7 @@ impl Scheduler {
                 spec,
                 zones,
                 weights,
-                instances: Set::default(),
+                instances: Vec::new(),
                 zone_counts: Vec::new(),
                 eligible: None,
                 explained: None,
@@ -859,17 +866,14 @@ impl Scheduler {
         for i in 0..count {
             let id = InstanceId(self.next_instance);
             self.next_instance += 1; // checked in check_batch
-            self.instances.insert(
+            self.add_instance(
                 id,
-                Instance {
-                    app,
-                    state: InstanceState::Pending {
-                        since: now,
-                        reason: PendingReason::NoFit(Explanation::default()),
-                    },
+                app,
+                InstanceState::Pending {
+                    since: now,
+                    reason: Box::new(PendingReason::NoFit(Explanation::default())),
                 },
             );
-            self.apps[app].instances.insert(id);
             // Once one identical instance failed, the next fails the same way:
             // a failed attempt changes nothing.
             if failed.is_none() && self.try_place(id, app, &classes, out) {
@@ -924,11 +928,8 @@ impl Scheduler {
             };
             let app = inst.app;
             let explained = matches!(
-                inst.state,
-                InstanceState::Pending {
-                    reason: PendingReason::NoFit(_),
-                    ..
-                }
+                &inst.state,
+                InstanceState::Pending { reason, .. } if matches!(**reason, PendingReason::NoFit(_))
             );
             if memo[app].is_none() {
                 memo[app] = Some(Memo {
@@ -1002,7 +1003,10 @@ impl Scheduler {
             InstanceState::Pending { since, .. } => *since,
             InstanceState::Placed { .. } => since,
         };
-        inst.state = InstanceState::Pending { since, reason };
+        inst.state = InstanceState::Pending {
+            since,
+            reason: Box::new(reason),
+        };
         let app = &self.apps[inst.app].spec;
         self.pending.insert((app.qos, Reverse(app.priority), id));
         Some(app.id.clone())
@@ -1117,14 +1121,40 @@ impl Scheduler {
         self.refresh_host(host_id);
     }
 
+    /// Record a new instance of `app`, last in the app's list.
+    pub(crate) fn add_instance(&mut self, id: InstanceId, app: usize, state: InstanceState) {
+        let list = &mut self.apps[app].instances;
+        // See `Instance::app_pos`.
+        let app_pos = list.len() as u32;
+        list.push(id);
+        self.instances.insert(
+            id,
+            Instance {
+                app,
+                app_pos,
+                state,
+            },
+        );
+    }
+
     pub(crate) fn delete_instance(&mut self, id: InstanceId, out: &mut Decisions) {
         self.forget_move(id);
         let host = self.release(id);
         let Some(inst) = self.instances.swap_remove(&id) else {
             return;
         };
+        let pos = inst.app_pos as usize;
+        let list = &mut self.apps[inst.app].instances;
+        if list.get(pos) == Some(&id) {
+            list.swap_remove(pos);
+            if let Some(moved) = list.get(pos).copied() {
+                if let Some(m) = self.instances.get_mut(&moved) {
+                    // pos < the list's length, itself below u32::MAX.
+                    m.app_pos = pos as u32;
+                }
+            }
+        }
         let app = &mut self.apps[inst.app];
-        app.instances.swap_remove(&id);
         if matches!(inst.state, InstanceState::Pending { .. }) {
             self.pending
                 .remove(&(app.spec.qos, Reverse(app.spec.priority), id));

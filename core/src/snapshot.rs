@@ -20,7 +20,7 @@ use crate::index::MAX_CLASS_SLOTS;
 use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
-use crate::scheduler::{Config, HostState, Instance, InstanceState, Parts, Scheduler, ZoneState};
+use crate::scheduler::{Config, HostState, InstanceState, Parts, Scheduler, ZoneState};
 use crate::time::Timestamp;
 
 /// The snapshot format this build writes and reads.
@@ -318,14 +318,14 @@ impl Scheduler {
             };
             match rec.status {
                 InstanceStatus::Pending { since, reason } => {
-                    s.instances.insert(
+                    s.add_instance(
                         rec.id,
-                        Instance {
-                            app,
-                            state: InstanceState::Pending { since, reason },
+                        app,
+                        InstanceState::Pending {
+                            since,
+                            reason: Box::new(reason),
                         },
                     );
-                    s.apps[app].instances.insert(rec.id);
                     if since > snapshot.now {
                         return Err(RestoreError::PendingInFuture {
                             instance: rec.id,
@@ -338,17 +338,14 @@ impl Scheduler {
                 InstanceStatus::Placed { host, parts } => {
                     let parts: Parts = SmallVec::from_vec(parts);
                     s.check_placement(rec.id, app, host, &parts)?;
-                    s.instances.insert(
+                    s.add_instance(
                         rec.id,
-                        Instance {
-                            app,
-                            state: InstanceState::Pending {
-                                since: snapshot.now,
-                                reason: PendingReason::HostRemoved { host },
-                            },
+                        app,
+                        InstanceState::Pending {
+                            since: snapshot.now,
+                            reason: Box::new(PendingReason::HostRemoved { host }),
                         },
                     );
-                    s.apps[app].instances.insert(rec.id);
                     s.allocate(rec.id, host, parts);
                 }
             }

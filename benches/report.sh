@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Regenerates benches/RESULTS.md and benches/throughput.png: runs every
+# criterion bench, the memory harnesses and the packing-quality harness on
+# the full vbp sets (with the baselines), then writes the report.
+# Needs Rust and Python 3; installs matplotlib into target/venv for the plot.
+# Takes about 15-25 minutes on a 2-core machine.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+OUT="$ROOT/target/report"
+mkdir -p "$OUT"
+
+echo "== criterion benches (placement, evacuation, repack, metering)"
+cargo bench -p trimline-bench -- --warm-up-time 1 --measurement-time 4 2>&1 | tee "$OUT/criterion.txt"
+
+echo "== memory per host and per instance"
+cargo build --release -q -p trimline-bench --bin memory --bin meter_memory --bin vbp
+: > "$OUT/memory.txt"
+for hosts in 10000 100000; do
+    "$ROOT/target/release/memory" "$hosts" 2 | tee -a "$OUT/memory.txt"
+done
+"$ROOT/target/release/meter_memory" | tee "$OUT/meter_memory.txt"
+
+echo "== packing quality on the full vbp sets, with the baselines"
+VBP="$ROOT/target/vbp"
+if [ ! -d "$VBP/Triplet_instances_multidim" ]; then
+    mkdir -p "$VBP"
+    tar xzf benches/data/vbp/Panigrahy_instances.tar.gz -C "$VBP"
+    tar xzf benches/data/vbp/Triplet_instances.tar.gz -C "$VBP"
+fi
+start=$SECONDS
+find "$VBP" -name '*.vbp' | sort > "$OUT/vbp-files.txt"
+"$ROOT/target/release/vbp" --baselines --markdown --quiet \
+    --assignments "$OUT/assignments" \
+    --summary benches/data/vbp/Panigrahy_summary_known.csv \
+    --summary benches/data/vbp/Triplet_summary_known.csv \
+    $(cat "$OUT/vbp-files.txt") > "$OUT/vbp.md"
+echo "vbp harness took $((SECONDS - start)) s" | tee "$OUT/vbp-time.txt"
+
+echo "== report"
+VENV="$ROOT/target/venv"
+PY="$VENV/bin/python"
+if [ ! -x "$PY" ]; then
+    python3 -m venv "$VENV"
+fi
+"$PY" -m pip --quiet --disable-pip-version-check --no-input install "matplotlib>=3.7,<4"
+"$PY" benches/report.py "$OUT" benches/RESULTS.md benches/throughput.png
+echo "wrote benches/RESULTS.md and benches/throughput.png"
