@@ -12,7 +12,8 @@ OUT="$ROOT/target/report"
 mkdir -p "$OUT"
 
 echo "== criterion benches (placement, evacuation, repack, metering)"
-cargo bench -p trimline-bench -- --warm-up-time 1 --measurement-time 4 2>&1 | tee "$OUT/criterion.txt"
+cargo bench -p trimline-bench --bench placement --bench evacuation --bench repack --bench metering -- \
+    --warm-up-time 1 --measurement-time 4 2>&1 | tee "$OUT/criterion.txt"
 
 echo "== memory per host and per instance"
 cargo build --release -q -p trimline-bench --bin memory --bin meter_memory --bin vbp

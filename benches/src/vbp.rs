@@ -192,7 +192,8 @@ pub fn check(inst: &Instance, bins: &[Vec<usize>]) -> Result<usize, String> {
 pub enum Packer {
     /// `trimline::pack::pack` with a work budget and seed 0.
     Trimline(u64),
-    /// First Fit in file order.
+    /// First Fit, items in a seeded random arrival order (see
+    /// [`arrival_order`]).
     FirstFit,
     /// First Fit Decreasing by the sum of sizes normalised by capacity.
     FfdSum,
@@ -244,7 +245,7 @@ impl Packer {
                     .map_err(|e| format!("{}: {e}", inst.name))
             }
             Packer::FirstFit => {
-                let order: Vec<usize> = (0..inst.items.len()).collect();
+                let order = arrival_order(inst.items.len());
                 Ok(online(inst, &order, |_, _, _| Some(0.0)))
             }
             Packer::FfdSum => {
@@ -260,7 +261,7 @@ impl Packer {
                 Ok(online(inst, &order, |_, _, _| Some(0.0)))
             }
             Packer::KubeMostAllocated | Packer::KubeLeastAllocated | Packer::NomadBestFit => {
-                let order: Vec<usize> = (0..inst.items.len()).collect();
+                let order = arrival_order(inst.items.len());
                 let me = *self;
                 Ok(online(inst, &order, move |load, item, cap| {
                     Some(score(me, load, item, cap))
@@ -268,6 +269,20 @@ impl Packer {
             }
         }
     }
+}
+
+/// The order in which the online baselines (First Fit, kube, Nomad) see
+/// the items: a seeded shuffle, the same for every baseline and run. A
+/// scheduler sees instances as they arrive; the files' own order would
+/// hand them the answer on the Triplet set, whose files list each optimal
+/// triplet's three items next to each other.
+pub fn arrival_order(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = crate::SplitMix::new(0x7452_494D_4C49_4E45 ^ n as u64);
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    order
 }
 
 fn frac(s: u64, c: u64) -> f64 {
