@@ -2,7 +2,7 @@
 //!
 //! [`Scheduler::plan_repack`] packs, from scratch, the instances of every
 //! pool of ready hosts (one SKU in one zone that is up) onto that pool's
-//! hosts with the [`pack`](crate::pack) engine, starting from where the
+//! hosts with the [`pack`] engine, starting from where the
 //! instances run now, and returns the moves that would empty the most
 //! hosts. It is a query: nothing changes, so it is safe to call at any
 //! time, and the same state and options give the same plan.
