@@ -216,7 +216,7 @@ impl Scheduler {
             })
             .collect();
         let free = Resources::sum(nodes.iter().map(|n| &n.free));
-        let mut instances = h.instances.clone();
+        let mut instances = h.instances.to_vec();
         instances.sort_unstable();
         Some(HostView {
             id,

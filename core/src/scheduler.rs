@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::hash::Map;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
+use thin_vec::ThinVec;
 
 use crate::app::{AppSpec, QosTier};
 use crate::catalog::SkuSpec;
@@ -127,7 +128,9 @@ pub(crate) struct Host {
     pub(crate) slot: u32,
     pub(crate) state: HostState,
     pub(crate) used: SmallVec<[NodeUse; 1]>,
-    pub(crate) instances: Vec<InstanceId>,
+    /// One pointer wide (length and capacity live with the elements), which
+    /// keeps hosts small.
+    pub(crate) instances: ThinVec<InstanceId>,
 }
 
 #[derive(Clone, Debug)]
@@ -516,7 +519,7 @@ impl Scheduler {
             state,
             slot,
             used: SmallVec::from_elem(NodeUse::default(), nodes),
-            instances: Vec::new(),
+            instances: ThinVec::new(),
         };
         let bounds = self.bounds_of(&host);
         if self.hosts.contains_key(&id) || !self.classes[class].insert(slot, id, bounds) {

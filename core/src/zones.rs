@@ -428,7 +428,7 @@ impl Scheduler {
         let Some(h) = self.hosts.get(&host) else {
             return Err(Error::UnknownHost(host));
         };
-        let victims = h.instances.clone();
+        let victims = h.instances.to_vec();
         self.now = now;
         let mut out = Decisions::default();
         let reason = PendingReason::HostFailed { host };
