@@ -906,7 +906,40 @@ impl Scheduler {
     /// were never explained (just evicted or displaced) are, and the others
     /// keep their last reason, which keeps such retries cheap.
     pub(crate) fn retry_pending(&mut self, now: Timestamp, out: &mut Decisions, report_all: bool) {
-        let keys: Vec<PendingKey> = self.pending.iter().copied().collect();
+        self.retry_pending_with(now, out, report_all, Vec::new());
+    }
+
+    /// [`retry_pending`](Self::retry_pending), also trying `fresh`:
+    /// instances made pending without being queued (see
+    /// [`evict`](Self::evict)), in retry order. They take their turn among
+    /// the queued ones as if queued, and those that stay pending are queued
+    /// and explained.
+    pub(crate) fn retry_pending_with(
+        &mut self,
+        now: Timestamp,
+        out: &mut Decisions,
+        report_all: bool,
+        fresh: Vec<PendingKey>,
+    ) {
+        // Merge the queue and the fresh keys, both in retry order.
+        let mut keys: Vec<(PendingKey, bool)> =
+            Vec::with_capacity(self.pending.len() + fresh.len());
+        let mut queued = self.pending.iter().copied().peekable();
+        let mut fresh = fresh.into_iter().peekable();
+        loop {
+            let take_fresh = match (queued.peek(), fresh.peek()) {
+                (Some(q), Some(f)) => f < q,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let next = if take_fresh {
+                fresh.next().map(|k| (k, true))
+            } else {
+                queued.next().map(|k| (k, false))
+            };
+            let Some(next) = next else { break };
+            keys.push(next);
+        }
         // Per app: the eligible classes, whether one of its instances failed
         // in this pass, and the explanation once computed. A failure stays
         // valid until an eviction frees capacity.
@@ -919,12 +952,12 @@ impl Scheduler {
         }
         let mut memo: Vec<Option<Memo>> = (0..self.apps.len()).map(|_| None).collect();
         let mut left: Vec<u32> = vec![0; self.apps.len()];
-        for key in &keys {
+        for (key, _) in &keys {
             if let Some(inst) = self.instances.get(&key.2) {
                 left[inst.app] += 1;
             }
         }
-        for key in keys {
+        for (key, fresh) in keys {
             let id = key.2;
             let Some(inst) = self.instances.get(&id) else {
                 continue;
@@ -975,7 +1008,7 @@ impl Scheduler {
                     entry.failed = true;
                 }
             }
-            if explained && !report_all {
+            if explained && !report_all && !fresh {
                 continue;
             }
             let known = memo[app].as_ref().and_then(|m| m.why.clone());
@@ -1001,6 +1034,19 @@ impl Scheduler {
         since: Timestamp,
         reason: PendingReason,
     ) -> Option<AppId> {
+        self.make_pending_queued(id, since, reason, true)
+    }
+
+    /// [`make_pending`](Self::make_pending), queueing the instance for
+    /// retries only with `queue` (the caller then retries it itself, with
+    /// [`retry_pending_with`](Self::retry_pending_with)).
+    fn make_pending_queued(
+        &mut self,
+        id: InstanceId,
+        since: Timestamp,
+        reason: PendingReason,
+        queue: bool,
+    ) -> Option<AppId> {
         let inst = self.instances.get_mut(&id)?;
         let since = match &inst.state {
             InstanceState::Pending { since, .. } => *since,
@@ -1011,7 +1057,9 @@ impl Scheduler {
             reason: Box::new(reason),
         };
         let app = &self.apps[inst.app].spec;
-        self.pending.insert((app.qos, Reverse(app.priority), id));
+        if queue {
+            self.pending.insert((app.qos, Reverse(app.priority), id));
+        }
         Some(app.id.clone())
     }
 
@@ -1040,22 +1088,39 @@ impl Scheduler {
         now: Timestamp,
         out: &mut Decisions,
     ) {
+        self.evict_queued(id, reason, cause, now, out, true);
+    }
+
+    /// [`evict`](Self::evict), queueing the instance for retries only with
+    /// `queue`; returns whether it became pending (unqueued, the caller
+    /// must retry it with [`retry_pending_with`](Self::retry_pending_with)).
+    pub(crate) fn evict_queued(
+        &mut self,
+        id: InstanceId,
+        reason: PendingReason,
+        cause: EvictionCause,
+        now: Timestamp,
+        out: &mut Decisions,
+        queue: bool,
+    ) -> bool {
         if self.moves.contains_key(&id) {
             // A replacement that loses its host aborts its move.
             self.drop_replacement(id, out);
-            return;
+            return false;
         }
         let Some(host) = self.release(id) else {
-            return;
+            return false;
         };
-        if let Some(app) = self.make_pending(id, now, reason) {
-            out.evictions.push(Eviction {
-                instance: id,
-                app,
-                host,
-                cause,
-            });
-        }
+        let Some(app) = self.make_pending_queued(id, now, reason, queue) else {
+            return false;
+        };
+        out.evictions.push(Eviction {
+            instance: id,
+            app,
+            host,
+            cause,
+        });
+        true
     }
 
     /// Release a placed instance's resources; returns its host. The

@@ -462,18 +462,25 @@ impl Scheduler {
             .collect();
         keyed.sort_unstable();
         let lost: std::collections::BTreeSet<InstanceId> = keyed.iter().map(|k| k.2).collect();
+        // Evicted instances are not queued one by one: the retry below
+        // takes them, in the same order, beside those already pending.
+        let mut fresh: Vec<PendingKey> = Vec::with_capacity(keyed.len());
         for key in &keyed {
             let id = key.2;
             match self.replacement_of(id) {
                 // Its replacement survives: it takes the original's place.
                 Some(to) if !lost.contains(&to) => self.delete_instance(id, out),
-                _ => self.evict(id, reason.clone(), cause.clone(), now, out),
+                _ => {
+                    if self.evict_queued(id, reason.clone(), cause.clone(), now, out, false) {
+                        fresh.push(*key);
+                    }
+                }
             }
         }
         for host in drop {
             self.drop_host(*host);
         }
-        self.retry_pending(now, out, false);
+        self.retry_pending_with(now, out, false, fresh);
         // Sum what is still pending, per app in evacuation order.
         let mut unplaced: Vec<(usize, u32)> = Vec::new();
         for key in &keyed {
