@@ -181,9 +181,9 @@ throughput, scale-out), `--bench evacuation`, `--bench repack`,
   core needs under about 5,000. Next levers: fewer class searches per
   placement (one index per zone with class masks), no per-placement
   allocations in batch calls, an instance slab instead of a hash map.
-- **Evacuation** runs about 7,500 instructions per re-placed instance
-  (retry pass, eviction bookkeeping, pending set), plus cache misses on a
-  150,000-instance state.
+- **Evacuation** runs about 6,300 instructions per re-placed instance
+  (the retry pass, then eviction bookkeeping: release, a boxed pending
+  reason), plus cache misses on a 150,000-instance state.
 - **Metering ingest** is bound by cache misses: about 11 per event for new
   instances (two random table lookups, table growth re-reading entries).
 
