@@ -132,10 +132,14 @@ def main():
                 f"| metering ingest, `{label}` stream | ≥ 2,000,000 events/s | {fmt_rate(n / (ns / 1e9))} |"
             )
 
-    memory = (out_dir / "memory.txt").read_text() if (out_dir / "memory.txt").exists() else ""
-    meter_memory = (out_dir / "meter_memory.txt").read_text() if (out_dir / "meter_memory.txt").exists() else ""
-    vbp_md = (out_dir / "vbp.md").read_text() if (out_dir / "vbp.md").exists() else ""
-    vbp_time = (out_dir / "vbp-time.txt").read_text().strip() if (out_dir / "vbp-time.txt").exists() else ""
+    def collected(name):
+        path = out_dir / name
+        return path.read_text().strip() if path.exists() else ""
+
+    memory = collected("memory.txt")
+    meter_memory = collected("meter_memory.txt")
+    vbp_md = collected("vbp.md")
+    vbp_time = collected("vbp-time.txt")
 
     text = f"""# trimline: benchmark results
 

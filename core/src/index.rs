@@ -213,10 +213,8 @@ impl SegTree {
 
     /// Recompute block `b`'s leaf node from its slots (ancestors untouched).
     fn refresh_block(&mut self, b: usize) {
-        for a in 0..4 {
-            if self.arrays().contains(&a) {
-                self.refresh_block_array(b, a);
-            }
+        for &a in self.arrays() {
+            self.refresh_block_array(b, a);
         }
         for m in 0..self.mem_arrays() {
             self.refresh_block_mem(b, m);

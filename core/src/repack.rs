@@ -343,12 +343,17 @@ impl Scheduler {
         };
         // The warm start is today's feasible arrangement, so the engine can
         // only fail on a corrupt state; the window then stays as it is.
-        let Ok(packing) = pack::pack(&Bins::List(caps.clone()), &items, &options) else {
+        let bins = Bins::List(caps);
+        let Ok(packing) = pack::pack(&bins, &items, &options) else {
             keep(report, before);
             return;
         };
         plan.work = plan.work.saturating_add(packing.work);
-        let bin_of = keep_in_place(&packing.bins, &packing.bin_of, &start, &caps);
+        // `bins` was built from the capacity list just above.
+        let Bins::List(caps) = &bins else {
+            return;
+        };
+        let bin_of = keep_in_place(&packing.bins, &packing.bin_of, &start, caps);
         let mut used = pinned_hosts;
         let mut moves = Vec::new();
         for (i, &bin) in bin_of.iter().enumerate() {
