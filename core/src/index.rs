@@ -1,10 +1,10 @@
-//! The host index: one segment tree per (SKU, zone) class.
+//! The host index: one tree per (SKU, zone) class.
 //!
 //! Hosts of one class share every property that class-level constraints look
 //! at (architecture, features, performance, zone), so those constraints are
-//! decided once per class. Inside a class, each host sits in a slot; a
-//! segment tree over the slots keeps, per node, the per-dimension maximum of
-//! four vectors over the hosts below it:
+//! decided once per class. Inside a class, each host sits in a slot; a tree
+//! of fan-out 16 over the slots keeps, per node, the per-dimension maximum
+//! of four vectors over the hosts below it:
 //!
 //! * `free_total`: the host's free capacity;
 //! * `free_node`: the largest free capacity of any one NUMA node;
@@ -18,6 +18,8 @@
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
+
+use wide::i32x4;
 
 use crate::ids::HostId;
 use crate::resources::DIMENSIONS;
@@ -40,46 +42,137 @@ pub(crate) enum BoundKey {
     ReclaimNode,
 }
 
-fn max_each<const N: usize>(a: &[u32; N], b: &[u32; N]) -> [u32; N] {
-    let mut out = [0; N];
-    for i in 0..N {
-        out[i] = a[i].max(b[i]);
-    }
-    out
-}
-
-#[inline]
-fn covers(bound: &[u32; DIMENSIONS], req: &[u32; DIMENSIONS]) -> bool {
-    // Non-short-circuiting, so the four comparisons compile branch-free.
-    (bound[0] >= req[0]) & (bound[1] >= req[1]) & (bound[2] >= req[2]) & (bound[3] >= req[3])
-}
-
-/// Set node `i` of a heap-layout max tree and update its ancestors.
-fn set_path<const N: usize>(array: &mut [[u32; N]], mut i: usize, value: [u32; N]) {
-    array[i] = value;
-    while i > 1 {
-        i /= 2;
-        let merged = max_each(&array[2 * i], &array[2 * i + 1]);
-        if array[i] == merged {
-            break;
-        }
-        array[i] = merged;
-    }
-}
-
 /// CPU levels of the memory-given-CPU bounds (see [`SegTree`]).
 const LEVELS: usize = 6;
 
-/// Slots per leaf block of the tree.
-const BLOCK: usize = 16;
+/// Lanes of a group: slots per leaf block, and children per inner node.
+const FAN: usize = 16;
 
-/// A max-segment tree over blocks of [`BLOCK`] slots, with the exact vectors
-/// of every slot kept beside it; slots beyond the last host are zero.
+/// Vectors of four lanes per group.
+const CHUNKS: usize = FAN / 4;
+
+/// One number per lane of a group, in vectors of four.
 ///
-/// Each bound vector lives in its own array (per slot and per node), so a
-/// search, which compares one of them, touches 16 bytes per node and scans
-/// a block's slots in one cache line pair. Trees of single-node SKUs keep
-/// only the total vectors: a host's one node is the whole host.
+/// Values are stored as `i32`: every bound and request is at most
+/// [`Dimension::max`](crate::resources::Dimension::max), below 2^31 (host
+/// capacities and requests are checked against it, and bounds are sums of a
+/// host's NUMA shares, which add up to its capacity). So `v ≥ r` exactly
+/// when `v − r` is not negative, and a group is compared with a request by
+/// subtracting and collecting sign bits, a few vector instructions.
+type Lanes = [i32x4; CHUNKS];
+
+/// Sixteen vectors stored dimension-major.
+type Group = [Lanes; DIMENSIONS];
+
+/// Sixteen memory-given-CPU vectors, stored level-major.
+type MemGroup = [Lanes; LEVELS];
+
+/// Deepest tree: blocks of 16 slots under at most four inner levels of 16
+/// lanes hold 2^20 slots ([`MAX_CLASS_SLOTS`]).
+const MAX_DEPTH: usize = 5;
+
+/// A stored value (below 2^31, see [`Lanes`]; saturates otherwise).
+fn to_lane(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+/// A request, one splatted vector per dimension.
+fn splat(req: &[u32; DIMENSIONS]) -> [i32x4; DIMENSIONS] {
+    req.map(|r| i32x4::splat(to_lane(r)))
+}
+
+/// The lanes whose sign bit is clear in `short`, as bits.
+#[inline]
+fn clear_signs(short: [i32x4; CHUNKS]) -> u32 {
+    let mut negative = 0u32;
+    for (c, s) in short.iter().enumerate() {
+        // move_mask yields the four sign bits, 0..=15.
+        negative |= (s.move_mask() as u32) << (4 * c);
+    }
+    !negative & 0xffff
+}
+
+/// The lanes of `g` whose vector covers `req` in every dimension, as bits.
+#[inline]
+fn covers_mask(g: &Group, req: &[i32x4; DIMENSIONS]) -> u32 {
+    clear_signs(std::array::from_fn(|c| {
+        (g[0][c] - req[0]) | (g[1][c] - req[1]) | (g[2][c] - req[2]) | (g[3][c] - req[3])
+    }))
+}
+
+/// The lanes of `lanes` at least `min`, as bits.
+#[inline]
+fn at_least_mask(lanes: &Lanes, min: i32x4) -> u32 {
+    clear_signs(lanes.map(|v| v - min))
+}
+
+fn lane<const N: usize>(g: &[Lanes; N], j: usize) -> [u32; N] {
+    // Stored values are not negative (see Lanes).
+    std::array::from_fn(|d| g[d][j / 4].as_array_ref()[j % 4] as u32)
+}
+
+/// A group's maximum after one of its lanes went from `old` to `new`, given
+/// its maximum `max` before, when that decides it: per dimension, a lane
+/// that grew raises the maximum to it at most, and one that shrank from
+/// below the maximum leaves it. `None` when some dimension shrank from the
+/// maximum: recompute.
+fn max_after<const N: usize>(old: &[u32; N], new: &[u32; N], max: &[u32; N]) -> Option<[u32; N]> {
+    let mut out = *max;
+    for d in 0..N {
+        if new[d] >= old[d] {
+            out[d] = max[d].max(new[d]);
+        } else if old[d] >= max[d] {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Set lane `j` of `g`; returns whether it changed.
+fn set_lane<const N: usize>(g: &mut [Lanes; N], j: usize, v: [u32; N]) -> bool {
+    let mut changed = false;
+    for (d, value) in v.into_iter().enumerate() {
+        let slot = &mut g[d][j / 4].as_array_mut()[j % 4];
+        let value = to_lane(value);
+        changed |= *slot != value;
+        *slot = value;
+    }
+    changed
+}
+
+/// The maximum over the lanes.
+fn lanes_max(l: &Lanes) -> u32 {
+    let max = l[1..].iter().fold(l[0], |m, v| m.max(*v));
+    // Stored values are not negative (see Lanes).
+    max.reduce_max().max(0) as u32
+}
+
+/// Per dimension (or level), the maximum over the lanes.
+fn group_max<const N: usize>(g: &[Lanes; N]) -> [u32; N] {
+    std::array::from_fn(|d| lanes_max(&g[d]))
+}
+
+/// One inner level of the tree: lane `j` of group `g` bounds child
+/// `g * FAN + j` of the level below (a leaf block for the lowest level).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Level {
+    /// Per [`BoundKey`] array in use: the children's maxima.
+    groups: [Vec<Group>; 4],
+    /// For `FreeTotal` and `FreeNode`: per child and CPU level, the largest
+    /// free memory among hosts below with CPU free ≥ `t_k`.
+    mem: [Vec<MemGroup>; 2],
+}
+
+/// A max-tree of fan-out 16 over blocks of 16 slots, with the exact vectors
+/// of every slot; slots beyond the last host are zero.
+///
+/// Each bound vector lives in its own arrays, and a group of 16 lanes (the
+/// slots of a block, or the children of an inner node) is stored one array
+/// per dimension: a search compares a request with a whole group at once
+/// and gets the lanes that cover it as a bit mask, then descends into them
+/// lowest first. A class of 100,000 hosts is four groups deep. Trees of
+/// single-node SKUs keep only the total vectors: a host's one node is the
+/// whole host.
 ///
 /// Per-dimension maxima are loose where some hosts have CPU but no memory
 /// left and others the reverse: a subtree's bound then covers requests that
@@ -92,21 +185,16 @@ const BLOCK: usize = 16;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SegTree {
     /// Number of leaf blocks, a power of two (0 when empty).
-    leaves: usize,
+    blocks: usize,
     /// Whether the hosts have one NUMA node (node vectors equal totals).
     single_node: bool,
-    /// Per [`BoundKey`] (node keys unused when `single_node`): each slot's
-    /// vector; `leaves * BLOCK` entries.
-    slots: [Vec<[u32; DIMENSIONS]>; 4],
-    /// Per [`BoundKey`], in heap layout: node 1 is the root, node `i` has
-    /// children `2i`, `2i+1`, block `b` is node `leaves + b`. Node 0 is
-    /// unused.
-    nodes: [Vec<[u32; DIMENSIONS]>; 4],
+    /// Per [`BoundKey`] (node keys unused when `single_node`): each block's
+    /// slot vectors.
+    slots: [Vec<Group>; 4],
+    /// Inner levels, lowest first; the last has one group, the root.
+    inner: Vec<Level>,
     /// CPU thresholds `t_k`, ascending.
     levels: [u32; LEVELS],
-    /// For `FreeTotal` and `FreeNode`: per node and level, the largest free
-    /// memory among hosts below with CPU free ≥ `t_k`.
-    mem_at_cpu: [Vec<[u32; LEVELS]>; 2],
 }
 
 impl SegTree {
@@ -142,128 +230,113 @@ impl SegTree {
         }
     }
 
-    fn mem_at_cpu_of(&self, free: &[u32; DIMENSIONS]) -> [u32; LEVELS] {
-        let mut out = [0u32; LEVELS];
-        for (o, level) in out.iter_mut().zip(self.levels) {
-            if free[0] >= level {
-                *o = free[1];
-            }
-        }
-        out
+    /// Number of memory-given-CPU arrays in use.
+    fn mem_arrays(&self) -> usize {
+        if self.single_node { 1 } else { 2 }
+    }
+
+    /// A block's memory-given-CPU vector: per level, the largest free
+    /// memory among its slots with CPU free ≥ `t_k`.
+    fn block_mem(&self, g: &Group) -> [u32; LEVELS] {
+        std::array::from_fn(|k| {
+            let level = i32x4::splat(to_lane(self.levels[k]));
+            // A lane's memory where its CPU reaches the level, else 0 (the
+            // shifted difference is all ones exactly when it does not).
+            lanes_max(&std::array::from_fn(|c| {
+                let short: i32x4 = (g[0][c] - level) >> 31_i32;
+                g[1][c] & !short
+            }))
+        })
     }
 
     /// Number of leaf blocks for `slots` slots: the next power of two of
     /// the blocks needed (0 for 0). The tree's shape is a function of the
     /// slot count alone, so a live index and one rebuilt from a snapshot
     /// search identically.
-    fn leaves_for(slots: usize) -> usize {
+    fn blocks_for(slots: usize) -> usize {
         if slots == 0 {
             0
         } else {
-            slots.div_ceil(BLOCK).next_power_of_two()
+            slots.div_ceil(FAN).next_power_of_two()
         }
     }
 
     fn grow_to(&mut self, slots: usize) {
-        if slots <= self.leaves * BLOCK {
+        if slots <= self.blocks * FAN {
             return;
         }
-        self.resize(Self::leaves_for(slots));
+        self.resize(Self::blocks_for(slots));
     }
 
     /// Shrink to the canonical size for `slots` slots.
     fn shrink_to(&mut self, slots: usize) {
-        let leaves = Self::leaves_for(slots);
-        if leaves < self.leaves {
-            self.resize(leaves);
+        let blocks = Self::blocks_for(slots);
+        if blocks < self.blocks {
+            self.resize(blocks);
         }
     }
 
-    fn resize(&mut self, leaves: usize) {
-        let keep = self.leaves.min(leaves) * BLOCK;
+    /// Resize to `blocks` leaf blocks, keeping the slots that still fit,
+    /// and rebuild the inner levels.
+    fn resize(&mut self, blocks: usize) {
         for &a in self.arrays() {
-            let mut slots = vec![[0u32; DIMENSIONS]; leaves * BLOCK];
-            slots[..keep].copy_from_slice(&self.slots[a][..keep]);
-            self.slots[a] = slots;
-            self.nodes[a] = vec![[0u32; DIMENSIONS]; 2 * leaves];
+            self.slots[a].resize(blocks, Group::default());
         }
-        for m in 0..self.mem_arrays() {
-            self.mem_at_cpu[m] = vec![[0u32; LEVELS]; 2 * leaves];
-        }
-        self.leaves = leaves;
-        for b in 0..leaves {
-            self.refresh_block(b);
-        }
-        for i in (1..leaves).rev() {
+        self.blocks = blocks;
+        self.inner.clear();
+        let mut below = blocks;
+        while below > 0 {
+            let groups = below.div_ceil(FAN);
+            let mut level = Level::default();
             for &a in self.arrays() {
-                let nodes = &mut self.nodes[a];
-                nodes[i] = max_each(&nodes[2 * i], &nodes[2 * i + 1]);
+                level.groups[a] = vec![Group::default(); groups];
             }
             for m in 0..self.mem_arrays() {
-                let mem = &mut self.mem_at_cpu[m];
-                mem[i] = max_each(&mem[2 * i], &mem[2 * i + 1]);
+                level.mem[m] = vec![MemGroup::default(); groups];
             }
+            self.inner.push(level);
+            for child in 0..below {
+                self.refresh_lane(self.inner.len() - 1, child);
+            }
+            if groups == 1 {
+                break;
+            }
+            below = groups;
         }
     }
 
-    /// Number of memory-given-CPU arrays in use.
-    fn mem_arrays(&self) -> usize {
-        if self.single_node { 1 } else { 2 }
-    }
-
-    /// Recompute block `b`'s leaf node from its slots (ancestors untouched).
-    fn refresh_block(&mut self, b: usize) {
+    /// Recompute the lane of inner level `i` that bounds its child `child`
+    /// (a block when `i` is 0); returns whether it changed.
+    fn refresh_lane(&mut self, i: usize, child: usize) -> bool {
+        let (g, j) = (child / FAN, child % FAN);
+        let mut changed = false;
         for &a in self.arrays() {
-            self.refresh_block_array(b, a);
+            let max = match i {
+                0 => group_max(&self.slots[a][child]),
+                _ => group_max(&self.inner[i - 1].groups[a][child]),
+            };
+            changed |= set_lane(&mut self.inner[i].groups[a][g], j, max);
         }
         for m in 0..self.mem_arrays() {
-            self.refresh_block_mem(b, m);
+            let max = match i {
+                0 => self.block_mem(&self.slots[m][child]),
+                _ => group_max(&self.inner[i - 1].mem[m][child]),
+            };
+            changed |= set_lane(&mut self.inner[i].mem[m][g], j, max);
         }
+        changed
     }
 
-    fn refresh_block_array(&mut self, b: usize, a: usize) {
-        let mut max = [0u32; DIMENSIONS];
-        for v in &self.slots[a][b * BLOCK..(b + 1) * BLOCK] {
-            max = max_each(&max, v);
-        }
-        self.nodes[a][self.leaves + b] = max;
+    /// A slot vector's memory-given-CPU vector.
+    fn mem_of(&self, v: &[u32; DIMENSIONS]) -> [u32; LEVELS] {
+        self.levels
+            .map(|level| if v[0] >= level { v[1] } else { 0 })
     }
 
-    fn refresh_block_mem(&mut self, b: usize, m: usize) {
-        let mut max = [0u32; LEVELS];
-        for v in &self.slots[m][b * BLOCK..(b + 1) * BLOCK] {
-            for (m, level) in max.iter_mut().zip(self.levels) {
-                *m = (*m).max(if v[0] >= level { v[1] } else { 0 });
-            }
-        }
-        self.mem_at_cpu[m][self.leaves + b] = max;
-    }
-
-    /// How a block's maximum must change when one of its slots goes from
-    /// `old` to `new`, given the block's current maximum `max`: `None` if it
-    /// stays, `Some(Some(v))` if it becomes `v`, `Some(None)` if it must be
-    /// recomputed from the block's slots.
-    fn block_change<const N: usize>(
-        old: &[u32; N],
-        new: &[u32; N],
-        max: &[u32; N],
-    ) -> Option<Option<[u32; N]>> {
-        if old == new {
-            return None;
-        }
-        if (0..N).all(|d| new[d] >= old[d]) {
-            // Only growth: the maximum grows with it, if at all.
-            let grown = max_each(max, new);
-            return (grown != *max).then_some(Some(grown));
-        }
-        if (0..N).all(|d| new[d] <= old[d] && (new[d] == old[d] || old[d] < max[d])) {
-            // Only shrinking, of values that were not the block's maximum.
-            return None;
-        }
-        Some(None)
-    }
-
-    /// Set one slot and update its block and the block's ancestors.
+    /// Set one slot and update the lanes above it. Each lane is updated
+    /// from the change of the lane below where that decides it (growth, or
+    /// a shrinking lane that was not the maximum), and recomputed from its
+    /// group otherwise; the walk stops at the first level that stays.
     pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
         let slot = slot as usize;
         self.grow_to(slot + 1);
@@ -273,31 +346,47 @@ impl SegTree {
             bounds.reclaim_total,
             bounds.reclaim_node,
         ];
-        let b = slot / BLOCK;
-        let node = self.leaves + b;
-        let old: [[u32; DIMENSIONS]; 4] =
-            std::array::from_fn(|a| self.slots[a].get(slot).copied().unwrap_or_default());
+        // Per array, the changed lane's vector before and after, walking up.
+        let mut old = [[0u32; DIMENSIONS]; 4];
+        let mut new = values;
+        let mut child = slot / FAN;
+        let mut changed = false;
         for &a in self.arrays() {
-            self.slots[a][slot] = values[a];
+            old[a] = lane(&self.slots[a][child], slot % FAN);
+            changed |= set_lane(&mut self.slots[a][child], slot % FAN, values[a]);
         }
+        let mut old_mem = [[0u32; LEVELS]; 2];
+        let mut new_mem = [[0u32; LEVELS]; 2];
         for m in 0..self.mem_arrays() {
-            let (old, new) = (self.mem_at_cpu_of(&old[m]), self.mem_at_cpu_of(&values[m]));
-            match Self::block_change(&old, &new, &self.mem_at_cpu[m][node]) {
-                None => continue,
-                Some(Some(v)) => self.mem_at_cpu[m][node] = v,
-                Some(None) => self.refresh_block_mem(b, m),
-            }
-            let value = self.mem_at_cpu[m][node];
-            set_path(&mut self.mem_at_cpu[m], node, value);
+            old_mem[m] = self.mem_of(&old[m]);
+            new_mem[m] = self.mem_of(&values[m]);
         }
-        for &a in self.arrays() {
-            match Self::block_change(&old[a], &values[a], &self.nodes[a][node]) {
-                None => continue,
-                Some(Some(v)) => self.nodes[a][node] = v,
-                Some(None) => self.refresh_block_array(b, a),
+        for i in 0..self.inner.len() {
+            if !changed {
+                break;
             }
-            let value = self.nodes[a][node];
-            set_path(&mut self.nodes[a], node, value);
+            changed = false;
+            let (g, j) = (child / FAN, child % FAN);
+            for &a in self.arrays() {
+                let before = lane(&self.inner[i].groups[a][g], j);
+                let after = max_after(&old[a], &new[a], &before).unwrap_or_else(|| match i {
+                    0 => group_max(&self.slots[a][child]),
+                    _ => group_max(&self.inner[i - 1].groups[a][child]),
+                });
+                changed |= set_lane(&mut self.inner[i].groups[a][g], j, after);
+                (old[a], new[a]) = (before, after);
+            }
+            for m in 0..self.mem_arrays() {
+                let before = lane(&self.inner[i].mem[m][g], j);
+                let after =
+                    max_after(&old_mem[m], &new_mem[m], &before).unwrap_or_else(|| match i {
+                        0 => self.block_mem(&self.slots[m][child]),
+                        _ => group_max(&self.inner[i - 1].mem[m][child]),
+                    });
+                changed |= set_lane(&mut self.inner[i].mem[m][g], j, after);
+                (old_mem[m], new_mem[m]) = (before, after);
+            }
+            child = g;
         }
     }
 
@@ -313,89 +402,109 @@ impl SegTree {
 
     /// One bound vector of one slot (zero beyond the last slot).
     pub(crate) fn leaf_bound(&self, key: BoundKey, slot: u32) -> [u32; DIMENSIONS] {
+        let slot = slot as usize;
         self.slots[self.array_of(key)]
-            .get(slot as usize)
-            .copied()
+            .get(slot / FAN)
+            .map(|g| lane(g, slot % FAN))
             .unwrap_or_default()
     }
 
+    /// The lanes of group `g` of inner level `i` that may lead to a slot
+    /// covering `req` (`k`: the memory-given-CPU level the request reaches,
+    /// for the free keys), as bits.
+    #[inline]
+    fn inner_mask(
+        &self,
+        i: usize,
+        a: usize,
+        g: usize,
+        req: &[i32x4; DIMENSIONS],
+        k: Option<usize>,
+    ) -> u32 {
+        let level = &self.inner[i];
+        let mut mask = level.groups[a].get(g).map_or(0, |g| covers_mask(g, req));
+        if let Some(mem) = k.and_then(|k| Some(&level.mem.get(a)?.get(g)?[k])) {
+            mask &= at_least_mask(mem, req[1]);
+        }
+        mask
+    }
+
     /// Visit, left to right, the slots whose `key` bound covers `req`, with
-    /// their `key` vector. `visit` returns `Break` to stop the search. At most `budget` tree
-    /// nodes (a block of slots counting as one) are examined; returns true
-    /// if the budget ran out first.
+    /// their `key` vector. `visit` returns `Break` to stop the search. At
+    /// most `budget` groups (the root, then each inner node or block
+    /// descended into) are opened; returns true if the budget ran out first.
     pub(crate) fn search(
         &self,
         key: BoundKey,
         req: &[u32; DIMENSIONS],
         budget: usize,
-        mut visit: impl FnMut(u32, &[u32; DIMENSIONS]) -> ControlFlow<()>,
+        mut visit: impl FnMut(u32, [u32; DIMENSIONS]) -> ControlFlow<()>,
     ) -> bool {
-        if self.leaves == 0 {
-            return false;
+        let depth = self.inner.len();
+        if depth == 0 || budget == 0 {
+            return budget == 0 && depth > 0;
         }
         let a = self.array_of(key);
-        let nodes = &self.nodes[a];
         let slots = &self.slots[a];
-        // The memory-given-CPU bound for the highest level the request's
-        // CPU reaches, for the free keys.
-        let extra = match key {
-            BoundKey::FreeTotal | BoundKey::FreeNode => self
-                .levels
-                .iter()
-                .rposition(|&level| level <= req[0])
-                .and_then(|k| Some((self.mem_at_cpu.get(a)?, k))),
+        let wide_req = splat(req);
+        // The memory-given-CPU level the request's CPU reaches, for the
+        // free keys.
+        let k = match key {
+            BoundKey::FreeTotal | BoundKey::FreeNode => {
+                self.levels.iter().rposition(|&level| level <= req[0])
+            }
             BoundKey::ReclaimTotal | BoundKey::ReclaimNode => None,
         };
-        let mut visits = 0usize;
-        // Depth-first, left child first: at most one pending right sibling
-        // per level, and a tree has at most 18 levels (MAX_CLASS_SLOTS /
-        // BLOCK leaves), so 24 entries never overflow.
-        let mut stack = [0u32; 24];
-        let mut top = 0usize;
-        let mut i = 1usize;
+        // Depth-first, lowest lane first: per depth, the group open there
+        // and the lanes still to descend into. Depth 0 is the root.
+        let mut groups = [0usize; MAX_DEPTH];
+        let mut masks = [0u32; MAX_DEPTH];
+        masks[0] = self.inner_mask(depth - 1, a, 0, &wide_req, k);
+        let mut opened = 1usize;
+        let mut d = 0usize;
         loop {
-            visits += 1;
-            if visits > budget {
+            let mask = masks[d];
+            if mask == 0 {
+                if d == 0 {
+                    return false;
+                }
+                d -= 1;
+                continue;
+            }
+            masks[d] = mask & (mask - 1);
+            let child = groups[d] * FAN + mask.trailing_zeros() as usize;
+            opened += 1;
+            if opened > budget {
                 return true;
             }
-            let fits = covers(&nodes[i], req) && extra.is_none_or(|(mem, k)| mem[i][k] >= req[1]);
-            if fits {
-                if i >= self.leaves {
-                    let first = (i - self.leaves) * BLOCK;
-                    for (s, v) in slots[first..first + BLOCK].iter().enumerate() {
-                        // Slots are below MAX_CLASS_SLOTS, so the cast is
-                        // lossless.
-                        if covers(v, req) && visit((first + s) as u32, v).is_break() {
-                            return false;
-                        }
+            if d + 1 < depth {
+                // An inner node, of level depth - 2 - d; d + 1 < depth <=
+                // MAX_DEPTH - 1, so the index is in bounds.
+                groups[d + 1] = child;
+                masks[d + 1] = self.inner_mask(depth - 2 - d, a, child, &wide_req, k);
+                d += 1;
+            } else if let Some(g) = slots.get(child) {
+                let mut hits = covers_mask(g, &wide_req);
+                while hits != 0 {
+                    let j = hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    // Slots are below MAX_CLASS_SLOTS, so the cast is
+                    // lossless.
+                    if visit((child * FAN + j) as u32, lane(g, j)).is_break() {
+                        return false;
                     }
-                } else {
-                    if top < stack.len() {
-                        // Node numbers are below 2 * leaves <= 2^18.
-                        stack[top] = (2 * i + 1) as u32;
-                        top += 1;
-                    }
-                    i *= 2;
-                    continue;
                 }
             }
-            if top == 0 {
-                break;
-            }
-            top -= 1;
-            i = stack[top] as usize;
         }
-        false
     }
 
-    /// A visit budget of `per_level` nodes per level of the tree (0 means
-    /// no limit).
+    /// A budget of `per_level` groups per level of the tree (0 means no
+    /// limit).
     pub(crate) fn budget(&self, per_level: u32) -> usize {
         if per_level == 0 {
             return usize::MAX;
         }
-        let depth = self.leaves.max(1).trailing_zeros() as usize + 1;
-        (per_level as usize).saturating_mul(depth)
+        (per_level as usize).saturating_mul(self.inner.len() + 1)
     }
 }
 
@@ -514,6 +623,43 @@ mod tests {
         out
     }
 
+    proptest::proptest! {
+        /// The bit masks name exactly the lanes that pass.
+        #[test]
+        fn lanes_and_searches_are_exact_up_to_the_dimension_maximum(
+            lanes in proptest::array::uniform16(0u32..8),
+            req in proptest::array::uniform4(0u32..8),
+            big in 0u32..2,
+        ) {
+            // Values up to Dimension::max (memory's 2^30 is the largest).
+            let lanes = lanes.map(|v| if big == 1 { v << 27 } else { v });
+            let req = req.map(|v| if big == 1 { v << 27 } else { v });
+            let top = lanes.iter().max().copied().unwrap_or(0);
+            let vector = |v: u32| [v, v / 2, top - v, v % 3];
+            let mut g = Group::default();
+            let mut t = SegTree::new(8 << 27, true);
+            for (j, v) in lanes.iter().enumerate() {
+                set_lane(&mut g, j, vector(*v));
+                proptest::prop_assert_eq!(lane(&g, j), vector(*v));
+                t.set(j as u32, Bounds { free_total: vector(*v), ..Bounds::default() });
+            }
+            proptest::prop_assert_eq!(
+                group_max(&g),
+                [0, 1, 2, 3].map(|d| (0..FAN).map(|j| vector(lanes[j])[d]).max().unwrap_or(0))
+            );
+            let want: Vec<u32> = (0..FAN as u32)
+                .filter(|&j| (0..DIMENSIONS).all(|d| vector(lanes[j as usize])[d] >= req[d]))
+                .collect();
+            let mut got = vec![];
+            t.search(BoundKey::FreeTotal, &req, usize::MAX, |s, v| {
+                got.push(s);
+                assert_eq!(v, vector(lanes[s as usize]));
+                ControlFlow::Continue(())
+            });
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn search_finds_exactly_the_fitting_slots_left_to_right() {
         let mut t = SegTree::default();
@@ -558,7 +704,7 @@ mod tests {
         #[test]
         fn search_is_exact_without_a_budget(
             leaves in proptest::collection::vec(
-                (0u32..64_000, 0u32..256_000, 0u32..100, 0u32..4), 1..200),
+                (0u32..64_000, 0u32..256_000, 0u32..100, 0u32..4), 1..600),
             req in (1u32..64_000, 1u32..256_000, 0u32..100, 0u32..4),
             single_node in proptest::bool::ANY,
             node_key in proptest::bool::ANY,
@@ -603,7 +749,7 @@ mod tests {
         #[test]
         fn incremental_updates_equal_a_fresh_build(
             steps in proptest::collection::vec(
-                (0u32..70, 0u32..64_000, 0u32..256_000, 0u32..3), 1..300),
+                (0u32..700, 0u32..64_000, 0u32..256_000, 0u32..3), 1..300),
             single_node in proptest::bool::ANY,
         ) {
             let vector = |c: u32, m: u32, g: u32| [c, m, c / 2, g];
@@ -624,11 +770,34 @@ mod tests {
                 let value = last.get(&slot).map(|&(c, m, g)| bounds(c, m, g));
                 fresh.set(slot, value.unwrap_or_default());
             }
-            proptest::prop_assert_eq!(live.leaves, fresh.leaves);
+            proptest::prop_assert_eq!(live.blocks, fresh.blocks);
             proptest::prop_assert_eq!(&live.slots, &fresh.slots);
-            proptest::prop_assert_eq!(&live.nodes, &fresh.nodes);
-            proptest::prop_assert_eq!(&live.mem_at_cpu, &fresh.mem_at_cpu);
+            proptest::prop_assert_eq!(&live.inner, &fresh.inner);
         }
+    }
+
+    /// A class of 5,000 slots is three inner levels deep; a search still
+    /// finds exactly the slots that fit, left to right, and the budget
+    /// counts the groups opened on the way.
+    #[test]
+    fn deep_trees_are_searched_left_to_right_within_their_budget() {
+        let mut t = SegTree::new(64_000, true);
+        for s in 0..5_000u32 {
+            let v = if s % 997 == 3 { 9 } else { 1 };
+            t.set(s, b(v));
+        }
+        assert_eq!(t.inner.len(), 3);
+        assert_eq!(found(&t, 5), vec![3, 1000, 1997, 2994, 3991, 4988]);
+        // Root, one node per inner level and the block: four groups to the
+        // first hit; the second hit needs another node and block.
+        let mut out = vec![];
+        let ran_out = t.search(BoundKey::FreeTotal, &[5; DIMENSIONS], 5, |s, _| {
+            out.push(s);
+            ControlFlow::Continue(())
+        });
+        assert_eq!((out, ran_out), (vec![3], true));
+        assert_eq!(t.budget(2), 8);
+        assert_eq!(t.budget(0), usize::MAX);
     }
 
     #[test]
@@ -666,13 +835,14 @@ mod tests {
         assert_eq!(grown.slots, fresh.slots);
         assert_eq!(grown.next_slot(), 1);
         assert_eq!(fresh.next_slot(), 1);
-        assert_eq!(grown.tree.leaves, fresh.tree.leaves);
-        assert_eq!(grown.tree.nodes, fresh.tree.nodes);
+        assert_eq!(grown.tree.blocks, fresh.tree.blocks);
+        assert_eq!(grown.tree.slots, fresh.tree.slots);
+        assert_eq!(grown.tree.inner, fresh.tree.inner);
         assert_eq!(grown.tree.leaf(2), b(3));
         grown.remove(0);
         grown.remove(2);
         assert!(grown.slots.is_empty());
-        assert_eq!(grown.tree.leaves, 0);
+        assert_eq!(grown.tree.blocks, 0);
         assert_eq!(grown.next_slot(), 0);
     }
 

@@ -20,9 +20,10 @@
 //! Hosts are not scanned. For each eligible (SKU, zone) class, the index is
 //! searched in slot order (which concentrates load, as first fit does) for
 //! up to [`Config::candidates_per_class`](crate::Config) hosts that fit, and
-//! the best score among all the candidates found wins. Each search examines
-//! at most [`Config::search_budget`](crate::Config) tree nodes per level of
-//! the class's index (a leaf node is a block of 16 slots, scanned whole),
+//! the best score among all the candidates found wins. The index is a tree
+//! of fan-out 16 whose nodes compare all 16 children with the request at
+//! once; each search opens at most [`Config::search_budget`](crate::Config)
+//! nodes per level of the class's index (a leaf is a block of 16 slots),
 //! so its cost grows with log(hosts) even where
 //! fragmented hosts make the index's bounds loose; a budgeted search may
 //! therefore stop before reaching hosts that fit further right. Only when
@@ -491,7 +492,7 @@ impl Scheduler {
                             // The tree checked free_total >= req (Any) or a
                             // node that fits (SingleNode), so this is exact.
                             let free = if key == BoundKey::FreeTotal {
-                                *bound
+                                bound
                             } else {
                                 class.tree.leaf_bound(BoundKey::FreeTotal, slot)
                             };

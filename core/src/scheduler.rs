@@ -33,9 +33,9 @@ pub struct Config {
     pub preemption_candidates: u32,
     /// Most instances one call may create (default 1,000,000).
     pub max_batch: u32,
-    /// Index nodes a candidate search may examine per level of a class's
-    /// index before it stops early (default 16; 0 = no limit). See
-    /// [`placement`](crate::placement).
+    /// Index nodes (each a group of 16 subtrees or hosts) a candidate
+    /// search may open per level of a class's index before it stops early
+    /// (default 16; 0 = no limit). See [`placement`](crate::placement).
     pub search_budget: u32,
     /// Back-off of an offering after its first failed provisioning, in
     /// milliseconds (default 3 minutes); it doubles per consecutive failure.

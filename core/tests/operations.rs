@@ -2301,9 +2301,9 @@ fn misleading_pool_of(numa: bool) -> Scheduler {
 /// when the search has no budget. Only two hosts fit at all (slots 0 and
 /// 56), so both are candidates and the fuller one (slot 56, host 57) wins,
 /// also with the default budget (16 nodes per level of a 4-block tree).
-/// With a budget of 1 node per level (3 nodes: the root, its left child and
-/// the first block) the search stops after the first block, as documented,
-/// and takes host 1.
+/// With a budget of 1 node per level (2 nodes: the root and the first
+/// block) the search stops after the first block, as documented, and takes
+/// host 1.
 #[test]
 fn the_best_of_the_first_hosts_that_fit_wins_however_far_apart_they_are() {
     let with_budget = |mut s: Scheduler, budget: u32| {
