@@ -97,7 +97,9 @@ pub enum Error {
         /// How many instances it has.
         instances: usize,
     },
-    /// More instances in one call than [`Config::max_batch`](crate::Config::max_batch).
+    /// More instances in one call than [`Config::max_batch`](crate::Config::max_batch),
+    /// or than the scheduler has room for (it holds at most `u32::MAX`
+    /// instances).
     #[error("{requested} instances of app {app} in one call; the maximum is {max}")]
     BatchTooLarge {
         /// The app.

@@ -136,6 +136,7 @@ mod explain;
 mod hash;
 mod ids;
 mod index;
+mod instances;
 pub mod metering;
 pub mod migration;
 pub mod pack;

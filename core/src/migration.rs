@@ -94,7 +94,7 @@ impl Scheduler {
             let in_flight = self
                 .moves
                 .keys()
-                .filter(|to| self.instances.get(*to).is_some_and(|i| i.app == app))
+                .filter(|to| self.instances.get(to).is_some_and(|i| i.app() == app))
                 .count();
             if in_flight >= budget {
                 continue;
@@ -216,8 +216,8 @@ impl Scheduler {
         out: &mut Decisions,
     ) -> Option<(InstanceId, HostId)> {
         let id = InstanceId(self.next_instance);
-        self.next_instance = self.next_instance.checked_add(1)?;
-        self.add_instance(
+        let next = self.next_instance.checked_add(1)?;
+        let added = self.add_instance(
             id,
             app,
             InstanceState::Pending {
@@ -225,6 +225,10 @@ impl Scheduler {
                 reason: Box::new(PendingReason::NoFit(Explanation::default())),
             },
         );
+        if !added {
+            return None;
+        }
+        self.next_instance = next;
         let here = |s: &Scheduler, all: &[usize]| -> SmallVec<[usize; 16]> {
             all.iter()
                 .copied()

@@ -110,7 +110,7 @@ fn choose_parts(
     }
     if let Some((_, n)) = best {
         // At most MAX_NUMA_NODES (16) nodes.
-        return Some(SmallVec::from_elem((n as u8, *req), 1));
+        return Some(Parts::one(n as u8, *req));
     }
     if policy == NumaPolicy::SingleNode {
         return None;
@@ -319,7 +319,7 @@ impl Scheduler {
                 let Some(i) = self.instances.get(inst) else {
                     continue;
                 };
-                if self.apps[i.app].spec.qos != QosTier::BestEffort {
+                if self.apps[i.app()].spec.qos != QosTier::BestEffort {
                     continue;
                 }
                 let InstanceState::Placed { parts, .. } = &i.state else {

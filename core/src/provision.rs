@@ -409,7 +409,7 @@ impl Scheduler {
             let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
             out.placements.push(Placement {
                 instance: id,
-                app: self.apps[inst.app].spec.id.clone(),
+                app: self.apps[inst.app()].spec.id.clone(),
                 host,
                 zone: self.zone_id(zone).clone(),
                 sku: self.skus[sku].id.clone(),

@@ -115,6 +115,9 @@ pub enum InvariantViolation {
     /// or a list names an instance twice or one that is not there.
     #[error("instance lists disagree with instance {0}")]
     Lists(InstanceId),
+    /// The instance table's index does not find an instance where it is.
+    #[error("instance table index is wrong for instance {0}")]
+    InstanceTable(InstanceId),
     /// An app's per-zone counts disagree with its instances.
     #[error("zone counts of app {0} are wrong")]
     ZoneCounts(AppId),
@@ -245,7 +248,7 @@ impl Scheduler {
         };
         Some(InstanceView {
             id,
-            app: self.apps.get_index(i.app)?.0.clone(),
+            app: self.apps.get_index(i.app())?.0.clone(),
             status,
         })
     }
@@ -267,13 +270,16 @@ impl Scheduler {
             .collect();
         let mut zone_counts: Vec<Vec<u32>> = vec![vec![0; self.zones.len()]; self.apps.len()];
         let mut pending = 0usize;
+        if let Some(id) = self.instances.first_inconsistent() {
+            return Err(InvariantViolation::InstanceTable(id));
+        }
         let listed: usize = self.apps.values().map(|a| a.instances.len()).sum();
         if listed != self.instances.len() {
             let stray = self
                 .apps
                 .values()
                 .flat_map(|a| &a.instances)
-                .find(|id| !self.instances.contains_key(*id))
+                .find(|id| !self.instances.contains_key(id))
                 .or_else(|| self.instances.keys().next());
             return Err(InvariantViolation::Lists(
                 stray.copied().unwrap_or(InstanceId(0)),
@@ -281,7 +287,7 @@ impl Scheduler {
         }
         let on_hosts: usize = self.hosts.values().map(|h| h.instances.len()).sum();
         for (id, inst) in &self.instances {
-            let list = &self.apps[inst.app].instances;
+            let list = &self.apps[inst.app()].instances;
             if list.get(inst.app_pos as usize) != Some(id) {
                 return Err(InvariantViolation::Lists(*id));
             }
@@ -294,7 +300,7 @@ impl Scheduler {
                     return Err(InvariantViolation::Lists(*id));
                 }
             }
-            let app = &self.apps[inst.app].spec;
+            let app = &self.apps[inst.app()].spec;
             let key = (app.qos, std::cmp::Reverse(app.priority), *id);
             match &inst.state {
                 InstanceState::Pending { .. } => {
@@ -310,7 +316,7 @@ impl Scheduler {
                     let Some(hix) = self.hosts.get_index_of(host) else {
                         return Err(InvariantViolation::Pending(*id));
                     };
-                    zone_counts[inst.app][self.hosts[hix].zone()] += 1;
+                    zone_counts[inst.app()][self.hosts[hix].zone()] += 1;
                     let off = if app.qos == QosTier::Rigid { 0 } else { 4 };
                     for (n, r) in parts {
                         let Some(s) = sums[hix].get_mut(usize::from(*n)) else {
@@ -395,7 +401,7 @@ impl Scheduler {
             }
         }
         for (to, from) in &self.moves {
-            let app = |i: &InstanceId| self.instances.get(i).map(|x| x.app);
+            let app = |i: &InstanceId| self.instances.get(i).map(|x| x.app());
             if app(to).is_none() || app(to) != app(from) {
                 return Err(InvariantViolation::Move(*to));
             }

@@ -364,7 +364,7 @@ impl Scheduler {
                 let app = self
                     .instances
                     .get(&item_ids[i])
-                    .and_then(|inst| self.apps.get_index(inst.app))
+                    .and_then(|inst| self.apps.get_index(inst.app()))
                     .map(|(id, _)| id.clone());
                 if let Some(app) = app {
                     moves.push(RepackMove {

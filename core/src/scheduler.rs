@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::{Bounds, ClassIndex, MAX_CLASS_SLOTS};
+use crate::instances::{InstanceTable, MAX_INSTANCES};
 use crate::provision::OfferingState;
 use crate::resources::{Dimension, Resources, Scale, fraction};
 use crate::substitution::Rejection;
@@ -108,8 +109,7 @@ pub enum BatchMode {
     AllOrNothing,
 }
 
-/// Allocated resources on one NUMA node: (node index, amount).
-pub(crate) type Parts = SmallVec<[(u8, Resources); 1]>;
+pub(crate) use crate::instances::Parts;
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeUse {
@@ -209,11 +209,19 @@ pub(crate) enum InstanceState {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Instance {
-    pub(crate) app: usize,
-    /// Position in the app's instance list (apps hold far fewer than
-    /// u32::MAX instances: batches are capped by `Config::max_batch`).
+    /// App index (as `u32` to keep instances small; see [`Instance::app`]).
+    pub(crate) app: u32,
+    /// Position in the app's instance list (the table holds at most
+    /// `MAX_INSTANCES`, u32::MAX, instances).
     pub(crate) app_pos: u32,
     pub(crate) state: InstanceState,
+}
+
+impl Instance {
+    /// The instance's app index.
+    pub(crate) fn app(&self) -> usize {
+        self.app as usize
+    }
 }
 
 /// Retry order of pending instances: rigid before best effort (so a retry
@@ -233,7 +241,7 @@ pub struct Scheduler {
     pub(crate) zones: Map<ZoneId, ZoneState>,
     pub(crate) hosts: Map<HostId, Host>,
     pub(crate) apps: Map<AppId, App>,
-    pub(crate) instances: Map<InstanceId, Instance>,
+    pub(crate) instances: InstanceTable,
     pub(crate) next_instance: u64,
     /// Host index classes by (SKU, zone, planned).
     pub(crate) classes: Map<(usize, usize, bool), ClassIndex>,
@@ -289,7 +297,7 @@ impl Scheduler {
             zones: Map::default(),
             hosts: Map::default(),
             apps: Map::default(),
-            instances: Map::default(),
+            instances: InstanceTable::default(),
             next_instance: 1,
             classes: Map::default(),
             offerings: Map::default(),
@@ -657,7 +665,7 @@ impl Scheduler {
         // Later apps moved down by one; no instance refers to the removed
         // one, so only the others' indices need fixing.
         for inst in self.instances.values_mut() {
-            if inst.app > ix {
+            if inst.app() > ix {
                 inst.app -= 1;
             }
         }
@@ -672,7 +680,9 @@ impl Scheduler {
 
     fn check_batch(&self, app: usize, count: u64) -> Result<(), Error> {
         let max = self.config.max_batch;
-        if count > u64::from(max) || self.next_instance.checked_add(count).is_none() {
+        let room = MAX_INSTANCES.saturating_sub(self.instances.len()) as u64;
+        if count > u64::from(max) || count > room || self.next_instance.checked_add(count).is_none()
+        {
             return Err(Error::BatchTooLarge {
                 app: self.apps[app].spec.id.clone(),
                 requested: count,
@@ -805,7 +815,7 @@ impl Scheduler {
         let replacements = self
             .moves
             .keys()
-            .filter(|to| self.instances.get(*to).is_some_and(|i| i.app == ix))
+            .filter(|to| self.instances.get(to).is_some_and(|i| i.app() == ix))
             .count();
         let current = self.apps[ix].instances.len() - replacements;
         let target_us = target as usize;
@@ -868,8 +878,9 @@ impl Scheduler {
         let mut provisioned = false;
         for i in 0..count {
             let id = InstanceId(self.next_instance);
-            self.next_instance += 1; // checked in check_batch
-            self.add_instance(
+            // The room in the table and the id range are checked in
+            // check_batch.
+            let added = self.add_instance(
                 id,
                 app,
                 InstanceState::Pending {
@@ -877,6 +888,10 @@ impl Scheduler {
                     reason: Box::new(PendingReason::NoFit(Explanation::default())),
                 },
             );
+            if !added {
+                break;
+            }
+            self.next_instance += 1;
             // Once one identical instance failed, the next fails the same way:
             // a failed attempt changes nothing.
             if failed.is_none() && self.try_place(id, app, &classes, out) {
@@ -954,7 +969,7 @@ impl Scheduler {
         let mut left: Vec<u32> = vec![0; self.apps.len()];
         for (key, _) in &keys {
             if let Some(inst) = self.instances.get(&key.2) {
-                left[inst.app] += 1;
+                left[inst.app()] += 1;
             }
         }
         for (key, fresh) in keys {
@@ -962,7 +977,7 @@ impl Scheduler {
             let Some(inst) = self.instances.get(&id) else {
                 continue;
             };
-            let app = inst.app;
+            let app = inst.app();
             let explained = matches!(
                 &inst.state,
                 InstanceState::Pending { reason, .. } if matches!(**reason, PendingReason::NoFit(_))
@@ -1056,7 +1071,7 @@ impl Scheduler {
             since,
             reason: Box::new(reason),
         };
-        let app = &self.apps[inst.app].spec;
+        let app = &self.apps[inst.app()].spec;
         if queue {
             self.pending.insert((app.qos, Reverse(app.priority), id));
         }
@@ -1130,7 +1145,7 @@ impl Scheduler {
         let InstanceState::Placed { host, parts } = &inst.state else {
             return None;
         };
-        let (host_id, parts, app) = (*host, parts.clone(), inst.app);
+        let (host_id, parts, app) = (*host, parts.clone(), inst.app());
         let rigid = self.apps[app].spec.qos == QosTier::Rigid;
         if let Some(h) = self.hosts.get_mut(&host_id) {
             for (node, amount) in &parts {
@@ -1158,7 +1173,7 @@ impl Scheduler {
         let Some(inst) = self.instances.get_mut(&id) else {
             return;
         };
-        let app = inst.app;
+        let app = inst.app();
         let rigid = self.apps[app].spec.qos == QosTier::Rigid;
         let Some(h) = self.hosts.get_mut(&host_id) else {
             return;
@@ -1189,20 +1204,30 @@ impl Scheduler {
         self.refresh_host(host_id);
     }
 
-    /// Record a new instance of `app`, last in the app's list.
-    pub(crate) fn add_instance(&mut self, id: InstanceId, app: usize, state: InstanceState) {
+    /// Record a new instance of `app`, last in the app's list. Returns
+    /// false, changing nothing, when the table is full (see
+    /// [`MAX_INSTANCES`]; callers check for room first).
+    #[must_use]
+    pub(crate) fn add_instance(
+        &mut self,
+        id: InstanceId,
+        app: usize,
+        state: InstanceState,
+    ) -> bool {
         let list = &mut self.apps[app].instances;
-        // See `Instance::app_pos`.
+        // The list is part of the table, which holds at most u32::MAX
+        // instances; app indices are far below u32::MAX.
         let app_pos = list.len() as u32;
+        let inst = Instance {
+            app: app as u32,
+            app_pos,
+            state,
+        };
+        if self.instances.insert(id, inst).is_err() {
+            return false;
+        }
         list.push(id);
-        self.instances.insert(
-            id,
-            Instance {
-                app,
-                app_pos,
-                state,
-            },
-        );
+        true
     }
 
     pub(crate) fn delete_instance(&mut self, id: InstanceId, out: &mut Decisions) {
@@ -1212,7 +1237,7 @@ impl Scheduler {
             return;
         };
         let pos = inst.app_pos as usize;
-        let list = &mut self.apps[inst.app].instances;
+        let list = &mut self.apps[inst.app()].instances;
         if list.get(pos) == Some(&id) {
             list.swap_remove(pos);
             if let Some(moved) = list.get(pos).copied() {
@@ -1222,7 +1247,7 @@ impl Scheduler {
                 }
             }
         }
-        let app = &mut self.apps[inst.app];
+        let app = &mut self.apps[inst.app()];
         if matches!(inst.state, InstanceState::Pending { .. }) {
             self.pending
                 .remove(&(app.spec.qos, Reverse(app.spec.priority), id));

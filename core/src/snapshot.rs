@@ -8,7 +8,6 @@
 //! scheduler serializes to the same snapshot and makes the same decisions.
 
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 
 use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
@@ -17,6 +16,7 @@ use crate::explain::PendingReason;
 use crate::ids::PLANNED_HOST_BIT;
 use crate::ids::{HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
+use crate::instances::MAX_INSTANCES;
 use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
@@ -298,6 +298,12 @@ impl Scheduler {
         }
         s.next_planned = snapshot.next_planned;
         s.next_provision = snapshot.next_provision;
+        const TOO_MANY: &str = "more instances than a scheduler holds (u32::MAX)";
+        if snapshot.instances.len() > MAX_INSTANCES {
+            return Err(RestoreError::Counter(TOO_MANY));
+        }
+        // The count is known: no growth slack.
+        s.instances.reserve(snapshot.instances.len());
         for rec in snapshot.instances {
             if rec.id.0 >= snapshot.next_instance || rec.id.0 == 0 {
                 return Err(RestoreError::InstanceId {
@@ -318,7 +324,7 @@ impl Scheduler {
             };
             match rec.status {
                 InstanceStatus::Pending { since, reason } => {
-                    s.add_instance(
+                    let added = s.add_instance(
                         rec.id,
                         app,
                         InstanceState::Pending {
@@ -326,6 +332,9 @@ impl Scheduler {
                             reason: Box::new(reason),
                         },
                     );
+                    if !added {
+                        return Err(RestoreError::Counter(TOO_MANY));
+                    }
                     if since > snapshot.now {
                         return Err(RestoreError::PendingInFuture {
                             instance: rec.id,
@@ -336,9 +345,9 @@ impl Scheduler {
                     s.pending.insert((qos, std::cmp::Reverse(priority), rec.id));
                 }
                 InstanceStatus::Placed { host, parts } => {
-                    let parts: Parts = SmallVec::from_vec(parts);
+                    let parts: Parts = Parts::from_vec(parts);
                     s.check_placement(rec.id, app, host, &parts)?;
-                    s.add_instance(
+                    let added = s.add_instance(
                         rec.id,
                         app,
                         InstanceState::Pending {
@@ -346,12 +355,15 @@ impl Scheduler {
                             reason: Box::new(PendingReason::HostRemoved { host }),
                         },
                     );
+                    if !added {
+                        return Err(RestoreError::Counter(TOO_MANY));
+                    }
                     s.allocate(rec.id, host, parts);
                 }
             }
         }
         for (to, from) in snapshot.moves {
-            let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app);
+            let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app());
             let placed = matches!(
                 s.instances.get(&to).map(|i| &i.state),
                 Some(InstanceState::Placed { .. })

@@ -456,7 +456,7 @@ impl Scheduler {
         let mut keyed: Vec<PendingKey> = victims
             .into_iter()
             .filter_map(|id| {
-                let spec = &self.apps[self.instances.get(&id)?.app].spec;
+                let spec = &self.apps[self.instances.get(&id)?.app()].spec;
                 Some((spec.qos, std::cmp::Reverse(spec.priority), id))
             })
             .collect();
@@ -490,9 +490,9 @@ impl Scheduler {
             if !matches!(inst.state, InstanceState::Pending { .. }) {
                 continue;
             }
-            match unplaced.iter_mut().find(|(a, _)| *a == inst.app) {
+            match unplaced.iter_mut().find(|(a, _)| *a == inst.app()) {
                 Some((_, n)) => *n = n.saturating_add(1),
-                None => unplaced.push((inst.app, 1)),
+                None => unplaced.push((inst.app(), 1)),
             }
         }
         out.unplaced = unplaced
@@ -548,7 +548,7 @@ impl Scheduler {
             .map(|z| self.apps[app].zone_count(z))
             .collect();
         for (to, from) in &self.moves {
-            if self.instances.get(to).is_none_or(|i| i.app != app) {
+            if self.instances.get(to).is_none_or(|i| i.app() != app) {
                 continue;
             }
             in_flight += 1;
