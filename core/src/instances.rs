@@ -328,7 +328,7 @@ mod tests {
             app_pos: 0,
             state: InstanceState::Pending {
                 since: Timestamp(1),
-                reason: Box::new(PendingReason::HostRemoved { host: HostId(1) }),
+                reason: Some(Box::new(PendingReason::HostRemoved { host: HostId(1) })),
             },
         };
         assert!(matches!(t.insert(InstanceId(7), pending), Ok(None)));

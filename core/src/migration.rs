@@ -222,7 +222,7 @@ impl Scheduler {
             app,
             InstanceState::Pending {
                 since: now,
-                reason: Box::new(PendingReason::NoFit(Explanation::default())),
+                reason: Some(Box::new(PendingReason::NoFit(Explanation::default()))),
             },
         );
         if !added {

@@ -548,8 +548,13 @@ impl Scheduler {
             return false;
         };
         let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
+        // A blocking policy already left out the zones it does not allow
+        // (see zone_order), and a rigid instance's victims are best-effort
+        // instances, of other apps: only a non-blocking policy can be
+        // violated here.
         let violates = spread
             && self.apps[app].spec.spread.is_constrained()
+            && !self.spread_blocks(app)
             && !self.spread_allows(app, h.zone());
         self.allocate(id, choice.host, parts);
         if violates {

@@ -108,7 +108,8 @@ pub enum InvariantViolation {
     /// The host index is stale for a host.
     #[error("index entry of {0} is stale")]
     Index(HostId),
-    /// The pending set and the instances disagree.
+    /// The pending set and the instances disagree, or a pending instance
+    /// has no reason.
     #[error("pending set disagrees with instance {0}")]
     Pending(InstanceId),
     /// An instance is missing from its app's or its host's instance list,
@@ -243,7 +244,11 @@ impl Scheduler {
             },
             InstanceState::Pending { since, reason } => InstanceStatus::Pending {
                 since: *since,
-                reason: PendingReason::clone(reason),
+                // Every pending instance has a reason between calls.
+                reason: reason
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_else(|| PendingReason::NoFit(crate::Explanation::default())),
             },
         };
         Some(InstanceView {
@@ -303,9 +308,11 @@ impl Scheduler {
             let app = &self.apps[inst.app()].spec;
             let key = (app.qos, std::cmp::Reverse(app.priority), *id);
             match &inst.state {
-                InstanceState::Pending { .. } => {
+                InstanceState::Pending { reason, .. } => {
                     pending += 1;
-                    if !self.pending.contains(&key) {
+                    // Queued, and explained (a reason is missing only while
+                    // a call creates the instance).
+                    if !self.pending.contains(&key) || reason.is_none() {
                         return Err(InvariantViolation::Pending(*id));
                     }
                 }

@@ -202,8 +202,11 @@ pub(crate) enum InstanceState {
     Pending {
         since: Timestamp,
         /// Boxed: pending is the rare state, and a placed instance should
-        /// not carry an explanation's size.
-        reason: Box<PendingReason>,
+        /// not carry an explanation's size. `None` only while a call creates
+        /// the instance, before it is placed or explained (so creating an
+        /// instance that is placed at once allocates no reason); every
+        /// pending instance has one between calls.
+        reason: Option<Box<PendingReason>>,
     },
 }
 
@@ -885,7 +888,7 @@ impl Scheduler {
                 app,
                 InstanceState::Pending {
                     since: now,
-                    reason: Box::new(PendingReason::NoFit(Explanation::default())),
+                    reason: None,
                 },
             );
             if !added {
@@ -980,7 +983,7 @@ impl Scheduler {
             let app = inst.app();
             let explained = matches!(
                 &inst.state,
-                InstanceState::Pending { reason, .. } if matches!(**reason, PendingReason::NoFit(_))
+                InstanceState::Pending { reason: Some(reason), .. } if matches!(**reason, PendingReason::NoFit(_))
             );
             if memo[app].is_none() {
                 memo[app] = Some(Memo {
@@ -1069,7 +1072,7 @@ impl Scheduler {
         };
         inst.state = InstanceState::Pending {
             since,
-            reason: Box::new(reason),
+            reason: Some(Box::new(reason)),
         };
         let app = &self.apps[inst.app()].spec;
         if queue {

@@ -329,7 +329,7 @@ impl Scheduler {
                         app,
                         InstanceState::Pending {
                             since,
-                            reason: Box::new(reason),
+                            reason: Some(Box::new(reason)),
                         },
                     );
                     if !added {
@@ -352,7 +352,7 @@ impl Scheduler {
                         app,
                         InstanceState::Pending {
                             since: snapshot.now,
-                            reason: Box::new(PendingReason::HostRemoved { host }),
+                            reason: Some(Box::new(PendingReason::HostRemoved { host })),
                         },
                     );
                     if !added {
