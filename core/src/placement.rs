@@ -63,7 +63,7 @@ use crate::ids::{HostId, InstanceId};
 use crate::index::BoundKey;
 use crate::provision::constraint_of;
 use crate::resources::{DIMENSIONS, Dimension, Resources, Scale, fraction};
-use crate::scheduler::{Host, HostState, InstanceState, Parts, Scheduler, ZoneState};
+use crate::scheduler::{Host, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
 use crate::substitution::{Rejection, serves_existing};
 
 /// Most best-effort instances on one host for the exact victim search.
@@ -81,6 +81,16 @@ fn residual_score(scale: &Scale, free_after: &Resources) -> u64 {
             f * f
         })
         .sum()
+}
+
+/// [`choose_parts`] for a host of one NUMA node with capacity `cap` and
+/// usage `used`, either policy: the node if `req` fits in what is free (a
+/// split over nodes fails exactly when it does not).
+fn one_node_parts(cap: &Resources, used: &NodeUse, req: &Resources) -> Option<Parts> {
+    let free = cap
+        .saturating_sub(&used.rigid)
+        .saturating_sub(&used.best_effort);
+    free.checked_sub(req).map(|_| Parts::one(0, *req))
 }
 
 /// Size of `r` as summed fractions of `cap`.
@@ -285,6 +295,18 @@ impl Scheduler {
             })
             .collect();
         (caps, avail)
+    }
+
+    /// Where `req` goes on host `h` (see [`choose_parts`]); on a host with
+    /// one NUMA node, that node if it has `req` free, without building the
+    /// node view.
+    fn parts_on(&self, h: &Host, req: &Resources, policy: NumaPolicy) -> Option<Parts> {
+        if let [cap] = self.skus[h.sku()].numa_nodes.as_slice() {
+            let u = h.used.first().copied().unwrap_or_default();
+            return one_node_parts(cap, &u, req);
+        }
+        let (caps, avail) = self.node_view(h, false);
+        choose_parts(&caps, &avail, req, policy)
     }
 
     /// Whether some single NUMA node of the host has `req` free.
@@ -541,8 +563,7 @@ impl Scheduler {
         let Some(h) = self.hosts.get(&choice.host) else {
             return false;
         };
-        let (caps, avail) = self.node_view(h, false);
-        let Some(parts) = choose_parts(&caps, &avail, &req, policy) else {
+        let Some(parts) = self.parts_on(h, &req, policy) else {
             // The search (and any evictions) made room, so this cannot
             // happen; if it did, the instance would stay pending.
             return false;
@@ -702,6 +723,32 @@ mod tests {
 
     fn r(c: u64, m: u64) -> Resources {
         Resources::new(c, m, 0, 0).unwrap()
+    }
+
+    proptest::proptest! {
+        /// On a host of one NUMA node, the shortcut gives what the general
+        /// choice gives, under either policy.
+        #[test]
+        fn one_node_parts_equal_the_general_choice(
+            cap in proptest::array::uniform4(0u32..64),
+            rigid in proptest::array::uniform4(0u32..64),
+            best_effort in proptest::array::uniform4(0u32..64),
+            req in proptest::array::uniform4(0u32..64),
+            single in proptest::bool::ANY,
+        ) {
+            let cap = Resources::from_raw(cap);
+            let used = NodeUse {
+                rigid: Resources::from_raw(rigid),
+                best_effort: Resources::from_raw(best_effort),
+            };
+            let req = Resources::from_raw(req);
+            let avail = cap.saturating_sub(&used.rigid).saturating_sub(&used.best_effort);
+            let policy = if single { NumaPolicy::SingleNode } else { NumaPolicy::Any };
+            proptest::prop_assert_eq!(
+                one_node_parts(&cap, &used, &req),
+                choose_parts(&[cap], &[avail], &req, policy)
+            );
+        }
     }
 
     #[test]
