@@ -412,7 +412,7 @@ impl Scheduler {
             zones = keyed.into_iter().map(|(_, z)| z).collect();
         }
         if spread && self.spread_blocks(app) {
-            zones.retain(|z| self.spread_allows(app, *z));
+            self.retain_spread_allowed(app, &mut zones);
         }
         zones
     }

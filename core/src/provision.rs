@@ -550,7 +550,7 @@ impl Scheduler {
         let mut zones = self.up_zones(app);
         if self.spread_blocks(app) {
             // No hosts where the app's spread policy would not let it go.
-            zones.retain(|z| self.spread_allows(app, *z));
+            self.retain_spread_allowed(app, &mut zones);
         }
         if zones.is_empty() {
             return 0;

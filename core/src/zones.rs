@@ -328,31 +328,47 @@ impl Scheduler {
     /// domain: with equal weights the deviations are the counts scaled by
     /// the domain size, so the same rule reads directly on the counts.
     fn unweighted_skew_allows(&self, app: usize, z: usize, k: u32) -> bool {
+        skew_allows_on_counts(&self.domain_counts(app), self.apps[app].zone_count(z), z, k)
+    }
+
+    /// Per zone index, the app's instance count there if the zone is in its
+    /// spread domain (allowed, and up or holding instances).
+    fn domain_counts(&self, app: usize) -> SmallVec<[Option<u32>; 8]> {
         let a = &self.apps[app];
-        let in_domain = |x: usize| {
-            (a.zones.is_empty() || a.zones.contains(&x))
-                && (self.zones[x] == ZoneState::Up || a.zone_count(x) > 0)
-        };
-        let here = a.zone_count(z);
-        // (min, max) over the domain (with z added), before and after one
-        // more instance in z. Counts are u32, so +1 is taken in u64.
-        let (mut min, mut max) = (u64::from(here), u64::from(here));
-        let (mut min_after, mut max_after) = (u64::from(here) + 1, u64::from(here) + 1);
-        for x in 0..self.zones.len() {
-            if x == z || !in_domain(x) {
-                continue;
-            }
-            let c = u64::from(a.zone_count(x));
-            min = min.min(c);
-            max = max.max(c);
-            min_after = min_after.min(c);
-            max_after = max_after.max(c);
+        let mut counts = SmallVec::new();
+        for (x, state) in self.zones.values().enumerate() {
+            let count = a.zone_count(x);
+            let in_domain = (a.zones.is_empty() || a.zones.contains(&x))
+                && (*state == ZoneState::Up || count > 0);
+            counts.push(in_domain.then_some(count));
         }
-        let (before, after) = (max - min, max_after - min_after);
-        let within = after <= u64::from(k);
-        // Into a zone furthest below target, and no worse than before.
-        let no_worse = u64::from(here) == min && after <= before;
-        within || no_worse
+        counts
+    }
+
+    /// Keep the zones of `zones` where one more instance of the app keeps
+    /// its spread policy ([`spread_allows`](Self::spread_allows) for each),
+    /// reading the domain's counts once.
+    pub(crate) fn retain_spread_allowed(&self, app: usize, zones: &mut SmallVec<[usize; 4]>) {
+        let a = &self.apps[app];
+        let p = &a.spec.spread;
+        if !p.is_constrained() {
+            return;
+        }
+        if let (Some(k), true, 0) = (p.max_skew, a.weights.is_empty(), p.min_zones) {
+            let counts = self.domain_counts(app);
+            // In place, in order (SmallVec::retain is not inlined).
+            let mut kept = 0;
+            for i in 0..zones.len() {
+                let z = zones[i];
+                if skew_allows_on_counts(&counts, a.zone_count(z), z, k) {
+                    zones[kept] = z;
+                    kept += 1;
+                }
+            }
+            zones.truncate(kept);
+        } else {
+            zones.retain(|z| self.spread_allows_by_deviations(app, *z));
+        }
     }
 
     /// Record that an instance of the app was placed against its policy.
@@ -716,6 +732,33 @@ mod tests {
         assert_eq!(spread_in_instances(&d, 3), 1);
         assert_eq!(spread_in_instances(&[], 0), 0);
     }
+}
+
+/// The unweighted skew rule on counts: one more instance in zone `z`
+/// (holding `here`) keeps the spread within `k`, or goes into a zone with
+/// the fewest instances and leaves the skew no worse. `counts`: per zone
+/// index, the count if the zone is in the domain (`z` counts either way).
+fn skew_allows_on_counts(counts: &[Option<u32>], here: u32, z: usize, k: u32) -> bool {
+    // (min, max) over the domain with z added, before and after one more
+    // instance in z. Counts are u32, so +1 is taken in u64.
+    let here = u64::from(here);
+    let (mut min, mut max) = (here, here);
+    let (mut min_after, mut max_after) = (here + 1, here + 1);
+    for (x, c) in counts.iter().enumerate() {
+        let Some(c) = c.filter(|_| x != z) else {
+            continue;
+        };
+        let c = u64::from(c);
+        min = min.min(c);
+        max = max.max(c);
+        min_after = min_after.min(c);
+        max_after = max_after.max(c);
+    }
+    let (before, after) = (max - min, max_after - min_after);
+    let within = after <= u64::from(k);
+    // Into a zone furthest below target, and no worse than before.
+    let no_worse = here == min && after <= before;
+    within || no_worse
 }
 
 #[cfg(test)]
