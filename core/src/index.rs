@@ -346,18 +346,35 @@ impl SegTree {
             bounds.reclaim_total,
             bounds.reclaim_node,
         ];
+        // Fixed-size array lists, so the loops over them unroll.
+        if self.single_node {
+            self.set_arrays(slot, &values, [0, 2], [0]);
+        } else {
+            self.set_arrays(slot, &values, [0, 1, 2, 3], [0, 1]);
+        }
+    }
+
+    /// [`set`](Self::set) over the arrays in use and the memory-given-CPU
+    /// arrays in use.
+    fn set_arrays<const A: usize, const M: usize>(
+        &mut self,
+        slot: usize,
+        values: &[[u32; DIMENSIONS]; 4],
+        arrays: [usize; A],
+        mems: [usize; M],
+    ) {
         // Per array, the changed lane's vector before and after, walking up.
         let mut old = [[0u32; DIMENSIONS]; 4];
-        let mut new = values;
+        let mut new = *values;
         let mut child = slot / FAN;
         let mut changed = false;
-        for &a in self.arrays() {
+        for a in arrays {
             old[a] = lane(&self.slots[a][child], slot % FAN);
             changed |= set_lane(&mut self.slots[a][child], slot % FAN, values[a]);
         }
         let mut old_mem = [[0u32; LEVELS]; 2];
         let mut new_mem = [[0u32; LEVELS]; 2];
-        for m in 0..self.mem_arrays() {
+        for m in mems {
             old_mem[m] = self.mem_of(&old[m]);
             new_mem[m] = self.mem_of(&values[m]);
         }
@@ -367,7 +384,7 @@ impl SegTree {
             }
             changed = false;
             let (g, j) = (child / FAN, child % FAN);
-            for &a in self.arrays() {
+            for a in arrays {
                 let before = lane(&self.inner[i].groups[a][g], j);
                 let after = max_after(&old[a], &new[a], &before).unwrap_or_else(|| match i {
                     0 => group_max(&self.slots[a][child]),
@@ -376,7 +393,7 @@ impl SegTree {
                 changed |= set_lane(&mut self.inner[i].groups[a][g], j, after);
                 (old[a], new[a]) = (before, after);
             }
-            for m in 0..self.mem_arrays() {
+            for m in mems {
                 let before = lane(&self.inner[i].mem[m][g], j);
                 let after =
                     max_after(&old_mem[m], &new_mem[m], &before).unwrap_or_else(|| match i {
