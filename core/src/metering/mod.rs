@@ -37,7 +37,12 @@
 //! nothing; with another payload it is [`MeterError::Conflict`]. An event is
 //! validated completely before anything changes, and it is marked seen in
 //! the same step that applies it, so a refused event leaves no trace and can
-//! be sent again once its cause is fixed.
+//! be sent again once its cause is fixed. Ids [`EventId::derived`] from the
+//! event itself (its instance, kind and time, as [`decision_events`] makes
+//! them) are remembered with the instance's events, at no cost beyond
+//! them; other ids in a table of their own. The two kinds follow the same
+//! rules, together: an id taken by an event of either kind is a conflict
+//! for any other event.
 //!
 //! **Time.** All intervals are half-open, `[from, to)`, in milliseconds.
 //! Events of one instance must come in time order, with two exceptions:
@@ -120,9 +125,10 @@
 //!
 //! Output is sorted by name (tenant, app, SKU) and version, so the same
 //! events and price tables give byte-identical reports, whatever order the
-//! instances were first seen in. Ingesting an in-order event is one probe
-//! of the remembered ids, one of the instances, and an append to the
-//! instance's event list, with no scan; a new instance's tenant, app and
+//! instances were first seen in. Ingesting an in-order event with a derived
+//! id is one probe of the instances and an append to the instance's event
+//! list, with no scan (another id adds a probe of the remembered ids and
+//! one of the instances its bits would name); a new instance's tenant, app and
 //! SKU are found without hashing their names when the event shares them
 //! (as [`decision_events`] does). Instance ids handed out in sequence land
 //! next to each other in the instance table. [`Meter::reserve`] sizes the
@@ -177,6 +183,9 @@ mod event;
 mod invoice;
 mod price;
 mod usage;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -278,6 +287,17 @@ enum Op {
 }
 
 impl Op {
+    /// The code of its kind in derived ids.
+    const fn code(&self) -> u8 {
+        match self {
+            Op::Start { .. } => 1,
+            Op::Stop => 2,
+            Op::Idle => 3,
+            Op::Active => 4,
+            Op::Resize { .. } => 5,
+        }
+    }
+
     const fn name(&self) -> &'static str {
         match self {
             Op::Start { .. } => "started",
@@ -289,11 +309,18 @@ impl Op {
     }
 }
 
-/// An event as kept until its period closes.
+/// Marks an event whose id is not derived from it: the id is remembered in
+/// [`Meter`]'s `seen` table, not with the instance.
+const FOREIGN: u16 = u16::MAX;
+
+/// An event as kept until its period closes (and, if its id is derived,
+/// until the horizon passes it).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 struct Ev {
     at: Timestamp,
     op: Op,
+    /// The occurrence its [`EventId::derived`] id encodes, or [`FOREIGN`].
+    key: u16,
 }
 
 /// A running instance's billing state.
@@ -365,9 +392,32 @@ struct Inst {
     tail: Option<Run>,
     /// Time of its latest event.
     last: Timestamp,
-    /// Its events in the open period (and later), by time, equal times in
-    /// arrival order.
-    buffer: SmallVec<[Ev; 2]>,
+    /// How many of `events` come before the open period.
+    open: u32,
+    /// By time, equal times in arrival order: from `open` on, its events in
+    /// the open period (and later), the *buffer*; before `open`, events of
+    /// closed periods, already folded into `carry`, whose derived ids are
+    /// remembered until the horizon passes them.
+    events: SmallVec<[Ev; 2]>,
+}
+
+impl Inst {
+    /// The events in the open period (and later).
+    fn buffer(&self) -> &[Ev] {
+        self.events.get(self.open as usize..).unwrap_or_default()
+    }
+
+    /// The remembered event whose derived id has these fields, if any.
+    fn remembered(&self, at: Timestamp, code: u8, key: u16) -> Option<&Ev> {
+        if at > self.last || key == FOREIGN {
+            return None; // `last` is the latest time of all its events
+        }
+        self.events
+            .iter()
+            .rev()
+            .take_while(|e| e.at >= at)
+            .find(|e| e.at == at && e.key == key && e.op.code() == code)
+    }
 }
 
 /// A remembered event, for deduplication.
@@ -452,8 +502,11 @@ pub struct Meter {
     /// Hints in front of `skus`.
     sku_hints: Hints,
     instances: Instances,
-    /// Ids of events back to the horizon.
+    /// Ids of events back to the horizon, except derived ones (those are
+    /// remembered with their instance's events: see [`Inst::remembered`]).
     seen: Map<EventId, Seen>,
+    /// Derived ids remembered with the instances.
+    derived_ids: usize,
     /// Adjustments recorded in the open period, with their table.
     adjustments: Vec<(TableIx, Adjustment)>,
 }
@@ -615,6 +668,7 @@ impl Meter {
             sku_hints: Hints::default(),
             instances: Instances::default(),
             seen: Map::default(),
+            derived_ids: 0,
             adjustments: Vec::new(),
         })
     }
@@ -668,12 +722,14 @@ impl Meter {
 
     /// Event ids remembered for deduplication.
     pub fn remembered_events(&self) -> usize {
-        self.seen.len()
+        self.seen.len() + self.derived_ids
     }
 
     /// Make room for `instances` more instances and `events` more
-    /// remembered event ids, so that ingesting them does not grow the maps
-    /// on the way. Only a hint: nothing else changes.
+    /// remembered event ids that are not [`EventId::derived`] from their
+    /// event (derived ids are kept with the instance's events and need no
+    /// room of their own), so that ingesting them does not grow the maps on
+    /// the way. Only a hint: nothing else changes.
     pub fn reserve(&mut self, instances: usize, events: usize) {
         self.instances.reserve(instances);
         self.seen.reserve(events);
@@ -756,27 +812,27 @@ impl Meter {
         })
     }
 
-    /// Whether `event` is the event remembered as `seen`. An instance's
-    /// record outlives the ids of its events (both go once the instance has
-    /// been stopped since before the horizon), so its owner is on record.
+    /// Whether `event` is the event remembered as `ev` of `instance`, whose
+    /// record is `inst`. An instance's record outlives the ids of its
+    /// events (both go once the instance has been stopped since before the
+    /// horizon), so its owner is on record.
     fn same_payload(
-        seen: &Seen,
+        instance: InstanceId,
+        ev: &Ev,
+        inst: Option<&Inst>,
         event: &Event,
-        instances: &Instances,
         apps: &Set<(TenantId, AppId)>,
         skus: &Set<SkuId>,
         sku_hints: &Hints,
     ) -> bool {
-        let owner = instances
-            .get(&seen.instance)
-            .and_then(|i| apps.get_index(i.app as usize));
-        seen.instance == event.instance
-            && seen.ev.at == event.at
+        let owner = inst.and_then(|i| apps.get_index(i.app as usize));
+        instance == event.instance
+            && ev.at == event.at
             && owner.is_some_and(|(t, a)| {
                 same_name(t.as_str(), event.tenant.as_str())
                     && same_name(a.as_str(), event.app.as_str())
             })
-            && matches!(Self::op_of(skus, sku_hints, &event.kind), Ok((op, None)) if op == seen.ev.op)
+            && matches!(Self::op_of(skus, sku_hints, &event.kind), Ok((op, None)) if op == ev.op)
     }
 
     /// Ingest one event at the embedder's time `now`. Either the event is
@@ -794,23 +850,67 @@ impl Meter {
             sku_hints,
             instances,
             seen,
+            derived_ids,
             adjustments,
         } = self;
         let (open_start, horizon) = (*open_start, *horizon);
-        // One probe: the vacant entry is filled only once the event applies
-        // (dropping it inserts nothing).
-        let unseen = match seen.entry(event.id) {
-            Entry::Occupied(o) => {
-                return if Self::same_payload(o.get(), event, instances, apps, skus, sku_hints) {
+        let instance = event.instance;
+        let at = event.at;
+        // A derived id is remembered with its instance's events; any other
+        // id in `seen`. Neither table holds an id the other does.
+        let key = event.derived_occurrence();
+        let unseen = match key {
+            Some(_) => {
+                // Held by an event whose id is not derived from it, so
+                // whose payload is not this one.
+                if !seen.is_empty() && seen.contains_key(&event.id) {
+                    return Err(MeterError::Conflict { id: event.id });
+                }
+                None
+            }
+            // One probe: the vacant entry is filled only once the event
+            // applies (dropping it inserts nothing).
+            None => match seen.entry(event.id) {
+                Entry::Occupied(o) => {
+                    let s = o.get();
+                    let inst = instances.get(&s.instance);
+                    return if Self::same_payload(
+                        s.instance, &s.ev, inst, event, apps, skus, sku_hints,
+                    ) {
+                        Ok(Ingested::Duplicate)
+                    } else {
+                        Err(MeterError::Conflict { id: event.id })
+                    };
+                }
+                Entry::Vacant(v) => {
+                    // Remembered as the derived id of another event.
+                    let (owner, t, code, k) = event.id.fields();
+                    if instances
+                        .get(&owner)
+                        .is_some_and(|i| i.remembered(t, code, k).is_some())
+                    {
+                        return Err(MeterError::Conflict { id: event.id });
+                    }
+                    Some(v)
+                }
+            },
+        };
+        // One probe here too, filled (or updated) only once the event
+        // applies.
+        let entry = instances.entry(instance);
+        let existing = match &entry {
+            Entry::Occupied(o) => Some(o.get()),
+            Entry::Vacant(_) => None,
+        };
+        if let (Some(k), Some(inst)) = (key, existing) {
+            if let Some(ev) = inst.remembered(at, event.kind.code(), k) {
+                return if Self::same_payload(instance, ev, existing, event, apps, skus, sku_hints) {
                     Ok(Ingested::Duplicate)
                 } else {
                     Err(MeterError::Conflict { id: event.id })
                 };
             }
-            Entry::Vacant(v) => v,
-        };
-        let instance = event.instance;
-        let at = event.at;
+        }
         if at < horizon {
             return Err(MeterError::BeforeHorizon {
                 instance,
@@ -826,13 +926,6 @@ impl Meter {
                 watermark,
             });
         }
-        // One probe here too, filled (or updated) only once the event
-        // applies.
-        let entry = instances.entry(instance);
-        let existing = match &entry {
-            Entry::Occupied(o) => Some(o.get()),
-            Entry::Vacant(_) => None,
-        };
         let (app_ix, new_app) = match existing {
             Some(inst) => {
                 if let Some((t, a)) = apps.get_index(inst.app as usize) {
@@ -857,7 +950,15 @@ impl Meter {
             },
         };
         let (op, new_sku) = Self::op_of(skus, sku_hints, &event.kind)?;
-        let ev = Ev { at, op };
+        if let Some(inst) = existing {
+            // Positions in `events` are kept in `u32`s.
+            index_u32(inst.events.len() + 1, "events of an instance")?;
+        }
+        let ev = Ev {
+            at,
+            op,
+            key: key.unwrap_or(FOREIGN),
+        };
 
         let plan = match existing {
             None if at >= open_start => Plan::Append {
@@ -886,10 +987,11 @@ impl Meter {
                 if at >= open_start
                     && inst.last.0.saturating_sub(at.0) <= config.allowed_lateness_ms =>
             {
-                let pos = inst.buffer.partition_point(|e| e.at <= at);
-                let before = replay(inst.carry, &inst.buffer[..pos], instance);
+                let buffer = inst.buffer();
+                let pos = buffer.partition_point(|e| e.at <= at);
+                let before = replay(inst.carry, &buffer[..pos], instance);
                 let mut tail = step(before, &ev, instance)?;
-                for later in &inst.buffer[pos..] {
+                for later in &buffer[pos..] {
                     tail = step(tail, later, instance)?;
                 }
                 Plan::Insert { pos, tail }
@@ -927,7 +1029,12 @@ impl Meter {
         {
             sku_hints.set(name.as_str(), sku);
         }
-        unseen.insert(Seen { instance, ev });
+        match unseen {
+            Some(v) => {
+                v.insert(Seen { instance, ev });
+            }
+            None => *derived_ids += 1,
+        }
         let inst = match entry {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => v.insert(Inst {
@@ -935,18 +1042,19 @@ impl Meter {
                 carry: None,
                 tail: None,
                 last: at,
-                buffer: SmallVec::new(),
+                open: 0,
+                events: SmallVec::new(),
             }),
         };
         Ok(match plan {
             Plan::Append { tail } => {
-                inst.buffer.push(ev);
+                inst.events.push(ev);
                 inst.tail = tail;
                 inst.last = at;
                 Ingested::Applied
             }
             Plan::Insert { pos, tail } => {
-                inst.buffer.insert(pos, ev);
+                inst.events.insert(inst.open as usize + pos, ev);
                 inst.tail = tail;
                 Ingested::Applied
             }
@@ -957,6 +1065,12 @@ impl Meter {
                 inst.carry = state;
                 inst.tail = state;
                 inst.last = at;
+                if key.is_some() {
+                    // The buffer is empty (see the plan), and the length
+                    // was checked to fit.
+                    inst.events.push(ev);
+                    inst.open = inst.events.len() as u32;
+                }
                 adjustments.extend(new_adjustments);
                 Ingested::Adjusted
             }
@@ -1002,7 +1116,7 @@ impl Meter {
         // Pass 1, read-only: usage per (tenant, app).
         let mut acc: Vec<AppAcc> = vec![AppAcc::default(); self.apps.len()];
         for (&id, inst) in &self.instances {
-            if inst.carry.is_none() && inst.buffer.is_empty() {
+            if inst.carry.is_none() && inst.buffer().is_empty() {
                 continue;
             }
             let Some(a) = acc.get_mut(inst.app as usize) else {
@@ -1010,7 +1124,7 @@ impl Meter {
             };
             let mut state = inst.carry;
             let mut t = self.open_start;
-            for ev in inst.buffer.iter().take_while(|e| e.at < end) {
+            for ev in inst.buffer().iter().take_while(|e| e.at < end) {
                 if let Some(run) = &state {
                     self.bill(a, run, t, ev.at)?;
                     if ev.op == Op::Stop {
@@ -1037,11 +1151,27 @@ impl Meter {
         let horizon = self.horizon.max(Timestamp(
             end.0.saturating_sub(self.config.adjustment_window_ms),
         ));
+        let derived_ids = &mut self.derived_ids;
         self.instances.retain(|&id, inst| {
-            let n = inst.buffer.partition_point(|e| e.at < end);
-            inst.carry = replay(inst.carry, &inst.buffer[..n], id);
-            inst.buffer.drain(..n);
-            inst.carry.is_some() || !inst.buffer.is_empty() || inst.last >= horizon
+            let buffer = inst.buffer();
+            let n = buffer.partition_point(|e| e.at < end);
+            inst.carry = replay(inst.carry, &buffer[..n], id);
+            // Events now before the open period stay only while their
+            // derived ids are remembered.
+            let folded = inst.open as usize + n;
+            let mut i = 0;
+            inst.events.retain(|e| {
+                let keep = i >= folded || (e.key != FOREIGN && e.at >= horizon);
+                if !keep && e.key != FOREIGN {
+                    *derived_ids = derived_ids.saturating_sub(1);
+                }
+                i += 1;
+                keep
+            });
+            // Fits: no instance holds more events than a `u32` counts
+            // (checked at ingest).
+            inst.open = (inst.events.len() - (i - folded)) as u32;
+            inst.carry.is_some() || inst.events.len() > inst.open as usize || inst.last >= horizon
         });
         self.seen.retain(|_, s| s.ev.at >= horizon);
         self.closed.push(period);
