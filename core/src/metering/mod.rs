@@ -257,6 +257,19 @@ pub enum Ingested {
     Adjusted,
 }
 
+/// What [`Meter::ingest_batch`] did: the events it ingested, from the
+/// first, and the event it stopped at, if any.
+#[must_use = "a refused event was not ingested, nor any after it"]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchIngested {
+    /// What [`Meter::ingest`] returned for each event ingested, in order:
+    /// the first `results.len()` events of the batch.
+    pub results: Vec<Ingested>,
+    /// The first event refused: its index in the batch and why. Neither it
+    /// nor any event after it was ingested; `None` when every event was.
+    pub refused: Option<(usize, MeterError)>,
+}
+
 /// Everything a closed period produced. The meter keeps none of it: store
 /// it.
 #[must_use = "the report is the period's only record"]
@@ -833,6 +846,97 @@ impl Meter {
                     && same_name(a.as_str(), event.app.as_str())
             })
             && matches!(Self::op_of(skus, sku_hints, &event.kind), Ok((op, None)) if op == ev.op)
+    }
+
+    /// Ingest `events` in order at the embedder's time `now`, exactly as
+    /// calling [`Meter::ingest`] on each in turn would, and stop at the first
+    /// one refused: the events before it are ingested, it and the events
+    /// after it are not (fix its cause and send the rest again; events
+    /// already ingested come back as duplicates). The results, the state and
+    /// everything the meter reports later are the same as one by one.
+    ///
+    /// It is faster than one by one on a large meter: while it ingests a
+    /// few events, it looks up the instances of the next few, so that their
+    /// records come from memory together rather than one after the other.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use trimline::metering::*;
+    /// use trimline::{InstanceId, Resources, Timestamp};
+    ///
+    /// let mut meter = Meter::new(MeterConfig::default())?;
+    /// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;
+    /// let event = |instance, at, kind| -> Result<Event, MeterError> {
+    ///     let (instance, at) = (InstanceId(instance), Timestamp(at));
+    ///     Ok(Event {
+    ///         id: EventId::derived(instance, &kind, at, 0)?,
+    ///         tenant: "acme".parse().unwrap(),
+    ///         app: "web".parse().unwrap(),
+    ///         instance,
+    ///         at,
+    ///         kind,
+    ///     })
+    /// };
+    /// let shape = Resources::cpu_mem(2_000, 4_096)?;
+    /// let log = [
+    ///     event(1, 0, EventKind::Started { resources: shape, delivered: None })?,
+    ///     event(2, 500, EventKind::Started { resources: shape, delivered: None })?,
+    ///     event(1, 60_000, EventKind::Stopped)?,
+    ///     event(3, 70_000, EventKind::Idle)?, // never started
+    ///     event(2, 80_000, EventKind::Stopped)?,
+    /// ];
+    /// let now = Timestamp(3_600_000);
+    /// let batch = meter.ingest_batch(&log, now);
+    /// assert_eq!(batch.results, [Ingested::Applied; 3]);
+    /// let (index, error) = batch.refused.expect("instance 3 is not running");
+    /// assert_eq!(index, 3);
+    /// assert!(matches!(error, MeterError::NotRunning { .. }));
+    /// // The events from the refused one on were not ingested.
+    /// assert!(meter.is_running(InstanceId(2)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ingest_batch(&mut self, events: &[Event], now: Timestamp) -> BatchIngested {
+        /// Events looked up ahead, and ingested, in one step.
+        const AHEAD: usize = 8;
+        let mut results = Vec::with_capacity(events.len());
+        for (b, block) in events.chunks(AHEAD).enumerate() {
+            let next = events.get((b + 1) * AHEAD..).unwrap_or_default();
+            self.look_up(next.get(..AHEAD).unwrap_or(next));
+            for (k, event) in block.iter().enumerate() {
+                match self.ingest(event, now) {
+                    Ok(r) => results.push(r),
+                    Err(e) => {
+                        return BatchIngested {
+                            results,
+                            refused: Some((b * AHEAD + k, e)),
+                        };
+                    }
+                }
+            }
+        }
+        BatchIngested {
+            results,
+            refused: None,
+        }
+    }
+
+    /// Read the records that ingesting `events` will read first, and
+    /// nothing else: the loads are independent, so the memory system serves
+    /// them together, and the ingest that follows finds them in cache.
+    /// Changes nothing.
+    fn look_up(&self, events: &[Event]) {
+        let mut touched = 0u64;
+        for e in events {
+            if let Some((_, inst)) = self.instances.get_key_value(&e.instance) {
+                touched ^= inst.last.0 ^ inst.events.last().map_or(0, |ev| ev.at.0);
+            }
+            if !self.seen.is_empty() {
+                touched ^= self.seen.get_index_of(&e.id).unwrap_or(0) as u64;
+            }
+        }
+        // Only for the loads: keep them from being optimised away.
+        std::hint::black_box(touched);
     }
 
     /// Ingest one event at the embedder's time `now`. Either the event is

@@ -263,3 +263,74 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A batch ingests exactly as one by one up to its first refused event,
+    /// which it reports, and ingests nothing from there on: the results and
+    /// the state (and so everything reported later) are the same.
+    #[test]
+    fn a_batch_is_one_by_one_up_to_its_first_refusal(
+        raw in raw_steps(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let (steps, _, _) = drive_and_check(&raw);
+        let mut one = meter();
+        let mut batched = meter();
+        // Runs of events between closes, cut into batches anywhere.
+        let mut i = 0;
+        while i < steps.len() {
+            if let Step::Close(end, now) = &steps[i] {
+                prop_assert_eq!(one.close_period(*end, *now), batched.close_period(*end, *now));
+                i += 1;
+                continue;
+            }
+            // Every event up to the next close, at the latest time among
+            // them.
+            let mut run = Vec::new();
+            let mut now = Timestamp(0);
+            while let Some(Step::Ingest(e, t)) = steps.get(i) {
+                now = now.max(*t);
+                run.push(e.clone());
+                i += 1;
+            }
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(run.len() + 1)).collect();
+            bounds.push(0);
+            bounds.push(run.len());
+            bounds.sort_unstable();
+            for w in bounds.windows(2) {
+                let mut batch = &run[w[0]..w[1]];
+                // Send the batch until all of it is in, skipping each event
+                // it refuses, as an embedder would after dealing with it.
+                loop {
+                    let before = format!("{batched:?}");
+                    let b = batched.ingest_batch(batch, now);
+                    let mut expected = Vec::new();
+                    let mut refused = None;
+                    for (k, e) in batch.iter().enumerate() {
+                        match one.ingest(e, now) {
+                            Ok(r) => expected.push(r),
+                            Err(err) => {
+                                refused = Some((k, err));
+                                break;
+                            }
+                        }
+                    }
+                    prop_assert_eq!(&b.results, &expected);
+                    prop_assert_eq!(&b.refused, &refused);
+                    prop_assert_eq!(format!("{batched:?}"), format!("{one:?}"));
+                    if b.results.is_empty() && b.refused.is_some() {
+                        // A refusal at the first event changes nothing.
+                        prop_assert_eq!(format!("{batched:?}"), before);
+                    }
+                    match b.refused {
+                        Some((k, _)) => batch = &batch[k + 1..],
+                        None => break,
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(format!("{batched:?}"), format!("{one:?}"));
+    }
+}
