@@ -11,6 +11,7 @@
 //!   ────────                                 ─────
 //!   add_price_table(PriceTable) ──────────▶  versioned price book
 //!   ingest(&Event, now) ──────────────────▶  Ingested::{Applied, Duplicate, Adjusted}
+//!   ingest_batch(&[Event], now) ──────────▶  BatchIngested { results, refused }
 //!     (decision_events(&Decisions, ..) turns scheduler decisions into events)
 //!   close_period(end, now) ───────────────▶  PeriodReport { usage records,
 //!                                              adjustments, invoices }
@@ -131,16 +132,20 @@
 //! one of the instances its bits would name); a new instance's tenant, app and
 //! SKU are found without hashing their names when the event shares them
 //! (as [`decision_events`] does). Instance ids handed out in sequence land
-//! next to each other in the instance table. [`Meter::reserve`] sizes the
+//! next to each other in the instance table. [`Meter::ingest_batch`] does
+//! the same work as one by one, but looks up the next events' instances
+//! while it ingests, so that a large meter waits for memory once for
+//! several events rather than once for each. [`Meter::reserve`] sizes the
 //! maps ahead of a known load. Closing a period walks each instance that
 //! ran once and touches each (tenant, app) once.
 //!
-//! Memory, measured by `benches/src/bin/meter_memory.rs`: an instance costs
-//! about 260 to 460 bytes with the id of its start remembered (the maps
-//! grow in powers of two), and each further event of the open period about
-//! 70 to 160 bytes (its id, remembered for deduplication, and its place in
-//! the instance's event list) until the period closes and the horizon
-//! passes it; close periods often enough for the event rate.
+//! Memory, measured by `benches/src/bin/meter_memory.rs` with derived ids:
+//! an instance costs about 200 to 360 bytes with its start (the instance
+//! table grows in powers of two), and each further event of the open
+//! period about 64 to 80 bytes (its place in the instance's event list,
+//! which also remembers its id) until the period closes and the horizon
+//! passes it; close periods often enough for the event rate. An id that is
+//! not derived adds its entry in the id table, about 70 bytes.
 //!
 //! ## Example
 //!
@@ -898,7 +903,7 @@ impl Meter {
     /// ```
     pub fn ingest_batch(&mut self, events: &[Event], now: Timestamp) -> BatchIngested {
         /// Events looked up ahead, and ingested, in one step.
-        const AHEAD: usize = 8;
+        const AHEAD: usize = 32;
         let mut results = Vec::with_capacity(events.len());
         for (b, block) in events.chunks(AHEAD).enumerate() {
             let next = events.get((b + 1) * AHEAD..).unwrap_or_default();
