@@ -145,7 +145,7 @@
 //! period about 64 to 80 bytes (its place in the instance's event list,
 //! which also remembers its id) until the period closes and the horizon
 //! passes it; close periods often enough for the event rate. An id that is
-//! not derived adds its entry in the id table, about 70 bytes.
+//! not derived adds its entry in the id table (not measured here).
 //!
 //! ## Example
 //!
