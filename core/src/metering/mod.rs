@@ -934,7 +934,9 @@ impl Meter {
         let mut touched = 0u64;
         for e in events {
             if let Some((_, inst)) = self.instances.get_key_value(&e.instance) {
-                touched ^= inst.last.0 ^ inst.events.last().map_or(0, |ev| ev.at.0);
+                touched ^= inst.last.0
+                    ^ inst.tail.map_or(0, |run| run.start.0)
+                    ^ inst.events.last().map_or(0, |ev| ev.at.0);
             }
             if !self.seen.is_empty() {
                 touched ^= self.seen.get_index_of(&e.id).unwrap_or(0) as u64;
