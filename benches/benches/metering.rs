@@ -1,13 +1,15 @@
 //! Metering speed: ingest of seeded event streams (steady state, all
-//! brand-new instances, a mix of both), and closing a period of 1,000,000
-//! instance-periods into usage records and invoices.
+//! brand-new instances, a mix of both) with `Meter::ingest_batch`, `BATCH`
+//! events a call, as an embedder reads its event log; and closing a period
+//! of 1,000,000 instance-periods into usage records and invoices.
+//! (`meter_memory run MIX` times one pass one by one and one in batches.)
 //!
 //! Targets (issue "benchmarks"): ingest at least 2,000,000 events/s on one
 //! core; the invoice for 1,000,000 instance-periods in under a second.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use trimline_bench::metering::{MeterLoad, Mix};
+use trimline_bench::metering::{BATCH, MeterLoad, Mix};
 
 fn ingest(c: &mut Criterion) {
     let mut group = c.benchmark_group("meter_ingest");
@@ -24,7 +26,7 @@ fn ingest(c: &mut Criterion) {
             b.iter_batched(
                 || base.clone(),
                 |mut m| {
-                    let applied = load.ingest(&mut m);
+                    let applied = load.ingest_batches(&mut m, BATCH);
                     debug_assert_eq!(applied, load.stream.len());
                     m
                 },
@@ -37,11 +39,12 @@ fn ingest(c: &mut Criterion) {
                 b.iter_batched(
                     || {
                         let mut m = base.clone();
-                        m.reserve(mix.churn, load.stream.len());
+                        // Derived ids need no room in the id table.
+                        m.reserve(mix.churn, 0);
                         m
                     },
                     |mut m| {
-                        let _ = load.ingest(&mut m);
+                        let _ = load.ingest_batches(&mut m, BATCH);
                         m
                     },
                     BatchSize::LargeInput,

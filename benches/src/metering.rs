@@ -24,6 +24,9 @@ use trimline::{AppId, InstanceId, Resources, SkuId, TenantId, Timestamp};
 
 use crate::{SKUS, SplitMix, name};
 
+/// Events per [`Meter::ingest_batch`] call in the ingest benchmarks.
+pub const BATCH: usize = 1_024;
+
 /// One hour in milliseconds.
 pub const HOUR_MS: u64 = 3_600_000;
 
@@ -373,7 +376,26 @@ impl MeterLoad {
         m
     }
 
-    /// Ingest the window's events; returns how many were applied.
+    /// Ingest the window's events with [`Meter::ingest_batch`], `batch`
+    /// events a call, as an embedder reading its event log would; returns
+    /// how many were applied.
+    pub fn ingest_batches(&self, m: &mut Meter, batch: usize) -> usize {
+        let mut applied = 0;
+        for events in self.stream.chunks(batch.max(1)) {
+            let b = m.ingest_batch(events, self.end);
+            // The stream is valid for the meter from [`MeterLoad::meter`].
+            assert!(b.refused.is_none(), "{:?}", b.refused);
+            applied += b
+                .results
+                .iter()
+                .filter(|&&r| r == trimline::metering::Ingested::Applied)
+                .count();
+        }
+        applied
+    }
+
+    /// Ingest the window's events one by one; returns how many were
+    /// applied.
     pub fn ingest(&self, m: &mut Meter) -> usize {
         let mut applied = 0;
         for e in &self.stream {

@@ -8,7 +8,8 @@
 //! figures at several counts show the range.
 //!
 //! `meter_memory run warm|cold|mixed|close` instead runs one workload of
-//! `benches/metering.rs` once, for instruction counts under
+//! `benches/metering.rs` once one by one and once in batches, for
+//! instruction counts under
 //! `valgrind --tool=callgrind --toggle-collect='*Meter*ingest*'` (or
 //! `'*close_period*'`), and prints its wall time.
 #![allow(
@@ -152,6 +153,9 @@ fn memory(n: usize) {
     }
 }
 
+/// Events per `ingest_batch` call, as in `benches/metering.rs`.
+const BATCH: usize = trimline_bench::metering::BATCH;
+
 fn run(which: &str) {
     let mix = match which {
         "warm" => Mix::warm(),
@@ -164,12 +168,22 @@ fn run(which: &str) {
         }
     };
     let load = MeterLoad::generate(&mix, if which == "close" { 9 } else { 5 });
-    let mut m: Meter = load.meter();
+    let base: Meter = load.meter();
+    let mut m = base.clone();
     let start = std::time::Instant::now();
     let applied = load.ingest(&mut m);
     let ingest = start.elapsed().as_secs_f64();
     println!(
-        "{which}: {applied} events in {:.3} s: {:.0} events/s",
+        "{which}: {applied} events one by one in {:.3} s: {:.0} events/s",
+        ingest,
+        applied as f64 / ingest
+    );
+    let mut batched = base;
+    let start = std::time::Instant::now();
+    let applied = load.ingest_batches(&mut batched, BATCH);
+    let ingest = start.elapsed().as_secs_f64();
+    println!(
+        "{which}: {applied} events in batches of {BATCH} in {:.3} s: {:.0} events/s",
         ingest,
         applied as f64 / ingest
     );

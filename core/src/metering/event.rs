@@ -68,6 +68,18 @@ impl EventId {
             | u128::from(occurrence);
         Ok(EventId(id))
     }
+
+    /// The id's bits read as [`EventId::derived`] lays them out: (instance,
+    /// time, kind code, occurrence). Any id can be read so; only a derived
+    /// one reads back as its own event.
+    pub(super) const fn fields(self) -> (InstanceId, Timestamp, u8, u16) {
+        (
+            InstanceId((self.0 >> 64) as u64),
+            Timestamp(((self.0 >> 16) as u64) & (Self::DERIVED_TIME_LIMIT - 1)),
+            ((self.0 >> 12) & 0xf) as u8,
+            (self.0 & 0xfff) as u16,
+        )
+    }
 }
 
 impl fmt::Display for EventId {
@@ -119,7 +131,7 @@ impl EventKind {
         }
     }
 
-    const fn code(&self) -> u8 {
+    pub(super) const fn code(&self) -> u8 {
         match self {
             EventKind::Started { .. } => 1,
             EventKind::Stopped => 2,
@@ -131,6 +143,13 @@ impl EventKind {
 }
 
 /// One instance lifecycle event, with the embedder's timestamp.
+///
+/// Its id may be any number unique to the event. An id laid out as
+/// [`EventId::derived`] lays out this event's own instance, kind and time
+/// (as [`decision_events`] makes them) is the cheapest kind: the meter
+/// remembers it with the instance, and recognising a replay costs no
+/// lookup beyond the instance's. Other ids are remembered in a table of
+/// their own.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
@@ -147,6 +166,19 @@ pub struct Event {
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+impl Event {
+    /// The occurrence its id encodes, if the id is [`EventId::derived`]
+    /// from this very event's instance, kind and time.
+    pub(super) const fn derived_occurrence(&self) -> Option<u16> {
+        let (instance, at, code, occurrence) = self.id.fields();
+        if instance.0 == self.instance.0 && at.0 == self.at.0 && code == self.kind.code() {
+            Some(occurrence)
+        } else {
+            None
+        }
+    }
 }
 
 /// Per-instance tallies gathered from one [`Decisions`].

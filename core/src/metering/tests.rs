@@ -1,0 +1,336 @@
+//! Properties of the meter's deduplication and batch ingest over random
+//! streams that mix derived and other ids, replays, conflicting replays,
+//! late events and period closes.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+
+const INSTANCES: u64 = 4;
+const SHAPES: [(u64, u64, u64); 3] = [(500, 1_024, 0), (2_000, 3_072, 1), (1_500, 1_536, 0)];
+const OWNERS: [(&str, &str); 2] = [("acme", "web"), ("zeta", "db")];
+
+fn shape(i: u8) -> Resources {
+    let (c, m, a) = SHAPES[usize::from(i) % SHAPES.len()];
+    Resources::new(c, m, 0, a).unwrap()
+}
+
+fn config() -> MeterConfig {
+    MeterConfig {
+        allowed_lateness_ms: 1_500,
+        adjustment_window_ms: 3_000,
+        ..MeterConfig::default()
+    }
+}
+
+fn meter() -> Meter {
+    let mut m = Meter::new(config()).unwrap();
+    let mut p = PriceTable::new(1, Timestamp(0), 10_000, 1_000, 50_000);
+    p.minimum_run_seconds = 2;
+    m.add_price_table(p).unwrap();
+    let mut p2 = PriceTable::new(2, Timestamp(7_000), 12_000, 1_000, 50_000);
+    p2.idle_cpu_nanos_per_vcpu_second = 3_000;
+    m.add_price_table(p2).unwrap();
+    m
+}
+
+/// One call.
+#[derive(Clone, Debug)]
+enum Step {
+    Ingest(Event, Timestamp),
+    Close(Timestamp, Timestamp),
+}
+
+/// What a call returned, comparable across meters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    Ingested(Result<Ingested, MeterError>),
+    Closed(Result<PeriodReport, MeterError>),
+}
+
+/// Raw choices for one step: (what, instance, gap, delay, kind, shape, id
+/// mode, earlier event).
+type Raw = (u8, u8, u16, u16, u8, u8, u8, u16);
+
+fn raw_steps() -> impl Strategy<Value = Vec<Raw>> {
+    prop::collection::vec(
+        (
+            0u8..20,
+            0u8..4,
+            0u16..1_200,
+            0u16..4_000,
+            0u8..8,
+            0u8..3,
+            0u8..10,
+            any::<u16>(),
+        ),
+        1..80,
+    )
+}
+
+/// Builds the steps while driving `m` (event kinds follow its state, so
+/// that most events are valid), and checks every result against a
+/// reference of the deduplication rules: an id remembered (applied and not
+/// before the horizon) with the same payload is a duplicate, with another
+/// payload a conflict; any other id is neither.
+fn drive_and_check(raw: &[Raw]) -> (Vec<Step>, Vec<Outcome>, Meter) {
+    let mut m = meter();
+    let mut reference: BTreeMap<EventId, Event> = BTreeMap::new();
+    let mut sent: Vec<Event> = Vec::new();
+    let mut steps = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut clock = 0u64;
+    let mut last_close = 0u64;
+    let mut queue: Vec<Event> = Vec::new();
+    for &(what, k, gap, delay, choice, s, mode, j) in raw {
+        let instance = InstanceId(u64::from(k) % INSTANCES + 1);
+        let (tenant, app) = OWNERS[(instance.0 % 2) as usize];
+        match what {
+            0..=10 => {
+                clock += u64::from(gap);
+                let at = if what >= 9 {
+                    clock.saturating_sub(u64::from(delay))
+                } else {
+                    clock
+                };
+                let delivered = (s < 2).then(|| ["g7", "g8i"][usize::from(s)].parse().unwrap());
+                let kind = if !m.is_running(instance) {
+                    EventKind::Started {
+                        resources: shape(s),
+                        delivered,
+                    }
+                } else {
+                    match choice {
+                        0..=1 => EventKind::Stopped,
+                        2 | 3 => EventKind::Idle,
+                        4 | 5 => EventKind::Active,
+                        6 => EventKind::Resized {
+                            resources: shape(s),
+                            delivered,
+                        },
+                        _ => EventKind::Started {
+                            resources: shape(s),
+                            delivered,
+                        },
+                    }
+                };
+                let derived = |occurrence| {
+                    EventId::derived(instance, &kind, Timestamp(at), occurrence).unwrap()
+                };
+                let id = match mode {
+                    0..=5 => derived(0),
+                    6 => derived(u32::from(j % 3)),
+                    7 => EventId(0x1000 + u128::from(j % 64)),
+                    _ => derived(0),
+                };
+                let event = Event {
+                    id,
+                    tenant: tenant.parse().unwrap(),
+                    app: app.parse().unwrap(),
+                    instance,
+                    at: Timestamp(at),
+                    kind,
+                };
+                if mode >= 8 {
+                    // Another instance's event takes this one's derived id
+                    // first.
+                    let mut thief = event.clone();
+                    thief.instance = InstanceId(instance.0 % INSTANCES + 1);
+                    let (tenant, app) = OWNERS[(thief.instance.0 % 2) as usize];
+                    thief.tenant = tenant.parse().unwrap();
+                    thief.app = app.parse().unwrap();
+                    queue.push(thief);
+                }
+                queue.push(event);
+            }
+            11..=14 if !sent.is_empty() => {
+                // A replay, exact or with another payload.
+                let mut e = sent[usize::from(j) % sent.len()].clone();
+                match what {
+                    12 => {
+                        e.kind = match e.kind {
+                            EventKind::Idle => EventKind::Active,
+                            _ => EventKind::Idle,
+                        }
+                    }
+                    13 => e.at = Timestamp(e.at.0 + 1),
+                    14 => {
+                        e.instance = InstanceId(e.instance.0 % INSTANCES + 1);
+                    }
+                    _ => {}
+                }
+                queue.push(e);
+            }
+            15..=16 => {
+                clock += u64::from(gap);
+                if clock > last_close {
+                    steps.push(Step::Close(Timestamp(clock), Timestamp(clock)));
+                }
+            }
+            _ => {}
+        }
+        for e in queue.drain(..) {
+            steps.push(Step::Ingest(e, Timestamp(clock)));
+        }
+        // Run what was queued.
+        while outcomes.len() < steps.len() {
+            let step = &steps[outcomes.len()];
+            let before = format!("{m:?}");
+            match step {
+                Step::Ingest(e, now) => {
+                    let r = m.ingest(e, *now);
+                    match reference.get(&e.id) {
+                        Some(old) if old == e => assert_eq!(r, Ok(Ingested::Duplicate), "{e:?}"),
+                        Some(_) => assert_eq!(r, Err(MeterError::Conflict { id: e.id }), "{e:?}"),
+                        None => assert!(
+                            !matches!(
+                                r,
+                                Ok(Ingested::Duplicate) | Err(MeterError::Conflict { .. })
+                            ),
+                            "{e:?}: {r:?}"
+                        ),
+                    }
+                    match &r {
+                        Ok(Ingested::Applied | Ingested::Adjusted) => {
+                            reference.insert(e.id, e.clone());
+                            sent.push(e.clone());
+                        }
+                        Ok(_) => {}
+                        Err(_) => assert_eq!(format!("{m:?}"), before, "{e:?}: {r:?}"),
+                    }
+                    outcomes.push(Outcome::Ingested(r));
+                }
+                Step::Close(end, now) => {
+                    let r = m.close_period(*end, *now);
+                    if r.is_ok() {
+                        last_close = end.0;
+                        let horizon = m.horizon();
+                        reference.retain(|_, e| e.at >= horizon);
+                    }
+                    outcomes.push(Outcome::Closed(r));
+                }
+            }
+            assert_eq!(m.remembered_events(), reference.len());
+        }
+    }
+    (steps, outcomes, m)
+}
+
+/// Ids that no event's own fields derive (the instance part gets the top
+/// bit), one to one.
+fn foreign(id: EventId) -> EventId {
+    EventId(id.0 ^ (1 << 127))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Derived ids, remembered with their instance, and other ids,
+    /// remembered in a table, follow the same rules, together: a replay is
+    /// a duplicate or a conflict exactly as a reference map of every
+    /// remembered id says, and a refused event changes nothing.
+    #[test]
+    fn deduplication_follows_the_reference(raw in raw_steps()) {
+        let _ = drive_and_check(&raw);
+    }
+
+    /// The same stream with every id replaced one to one by an id that is
+    /// not derived gives the same results and the same reports.
+    #[test]
+    fn derived_ids_meter_as_any_other(raw in raw_steps()) {
+        let (steps, outcomes, _) = drive_and_check(&raw);
+        let mut m = meter();
+        for (step, expected) in steps.iter().zip(&outcomes) {
+            let got = match step {
+                Step::Ingest(e, now) => {
+                    let mut e = e.clone();
+                    e.id = foreign(e.id);
+                    Outcome::Ingested(m.ingest(&e, *now).map_err(|err| match err {
+                        MeterError::Conflict { id } => MeterError::Conflict { id: foreign(id) },
+                        other => other,
+                    }))
+                }
+                Step::Close(end, now) => Outcome::Closed(m.close_period(*end, *now).map(|mut r| {
+                    for a in &mut r.adjustments {
+                        a.event = foreign(a.event);
+                    }
+                    r
+                })),
+            };
+            prop_assert_eq!(&got, expected);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A batch ingests exactly as one by one up to its first refused event,
+    /// which it reports, and ingests nothing from there on: the results and
+    /// the state (and so everything reported later) are the same.
+    #[test]
+    fn a_batch_is_one_by_one_up_to_its_first_refusal(
+        raw in raw_steps(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let (steps, _, _) = drive_and_check(&raw);
+        let mut one = meter();
+        let mut batched = meter();
+        // Runs of events between closes, cut into batches anywhere.
+        let mut i = 0;
+        while i < steps.len() {
+            if let Step::Close(end, now) = &steps[i] {
+                prop_assert_eq!(one.close_period(*end, *now), batched.close_period(*end, *now));
+                i += 1;
+                continue;
+            }
+            // Every event up to the next close, at the latest time among
+            // them.
+            let mut run = Vec::new();
+            let mut now = Timestamp(0);
+            while let Some(Step::Ingest(e, t)) = steps.get(i) {
+                now = now.max(*t);
+                run.push(e.clone());
+                i += 1;
+            }
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(run.len() + 1)).collect();
+            bounds.push(0);
+            bounds.push(run.len());
+            bounds.sort_unstable();
+            for w in bounds.windows(2) {
+                let mut batch = &run[w[0]..w[1]];
+                // Send the batch until all of it is in, skipping each event
+                // it refuses, as an embedder would after dealing with it.
+                loop {
+                    let before = format!("{batched:?}");
+                    let b = batched.ingest_batch(batch, now);
+                    let mut expected = Vec::new();
+                    let mut refused = None;
+                    for (k, e) in batch.iter().enumerate() {
+                        match one.ingest(e, now) {
+                            Ok(r) => expected.push(r),
+                            Err(err) => {
+                                refused = Some((k, err));
+                                break;
+                            }
+                        }
+                    }
+                    prop_assert_eq!(&b.results, &expected);
+                    prop_assert_eq!(&b.refused, &refused);
+                    prop_assert_eq!(format!("{batched:?}"), format!("{one:?}"));
+                    if b.results.is_empty() && b.refused.is_some() {
+                        // A refusal at the first event changes nothing.
+                        prop_assert_eq!(format!("{batched:?}"), before);
+                    }
+                    match b.refused {
+                        Some((k, _)) => batch = &batch[k + 1..],
+                        None => break,
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(format!("{batched:?}"), format!("{one:?}"));
+    }
+}
