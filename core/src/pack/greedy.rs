@@ -138,42 +138,58 @@ fn bin_centric(p: &Problem) -> Result<Assignment, usize> {
     // Big items first on ties.
     remaining.sort_by(|&a, &b| p.norm[b].cmp(&p.norm[a]).then(a.cmp(&b)));
     let mut load = vec![0u64; d];
+    // The items that still fit the bin being filled, in `remaining` order:
+    // its load only grows, so an item that does not fit now never will.
+    let mut cands: Vec<usize> = Vec::with_capacity(remaining.len());
     for b in 0..p.m {
         if remaining.is_empty() {
             break;
         }
         load.iter_mut().for_each(|l| *l = 0);
         let cap = p.bin_cap(b);
+        cands.clear();
+        cands.extend_from_slice(&remaining);
         loop {
             // The bin's free fraction per dimension (0 where it has no
-            // capacity): fixed for this choice, so computed once.
-            let mut free = [0u128; super::MAX_DIMS];
+            // capacity): fixed for this choice, so computed once. Both
+            // factors of the dot product are at most 2^20 (a fraction in
+            // fixed point, and a normalised size of an item that fits, at
+            // most the largest capacity), so over at most MAX_DIMS (16)
+            // dimensions the sum stays below 2^45: u64 is exact (and
+            // saturating, should an invariant ever not hold).
+            let mut free = [0u64; super::MAX_DIMS];
             for k in 0..d {
                 if cap[k] > 0 {
-                    free[k] = ((u128::from(cap[k] - load[k])) << 20) / u128::from(cap[k]);
+                    let f = ((u128::from(cap[k] - load[k])) << 20) / u128::from(cap[k]);
+                    free[k] = u64::try_from(f).unwrap_or(u64::MAX);
                 }
             }
-            let mut best: Option<(u128, usize)> = None;
-            for (pos, &i) in remaining.iter().enumerate() {
-                let size = p.item(i);
-                if !fits_in(size, &load, cap) {
+            let mut best: Option<(u64, usize)> = None;
+            let mut kept = 0;
+            for c in 0..cands.len() {
+                let i = cands[c];
+                if !fits_in(p.item(i), &load, cap) {
                     continue;
                 }
-                let mut dot = 0u128;
+                cands[kept] = i;
+                let mut dot = 0u64;
                 for k in 0..d {
-                    dot += free[k] * u128::from(p.nsize[i * d + k]);
+                    dot = dot.saturating_add(free[k].saturating_mul(p.nsize[i * d + k]));
                 }
                 if best.is_none_or(|(bd, _)| dot > bd) {
-                    best = Some((dot, pos));
+                    best = Some((dot, kept));
                 }
+                kept += 1;
             }
+            cands.truncate(kept);
             let Some((_, pos)) = best else { break };
-            let i = remaining.remove(pos);
+            let i = cands.remove(pos);
             for k in 0..d {
                 load[k] += p.size[i * d + k];
             }
             assign[i] = b;
         }
+        remaining.retain(|&i| assign[i] == usize::MAX);
     }
     if remaining.is_empty() {
         Ok(assign)
