@@ -42,7 +42,14 @@ pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assign
     consider(fit(p, &by_sum, true));
     consider(fit(p, &by_sq, true));
     if p.n <= BIN_CENTRIC_MAX_ITEMS {
-        consider(bin_centric(p));
+        // Fixed small dimension counts compile to unrolled loops.
+        consider(match p.d {
+            1 => bin_centric::<1>(p),
+            2 => bin_centric::<2>(p),
+            3 => bin_centric::<3>(p),
+            4 => bin_centric::<4>(p),
+            _ => bin_centric::<0>(p),
+        });
     }
     (best.map(|(_, a)| a), unplaced)
 }
@@ -131,8 +138,11 @@ fn fit(p: &Problem, order: &[usize], best: bool) -> Result<Assignment, usize> {
 /// The bin-centric dot-product greedy: open the lowest unused bin, then add
 /// the remaining item maximising the dot product of its normalised sizes
 /// with the bin's normalised free capacity, until nothing fits.
-fn bin_centric(p: &Problem) -> Result<Assignment, usize> {
-    let d = p.d;
+///
+/// `D` is the dimension count when it is known at compile time (the loops
+/// over dimensions then unroll), or 0 to read it from `p`.
+fn bin_centric<const D: usize>(p: &Problem) -> Result<Assignment, usize> {
+    let d = if D == 0 { p.d } else { D };
     let mut assign = vec![usize::MAX; p.n];
     let mut remaining: Vec<usize> = (0..p.n).collect();
     // Big items first on ties.
@@ -168,7 +178,8 @@ fn bin_centric(p: &Problem) -> Result<Assignment, usize> {
             let mut kept = 0;
             for c in 0..cands.len() {
                 let i = cands[c];
-                if !fits_in(p.item(i), &load, cap) {
+                let size = &p.size[i * d..(i + 1) * d];
+                if (0..d).any(|k| size[k] > cap[k] - load[k]) {
                     continue;
                 }
                 cands[kept] = i;
