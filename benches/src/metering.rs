@@ -206,6 +206,16 @@ pub struct MeterLoad {
 
 /// Times strictly increasing, `n` of them, in `[from, to)` (or later if the
 /// window is too short for `n` distinct milliseconds).
+/// Flip an instance between idle and active; the event that says so.
+fn toggle_idle(idle: &mut bool) -> EventKind {
+    *idle = !*idle;
+    if *idle {
+        EventKind::Idle
+    } else {
+        EventKind::Active
+    }
+}
+
 fn times(rng: &mut SplitMix, n: usize, from: u64, to: u64) -> Vec<u64> {
     let span = to.saturating_sub(from).max(1);
     let mut t: Vec<u64> = (0..n).map(|_| from + rng.below(span)).collect();
@@ -293,12 +303,7 @@ impl MeterLoad {
                         delivered: None,
                     }
                 } else {
-                    idle = !idle;
-                    if idle {
-                        EventKind::Idle
-                    } else {
-                        EventKind::Active
-                    }
+                    toggle_idle(&mut idle)
                 };
                 stream.push(event(app, instance, at, kind));
             }
@@ -327,12 +332,7 @@ impl MeterLoad {
                 } else if stops && k + 1 == n {
                     EventKind::Stopped
                 } else {
-                    idle = !idle;
-                    if idle {
-                        EventKind::Idle
-                    } else {
-                        EventKind::Active
-                    }
+                    toggle_idle(&mut idle)
                 };
                 stream.push(event(app, instance, at, kind));
             }

@@ -67,6 +67,14 @@ type Group = [Lanes; DIMENSIONS];
 /// Sixteen memory-given-CPU vectors, stored level-major.
 type MemGroup = [Lanes; LEVELS];
 
+/// The [`BoundKey`] arrays a tree keeps, and its memory-given-CPU arrays:
+/// all four (and both) for hosts of several NUMA nodes; the totals only for
+/// single-node hosts (a host's one node is the whole host).
+const ALL_ARRAYS: [usize; 4] = [0, 1, 2, 3];
+const ALL_MEMS: [usize; 2] = [0, 1];
+const SINGLE_NODE_ARRAYS: [usize; 2] = [0, 2];
+const SINGLE_NODE_MEMS: [usize; 1] = [0];
+
 /// Deepest tree: blocks of 16 slots under at most four inner levels of 16
 /// lanes hold 2^20 slots ([`MAX_CLASS_SLOTS`]).
 const MAX_DEPTH: usize = 5;
@@ -224,15 +232,19 @@ impl SegTree {
     /// The arrays in use.
     fn arrays(&self) -> &'static [usize] {
         if self.single_node {
-            &[0, 2]
+            &SINGLE_NODE_ARRAYS
         } else {
-            &[0, 1, 2, 3]
+            &ALL_ARRAYS
         }
     }
 
     /// Number of memory-given-CPU arrays in use.
     fn mem_arrays(&self) -> usize {
-        if self.single_node { 1 } else { 2 }
+        if self.single_node {
+            SINGLE_NODE_MEMS.len()
+        } else {
+            ALL_MEMS.len()
+        }
     }
 
     /// A block's memory-given-CPU vector: per level, the largest free
@@ -348,9 +360,9 @@ impl SegTree {
         ];
         // Fixed-size array lists, so the loops over them unroll.
         if self.single_node {
-            self.set_arrays(slot, &values, [0, 2], [0]);
+            self.set_arrays(slot, &values, SINGLE_NODE_ARRAYS, SINGLE_NODE_MEMS);
         } else {
-            self.set_arrays(slot, &values, [0, 1, 2, 3], [0, 1]);
+            self.set_arrays(slot, &values, ALL_ARRAYS, ALL_MEMS);
         }
     }
 
@@ -458,8 +470,11 @@ impl SegTree {
         mut visit: impl FnMut(u32, [u32; DIMENSIONS]) -> ControlFlow<()>,
     ) -> bool {
         let depth = self.inner.len();
-        if depth == 0 || budget == 0 {
-            return budget == 0 && depth > 0;
+        if depth == 0 {
+            return false;
+        }
+        if budget == 0 {
+            return true;
         }
         let a = self.array_of(key);
         let slots = &self.slots[a];

@@ -282,10 +282,21 @@ impl Scheduler {
         if !p.is_constrained() {
             return true;
         }
-        if let (Some(k), true, 0) = (p.max_skew, a.weights.is_empty(), p.min_zones) {
+        if let Some(k) = self.unweighted_max_skew(app) {
             return self.unweighted_skew_allows(app, z, k);
         }
         self.spread_allows_by_deviations(app, z)
+    }
+
+    /// The app's maximum skew when that is its whole policy (equal weights,
+    /// no minimum of zones): the case the rule reads on plain counts.
+    fn unweighted_max_skew(&self, app: usize) -> Option<u32> {
+        let a = &self.apps[app];
+        let p = &a.spec.spread;
+        match (p.max_skew, a.weights.is_empty(), p.min_zones) {
+            (Some(k), true, 0) => Some(k),
+            _ => None,
+        }
     }
 
     /// [`spread_allows`](Self::spread_allows) in its general form, by
@@ -354,18 +365,9 @@ impl Scheduler {
         if !p.is_constrained() {
             return;
         }
-        if let (Some(k), true, 0) = (p.max_skew, a.weights.is_empty(), p.min_zones) {
+        if let Some(k) = self.unweighted_max_skew(app) {
             let counts = self.domain_counts(app);
-            // In place, in order (SmallVec::retain is not inlined).
-            let mut kept = 0;
-            for i in 0..zones.len() {
-                let z = zones[i];
-                if skew_allows_on_counts(&counts, a.zone_count(z), z, k) {
-                    zones[kept] = z;
-                    kept += 1;
-                }
-            }
-            zones.truncate(kept);
+            zones.retain(|z| skew_allows_on_counts(&counts, a.zone_count(*z), *z, k));
         } else {
             zones.retain(|z| self.spread_allows_by_deviations(app, *z));
         }

@@ -178,8 +178,7 @@ fn bin_centric<const D: usize>(p: &Problem) -> Result<Assignment, usize> {
             let mut kept = 0;
             for c in 0..cands.len() {
                 let i = cands[c];
-                let size = &p.size[i * d..(i + 1) * d];
-                if (0..d).any(|k| size[k] > cap[k] - load[k]) {
+                if !fits_in(&p.size[i * d..(i + 1) * d], &load, cap) {
                     continue;
                 }
                 cands[kept] = i;
