@@ -178,7 +178,7 @@ throughput, scale-out), `--bench evacuation`, `--bench repack`,
 
 ### Where the time goes (from callgrind, not re-measured by this script)
 
-- **Placement** costs about 8,300 instructions per instance at 10,000
+- **Placement** costs about 8,500 instructions per instance at 10,000
   hosts (9,600 before the fan-out-16 index, the instance table and the
   one-node shortcut): about half in the index searches (4.6 (SKU, zone)
   classes searched per placement; each opens the root, an inner node and a
