@@ -83,6 +83,18 @@ fn residual_score(scale: &Scale, free_after: &Resources) -> u64 {
         .sum()
 }
 
+/// [`residual_score`] of a host with `free` free after `req` is placed
+/// on it (`req` fits in `free`).
+#[inline]
+fn free_score(scale: &Scale, free: &[u32; DIMENSIONS], req: &[u32; DIMENSIONS]) -> u64 {
+    let mut sum = 0;
+    for d in 0..DIMENSIONS {
+        let f = scale.fraction(d, free[d].saturating_sub(req[d]));
+        sum += f * f;
+    }
+    sum
+}
+
 /// [`choose_parts`] for a host of one NUMA node with capacity `cap` and
 /// usage `used`, either policy: the node if `req` fits in what is free (a
 /// split over nodes fails exactly when it does not).
@@ -264,7 +276,7 @@ impl Scheduler {
     pub(crate) fn eligible_classes_cached(&mut self, app: usize) -> SmallVec<[usize; 16]> {
         if let Some((epoch, classes)) = &self.apps[app].eligible {
             if *epoch == self.epoch {
-                return classes.clone();
+                return SmallVec::from_slice(classes);
             }
         }
         let verdicts = self.verdicts_cached(app);
@@ -402,7 +414,8 @@ impl Scheduler {
         }
         let a = &self.apps[app];
         if a.weights.is_empty() {
-            zones.sort_by_key(|&z| (a.zone_count(z), z));
+            // Keys are distinct (zones are), so an unstable sort is exact.
+            zones.sort_unstable_by_key(|&z| (a.zone_count(z), z));
         } else {
             // Furthest below the proportional target first.
             let (d, _) = self.deviations(app, &zones, |z| a.zone_count(z));
@@ -494,8 +507,29 @@ impl Scheduler {
                     let scale = &self.sku_scales[class.sku];
                     // Single-node SKUs: the leaf bound is exact for either
                     // policy; otherwise a single-node request needs a check.
-                    let check_node = policy == NumaPolicy::SingleNode
-                        && self.skus[class.sku].numa_nodes.len() > 1;
+                    let one_node = self.skus[class.sku].numa_nodes.len() <= 1;
+                    let check_node = policy == NumaPolicy::SingleNode && !one_node;
+                    if !preempt && (key == BoundKey::FreeTotal || one_node) {
+                        // The common case, kept lean: the bound is the
+                        // host's free capacity and covers the request, so
+                        // the host fits; its id is read only to settle ties.
+                        exhausted |= class.tree.search(key, &req_arr, budget, |slot, free| {
+                            let Some(host) = class.host_at(slot) else {
+                                return ControlFlow::Continue(());
+                            };
+                            let score = free_score(scale, &free, &req_arr);
+                            if best.is_none_or(|b| (score, host) < b) {
+                                best = Some((score, host));
+                            }
+                            found += 1;
+                            if found >= limit {
+                                ControlFlow::Break(())
+                            } else {
+                                ControlFlow::Continue(())
+                            }
+                        });
+                        continue;
+                    }
                     exhausted |= class.tree.search(key, &req_arr, budget, |slot, bound| {
                         let Some(host) = class.host_at(slot) else {
                             return ControlFlow::Continue(());
@@ -560,7 +594,8 @@ impl Scheduler {
                 out,
             );
         }
-        let Some(h) = self.hosts.get(&choice.host) else {
+        // Hosts referenced by the index exist: removed hosts leave it first.
+        let Some((host_ix, _, h)) = self.hosts.get_full(&choice.host) else {
             return false;
         };
         let Some(parts) = self.parts_on(h, &req, policy) else {
@@ -568,7 +603,11 @@ impl Scheduler {
             // happen; if it did, the instance would stay pending.
             return false;
         };
-        let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
+        let numa_nodes = match parts.as_slice() {
+            [(n, _)] => SmallVec::from_buf_and_len([*n, 0], 1),
+            many => many.iter().map(|(n, _)| *n).collect(),
+        };
+        let (zone, sku, planned) = (h.zone(), h.sku(), h.state == HostState::Planned);
         // A blocking policy already left out the zones it does not allow
         // (see zone_order), and a rigid instance's victims are best-effort
         // instances, of other apps: only a non-blocking policy can be
@@ -576,17 +615,12 @@ impl Scheduler {
         let violates = spread
             && self.apps[app].spec.spread.is_constrained()
             && !self.spread_blocks(app)
-            && !self.spread_allows(app, h.zone());
-        self.allocate(id, choice.host, parts);
+            && !self.spread_allows(app, zone);
+        self.allocate_at(id, host_ix, parts);
         if violates {
             self.report_violation(app, out);
         }
-        // Hosts and zones referenced by the index exist: zones are never
-        // removed and removed hosts leave the index first.
-        let Some(h) = self.hosts.get(&choice.host) else {
-            return true;
-        };
-        let list = if h.state == HostState::Planned {
+        let list = if planned {
             &mut out.tentative
         } else {
             &mut out.placements
@@ -595,8 +629,8 @@ impl Scheduler {
             instance: id,
             app: self.apps[app].spec.id.clone(),
             host: choice.host,
-            zone: self.zone_id(h.zone()).clone(),
-            sku: self.skus[h.sku()].id.clone(),
+            zone: self.zone_id(zone).clone(),
+            sku: self.skus[sku].id.clone(),
             numa_nodes,
         });
         true

@@ -1173,12 +1173,20 @@ impl Scheduler {
 
     /// Record an allocation: the caller has checked that it fits.
     pub(crate) fn allocate(&mut self, id: InstanceId, host_id: HostId, parts: Parts) {
+        if let Some(host_ix) = self.hosts.get_index_of(&host_id) {
+            self.allocate_at(id, host_ix, parts);
+        }
+    }
+
+    /// [`allocate`](Self::allocate) on the host at index `host_ix` of the
+    /// host map.
+    pub(crate) fn allocate_at(&mut self, id: InstanceId, host_ix: usize, parts: Parts) {
         let Some(inst) = self.instances.get_mut(&id) else {
             return;
         };
         let app = inst.app();
         let rigid = self.apps[app].spec.qos == QosTier::Rigid;
-        let Some(h) = self.hosts.get_mut(&host_id) else {
+        let Some((&host_id, h)) = self.hosts.get_index_mut(host_ix) else {
             return;
         };
         for (node, amount) in &parts {
@@ -1204,7 +1212,7 @@ impl Scheduler {
             parts,
         };
         self.apps[app].bump_zone(zone, true);
-        self.refresh_host(host_id);
+        self.refresh_host_at(host_ix);
     }
 
     /// Record a new instance of `app`, last in the app's list. Returns
@@ -1378,7 +1386,15 @@ impl Scheduler {
 
     /// Recompute a host's index leaf.
     pub(crate) fn refresh_host(&mut self, id: HostId) {
-        let Some(h) = self.hosts.get(&id) else {
+        if let Some(ix) = self.hosts.get_index_of(&id) {
+            self.refresh_host_at(ix);
+        }
+    }
+
+    /// [`refresh_host`](Self::refresh_host) for the host at index `ix` of
+    /// the host map.
+    pub(crate) fn refresh_host_at(&mut self, ix: usize) {
+        let Some((_, h)) = self.hosts.get_index(ix) else {
             return;
         };
         let bounds = self.bounds_of(h);

@@ -339,21 +339,20 @@ impl Scheduler {
     /// domain: with equal weights the deviations are the counts scaled by
     /// the domain size, so the same rule reads directly on the counts.
     fn unweighted_skew_allows(&self, app: usize, z: usize, k: u32) -> bool {
-        skew_allows_on_counts(&self.domain_counts(app), self.apps[app].zone_count(z), z, k)
+        let others = DomainExtremes::of(self.domain_counts(app)).without(z);
+        skew_allows_on_counts(others, self.apps[app].zone_count(z), k)
     }
 
     /// Per zone index, the app's instance count there if the zone is in its
     /// spread domain (allowed, and up or holding instances).
-    fn domain_counts(&self, app: usize) -> SmallVec<[Option<u32>; 8]> {
+    fn domain_counts(&self, app: usize) -> impl Iterator<Item = Option<u32>> + '_ {
         let a = &self.apps[app];
-        let mut counts = SmallVec::new();
-        for (x, state) in self.zones.values().enumerate() {
+        self.zones.values().enumerate().map(|(x, state)| {
             let count = a.zone_count(x);
             let in_domain = (a.zones.is_empty() || a.zones.contains(&x))
                 && (*state == ZoneState::Up || count > 0);
-            counts.push(in_domain.then_some(count));
-        }
-        counts
+            in_domain.then_some(count)
+        })
     }
 
     /// Keep the zones of `zones` where one more instance of the app keeps
@@ -366,8 +365,17 @@ impl Scheduler {
             return;
         }
         if let Some(k) = self.unweighted_max_skew(app) {
-            let counts = self.domain_counts(app);
-            zones.retain(|z| skew_allows_on_counts(&counts, a.zone_count(*z), *z, k));
+            let extremes = DomainExtremes::of(self.domain_counts(app));
+            // In place, keeping the order (a few zones: no retain machinery).
+            let mut kept = 0;
+            for i in 0..zones.len() {
+                let z = zones[i];
+                if skew_allows_on_counts(extremes.without(z), a.zone_count(z), k) {
+                    zones[kept] = z;
+                    kept += 1;
+                }
+            }
+            zones.truncate(kept);
         } else {
             zones.retain(|z| self.spread_allows_by_deviations(app, *z));
         }
@@ -736,26 +744,77 @@ mod tests {
     }
 }
 
-/// The unweighted skew rule on counts: one more instance in zone `z`
-/// (holding `here`) keeps the spread within `k`, or goes into a zone with
-/// the fewest instances and leaves the skew no worse. `counts`: per zone
-/// index, the count if the zone is in the domain (`z` counts either way).
-fn skew_allows_on_counts(counts: &[Option<u32>], here: u32, z: usize, k: u32) -> bool {
-    // (min, max) over the domain with z added, before and after one more
-    // instance in z. Counts are u32, so +1 is taken in u64.
-    let here = u64::from(here);
-    let (mut min, mut max) = (here, here);
-    let (mut min_after, mut max_after) = (here + 1, here + 1);
-    for (x, c) in counts.iter().enumerate() {
-        let Some(c) = c.filter(|_| x != z) else {
-            continue;
-        };
-        let c = u64::from(c);
-        min = min.min(c);
-        max = max.max(c);
-        min_after = min_after.min(c);
-        max_after = max_after.max(c);
+/// The two smallest and the two largest counts of a spread domain, with
+/// their zones, so that the extremes of the domain without any one zone are
+/// at hand: the unweighted skew rule then costs one pass over the zones for
+/// all candidate zones together.
+///
+/// A missing entry is `(u32::MAX, NO_ZONE)` among the smallest and
+/// `(0, NO_ZONE)` among the largest: neutral for `min` and `max`.
+#[derive(Copy, Clone, Debug)]
+struct DomainExtremes {
+    /// Lowest first: `low[1]` is the smallest count of the other zones.
+    low: [(u32, usize); 2],
+    /// Highest first, likewise.
+    high: [(u32, usize); 2],
+}
+
+/// No zone (see [`DomainExtremes`]).
+const NO_ZONE: usize = usize::MAX;
+
+impl DomainExtremes {
+    /// Over `counts`: per zone index, the count if the zone is in the
+    /// domain.
+    fn of(counts: impl IntoIterator<Item = Option<u32>>) -> DomainExtremes {
+        let mut low = [(u32::MAX, NO_ZONE); 2];
+        let mut high = [(0, NO_ZONE); 2];
+        for (x, c) in counts.into_iter().enumerate() {
+            let Some(c) = c else { continue };
+            // A count equal to a sentinel need not replace it: the value is
+            // the same, and values are all `without` gives.
+            if c < low[0].0 {
+                low = [(c, x), low[0]];
+            } else if c < low[1].0 {
+                low[1] = (c, x);
+            }
+            if c > high[0].0 {
+                high = [(c, x), high[0]];
+            } else if c > high[1].0 {
+                high[1] = (c, x);
+            }
+        }
+        DomainExtremes { low, high }
     }
+
+    /// The smallest and largest count over the domain's zones other than
+    /// `z` (neutral values when there are none).
+    fn without(&self, z: usize) -> (u32, u32) {
+        // The first entry's zone is the only one it stands for; the second
+        // is the extreme of all the others.
+        let lo = if self.low[0].1 == z {
+            self.low[1]
+        } else {
+            self.low[0]
+        };
+        let hi = if self.high[0].1 == z {
+            self.high[1]
+        } else {
+            self.high[0]
+        };
+        (lo.0, hi.0)
+    }
+}
+
+/// The unweighted skew rule on counts: one more instance in a zone holding
+/// `here` keeps the spread within `k`, or goes into a zone with the fewest
+/// instances and leaves the skew no worse. `(lo, hi)`: the smallest and
+/// largest count of the domain's other zones (`u32::MAX` and 0 if none).
+fn skew_allows_on_counts((lo, hi): (u32, u32), here: u32, k: u32) -> bool {
+    // (min, max) over the domain with the zone added, before and after one
+    // more instance there. Counts are u32, so +1 is taken in u64.
+    let (here, lo, hi) = (u64::from(here), u64::from(lo), u64::from(hi));
+    let (min, max) = (here.min(lo), here.max(hi));
+    let (min_after, max_after) = ((here + 1).min(lo), (here + 1).max(hi));
     let (before, after) = (max - min, max_after - min_after);
     let within = after <= u64::from(k);
     // Into a zone furthest below target, and no worse than before.
@@ -768,6 +827,27 @@ mod fast_path_tests {
     use super::*;
 
     proptest::proptest! {
+        /// The extremes without a zone are those of the other zones.
+        #[test]
+        fn extremes_without_a_zone_are_the_others(
+            counts in proptest::collection::vec(
+                proptest::option::of(proptest::prop_oneof![0u32..4, proptest::strategy::Just(u32::MAX)]),
+                0..6,
+            ),
+            z in 0usize..7,
+        ) {
+            let others = counts
+                .iter()
+                .enumerate()
+                .filter(|(x, _)| *x != z)
+                .filter_map(|(_, c)| *c);
+            let expect = (
+                others.clone().min().unwrap_or(u32::MAX),
+                others.max().unwrap_or(0),
+            );
+            proptest::prop_assert_eq!(DomainExtremes::of(counts.clone()).without(z), expect);
+        }
+
         /// The unweighted shortcut decides exactly as the general rule, for
         /// any counts, limit, allowed zones and zone states.
         #[test]
