@@ -181,6 +181,10 @@ fn clear_signs(short: &[i32x4]) -> u32 {
 struct Query {
     /// One splatted vector per dimension.
     req: [i32x4; DIMENSIONS],
+    /// Per dimension, whether the request asks for any of it. One that
+    /// asks for none is covered by every lane (stored values are not
+    /// negative), so the comparison skips it.
+    asks: [bool; DIMENSIONS],
     /// The memory-given-CPU level the request's CPU reaches, for the free
     /// keys.
     level: Option<usize>,
@@ -193,12 +197,18 @@ impl Query {
     #[inline]
     fn shortfall<const C: usize>(&self, g: &VecGroup) -> [i32x4; C] {
         let r = &self.req;
-        std::array::from_fn(|c| {
-            (g.chunk(0, c) - r[0])
-                | (g.chunk(1, c) - r[1])
-                | (g.chunk(2, c) - r[2])
-                | (g.chunk(3, c) - r[3])
-        })
+        // CPU (0) and memory (1) are asked for nearly always, so only
+        // network (2) and accelerators (3), often not asked for, are worth
+        // a branch.
+        let mut short = std::array::from_fn(|c| (g.chunk(0, c) - r[0]) | (g.chunk(1, c) - r[1]));
+        for d in [2, 3] {
+            if self.asks[d] {
+                for (c, s) in short.iter_mut().enumerate() {
+                    *s |= g.chunk(d, c) - r[d];
+                }
+            }
+        }
+        short
     }
 }
 
@@ -487,61 +497,48 @@ impl SegTree {
     pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
         let slot = slot as usize;
         self.grow_to(slot + 1);
-        let values = [
-            bounds.free_total,
-            bounds.free_node,
-            bounds.reclaim_total,
-            bounds.reclaim_node,
-        ];
-        // Fixed-size array lists, so the loops over them unroll.
-        if self.single_node {
-            self.set_arrays(slot, &values, SINGLE_NODE_ARRAYS, SINGLE_NODE_MEMS);
-        } else {
-            self.set_arrays(slot, &values, ALL_ARRAYS, ALL_MEMS);
+        // The memory-given-CPU arrays are over the free arrays in use.
+        self.set_array(slot, BoundKey::FreeTotal, bounds.free_total, true);
+        self.set_array(slot, BoundKey::ReclaimTotal, bounds.reclaim_total, false);
+        if !self.single_node {
+            self.set_array(slot, BoundKey::FreeNode, bounds.free_node, true);
+            self.set_array(slot, BoundKey::ReclaimNode, bounds.reclaim_node, false);
         }
     }
 
-    /// [`set`](Self::set) over the arrays in use and the memory-given-CPU
-    /// arrays in use (memory-given-CPU array `m` is over the slots of array
-    /// `m`). Each array's change is carried up on its own: the
-    /// arrays are independent, and one whose slot vector stays leaves its
-    /// lanes above as they are.
-    fn set_arrays<const A: usize, const M: usize>(
-        &mut self,
-        slot: usize,
-        values: &[[u32; DIMENSIONS]; 4],
-        arrays: [usize; A],
-        mems: [usize; M],
-    ) {
+    /// [`set`](Self::set) for the array of `key` (and its memory-given-CPU
+    /// array, if `with_mem`). Each array's change is carried up on its own:
+    /// the arrays are independent, and one whose slot vector stays leaves
+    /// its lanes above as they are.
+    fn set_array(&mut self, slot: usize, key: BoundKey, value: [u32; DIMENSIONS], with_mem: bool) {
         let SegTree {
             slots,
             inner,
             levels,
             ..
         } = self;
+        let a = key as usize;
         let (block, j) = (slot / FAN, slot % FAN);
-        for a in arrays {
-            let new = values[a].map(to_lane);
-            // grow_to made room for the slot, so the block is there.
-            let Some(group) = slots[a].get_mut(block) else {
-                continue;
-            };
-            let old = group.lane(j);
-            if old == new {
-                continue;
-            }
-            group.set_lane(j, new);
-            let slots = &slots[a];
-            if mems.contains(&a) {
-                let change = (mem_of(levels, &old), mem_of(levels, &new));
-                if change.0 != change.1 {
-                    let block_max = |b: usize| slots.get(b).map(|g| block_mem(levels, g));
-                    carry_up(inner, block, change, a, Level::mems, block_max);
-                }
-            }
-            let block_max = |b: usize| slots.get(b).map(Group::max);
-            carry_up(inner, block, (old, new), a, Level::vecs, block_max);
+        let new = value.map(to_lane);
+        // grow_to made room for the slot, so the block is there.
+        let Some(group) = slots[a].get_mut(block) else {
+            return;
+        };
+        let old = group.lane(j);
+        if old == new {
+            return;
         }
+        group.set_lane(j, new);
+        let slots = &slots[a];
+        if with_mem {
+            let change = (mem_of(levels, &old), mem_of(levels, &new));
+            if change.0 != change.1 {
+                let block_max = |b: usize| slots.get(b).map(|g| block_mem(levels, g));
+                carry_up(inner, block, change, a, Level::mems, block_max);
+            }
+        }
+        let block_max = |b: usize| slots.get(b).map(Group::max);
+        carry_up(inner, block, (old, new), a, Level::vecs, block_max);
     }
 
     /// The bounds stored for one slot.
@@ -606,6 +603,7 @@ impl SegTree {
         let slots = &self.slots[a];
         let q = Query {
             req: req.map(|r| i32x4::splat(to_lane(r))),
+            asks: req.map(|r| r > 0),
             level: match key {
                 BoundKey::FreeTotal | BoundKey::FreeNode => {
                     let cpu = to_lane(req[0]);
