@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-use wide::i32x4;
+use wide::{i8x16, i16x8, i16x16, i32x4, i32x8};
 
 use crate::ids::HostId;
 use crate::resources::DIMENSIONS;
@@ -51,21 +51,76 @@ const FAN: usize = 16;
 /// Vectors of four lanes per group.
 const CHUNKS: usize = FAN / 4;
 
-/// One number per lane of a group, in vectors of four.
+/// One number per lane of a group.
 ///
 /// Values are stored as `i32`: every bound and request is at most
 /// [`Dimension::max`](crate::resources::Dimension::max), below 2^31 (host
 /// capacities and requests are checked against it, and bounds are sums of a
 /// host's NUMA shares, which add up to its capacity). So `v ≥ r` exactly
 /// when `v − r` is not negative, and a group is compared with a request by
-/// subtracting and collecting sign bits, a few vector instructions.
-type Lanes = [i32x4; CHUNKS];
+/// subtracting four lanes at a time and collecting sign bits, a few vector
+/// instructions.
+type Lanes = [i32; FAN];
 
-/// Sixteen vectors stored dimension-major.
-type Group = [Lanes; DIMENSIONS];
+/// Sixteen vectors of `N` numbers, stored number-major: `self.0[d][j]` is
+/// number `d` of lane `j`. Four lanes of one number load as one `i32x4`,
+/// and one lane's vector is `N` loads at a fixed stride.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(align(64))]
+struct Group<const N: usize>([Lanes; N]);
+
+/// Sixteen bound vectors (the slots of a block, or the children of an inner
+/// node), stored dimension-major.
+type VecGroup = Group<DIMENSIONS>;
 
 /// Sixteen memory-given-CPU vectors, stored level-major.
-type MemGroup = [Lanes; LEVELS];
+type MemGroup = Group<LEVELS>;
+
+/// A lane's vector before and after a change.
+type Move<const N: usize> = ([i32; N], [i32; N]);
+
+impl<const N: usize> Default for Group<N> {
+    fn default() -> Self {
+        Group([[0; FAN]; N])
+    }
+}
+
+impl<const N: usize> Group<N> {
+    /// Lanes `4c` to `4c + 3` of number `d`.
+    #[inline]
+    fn chunk(&self, d: usize, c: usize) -> i32x4 {
+        let l = &self.0[d];
+        // Four adjacent loads, which compile to one vector load.
+        i32x4::new([l[4 * c], l[4 * c + 1], l[4 * c + 2], l[4 * c + 3]])
+    }
+
+    /// Lane `j`'s vector (`j` is below 16; taken modulo 16 so that the
+    /// indexing needs no check).
+    #[inline]
+    fn lane(&self, j: usize) -> [i32; N] {
+        std::array::from_fn(|d| self.0[d][j % FAN])
+    }
+
+    /// Set lane `j` (below 16, see [`lane`](Self::lane)).
+    #[inline]
+    fn set_lane(&mut self, j: usize, v: [i32; N]) {
+        for (lanes, value) in self.0.iter_mut().zip(v) {
+            lanes[j % FAN] = value;
+        }
+    }
+
+    /// Number `d`'s maximum over the lanes.
+    fn max_of(&self, d: usize) -> i32 {
+        (1..CHUNKS)
+            .fold(self.chunk(d, 0), |m, c| m.max(self.chunk(d, c)))
+            .reduce_max()
+    }
+
+    /// Per number, the maximum over the lanes.
+    fn max(&self) -> [i32; N] {
+        std::array::from_fn(|d| self.max_of(d))
+    }
+}
 
 /// The [`BoundKey`] arrays a tree keeps, and its memory-given-CPU arrays:
 /// all four (and both) for hosts of several NUMA nodes; the totals only for
@@ -84,47 +139,85 @@ fn to_lane(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
-/// A request, one splatted vector per dimension.
-fn splat(req: &[u32; DIMENSIONS]) -> [i32x4; DIMENSIONS] {
-    req.map(|r| i32x4::splat(to_lane(r)))
-}
-
-/// The lanes whose sign bit is clear in `short`, as bits.
-#[inline]
-fn clear_signs(short: [i32x4; CHUNKS]) -> u32 {
-    let mut negative = 0u32;
-    for (c, s) in short.iter().enumerate() {
-        // move_mask yields the four sign bits, 0..=15.
-        negative |= (s.move_mask() as u32) << (4 * c);
-    }
-    !negative & 0xffff
-}
-
-/// The lanes of `g` whose vector covers `req` in every dimension, as bits.
-#[inline]
-fn covers_mask(g: &Group, req: &[i32x4; DIMENSIONS]) -> u32 {
-    clear_signs(std::array::from_fn(|c| {
-        (g[0][c] - req[0]) | (g[1][c] - req[1]) | (g[2][c] - req[2]) | (g[3][c] - req[3])
-    }))
-}
-
-/// The lanes of `lanes` at least `min`, as bits.
-#[inline]
-fn at_least_mask(lanes: &Lanes, min: i32x4) -> u32 {
-    clear_signs(lanes.map(|v| v - min))
-}
-
-fn lane<const N: usize>(g: &[Lanes; N], j: usize) -> [u32; N] {
+/// A stored vector as the caller's numbers.
+fn from_lanes<const N: usize>(v: [i32; N]) -> [u32; N] {
     // Stored values are not negative (see Lanes).
-    std::array::from_fn(|d| g[d][j / 4].as_array_ref()[j % 4] as u32)
+    v.map(|x| x as u32)
+}
+
+/// The lanes whose sign bit is clear in `short`, as bits (lane `j` of the
+/// group is bit `j`); lanes past the chunks given are left out.
+#[inline]
+fn clear_signs(short: &[i32x4]) -> u32 {
+    let negative = match *short {
+        [a, b, c, d] => {
+            // Saturating packs keep each lane's sign: pack the 32-bit lanes
+            // to 16 bits and those to 8, in lane order, and take the
+            // sixteen sign bits with one move mask.
+            let (a, b, c, d) = (a.to_array(), b.to_array(), c.to_array(), d.to_array());
+            let low = i16x8::from_i32x8_saturate(i32x8::new([
+                a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3],
+            ]));
+            let high = i16x8::from_i32x8_saturate(i32x8::new([
+                c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3],
+            ]));
+            let (l, h) = (low.to_array(), high.to_array());
+            let bytes = i8x16::from_i16x16_saturate(i16x16::new([
+                l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], h[0], h[1], h[2], h[3], h[4], h[5],
+                h[6], h[7],
+            ]));
+            // The move mask has sixteen bits.
+            bytes.move_mask() as u32
+        }
+        _ => short.iter().enumerate().fold(0, |m, (c, s)| {
+            // move_mask yields the four sign bits, 0..=15.
+            m | (s.move_mask() as u32) << (4 * c)
+        }),
+    };
+    !negative & ((1 << (4 * short.len())) - 1)
+}
+
+/// A request as a search compares it with groups.
+struct Query {
+    /// One splatted vector per dimension.
+    req: [i32x4; DIMENSIONS],
+    /// Per dimension, whether the request asks for any of it. One that
+    /// asks for none is covered by every lane (stored values are not
+    /// negative), so the comparison skips it.
+    asks: [bool; DIMENSIONS],
+    /// The memory-given-CPU level the request's CPU reaches, for the free
+    /// keys.
+    level: Option<usize>,
+}
+
+impl Query {
+    /// Per chunk of the first `C` of `g`'s lanes (`C` at most 4): the OR of
+    /// the lanes' differences from the request, which has the sign bit
+    /// clear exactly where the lane covers the request in every dimension.
+    #[inline]
+    fn shortfall<const C: usize>(&self, g: &VecGroup) -> [i32x4; C] {
+        let r = &self.req;
+        // CPU (0) and memory (1) are asked for nearly always, so only
+        // network (2) and accelerators (3), often not asked for, are worth
+        // a branch.
+        let mut short = std::array::from_fn(|c| (g.chunk(0, c) - r[0]) | (g.chunk(1, c) - r[1]));
+        for d in [2, 3] {
+            if self.asks[d] {
+                for (c, s) in short.iter_mut().enumerate() {
+                    *s |= g.chunk(d, c) - r[d];
+                }
+            }
+        }
+        short
+    }
 }
 
 /// A group's maximum after one of its lanes went from `old` to `new`, given
-/// its maximum `max` before, when that decides it: per dimension, a lane
-/// that grew raises the maximum to it at most, and one that shrank from
-/// below the maximum leaves it. `None` when some dimension shrank from the
-/// maximum: recompute.
-fn max_after<const N: usize>(old: &[u32; N], new: &[u32; N], max: &[u32; N]) -> Option<[u32; N]> {
+/// its maximum `max` before, when that decides it: per number, a lane that
+/// grew raises the maximum to it at most, and one that shrank from below
+/// the maximum leaves it. `None` when some number shrank from the maximum:
+/// recompute.
+fn max_after<const N: usize>(old: &[i32; N], new: &[i32; N], max: &[i32; N]) -> Option<[i32; N]> {
     let mut out = *max;
     for d in 0..N {
         if new[d] >= old[d] {
@@ -136,28 +229,49 @@ fn max_after<const N: usize>(old: &[u32; N], new: &[u32; N], max: &[u32; N]) -> 
     Some(out)
 }
 
-/// Set lane `j` of `g`; returns whether it changed.
-fn set_lane<const N: usize>(g: &mut [Lanes; N], j: usize, v: [u32; N]) -> bool {
-    let mut changed = false;
-    for (d, value) in v.into_iter().enumerate() {
-        let slot = &mut g[d][j / 4].as_array_mut()[j % 4];
-        let value = to_lane(value);
-        changed |= *slot != value;
-        *slot = value;
+/// Update lane `j` of `group` after the child it bounds changed from `old`
+/// to `new`: from the change where that decides it (see [`max_after`]),
+/// else to `recompute()`, the child's maximum. Returns the lane's move, or
+/// `None` if it stayed (and so every lane above it stays too).
+fn move_lane<const N: usize>(
+    group: &mut Group<N>,
+    j: usize,
+    (old, new): Move<N>,
+    recompute: impl FnOnce() -> [i32; N],
+) -> Option<Move<N>> {
+    let before = group.lane(j);
+    let after = max_after(&old, &new, &before).unwrap_or_else(recompute);
+    if after == before {
+        return None;
     }
-    changed
+    group.set_lane(j, after);
+    Some((before, after))
 }
 
-/// The maximum over the lanes.
-fn lanes_max(l: &Lanes) -> u32 {
-    let max = l[1..].iter().fold(l[0], |m, v| m.max(*v));
-    // Stored values are not negative (see Lanes).
-    max.reduce_max().max(0) as u32
+/// A block's memory-given-CPU number for CPU level `level`: the largest
+/// free memory among its slots with CPU free ≥ `level`.
+fn block_mem_at(level: i32, g: &VecGroup) -> i32 {
+    let level = i32x4::splat(level);
+    // A lane's memory where its CPU reaches the level, else 0 (the shifted
+    // difference is all ones exactly when it does not).
+    (0..CHUNKS)
+        .map(|c| {
+            let short: i32x4 = (g.chunk(0, c) - level) >> 31_i32;
+            g.chunk(1, c) & !short
+        })
+        .fold(i32x4::splat(0), i32x4::max)
+        .reduce_max()
 }
 
-/// Per dimension (or level), the maximum over the lanes.
-fn group_max<const N: usize>(g: &[Lanes; N]) -> [u32; N] {
-    std::array::from_fn(|d| lanes_max(&g[d]))
+/// A block's memory-given-CPU vector: per level `t_k` of `levels`, the
+/// largest free memory among its slots with CPU free ≥ `t_k`.
+fn block_mem(levels: &[i32; LEVELS], g: &VecGroup) -> [i32; LEVELS] {
+    levels.map(|level| block_mem_at(level, g))
+}
+
+/// A slot vector's memory-given-CPU vector (see [`block_mem`]).
+fn mem_of(levels: &[i32; LEVELS], v: &[i32; DIMENSIONS]) -> [i32; LEVELS] {
+    levels.map(|level| if v[0] >= level { v[1] } else { 0 })
 }
 
 /// One inner level of the tree: lane `j` of group `g` bounds child
@@ -165,10 +279,58 @@ fn group_max<const N: usize>(g: &[Lanes; N]) -> [u32; N] {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Level {
     /// Per [`BoundKey`] array in use: the children's maxima.
-    groups: [Vec<Group>; 4],
+    groups: [Vec<VecGroup>; 4],
     /// For `FreeTotal` and `FreeNode`: per child and CPU level, the largest
     /// free memory among hosts below with CPU free ≥ `t_k`.
     mem: [Vec<MemGroup>; 2],
+}
+
+impl Level {
+    /// The groups of [`BoundKey`] array `a`.
+    fn vecs(&mut self, a: usize) -> &mut [VecGroup] {
+        &mut self.groups[a]
+    }
+
+    /// The groups of memory-given-CPU array `m`.
+    fn mems(&mut self, m: usize) -> &mut [MemGroup] {
+        &mut self.mem[m]
+    }
+}
+
+/// Carry the change of leaf block `block`'s maximum in array `a` (its
+/// `array` of each level) up the inner levels; `block_max(b)` is block
+/// `b`'s maximum. Each lane is updated by [`move_lane`], and the walk stops
+/// at the first lane that stays.
+fn carry_up<const N: usize>(
+    inner: &mut [Level],
+    block: usize,
+    mut change: Move<N>,
+    a: usize,
+    array: fn(&mut Level, usize) -> &mut [Group<N>],
+    block_max: impl Fn(usize) -> Option<[i32; N]>,
+) {
+    let mut child = block;
+    for i in 0..inner.len() {
+        let (lower, upper) = inner.split_at_mut(i);
+        let (g, j) = (child / FAN, child % FAN);
+        let Some(group) = upper.first_mut().and_then(|l| array(l, a).get_mut(g)) else {
+            return;
+        };
+        // The child's maximum, the lane's exact value. The child exists,
+        // as the lane bounding it does.
+        let recompute = || {
+            match lower.last_mut() {
+                None => block_max(child),
+                Some(below) => array(below, a).get(child).map(Group::max),
+            }
+            .unwrap_or([0; N])
+        };
+        match move_lane(group, j, change, recompute) {
+            Some(next) => change = next,
+            None => return,
+        }
+        child = g;
+    }
 }
 
 /// A max-tree of fan-out 16 over blocks of 16 slots, with the exact vectors
@@ -198,20 +360,22 @@ pub(crate) struct SegTree {
     single_node: bool,
     /// Per [`BoundKey`] (node keys unused when `single_node`): each block's
     /// slot vectors.
-    slots: [Vec<Group>; 4],
+    slots: [Vec<VecGroup>; 4],
     /// Inner levels, lowest first; the last has one group, the root.
     inner: Vec<Level>,
-    /// CPU thresholds `t_k`, ascending.
-    levels: [u32; LEVELS],
+    /// Children of the root (its lanes in use; the others stay zero).
+    root_children: usize,
+    /// CPU thresholds `t_k`, ascending, as stored values.
+    levels: [i32; LEVELS],
 }
 
 impl SegTree {
     /// An empty tree for hosts with `cpu_capacity` millicores and one NUMA
     /// node (`single_node`) or several.
     pub(crate) fn new(cpu_capacity: u32, single_node: bool) -> SegTree {
-        let mut levels = [0u32; LEVELS];
+        let mut levels = [0; LEVELS];
         for (k, level) in levels.iter_mut().enumerate() {
-            *level = (cpu_capacity >> (LEVELS - k)).max(1);
+            *level = to_lane((cpu_capacity >> (LEVELS - k)).max(1));
         }
         SegTree {
             levels,
@@ -247,20 +411,6 @@ impl SegTree {
         }
     }
 
-    /// A block's memory-given-CPU vector: per level, the largest free
-    /// memory among its slots with CPU free ≥ `t_k`.
-    fn block_mem(&self, g: &Group) -> [u32; LEVELS] {
-        std::array::from_fn(|k| {
-            let level = i32x4::splat(to_lane(self.levels[k]));
-            // A lane's memory where its CPU reaches the level, else 0 (the
-            // shifted difference is all ones exactly when it does not).
-            lanes_max(&std::array::from_fn(|c| {
-                let short: i32x4 = (g[0][c] - level) >> 31_i32;
-                g[1][c] & !short
-            }))
-        })
-    }
-
     /// Number of leaf blocks for `slots` slots: the next power of two of
     /// the blocks needed (0 for 0). The tree's shape is a function of the
     /// slot count alone, so a live index and one rebuilt from a snapshot
@@ -292,16 +442,17 @@ impl SegTree {
     /// and rebuild the inner levels.
     fn resize(&mut self, blocks: usize) {
         for &a in self.arrays() {
-            self.slots[a].resize(blocks, Group::default());
+            self.slots[a].resize(blocks, VecGroup::default());
         }
         self.blocks = blocks;
         self.inner.clear();
+        self.root_children = 0;
         let mut below = blocks;
         while below > 0 {
             let groups = below.div_ceil(FAN);
             let mut level = Level::default();
             for &a in self.arrays() {
-                level.groups[a] = vec![Group::default(); groups];
+                level.groups[a] = vec![VecGroup::default(); groups];
             }
             for m in 0..self.mem_arrays() {
                 level.mem[m] = vec![MemGroup::default(); groups];
@@ -311,6 +462,7 @@ impl SegTree {
                 self.refresh_lane(self.inner.len() - 1, child);
             }
             if groups == 1 {
+                self.root_children = below;
                 break;
             }
             below = groups;
@@ -318,105 +470,75 @@ impl SegTree {
     }
 
     /// Recompute the lane of inner level `i` that bounds its child `child`
-    /// (a block when `i` is 0); returns whether it changed.
-    fn refresh_lane(&mut self, i: usize, child: usize) -> bool {
+    /// (a block when `i` is 0).
+    fn refresh_lane(&mut self, i: usize, child: usize) {
         let (g, j) = (child / FAN, child % FAN);
-        let mut changed = false;
         for &a in self.arrays() {
             let max = match i {
-                0 => group_max(&self.slots[a][child]),
-                _ => group_max(&self.inner[i - 1].groups[a][child]),
+                0 => self.slots[a][child].max(),
+                _ => self.inner[i - 1].groups[a][child].max(),
             };
-            changed |= set_lane(&mut self.inner[i].groups[a][g], j, max);
+            self.inner[i].groups[a][g].set_lane(j, max);
         }
         for m in 0..self.mem_arrays() {
             let max = match i {
-                0 => self.block_mem(&self.slots[m][child]),
-                _ => group_max(&self.inner[i - 1].mem[m][child]),
+                0 => block_mem(&self.levels, &self.slots[m][child]),
+                _ => self.inner[i - 1].mem[m][child].max(),
             };
-            changed |= set_lane(&mut self.inner[i].mem[m][g], j, max);
+            self.inner[i].mem[m][g].set_lane(j, max);
         }
-        changed
-    }
-
-    /// A slot vector's memory-given-CPU vector.
-    fn mem_of(&self, v: &[u32; DIMENSIONS]) -> [u32; LEVELS] {
-        self.levels
-            .map(|level| if v[0] >= level { v[1] } else { 0 })
     }
 
     /// Set one slot and update the lanes above it. Each lane is updated
     /// from the change of the lane below where that decides it (growth, or
     /// a shrinking lane that was not the maximum), and recomputed from its
-    /// group otherwise; the walk stops at the first level that stays.
+    /// group otherwise; each array's walk stops at the first level where
+    /// its lane stays.
     pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
         let slot = slot as usize;
         self.grow_to(slot + 1);
-        let values = [
-            bounds.free_total,
-            bounds.free_node,
-            bounds.reclaim_total,
-            bounds.reclaim_node,
-        ];
-        // Fixed-size array lists, so the loops over them unroll.
-        if self.single_node {
-            self.set_arrays(slot, &values, SINGLE_NODE_ARRAYS, SINGLE_NODE_MEMS);
-        } else {
-            self.set_arrays(slot, &values, ALL_ARRAYS, ALL_MEMS);
+        // The memory-given-CPU arrays are over the free arrays in use.
+        self.set_array(slot, BoundKey::FreeTotal, bounds.free_total, true);
+        self.set_array(slot, BoundKey::ReclaimTotal, bounds.reclaim_total, false);
+        if !self.single_node {
+            self.set_array(slot, BoundKey::FreeNode, bounds.free_node, true);
+            self.set_array(slot, BoundKey::ReclaimNode, bounds.reclaim_node, false);
         }
     }
 
-    /// [`set`](Self::set) over the arrays in use and the memory-given-CPU
-    /// arrays in use.
-    fn set_arrays<const A: usize, const M: usize>(
-        &mut self,
-        slot: usize,
-        values: &[[u32; DIMENSIONS]; 4],
-        arrays: [usize; A],
-        mems: [usize; M],
-    ) {
-        // Per array, the changed lane's vector before and after, walking up.
-        let mut old = [[0u32; DIMENSIONS]; 4];
-        let mut new = *values;
-        let mut child = slot / FAN;
-        let mut changed = false;
-        for a in arrays {
-            old[a] = lane(&self.slots[a][child], slot % FAN);
-            changed |= set_lane(&mut self.slots[a][child], slot % FAN, values[a]);
+    /// [`set`](Self::set) for the array of `key` (and its memory-given-CPU
+    /// array, if `with_mem`). Each array's change is carried up on its own:
+    /// the arrays are independent, and one whose slot vector stays leaves
+    /// its lanes above as they are.
+    fn set_array(&mut self, slot: usize, key: BoundKey, value: [u32; DIMENSIONS], with_mem: bool) {
+        let SegTree {
+            slots,
+            inner,
+            levels,
+            ..
+        } = self;
+        let a = key as usize;
+        let (block, j) = (slot / FAN, slot % FAN);
+        let new = value.map(to_lane);
+        // grow_to made room for the slot, so the block is there.
+        let Some(group) = slots[a].get_mut(block) else {
+            return;
+        };
+        let old = group.lane(j);
+        if old == new {
+            return;
         }
-        let mut old_mem = [[0u32; LEVELS]; 2];
-        let mut new_mem = [[0u32; LEVELS]; 2];
-        for m in mems {
-            old_mem[m] = self.mem_of(&old[m]);
-            new_mem[m] = self.mem_of(&values[m]);
+        group.set_lane(j, new);
+        let slots = &slots[a];
+        if with_mem {
+            let change = (mem_of(levels, &old), mem_of(levels, &new));
+            if change.0 != change.1 {
+                let block_max = |b: usize| slots.get(b).map(|g| block_mem(levels, g));
+                carry_up(inner, block, change, a, Level::mems, block_max);
+            }
         }
-        for i in 0..self.inner.len() {
-            if !changed {
-                break;
-            }
-            changed = false;
-            let (g, j) = (child / FAN, child % FAN);
-            for a in arrays {
-                let before = lane(&self.inner[i].groups[a][g], j);
-                let after = max_after(&old[a], &new[a], &before).unwrap_or_else(|| match i {
-                    0 => group_max(&self.slots[a][child]),
-                    _ => group_max(&self.inner[i - 1].groups[a][child]),
-                });
-                changed |= set_lane(&mut self.inner[i].groups[a][g], j, after);
-                (old[a], new[a]) = (before, after);
-            }
-            for m in mems {
-                let before = lane(&self.inner[i].mem[m][g], j);
-                let after =
-                    max_after(&old_mem[m], &new_mem[m], &before).unwrap_or_else(|| match i {
-                        0 => self.block_mem(&self.slots[m][child]),
-                        _ => group_max(&self.inner[i - 1].mem[m][child]),
-                    });
-                changed |= set_lane(&mut self.inner[i].mem[m][g], j, after);
-                (old_mem[m], new_mem[m]) = (before, after);
-            }
-            child = g;
-        }
+        let block_max = |b: usize| slots.get(b).map(Group::max);
+        carry_up(inner, block, (old, new), a, Level::vecs, block_max);
     }
 
     /// The bounds stored for one slot.
@@ -434,28 +556,29 @@ impl SegTree {
         let slot = slot as usize;
         self.slots[self.array_of(key)]
             .get(slot / FAN)
-            .map(|g| lane(g, slot % FAN))
+            .map(|g| from_lanes(g.lane(slot % FAN)))
             .unwrap_or_default()
     }
 
-    /// The lanes of group `g` of inner level `i` that may lead to a slot
-    /// covering `req` (`k`: the memory-given-CPU level the request reaches,
-    /// for the free keys), as bits.
+    /// The lanes among the first `4 C` of group `g` of inner level `i` that
+    /// may lead to a slot covering the query, as bits.
     #[inline]
-    fn inner_mask(
-        &self,
-        i: usize,
-        a: usize,
-        g: usize,
-        req: &[i32x4; DIMENSIONS],
-        k: Option<usize>,
-    ) -> u32 {
-        let level = &self.inner[i];
-        let mut mask = level.groups[a].get(g).map_or(0, |g| covers_mask(g, req));
-        if let Some(mem) = k.and_then(|k| Some(&level.mem.get(a)?.get(g)?[k])) {
-            mask &= at_least_mask(mem, req[1]);
+    fn inner_mask<const C: usize>(&self, i: usize, a: usize, g: usize, q: &Query) -> u32 {
+        let Some(level) = self.inner.get(i) else {
+            return 0;
+        };
+        let Some(group) = level.groups[a].get(g) else {
+            return 0;
+        };
+        let mut short = q.shortfall::<C>(group);
+        // Lanes whose memory at the request's CPU level is short are out
+        // too: fold them in before collecting the sign bits.
+        if let Some((mem, k)) = q.level.and_then(|k| Some((level.mem.get(a)?.get(g)?, k))) {
+            for (c, s) in short.iter_mut().enumerate() {
+                *s |= mem.chunk(k, c) - q.req[1];
+            }
         }
-        mask
+        clear_signs(&short)
     }
 
     /// Visit, left to right, the slots whose `key` bound covers `req`, with
@@ -478,20 +601,29 @@ impl SegTree {
         }
         let a = self.array_of(key);
         let slots = &self.slots[a];
-        let wide_req = splat(req);
-        // The memory-given-CPU level the request's CPU reaches, for the
-        // free keys.
-        let k = match key {
-            BoundKey::FreeTotal | BoundKey::FreeNode => {
-                self.levels.iter().rposition(|&level| level <= req[0])
-            }
-            BoundKey::ReclaimTotal | BoundKey::ReclaimNode => None,
+        let q = Query {
+            req: req.map(|r| i32x4::splat(to_lane(r))),
+            asks: req.map(|r| r > 0),
+            level: match key {
+                BoundKey::FreeTotal | BoundKey::FreeNode => {
+                    let cpu = to_lane(req[0]);
+                    self.levels.iter().rposition(|&level| level <= cpu)
+                }
+                BoundKey::ReclaimTotal | BoundKey::ReclaimNode => None,
+            },
         };
         // Depth-first, lowest lane first: per depth, the group open there
         // and the lanes still to descend into. Depth 0 is the root.
         let mut groups = [0usize; MAX_DEPTH];
         let mut masks = [0u32; MAX_DEPTH];
-        masks[0] = self.inner_mask(depth - 1, a, 0, &wide_req, k);
+        // The root's lanes past its children are zero, so they cover no
+        // request that is not zero: when the children fit in the first
+        // chunk, compare only that.
+        masks[0] = if self.root_children <= 4 && req.iter().any(|&r| r > 0) {
+            self.inner_mask::<1>(depth - 1, a, 0, &q)
+        } else {
+            self.inner_mask::<CHUNKS>(depth - 1, a, 0, &q)
+        };
         let mut opened = 1usize;
         let mut d = 0usize;
         loop {
@@ -513,16 +645,16 @@ impl SegTree {
                 // An inner node, of level depth - 2 - d; d + 1 < depth <=
                 // MAX_DEPTH - 1, so the index is in bounds.
                 groups[d + 1] = child;
-                masks[d + 1] = self.inner_mask(depth - 2 - d, a, child, &wide_req, k);
+                masks[d + 1] = self.inner_mask::<CHUNKS>(depth - 2 - d, a, child, &q);
                 d += 1;
             } else if let Some(g) = slots.get(child) {
-                let mut hits = covers_mask(g, &wide_req);
+                let mut hits = clear_signs(&q.shortfall::<CHUNKS>(g));
                 while hits != 0 {
                     let j = hits.trailing_zeros() as usize;
                     hits &= hits - 1;
                     // Slots are below MAX_CLASS_SLOTS, so the cast is
                     // lossless.
-                    if visit((child * FAN + j) as u32, lane(g, j)).is_break() {
+                    if visit((child * FAN + j) as u32, from_lanes(g.lane(j))).is_break() {
                         return false;
                     }
                 }
@@ -668,15 +800,15 @@ mod tests {
             let req = req.map(|v| if big == 1 { v << 27 } else { v });
             let top = lanes.iter().max().copied().unwrap_or(0);
             let vector = |v: u32| [v, v / 2, top - v, v % 3];
-            let mut g = Group::default();
+            let mut g = VecGroup::default();
             let mut t = SegTree::new(8 << 27, true);
             for (j, v) in lanes.iter().enumerate() {
-                set_lane(&mut g, j, vector(*v));
-                proptest::prop_assert_eq!(lane(&g, j), vector(*v));
+                g.set_lane(j, vector(*v).map(to_lane));
+                proptest::prop_assert_eq!(from_lanes(g.lane(j)), vector(*v));
                 t.set(j as u32, Bounds { free_total: vector(*v), ..Bounds::default() });
             }
             proptest::prop_assert_eq!(
-                group_max(&g),
+                from_lanes(g.max()),
                 [0, 1, 2, 3].map(|d| (0..FAN).map(|j| vector(lanes[j])[d]).max().unwrap_or(0))
             );
             let want: Vec<u32> = (0..FAN as u32)
