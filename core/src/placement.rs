@@ -406,9 +406,22 @@ impl Scheduler {
     /// policy are left out.
     fn zone_order(&self, app: usize, classes: &[usize], spread: bool) -> SmallVec<[usize; 4]> {
         let mut zones: SmallVec<[usize; 4]> = SmallVec::new();
+        // Indexing the map's slice checks the index once.
+        let all = self.classes.as_slice();
+        // Zones seen so far, a bit each below 64 (beyond, the list is
+        // searched).
+        let mut seen = 0u64;
         for &c in classes {
-            let z = self.classes[c].zone;
-            if !zones.contains(&z) {
+            let z = all[c].zone;
+            let new = match u32::try_from(z).ok().and_then(|b| 1u64.checked_shl(b)) {
+                Some(bit) => {
+                    let new = seen & bit == 0;
+                    seen |= bit;
+                    new
+                }
+                None => !zones.contains(&z),
+            };
+            if new {
                 zones.push(z);
             }
         }
@@ -492,9 +505,10 @@ impl Scheduler {
             } else {
                 (free_key, self.config.candidates_per_class)
             };
+            let (all, skus) = (self.classes.as_slice(), self.skus.as_slice());
             for &zone in &zones {
                 for &c in classes {
-                    let class = &self.classes[c];
+                    let class = &all[c];
                     if class.zone != zone || (!preempt && class.planned != planned) {
                         continue;
                     }
@@ -507,7 +521,7 @@ impl Scheduler {
                     let scale = &self.sku_scales[class.sku];
                     // Single-node SKUs: the leaf bound is exact for either
                     // policy; otherwise a single-node request needs a check.
-                    let one_node = self.skus[class.sku].numa_nodes.len() <= 1;
+                    let one_node = skus[class.sku].numa_nodes.len() <= 1;
                     let check_node = policy == NumaPolicy::SingleNode && !one_node;
                     if !preempt && (key == BoundKey::FreeTotal || one_node) {
                         // The common case, kept lean: the bound is the
