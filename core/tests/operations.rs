@@ -113,7 +113,7 @@ fn config_defaults_and_clamping() {
     assert_eq!(
         s.config(),
         &Config {
-            candidates_per_class: 4,
+            candidates_per_class: 2,
             preemption_candidates: 8,
             max_batch: 1_000_000,
             search_budget: 16,
@@ -2296,7 +2296,7 @@ fn misleading_pool_of(numa: bool) -> Scheduler {
     s
 }
 
-/// Per the placement docs, the first `candidates_per_class` (4) hosts that
+/// Per the placement docs, the first `candidates_per_class` (2) hosts that
 /// fit, in slot order, are candidates and the best score among them wins,
 /// when the search has no budget. Only two hosts fit at all (slots 0 and
 /// 56), so both are candidates and the fuller one (slot 56, host 57) wins,
