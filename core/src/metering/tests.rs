@@ -334,3 +334,96 @@ proptest! {
         prop_assert_eq!(format!("{batched:?}"), format!("{one:?}"));
     }
 }
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    let index = prop_oneof![Just(0u32), Just(NO_SKU), 0..NO_SKU];
+    (0u8..5, index.clone(), index).prop_map(|(code, a, b)| {
+        let shape = a.min((1 << SHAPE_BITS) - 1);
+        match code {
+            0 => Op::Start { shape, sku: b },
+            1 => Op::Stop,
+            2 => Op::Idle,
+            3 => Op::Active,
+            _ => Op::Resize { shape, sku: b },
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// A packed event reads back as what was packed.
+    #[test]
+    fn packed_events_read_back(
+        at in any::<u64>(),
+        op in op_strategy(),
+        key in prop_oneof![Just(FOREIGN), 0u16..4_096],
+    ) {
+        let ev = Ev::new(Timestamp(at), op, key);
+        prop_assert_eq!(ev.at, Timestamp(at));
+        prop_assert_eq!(ev.op(), op);
+        prop_assert_eq!(ev.code(), op.code());
+        prop_assert_eq!(ev.key(), key);
+        prop_assert_eq!(ev.is_foreign(), key == FOREIGN);
+    }
+
+    /// A packed state reads back as what was packed.
+    #[test]
+    fn packed_states_read_back(
+        start in any::<u64>(),
+        shape in 0u32..(1 << SHAPE_BITS),
+        sku in prop_oneof![Just(NO_SKU), 0..NO_SKU],
+        idle in any::<bool>(),
+        running in any::<bool>(),
+    ) {
+        let run = running.then_some(Run { start: Timestamp(start), shape, idle, sku });
+        prop_assert_eq!(State::of(run).get(), run);
+        prop_assert_eq!(State::of(run).is_running(), running);
+    }
+}
+
+/// A late event may bring a shape the meter has never seen: its
+/// correction bills that shape, though it is interned only once the event
+/// is applied.
+#[test]
+fn a_late_resize_to_a_new_shape_is_billed_at_that_shape() {
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))
+        .unwrap();
+    let (small, large) = (
+        Resources::cpu_mem(1_000, 1_024).unwrap(),
+        Resources::cpu_mem(3_000, 2_048).unwrap(),
+    );
+    let event = |at, kind| Event {
+        id: EventId(at),
+        tenant: "acme".parse().unwrap(),
+        app: "web".parse().unwrap(),
+        instance: InstanceId(7),
+        at: Timestamp(at.try_into().unwrap()),
+        kind,
+    };
+    let start = EventKind::Started {
+        resources: small,
+        delivered: None,
+    };
+    let _ = m.ingest(&event(0, start), Timestamp(10_000)).unwrap();
+    let _ = m
+        .close_period(Timestamp(10_000), Timestamp(10_000))
+        .unwrap();
+    let resize = EventKind::Resized {
+        resources: large,
+        delivered: None,
+    };
+    let late = m.ingest(&event(9_000, resize), Timestamp(10_000));
+    assert_eq!(late, Ok(Ingested::Adjusted));
+    let adjustments: Vec<&Adjustment> = m.pending_adjustments().collect();
+    assert_eq!(adjustments.len(), 1);
+    // One second at 2 more vCPU and 1 GiB more.
+    assert_eq!(adjustments[0].usage.cpu_millicore_ms, 2_000 * 1_000);
+    assert_eq!(adjustments[0].usage.memory_mib_ms, 1_024 * 1_000);
+    // The new shape is billed from then on.
+    let r = m
+        .close_period(Timestamp(11_000), Timestamp(11_000))
+        .unwrap();
+    assert_eq!(r.usage[0].priced[0].usage.cpu_millicore_ms, 3_000 * 1_000);
+}
