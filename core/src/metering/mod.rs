@@ -1550,6 +1550,10 @@ impl Meter {
             // Fits: no instance holds more events than a `u32` counts
             // (checked at ingest).
             inst.open = (inst.events.len() - (i - folded)) as u32;
+            if inst.events.spilled() && inst.events.len() <= INLINE_EVENTS {
+                // Back into the slot: the heap list is freed.
+                inst.events.shrink_to_fit();
+            }
             inst.carry.is_running()
                 || inst.events.len() > inst.open as usize
                 || inst.last >= horizon

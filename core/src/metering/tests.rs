@@ -427,3 +427,40 @@ fn a_late_resize_to_a_new_shape_is_billed_at_that_shape() {
         .unwrap();
     assert_eq!(r.usage[0].priced[0].usage.cpu_millicore_ms, 3_000 * 1_000);
 }
+
+/// An instance whose events spilled to the heap moves them back into its
+/// slot once a close leaves few enough of them.
+#[test]
+fn events_move_back_into_the_slot_when_a_close_prunes_them() {
+    let mut m = meter();
+    let instance = InstanceId(1);
+    let event = |at: u64, kind: EventKind| Event {
+        id: EventId::derived(instance, &kind, Timestamp(at), 0).unwrap(),
+        tenant: "acme".parse().unwrap(),
+        app: "web".parse().unwrap(),
+        instance,
+        at: Timestamp(at),
+        kind,
+    };
+    let now = Timestamp(100_000);
+    let mut kinds = vec![EventKind::Started {
+        resources: shape(0),
+        delivered: None,
+    }];
+    for k in 0..(INLINE_EVENTS + 2) {
+        kinds.push(if k % 2 == 0 {
+            EventKind::Idle
+        } else {
+            EventKind::Active
+        });
+    }
+    for (k, kind) in kinds.into_iter().enumerate() {
+        let _ = m.ingest(&event(100 * k as u64, kind), now).unwrap();
+    }
+    assert!(m.instances.get(instance).unwrap().events.spilled());
+    // The horizon passes every event: none is remembered any longer.
+    let _ = m.close_period(Timestamp(50_000), now).unwrap();
+    let inst = m.instances.get(instance).unwrap();
+    assert!(inst.events.is_empty() && !inst.events.spilled());
+    assert!(m.is_running(instance));
+}
