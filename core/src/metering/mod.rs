@@ -710,6 +710,8 @@ struct Catalog {
     sku_hints: Hints,
     /// Requested shapes: fewer than `1 << SHAPE_BITS`.
     shapes: Set<Resources>,
+    /// Hints in front of `shapes`, keyed by the shape's own words.
+    shape_hints: Hints,
 }
 
 /// Names an event brings that are not interned yet.
@@ -763,7 +765,7 @@ impl Catalog {
                         }
                     },
                 };
-                let shape = match self.shapes.get_index_of(resources) {
+                let shape = match shape_index(&self.shapes, &self.shape_hints, resources) {
                     Some(i) => i as u32,
                     None => {
                         new.shape = Some(*resources);
@@ -794,7 +796,7 @@ impl Catalog {
         Ok((op, new))
     }
 
-    /// Intern what [`Catalog::op_of`] found new, and remember the hint.
+    /// Intern what [`Catalog::op_of`] found new, and remember the hints.
     fn commit(&mut self, kind: &EventKind, op: Op, new: NewNames) {
         if let Some(sku) = new.sku {
             self.skus.insert(sku);
@@ -804,17 +806,20 @@ impl Catalog {
         }
         if let (
             EventKind::Started {
-                delivered: Some(name),
-                ..
+                resources,
+                delivered,
             }
             | EventKind::Resized {
-                delivered: Some(name),
-                ..
+                resources,
+                delivered,
             },
-            Op::Start { sku, .. } | Op::Resize { sku, .. },
+            Op::Start { shape, sku } | Op::Resize { shape, sku },
         ) = (kind, op)
         {
-            self.sku_hints.set(name.as_str(), sku);
+            self.shape_hints.set_at(Hints::shape_slot(resources), shape);
+            if let Some(name) = delivered {
+                self.sku_hints.set(name.as_str(), sku);
+            }
         }
     }
 }
@@ -929,10 +934,13 @@ const HINT_SLOTS: usize = 1 << HINT_BITS;
 const HINT_BITS: u32 = 10;
 
 /// A cache in front of an interning set, keyed by the address of a name:
-/// the slot of a name holds the index it was last interned at. A hint is
-/// only taken when the name on record at that index *is* the name looked up
-/// (the same allocation), so a stale or colliding hint costs a lookup and
-/// never a wrong answer; what the meter does never depends on the hints.
+/// the slot of a name holds the index it was last interned at (or, for
+/// SKUs, looked up at). A hint is only taken when the name on record at
+/// that index is the name looked up (the same allocation; for SKUs, equal),
+/// so a stale or colliding hint costs a lookup and never a wrong answer;
+/// what the meter does never depends on the hints.
+/// (The shapes' hints are keyed by a hash of the shape instead, and taken
+/// when the shape on record is equal.)
 /// Their contents depend on where names were allocated, so they are not
 /// state: `Debug` shows none of them, and a meter's `Debug` output stays the
 /// same for the same calls.
@@ -969,6 +977,24 @@ impl Hints {
     fn set(&mut self, name: &str, index: u32) {
         self.0[Self::slot(name)] = index;
     }
+
+    /// The slot of a shape: a hash of its words.
+    #[inline]
+    fn shape_slot(shape: &Resources) -> usize {
+        let [a, b, c, d] = shape.as_array().map(u64::from);
+        let x = (a | b << 32) ^ (c | d << 32).rotate_left(17);
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HINT_BITS)) as usize
+    }
+
+    #[inline]
+    fn get_at(&self, slot: usize) -> usize {
+        self.0[slot] as usize
+    }
+
+    #[inline]
+    fn set_at(&mut self, slot: usize, index: u32) {
+        self.0[slot] = index;
+    }
 }
 
 /// The interned index of an owner, if interned.
@@ -988,12 +1014,24 @@ fn owner_index(
     apps.get_index_of(&OwnerRef(tenant, app))
 }
 
+/// The interned index of a shape, if interned.
+#[inline]
+fn shape_index(shapes: &Set<Resources>, hints: &Hints, shape: &Resources) -> Option<usize> {
+    let hint = hints.get_at(Hints::shape_slot(shape));
+    if shapes.get_index(hint) == Some(shape) {
+        return Some(hint);
+    }
+    shapes.get_index_of(shape)
+}
+
 /// The interned index of a SKU, if interned.
 #[inline]
 fn sku_index(skus: &Set<SkuId>, hints: &Hints, sku: &SkuId) -> Option<usize> {
     let hint = hints.get(sku.as_str());
     if let Some(s) = skus.get_index(hint) {
-        if std::ptr::eq(s.as_str(), sku.as_str()) {
+        // Equal names, not only shared ones: each app's copy of a SKU name
+        // finds its hint after its first event.
+        if same_name(s.as_str(), sku.as_str()) {
             return Some(hint);
         }
     }

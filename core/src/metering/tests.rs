@@ -464,3 +464,50 @@ fn events_move_back_into_the_slot_when_a_close_prunes_them() {
     assert!(inst.events.is_empty() && !inst.events.spilled());
     assert!(m.is_running(instance));
 }
+
+/// Shapes and SKUs are interned once each, whatever allocation their names
+/// come in and however their hints collide: every run is billed at its own
+/// shape and reported under its own SKU.
+#[test]
+fn interned_shapes_and_skus_follow_their_values() {
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))
+        .unwrap();
+    let now = Timestamp(10_000);
+    let (n, skus) = (3_000u64, ["g7.large", "g7.xlarge", "m7.large"]);
+    for i in 0..n {
+        // A fresh allocation of the SKU's name for every event.
+        let sku: SkuId = skus[(i % 3) as usize].parse().unwrap();
+        let kind = EventKind::Started {
+            resources: Resources::cpu_mem(1 + i, 1).unwrap(),
+            delivered: Some(sku),
+        };
+        let e = Event {
+            id: EventId::derived(InstanceId(i), &kind, Timestamp(0), 0).unwrap(),
+            tenant: "acme".parse().unwrap(),
+            app: "web".parse().unwrap(),
+            instance: InstanceId(i),
+            at: Timestamp(0),
+            kind,
+        };
+        assert_eq!(m.ingest(&e, now), Ok(Ingested::Applied));
+    }
+    assert_eq!(m.catalog.shapes.len(), n as usize);
+    assert_eq!(m.catalog.skus.len(), skus.len());
+    let r = m.close_period(Timestamp(1_000), now).unwrap();
+    let usage = &r.usage[0];
+    // Σ (1 + i) millicores × 1,000 ms.
+    let cpu: i128 = (0..n).map(|i| i128::from(1 + i) * 1_000).sum();
+    assert_eq!(usage.priced[0].usage.cpu_millicore_ms, cpu);
+    let delivered: Vec<(String, i128)> = usage
+        .delivered
+        .iter()
+        .map(|d| (d.sku.as_ref().unwrap().to_string(), d.instance_ms))
+        .collect();
+    let each = i128::from(n / 3) * 1_000;
+    assert_eq!(
+        delivered,
+        skus.map(|s| (s.to_string(), each)).to_vec(),
+        "one entry per SKU"
+    );
+}
