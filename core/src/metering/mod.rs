@@ -131,8 +131,12 @@
 //! list, with no scan (another id adds a probe of the remembered ids and
 //! one of the instances its bits would name); a new instance's tenant, app and
 //! SKU are found without hashing their names when the event shares them
-//! (as [`decision_events`] does). Instance ids handed out in sequence land
-//! next to each other in the instance table. [`Meter::ingest_batch`] does
+//! (as [`decision_events`] does). An instance's record sits in its slot of
+//! the instance table, two cache lines with room for its first four events
+//! (16 bytes each: shapes and SKUs are interned), so an event that finds
+//! its instance touches the record and, past four events, the rest of its
+//! list on the heap. Instance ids handed out in sequence land next to each
+//! other in the instance table. [`Meter::ingest_batch`] does
 //! the same work as one by one, but looks up the next events' instances
 //! while it ingests, so that a large meter waits for memory once for
 //! several events rather than once for each. [`Meter::reserve`] sizes the
@@ -140,11 +144,12 @@
 //! ran once and touches each (tenant, app) once.
 //!
 //! Memory, measured by `benches/src/bin/meter_memory.rs` with derived ids:
-//! an instance costs about 200 to 360 bytes with its start (the instance
-//! table grows in powers of two), and each further event of the open
-//! period about 64 to 80 bytes (its place in the instance's event list,
-//! which also remembers its id) until the period closes and the horizon
-//! passes it; close periods often enough for the event rate. An id that is
+//! an instance costs about 150 to 300 bytes with its start and up to three
+//! more events (the instance table grows in powers of two), and each
+//! further event about 16 to 32 bytes (its place in the instance's event
+//! list on the heap, which also remembers its id) until the period closes
+//! and the horizon passes it; close periods often enough for the event
+//! rate. An id that is
 //! not derived adds its entry in the id table (not measured here).
 //!
 //! ## Example
@@ -194,6 +199,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+use hashbrown::{HashTable, hash_table};
 use indexmap::Equivalent;
 use indexmap::map::Entry;
 
@@ -291,17 +297,25 @@ pub struct PeriodReport {
     pub invoices: Vec<Invoice>,
 }
 
-/// Marks an event without a delivered SKU.
-const NO_SKU: u32 = u32::MAX;
+/// Marks an event without a delivered SKU (and bounds SKU indices: they
+/// are kept in [`SKU_BITS`] bits).
+const NO_SKU: u32 = (1 << SKU_BITS) - 1;
+/// Bits of a SKU index in a packed event or state.
+const SKU_BITS: u32 = 24;
+/// Bits of a shape index in a packed event or state; interned shapes are
+/// fewer than `1 << SHAPE_BITS`.
+const SHAPE_BITS: u32 = 24;
+const SHAPE_MASK: u64 = (1 << SHAPE_BITS) - 1;
+const SKU_MASK: u64 = (1 << SKU_BITS) - 1;
 
-/// An event's effect, compact (SKUs interned).
+/// An event's effect, compact (shapes and SKUs interned).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Op {
-    Start { shape: Resources, sku: u32 },
+    Start { shape: u32, sku: u32 },
     Stop,
     Idle,
     Active,
-    Resize { shape: Resources, sku: u32 },
+    Resize { shape: u32, sku: u32 },
 }
 
 impl Op {
@@ -330,15 +344,84 @@ impl Op {
 /// Marks an event whose id is not derived from it: the id is remembered in
 /// [`Meter`]'s `seen` table, not with the instance.
 const FOREIGN: u16 = u16::MAX;
+/// [`FOREIGN`] as packed in an [`Ev`] (occurrences are below 4,096).
+const FOREIGN_PACKED: u64 = 1 << 12;
 
 /// An event as kept until its period closes (and, if its id is derived,
-/// until the horizon passes it).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// until the horizon passes it): 16 bytes, its time and one word packing
+/// its kind (3 bits), its key (13 bits), its shape and its SKU (24 bits
+/// each, interned).
+#[derive(Copy, Clone, PartialEq, Eq)]
 struct Ev {
     at: Timestamp,
-    op: Op,
-    /// The occurrence its [`EventId::derived`] id encodes, or [`FOREIGN`].
-    key: u16,
+    bits: u64,
+}
+
+impl Ev {
+    /// Pack. `key` is an occurrence (below 4,096, as [`EventId::fields`]
+    /// reads it) or [`FOREIGN`]; shape and SKU indices were checked to fit
+    /// when interned.
+    fn new(at: Timestamp, op: Op, key: u16) -> Ev {
+        let key = if key == FOREIGN {
+            FOREIGN_PACKED
+        } else {
+            u64::from(key & 0xfff)
+        };
+        let (shape, sku) = match op {
+            Op::Start { shape, sku } | Op::Resize { shape, sku } => (shape, sku),
+            _ => (0, 0),
+        };
+        Ev {
+            at,
+            bits: u64::from(op.code())
+                | key << 3
+                | (u64::from(shape) & SHAPE_MASK) << 16
+                | (u64::from(sku) & SKU_MASK) << (16 + SHAPE_BITS),
+        }
+    }
+
+    /// The code of its kind.
+    const fn code(&self) -> u8 {
+        (self.bits & 0x7) as u8
+    }
+
+    /// The occurrence its derived id encodes, or [`FOREIGN`].
+    const fn key(&self) -> u16 {
+        let k = (self.bits >> 3) & 0x1fff;
+        if k == FOREIGN_PACKED {
+            FOREIGN
+        } else {
+            k as u16
+        }
+    }
+
+    const fn is_foreign(&self) -> bool {
+        (self.bits >> 3) & 0x1fff == FOREIGN_PACKED
+    }
+
+    /// Its effect.
+    const fn op(&self) -> Op {
+        let shape = ((self.bits >> 16) & SHAPE_MASK) as u32;
+        let sku = ((self.bits >> (16 + SHAPE_BITS)) & SKU_MASK) as u32;
+        match self.code() {
+            1 => Op::Start { shape, sku },
+            2 => Op::Stop,
+            3 => Op::Idle,
+            4 => Op::Active,
+            // 5: only the codes of `Op` are packed.
+            _ => Op::Resize { shape, sku },
+        }
+    }
+}
+
+impl std::fmt::Debug for Ev {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ev")
+            .field("at", &self.at)
+            .field("op", &self.op())
+            .field("key", &self.key())
+            .finish()
+    }
 }
 
 /// A running instance's billing state.
@@ -346,21 +429,72 @@ struct Ev {
 struct Run {
     /// When the run started (for its rounding and minimum).
     start: Timestamp,
-    /// The requested shape, billed.
-    shape: Resources,
+    /// The requested shape (index), billed.
+    shape: u32,
     idle: bool,
     /// The delivered SKU (index), or [`NO_SKU`].
     sku: u32,
+}
+
+/// An `Option<Run>` in 16 bytes: the start and one word packing whether
+/// it runs, whether it is idle, its shape and its SKU.
+#[derive(Copy, Clone, PartialEq, Eq)]
+struct State {
+    start: Timestamp,
+    bits: u64,
+}
+
+impl State {
+    const STOPPED: State = State {
+        start: Timestamp::ZERO,
+        bits: 0,
+    };
+
+    /// Pack; shape and SKU indices were checked to fit when interned.
+    fn of(run: Option<Run>) -> State {
+        match run {
+            None => State::STOPPED,
+            Some(run) => State {
+                start: run.start,
+                bits: 1
+                    | u64::from(run.idle) << 1
+                    | (u64::from(run.shape) & SHAPE_MASK) << 16
+                    | (u64::from(run.sku) & SKU_MASK) << (16 + SHAPE_BITS),
+            },
+        }
+    }
+
+    const fn is_running(&self) -> bool {
+        self.bits & 1 != 0
+    }
+
+    const fn get(&self) -> Option<Run> {
+        if !self.is_running() {
+            return None;
+        }
+        Some(Run {
+            start: self.start,
+            shape: ((self.bits >> 16) & SHAPE_MASK) as u32,
+            idle: self.bits & 2 != 0,
+            sku: ((self.bits >> (16 + SHAPE_BITS)) & SKU_MASK) as u32,
+        })
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
 }
 
 /// The lifecycle: the state after `ev`, or why `ev` is not allowed.
 fn step(state: Option<Run>, ev: &Ev, instance: InstanceId) -> Result<Option<Run>, MeterError> {
     let not_running = || MeterError::NotRunning {
         instance,
-        event: ev.op.name(),
+        event: ev.op().name(),
         at: ev.at,
     };
-    match (state, ev.op) {
+    match (state, ev.op()) {
         (Some(run), Op::Start { .. }) => Err(MeterError::AlreadyRunning {
             instance,
             at: ev.at,
@@ -399,24 +533,28 @@ fn replay<'a>(
     state
 }
 
+/// Events an instance keeps inline (more spill to the heap): a start and
+/// a few changes of the open period, or a whole short run.
+const INLINE_EVENTS: usize = 4;
+
 /// One instance.
 #[derive(Clone, Debug)]
 struct Inst {
     /// Index of its (tenant, app).
     app: u32,
-    /// State at the start of the open period.
-    carry: Option<Run>,
-    /// State after every buffered event.
-    tail: Option<Run>,
-    /// Time of its latest event.
-    last: Timestamp,
     /// How many of `events` come before the open period.
     open: u32,
+    /// Time of its latest event.
+    last: Timestamp,
+    /// State at the start of the open period.
+    carry: State,
+    /// State after every buffered event.
+    tail: State,
     /// By time, equal times in arrival order: from `open` on, its events in
     /// the open period (and later), the *buffer*; before `open`, events of
     /// closed periods, already folded into `carry`, whose derived ids are
     /// remembered until the horizon passes them.
-    events: SmallVec<[Ev; 2]>,
+    events: SmallVec<[Ev; INLINE_EVENTS]>,
 }
 
 impl Inst {
@@ -434,9 +572,22 @@ impl Inst {
             .iter()
             .rev()
             .take_while(|e| e.at >= at)
-            .find(|e| e.at == at && e.key == key && e.op.code() == code)
+            .find(|e| e.at == at && e.key() == key && e.code() == code)
     }
 }
+
+/// An instance table slot: the id and its record, in two whole cache
+/// lines, so that finding an instance reads one line of the table's
+/// control bytes and the one or two lines of its slot, and nothing else.
+#[derive(Clone, Debug)]
+#[repr(align(64))]
+struct Slot {
+    id: InstanceId,
+    inst: Inst,
+}
+
+// Two cache lines, no more: the layout above is what makes ingest fast.
+const _: () = assert!(std::mem::size_of::<Slot>() == 128);
 
 /// A remembered event, for deduplication.
 #[derive(Copy, Clone, Debug)]
@@ -484,9 +635,16 @@ impl AppAcc {
         &mut self.priced[i].1
     }
 
-    fn add(&mut self, table: TableIx, run: &Run, ms: u64, top_up: bool) -> Result<(), MeterError> {
-        self.usage(table)
-            .add_time(&run.shape, run.idle, ms, top_up)?;
+    /// Add `ms` of `run`, whose shape is `shape`.
+    fn add(
+        &mut self,
+        table: TableIx,
+        run: &Run,
+        shape: &Resources,
+        ms: u64,
+        top_up: bool,
+    ) -> Result<(), MeterError> {
+        self.usage(table).add_time(shape, run.idle, ms, top_up)?;
         let ms = i128::from(ms);
         match self.delivered.iter_mut().find(|(s, _)| *s == run.sku) {
             Some((_, total)) => {
@@ -515,10 +673,8 @@ pub struct Meter {
     apps: Set<(TenantId, AppId)>,
     /// Hints in front of `apps`, keyed by the app's name.
     app_hints: Hints,
-    /// Interned delivered SKUs.
-    skus: Set<SkuId>,
-    /// Hints in front of `skus`.
-    sku_hints: Hints,
+    /// Interned delivered SKUs and requested shapes.
+    catalog: Catalog,
     instances: Instances,
     /// Ids of events back to the horizon, except derived ones (those are
     /// remembered with their instance's events: see [`Inst::remembered`]).
@@ -532,8 +688,140 @@ pub struct Meter {
 fn index_u32(len: usize, what: &'static str) -> Result<u32, MeterError> {
     u32::try_from(len)
         .ok()
-        .filter(|&i| i != NO_SKU)
+        .filter(|&i| i != u32::MAX)
         .ok_or(MeterError::Overflow { what })
+}
+
+/// The index the next of `len` interned names gets, if below `limit`.
+fn index_below(len: usize, limit: u32, what: &'static str) -> Result<u32, MeterError> {
+    u32::try_from(len)
+        .ok()
+        .filter(|&i| i < limit)
+        .ok_or(MeterError::Overflow { what })
+}
+
+/// The delivered SKUs and the requested shapes, interned, so that an event
+/// and a run name them by index.
+#[derive(Clone, Debug, Default)]
+struct Catalog {
+    /// Delivered SKUs: fewer than [`NO_SKU`].
+    skus: Set<SkuId>,
+    /// Hints in front of `skus`.
+    sku_hints: Hints,
+    /// Requested shapes: fewer than `1 << SHAPE_BITS`.
+    shapes: Set<Resources>,
+    /// Hints in front of `shapes`, keyed by the shape's own words.
+    shape_hints: Hints,
+}
+
+/// Names an event brings that are not interned yet.
+#[derive(Default)]
+struct NewNames {
+    sku: Option<SkuId>,
+    shape: Option<Resources>,
+}
+
+impl NewNames {
+    fn is_empty(&self) -> bool {
+        self.sku.is_none() && self.shape.is_none()
+    }
+}
+
+impl Catalog {
+    /// The shape of index `ix`. Runs and events only hold indices of shapes
+    /// interned when they were ingested, and shapes are never removed, so
+    /// it is always found; the zero shape stands in rather than panic.
+    #[inline]
+    fn shape(&self, ix: u32) -> Resources {
+        self.shapes
+            .get_index(ix as usize)
+            .copied()
+            .unwrap_or(Resources::ZERO)
+    }
+
+    /// The shape of index `ix`, counting the shape `new` brings (it gets
+    /// the next index) as interned.
+    fn shape_with(&self, ix: u32, new: &NewNames) -> Resources {
+        match new.shape {
+            Some(shape) if ix as usize == self.shapes.len() => shape,
+            _ => self.shape(ix),
+        }
+    }
+
+    /// The compact op of an event, with SKU and shape looked up (a name not
+    /// yet interned gets the index it will get, and is returned).
+    fn op_of(&self, kind: &EventKind) -> Result<(Op, NewNames), MeterError> {
+        let mut new = NewNames::default();
+        let mut form =
+            |resources: &Resources, delivered: &Option<SkuId>| -> Result<(u32, u32), MeterError> {
+                let sku = match delivered {
+                    None => NO_SKU,
+                    Some(s) => match sku_index(&self.skus, &self.sku_hints, s) {
+                        // Interned indices were checked to fit when interned.
+                        Some(i) => i as u32,
+                        None => {
+                            new.sku = Some(s.clone());
+                            index_below(self.skus.len(), NO_SKU, "sku count")?
+                        }
+                    },
+                };
+                let shape = match shape_index(&self.shapes, &self.shape_hints, resources) {
+                    Some(i) => i as u32,
+                    None => {
+                        new.shape = Some(*resources);
+                        index_below(self.shapes.len(), 1 << SHAPE_BITS, "shape count")?
+                    }
+                };
+                Ok((shape, sku))
+            };
+        let op = match kind {
+            EventKind::Started {
+                resources,
+                delivered,
+            } => {
+                let (shape, sku) = form(resources, delivered)?;
+                Op::Start { shape, sku }
+            }
+            EventKind::Resized {
+                resources,
+                delivered,
+            } => {
+                let (shape, sku) = form(resources, delivered)?;
+                Op::Resize { shape, sku }
+            }
+            EventKind::Stopped => Op::Stop,
+            EventKind::Idle => Op::Idle,
+            EventKind::Active => Op::Active,
+        };
+        Ok((op, new))
+    }
+
+    /// Intern what [`Catalog::op_of`] found new, and remember the hints.
+    fn commit(&mut self, kind: &EventKind, op: Op, new: NewNames) {
+        if let Some(sku) = new.sku {
+            self.skus.insert(sku);
+        }
+        if let Some(shape) = new.shape {
+            self.shapes.insert(shape);
+        }
+        if let (
+            EventKind::Started {
+                resources,
+                delivered,
+            }
+            | EventKind::Resized {
+                resources,
+                delivered,
+            },
+            Op::Start { shape, sku } | Op::Resize { shape, sku },
+        ) = (kind, op)
+        {
+            self.shape_hints.set_at(Hints::shape_slot(resources), shape);
+            if let Some(name) = delivered {
+                self.sku_hints.set(name.as_str(), sku);
+            }
+        }
+    }
 }
 
 /// Hashes an instance id so that its low bits, which pick the bucket, are
@@ -570,9 +858,56 @@ impl std::hash::Hasher for InstanceHasher {
     }
 }
 
-/// The instances, by id, in the order first seen.
-type Instances =
-    indexmap::IndexMap<InstanceId, Inst, std::hash::BuildHasherDefault<InstanceHasher>>;
+/// The instances, by id: a hash table whose slots hold the records
+/// themselves (see [`Slot`]). Its order follows the ids' hashes and the
+/// table's history, so nothing the meter reports follows it: closing a
+/// period sums per (tenant, app) and sorts, and `Debug` lists the
+/// instances by id.
+#[derive(Clone, Default)]
+struct Instances(HashTable<Slot>);
+
+impl std::fmt::Debug for Instances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut slots: Vec<&Slot> = self.0.iter().collect();
+        slots.sort_unstable_by_key(|s| s.id);
+        f.debug_map()
+            .entries(slots.iter().map(|s| (s.id, &s.inst)))
+            .finish()
+    }
+}
+
+impl Instances {
+    #[inline]
+    fn hash(id: InstanceId) -> u64 {
+        use std::hash::Hasher;
+        let mut h = InstanceHasher::default();
+        h.write_u64(id.0);
+        h.finish()
+    }
+
+    #[inline]
+    fn rehash(slot: &Slot) -> u64 {
+        Self::hash(slot.id)
+    }
+
+    #[inline]
+    fn get(&self, id: InstanceId) -> Option<&Inst> {
+        self.0.find(Self::hash(id), |s| s.id == id).map(|s| &s.inst)
+    }
+
+    #[inline]
+    fn entry(&mut self, id: InstanceId) -> hash_table::Entry<'_, Slot> {
+        self.0.entry(Self::hash(id), |s| s.id == id, Self::rehash)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional, Self::rehash);
+    }
+}
 
 /// Equal names. Names are `Arc<str>`, and the standard comparison always
 /// compares the bytes; a name shared with the one on record (as events
@@ -599,10 +934,13 @@ const HINT_SLOTS: usize = 1 << HINT_BITS;
 const HINT_BITS: u32 = 10;
 
 /// A cache in front of an interning set, keyed by the address of a name:
-/// the slot of a name holds the index it was last interned at. A hint is
-/// only taken when the name on record at that index *is* the name looked up
-/// (the same allocation), so a stale or colliding hint costs a lookup and
-/// never a wrong answer; what the meter does never depends on the hints.
+/// the slot of a name holds the index it was last interned at (or, for
+/// SKUs, looked up at). A hint is only taken when the name on record at
+/// that index is the name looked up (the same allocation; for SKUs, equal),
+/// so a stale or colliding hint costs a lookup and never a wrong answer;
+/// what the meter does never depends on the hints.
+/// (The shapes' hints are keyed by a hash of the shape instead, and taken
+/// when the shape on record is equal.)
 /// Their contents depend on where names were allocated, so they are not
 /// state: `Debug` shows none of them, and a meter's `Debug` output stays the
 /// same for the same calls.
@@ -639,6 +977,24 @@ impl Hints {
     fn set(&mut self, name: &str, index: u32) {
         self.0[Self::slot(name)] = index;
     }
+
+    /// The slot of a shape: a hash of its words.
+    #[inline]
+    fn shape_slot(shape: &Resources) -> usize {
+        let [a, b, c, d] = shape.as_array().map(u64::from);
+        let x = (a | b << 32) ^ (c | d << 32).rotate_left(17);
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HINT_BITS)) as usize
+    }
+
+    #[inline]
+    fn get_at(&self, slot: usize) -> usize {
+        self.0[slot] as usize
+    }
+
+    #[inline]
+    fn set_at(&mut self, slot: usize, index: u32) {
+        self.0[slot] = index;
+    }
 }
 
 /// The interned index of an owner, if interned.
@@ -658,12 +1014,24 @@ fn owner_index(
     apps.get_index_of(&OwnerRef(tenant, app))
 }
 
+/// The interned index of a shape, if interned.
+#[inline]
+fn shape_index(shapes: &Set<Resources>, hints: &Hints, shape: &Resources) -> Option<usize> {
+    let hint = hints.get_at(Hints::shape_slot(shape));
+    if shapes.get_index(hint) == Some(shape) {
+        return Some(hint);
+    }
+    shapes.get_index_of(shape)
+}
+
 /// The interned index of a SKU, if interned.
 #[inline]
 fn sku_index(skus: &Set<SkuId>, hints: &Hints, sku: &SkuId) -> Option<usize> {
     let hint = hints.get(sku.as_str());
     if let Some(s) = skus.get_index(hint) {
-        if std::ptr::eq(s.as_str(), sku.as_str()) {
+        // Equal names, not only shared ones: each app's copy of a SKU name
+        // finds its hint after its first event.
+        if same_name(s.as_str(), sku.as_str()) {
             return Some(hint);
         }
     }
@@ -682,8 +1050,7 @@ impl Meter {
             closed: Vec::new(),
             apps: Set::default(),
             app_hints: Hints::default(),
-            skus: Set::default(),
-            sku_hints: Hints::default(),
+            catalog: Catalog::default(),
             instances: Instances::default(),
             seen: Map::default(),
             derived_ids: 0,
@@ -729,8 +1096,8 @@ impl Meter {
     /// True when the instance is running after every event ingested.
     pub fn is_running(&self, instance: InstanceId) -> bool {
         self.instances
-            .get(&instance)
-            .is_some_and(|i| i.tail.is_some())
+            .get(instance)
+            .is_some_and(|i| i.tail.is_running())
     }
 
     /// Instances the meter holds state for.
@@ -780,56 +1147,6 @@ impl Meter {
         self.prices.push(table)
     }
 
-    /// The compact op of an event, with SKUs looked up (a SKU not yet
-    /// interned gets the index it will get). Also returns the new SKU.
-    fn op_of(
-        skus: &Set<SkuId>,
-        hints: &Hints,
-        kind: &EventKind,
-    ) -> Result<(Op, Option<SkuId>), MeterError> {
-        let sku = |s: &Option<SkuId>| -> Result<(u32, Option<SkuId>), MeterError> {
-            match s {
-                None => Ok((NO_SKU, None)),
-                Some(s) => match sku_index(skus, hints, s) {
-                    // Interned indices were checked to fit when interned.
-                    Some(i) => Ok((i as u32, None)),
-                    None => Ok((index_u32(skus.len(), "sku count")?, Some(s.clone()))),
-                },
-            }
-        };
-        Ok(match kind {
-            EventKind::Started {
-                resources,
-                delivered,
-            } => {
-                let (sku, new) = sku(delivered)?;
-                (
-                    Op::Start {
-                        shape: *resources,
-                        sku,
-                    },
-                    new,
-                )
-            }
-            EventKind::Resized {
-                resources,
-                delivered,
-            } => {
-                let (sku, new) = sku(delivered)?;
-                (
-                    Op::Resize {
-                        shape: *resources,
-                        sku,
-                    },
-                    new,
-                )
-            }
-            EventKind::Stopped => (Op::Stop, None),
-            EventKind::Idle => (Op::Idle, None),
-            EventKind::Active => (Op::Active, None),
-        })
-    }
-
     /// Whether `event` is the event remembered as `ev` of `instance`, whose
     /// record is `inst`. An instance's record outlives the ids of its
     /// events (both go once the instance has been stopped since before the
@@ -840,8 +1157,7 @@ impl Meter {
         inst: Option<&Inst>,
         event: &Event,
         apps: &Set<(TenantId, AppId)>,
-        skus: &Set<SkuId>,
-        sku_hints: &Hints,
+        catalog: &Catalog,
     ) -> bool {
         let owner = inst.and_then(|i| apps.get_index(i.app as usize));
         instance == event.instance
@@ -850,7 +1166,7 @@ impl Meter {
                 same_name(t.as_str(), event.tenant.as_str())
                     && same_name(a.as_str(), event.app.as_str())
             })
-            && matches!(Self::op_of(skus, sku_hints, &event.kind), Ok((op, None)) if op == ev.op)
+            && matches!(catalog.op_of(&event.kind), Ok((op, new)) if new.is_empty() && op == ev.op())
     }
 
     /// Ingest `events` in order at the embedder's time `now`, exactly as
@@ -933,10 +1249,10 @@ impl Meter {
     fn look_up(&self, events: &[Event]) {
         let mut touched = 0u64;
         for e in events {
-            if let Some((_, inst)) = self.instances.get_key_value(&e.instance) {
-                touched ^= inst.last.0
-                    ^ inst.tail.map_or(0, |run| run.start.0)
-                    ^ inst.events.last().map_or(0, |ev| ev.at.0);
+            if let Some(inst) = self.instances.get(e.instance) {
+                // Both lines of the slot, and the last event (on the heap
+                // if the instance's events spilled).
+                touched ^= inst.last.0 ^ inst.events.last().map_or(0, |ev| ev.at.0);
             }
             if !self.seen.is_empty() {
                 touched ^= self.seen.get_index_of(&e.id).unwrap_or(0) as u64;
@@ -957,8 +1273,7 @@ impl Meter {
             horizon,
             apps,
             app_hints,
-            skus,
-            sku_hints,
+            catalog,
             instances,
             seen,
             derived_ids,
@@ -984,10 +1299,8 @@ impl Meter {
             None => match seen.entry(event.id) {
                 Entry::Occupied(o) => {
                     let s = o.get();
-                    let inst = instances.get(&s.instance);
-                    return if Self::same_payload(
-                        s.instance, &s.ev, inst, event, apps, skus, sku_hints,
-                    ) {
+                    let inst = instances.get(s.instance);
+                    return if Self::same_payload(s.instance, &s.ev, inst, event, apps, catalog) {
                         Ok(Ingested::Duplicate)
                     } else {
                         Err(MeterError::Conflict { id: event.id })
@@ -997,7 +1310,7 @@ impl Meter {
                     // Remembered as the derived id of another event.
                     let (owner, t, code, k) = event.id.fields();
                     if instances
-                        .get(&owner)
+                        .get(owner)
                         .is_some_and(|i| i.remembered(t, code, k).is_some())
                     {
                         return Err(MeterError::Conflict { id: event.id });
@@ -1010,12 +1323,12 @@ impl Meter {
         // applies.
         let entry = instances.entry(instance);
         let existing = match &entry {
-            Entry::Occupied(o) => Some(o.get()),
-            Entry::Vacant(_) => None,
+            hash_table::Entry::Occupied(o) => Some(&o.get().inst),
+            hash_table::Entry::Vacant(_) => None,
         };
         if let (Some(k), Some(inst)) = (key, existing) {
             if let Some(ev) = inst.remembered(at, event.kind.code(), k) {
-                return if Self::same_payload(instance, ev, existing, event, apps, skus, sku_hints) {
+                return if Self::same_payload(instance, ev, existing, event, apps, catalog) {
                     Ok(Ingested::Duplicate)
                 } else {
                     Err(MeterError::Conflict { id: event.id })
@@ -1060,16 +1373,13 @@ impl Meter {
                 None => (index_u32(apps.len(), "app count")?, true),
             },
         };
-        let (op, new_sku) = Self::op_of(skus, sku_hints, &event.kind)?;
+        let (op, new_names) = catalog.op_of(&event.kind)?;
         if let Some(inst) = existing {
             // Positions in `events` are kept in `u32`s.
             index_u32(inst.events.len() + 1, "events of an instance")?;
         }
-        let ev = Ev {
-            at,
-            op,
-            key: key.unwrap_or(FOREIGN),
-        };
+        let ev = Ev::new(at, op, key.unwrap_or(FOREIGN));
+        let shape_of = |ix| catalog.shape_with(ix, &new_names);
 
         let plan = match existing {
             None if at >= open_start => Plan::Append {
@@ -1078,19 +1388,20 @@ impl Meter {
             None => {
                 let state = step(None, &ev, instance)?;
                 Plan::Adjust {
-                    adjustments: correction(prices, closed, event, None, state)?,
+                    adjustments: correction(prices, closed, shape_of, event, None, state)?,
                     state,
                 }
             }
             Some(inst) if at >= inst.last && at >= open_start => Plan::Append {
-                tail: step(inst.tail, &ev, instance)?,
+                tail: step(inst.tail.get(), &ev, instance)?,
             },
             Some(inst) if at >= inst.last => {
                 // Before the open period and not older than the latest
                 // event: the buffer is empty and `carry` held since `last`.
-                let state = step(inst.carry, &ev, instance)?;
+                let carry = inst.carry.get();
+                let state = step(carry, &ev, instance)?;
                 Plan::Adjust {
-                    adjustments: correction(prices, closed, event, inst.carry, state)?,
+                    adjustments: correction(prices, closed, shape_of, event, carry, state)?,
                     state,
                 }
             }
@@ -1100,7 +1411,7 @@ impl Meter {
             {
                 let buffer = inst.buffer();
                 let pos = buffer.partition_point(|e| e.at <= at);
-                let before = replay(inst.carry, &buffer[..pos], instance);
+                let before = replay(inst.carry.get(), &buffer[..pos], instance);
                 let mut tail = step(before, &ev, instance)?;
                 for later in &buffer[pos..] {
                     tail = step(tail, later, instance)?;
@@ -1123,23 +1434,7 @@ impl Meter {
         if existing.is_none() {
             app_hints.set(event.app.as_str(), app_ix);
         }
-        if let Some(sku) = new_sku {
-            skus.insert(sku);
-        }
-        if let (
-            EventKind::Started {
-                delivered: Some(name),
-                ..
-            }
-            | EventKind::Resized {
-                delivered: Some(name),
-                ..
-            },
-            Op::Start { sku, .. } | Op::Resize { sku, .. },
-        ) = (&event.kind, op)
-        {
-            sku_hints.set(name.as_str(), sku);
-        }
+        catalog.commit(&event.kind, op, new_names);
         match unseen {
             Some(v) => {
                 v.insert(Seen { instance, ev });
@@ -1147,34 +1442,42 @@ impl Meter {
             None => *derived_ids += 1,
         }
         let inst = match entry {
-            Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => v.insert(Inst {
-                app: app_ix,
-                carry: None,
-                tail: None,
-                last: at,
-                open: 0,
-                events: SmallVec::new(),
-            }),
+            hash_table::Entry::Occupied(o) => &mut o.into_mut().inst,
+            hash_table::Entry::Vacant(v) => {
+                &mut v
+                    .insert(Slot {
+                        id: instance,
+                        inst: Inst {
+                            app: app_ix,
+                            open: 0,
+                            last: at,
+                            carry: State::STOPPED,
+                            tail: State::STOPPED,
+                            events: SmallVec::new(),
+                        },
+                    })
+                    .into_mut()
+                    .inst
+            }
         };
         Ok(match plan {
             Plan::Append { tail } => {
                 inst.events.push(ev);
-                inst.tail = tail;
+                inst.tail = State::of(tail);
                 inst.last = at;
                 Ingested::Applied
             }
             Plan::Insert { pos, tail } => {
                 inst.events.insert(inst.open as usize + pos, ev);
-                inst.tail = tail;
+                inst.tail = State::of(tail);
                 Ingested::Applied
             }
             Plan::Adjust {
                 state,
                 adjustments: new_adjustments,
             } => {
-                inst.carry = state;
-                inst.tail = state;
+                inst.carry = State::of(state);
+                inst.tail = inst.carry;
                 inst.last = at;
                 if key.is_some() {
                     // The buffer is empty (see the plan), and the length
@@ -1196,8 +1499,9 @@ impl Meter {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<(), MeterError> {
+        let shape = self.catalog.shape(run.shape);
         self.prices
-            .split(from, to, |t, ms| acc.add(t, run, ms, false))
+            .split(from, to, |t, ms| acc.add(t, run, &shape, ms, false))
     }
 
     /// Close the open period at `end` (exclusive) and report it. `end` must
@@ -1226,26 +1530,28 @@ impl Meter {
 
         // Pass 1, read-only: usage per (tenant, app).
         let mut acc: Vec<AppAcc> = vec![AppAcc::default(); self.apps.len()];
-        for (&id, inst) in &self.instances {
-            if inst.carry.is_none() && inst.buffer().is_empty() {
+        for Slot { id, inst } in self.instances.0.iter() {
+            let id = *id;
+            if !inst.carry.is_running() && inst.buffer().is_empty() {
                 continue;
             }
             let Some(a) = acc.get_mut(inst.app as usize) else {
                 continue; // every instance's app is interned
             };
-            let mut state = inst.carry;
+            let mut state = inst.carry.get();
             let mut t = self.open_start;
             for ev in inst.buffer().iter().take_while(|e| e.at < end) {
                 if let Some(run) = &state {
                     self.bill(a, run, t, ev.at)?;
-                    if ev.op == Op::Stop {
+                    if ev.op() == Op::Stop {
                         let table = self.prices.at(ev.at)?;
                         let top_up = self
                             .prices
                             .table(table)
                             .top_up_ms(ev.at.0.saturating_sub(run.start.0))?;
                         if top_up > 0 {
-                            a.add(table, run, top_up, true)?;
+                            let shape = self.catalog.shape(run.shape);
+                            a.add(table, run, &shape, top_up, true)?;
                         }
                     }
                 }
@@ -1263,17 +1569,17 @@ impl Meter {
             end.0.saturating_sub(self.config.adjustment_window_ms),
         ));
         let derived_ids = &mut self.derived_ids;
-        self.instances.retain(|&id, inst| {
+        self.instances.0.retain(|Slot { id, inst }| {
             let buffer = inst.buffer();
             let n = buffer.partition_point(|e| e.at < end);
-            inst.carry = replay(inst.carry, &buffer[..n], id);
+            inst.carry = State::of(replay(inst.carry.get(), &buffer[..n], *id));
             // Events now before the open period stay only while their
             // derived ids are remembered.
             let folded = inst.open as usize + n;
             let mut i = 0;
             inst.events.retain(|e| {
-                let keep = i >= folded || (e.key != FOREIGN && e.at >= horizon);
-                if !keep && e.key != FOREIGN {
+                let keep = i >= folded || (!e.is_foreign() && e.at >= horizon);
+                if !keep && !e.is_foreign() {
                     *derived_ids = derived_ids.saturating_sub(1);
                 }
                 i += 1;
@@ -1282,7 +1588,13 @@ impl Meter {
             // Fits: no instance holds more events than a `u32` counts
             // (checked at ingest).
             inst.open = (inst.events.len() - (i - folded)) as u32;
-            inst.carry.is_some() || inst.events.len() > inst.open as usize || inst.last >= horizon
+            if inst.events.spilled() && inst.events.len() <= INLINE_EVENTS {
+                // Back into the slot: the heap list is freed.
+                inst.events.shrink_to_fit();
+            }
+            inst.carry.is_running()
+                || inst.events.len() > inst.open as usize
+                || inst.last >= horizon
         });
         self.seen.retain(|_, s| s.ev.at >= horizon);
         self.closed.push(period);
@@ -1327,7 +1639,7 @@ impl Meter {
                 .delivered
                 .iter()
                 .map(|&(s, ms)| DeliveredUsage {
-                    sku: self.skus.get_index(s as usize).cloned(),
+                    sku: self.catalog.skus.get_index(s as usize).cloned(),
                     instance_ms: ms,
                 })
                 .collect();
@@ -1424,6 +1736,7 @@ impl Meter {
 fn correction(
     prices: &PriceBook,
     closed: &[Period],
+    shape_of: impl Fn(u32) -> Resources,
     event: &Event,
     old: Option<Run>,
     new: Option<Run>,
@@ -1437,10 +1750,12 @@ fn correction(
         let mut plus = AppAcc::default();
         let mut minus = AppAcc::default();
         if let Some(run) = new {
-            prices.split(from, p.end, |t, ms| plus.add(t, &run, ms, false))?;
+            let shape = shape_of(run.shape);
+            prices.split(from, p.end, |t, ms| plus.add(t, &run, &shape, ms, false))?;
         }
         if let Some(run) = old {
-            prices.split(from, p.end, |t, ms| minus.add(t, &run, ms, false))?;
+            let shape = shape_of(run.shape);
+            prices.split(from, p.end, |t, ms| minus.add(t, &run, &shape, ms, false))?;
             // A late stop ends the run in the first corrected period,
             // which then bills the run's rounding and minimum.
             if k == 0 && new.is_none() {
@@ -1449,7 +1764,7 @@ fn correction(
                     .table(t)
                     .top_up_ms(at.0.saturating_sub(run.start.0))?;
                 if top_up > 0 {
-                    plus.add(t, &run, top_up, true)?;
+                    plus.add(t, &run, &shape, top_up, true)?;
                 }
             }
         }

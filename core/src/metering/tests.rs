@@ -334,3 +334,180 @@ proptest! {
         prop_assert_eq!(format!("{batched:?}"), format!("{one:?}"));
     }
 }
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    let index = prop_oneof![Just(0u32), Just(NO_SKU), 0..NO_SKU];
+    (0u8..5, index.clone(), index).prop_map(|(code, a, b)| {
+        let shape = a.min((1 << SHAPE_BITS) - 1);
+        match code {
+            0 => Op::Start { shape, sku: b },
+            1 => Op::Stop,
+            2 => Op::Idle,
+            3 => Op::Active,
+            _ => Op::Resize { shape, sku: b },
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// A packed event reads back as what was packed.
+    #[test]
+    fn packed_events_read_back(
+        at in any::<u64>(),
+        op in op_strategy(),
+        key in prop_oneof![Just(FOREIGN), 0u16..4_096],
+    ) {
+        let ev = Ev::new(Timestamp(at), op, key);
+        prop_assert_eq!(ev.at, Timestamp(at));
+        prop_assert_eq!(ev.op(), op);
+        prop_assert_eq!(ev.code(), op.code());
+        prop_assert_eq!(ev.key(), key);
+        prop_assert_eq!(ev.is_foreign(), key == FOREIGN);
+    }
+
+    /// A packed state reads back as what was packed.
+    #[test]
+    fn packed_states_read_back(
+        start in any::<u64>(),
+        shape in 0u32..(1 << SHAPE_BITS),
+        sku in prop_oneof![Just(NO_SKU), 0..NO_SKU],
+        idle in any::<bool>(),
+        running in any::<bool>(),
+    ) {
+        let run = running.then_some(Run { start: Timestamp(start), shape, idle, sku });
+        prop_assert_eq!(State::of(run).get(), run);
+        prop_assert_eq!(State::of(run).is_running(), running);
+    }
+}
+
+/// A late event may bring a shape the meter has never seen: its
+/// correction bills that shape, though it is interned only once the event
+/// is applied.
+#[test]
+fn a_late_resize_to_a_new_shape_is_billed_at_that_shape() {
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))
+        .unwrap();
+    let (small, large) = (
+        Resources::cpu_mem(1_000, 1_024).unwrap(),
+        Resources::cpu_mem(3_000, 2_048).unwrap(),
+    );
+    let event = |at, kind| Event {
+        id: EventId(at),
+        tenant: "acme".parse().unwrap(),
+        app: "web".parse().unwrap(),
+        instance: InstanceId(7),
+        at: Timestamp(at.try_into().unwrap()),
+        kind,
+    };
+    let start = EventKind::Started {
+        resources: small,
+        delivered: None,
+    };
+    let _ = m.ingest(&event(0, start), Timestamp(10_000)).unwrap();
+    let _ = m
+        .close_period(Timestamp(10_000), Timestamp(10_000))
+        .unwrap();
+    let resize = EventKind::Resized {
+        resources: large,
+        delivered: None,
+    };
+    let late = m.ingest(&event(9_000, resize), Timestamp(10_000));
+    assert_eq!(late, Ok(Ingested::Adjusted));
+    let adjustments: Vec<&Adjustment> = m.pending_adjustments().collect();
+    assert_eq!(adjustments.len(), 1);
+    // One second at 2 more vCPU and 1 GiB more.
+    assert_eq!(adjustments[0].usage.cpu_millicore_ms, 2_000 * 1_000);
+    assert_eq!(adjustments[0].usage.memory_mib_ms, 1_024 * 1_000);
+    // The new shape is billed from then on.
+    let r = m
+        .close_period(Timestamp(11_000), Timestamp(11_000))
+        .unwrap();
+    assert_eq!(r.usage[0].priced[0].usage.cpu_millicore_ms, 3_000 * 1_000);
+}
+
+/// An instance whose events spilled to the heap moves them back into its
+/// slot once a close leaves few enough of them.
+#[test]
+fn events_move_back_into_the_slot_when_a_close_prunes_them() {
+    let mut m = meter();
+    let instance = InstanceId(1);
+    let event = |at: u64, kind: EventKind| Event {
+        id: EventId::derived(instance, &kind, Timestamp(at), 0).unwrap(),
+        tenant: "acme".parse().unwrap(),
+        app: "web".parse().unwrap(),
+        instance,
+        at: Timestamp(at),
+        kind,
+    };
+    let now = Timestamp(100_000);
+    let mut kinds = vec![EventKind::Started {
+        resources: shape(0),
+        delivered: None,
+    }];
+    for k in 0..(INLINE_EVENTS + 2) {
+        kinds.push(if k % 2 == 0 {
+            EventKind::Idle
+        } else {
+            EventKind::Active
+        });
+    }
+    for (k, kind) in kinds.into_iter().enumerate() {
+        let _ = m.ingest(&event(100 * k as u64, kind), now).unwrap();
+    }
+    assert!(m.instances.get(instance).unwrap().events.spilled());
+    // The horizon passes every event: none is remembered any longer.
+    let _ = m.close_period(Timestamp(50_000), now).unwrap();
+    let inst = m.instances.get(instance).unwrap();
+    assert!(inst.events.is_empty() && !inst.events.spilled());
+    assert!(m.is_running(instance));
+}
+
+/// Shapes and SKUs are interned once each, whatever allocation their names
+/// come in and however their hints collide: every run is billed at its own
+/// shape and reported under its own SKU.
+#[test]
+fn interned_shapes_and_skus_follow_their_values() {
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))
+        .unwrap();
+    let now = Timestamp(10_000);
+    let (n, skus) = (3_000u64, ["g7.large", "g7.xlarge", "m7.large"]);
+    for i in 0..n {
+        // A fresh allocation of the SKU's name for every event.
+        let sku: SkuId = skus[(i % 3) as usize].parse().unwrap();
+        let kind = EventKind::Started {
+            resources: Resources::cpu_mem(1 + i, 1).unwrap(),
+            delivered: Some(sku),
+        };
+        let e = Event {
+            id: EventId::derived(InstanceId(i), &kind, Timestamp(0), 0).unwrap(),
+            tenant: "acme".parse().unwrap(),
+            app: "web".parse().unwrap(),
+            instance: InstanceId(i),
+            at: Timestamp(0),
+            kind,
+        };
+        assert_eq!(m.ingest(&e, now), Ok(Ingested::Applied));
+    }
+    assert_eq!(m.catalog.shapes.len(), n as usize);
+    assert_eq!(m.catalog.skus.len(), skus.len());
+    let r = m.close_period(Timestamp(1_000), now).unwrap();
+    let usage = &r.usage[0];
+    // Σ (1 + i) millicores × 1,000 ms.
+    let cpu: i128 = (0..n).map(|i| i128::from(1 + i) * 1_000).sum();
+    assert_eq!(usage.priced[0].usage.cpu_millicore_ms, cpu);
+    let delivered: Vec<(String, i128)> = usage
+        .delivered
+        .iter()
+        .map(|d| (d.sku.as_ref().unwrap().to_string(), d.instance_ms))
+        .collect();
+    let each = i128::from(n / 3) * 1_000;
+    assert_eq!(
+        delivered,
+        skus.map(|s| (s.to_string(), each)).to_vec(),
+        "one entry per SKU"
+    );
+}
