@@ -138,6 +138,7 @@ def main():
 
     memory = collected("memory.txt")
     meter_memory = collected("meter_memory.txt")
+    online_fill = collected("online_fill.txt")
     vbp_md = collected("vbp.md")
     vbp_time = collected("vbp-time.txt")
 
@@ -178,27 +179,29 @@ throughput, scale-out), `--bench evacuation`, `--bench repack`,
 
 ### Where the time goes (from callgrind, not re-measured by this script)
 
-- **Placement** costs about 8,500 instructions per instance at 10,000
-  hosts (9,600 before the fan-out-16 index, the instance table and the
-  one-node shortcut): about half in the index searches (4.6 (SKU, zone)
-  classes searched per placement; each opens the root, an inner node and a
-  block, comparing 16 children with the request in a few vector
-  instructions, then scores up to 4 candidates), about 1,000 in recording
-  the allocation and updating the index, about 500 in the spread check, the
-  rest in the instance table, the decision and the call itself.
-  1,000,000/s on this 2.45 GHz core needs under about 5,000. Next levers:
+- **Placement** costs about 6,000 instructions per instance at 10,000
+  hosts (8,500 the previous round, 9,600 before the fan-out-16 index): about
+  2,400 in the index searches (4.6 (SKU, zone) classes searched per
+  placement; each opens the root, an inner node and a block, comparing 16
+  children with the request in a few vector instructions, then scores up to
+  `candidates_per_class` = 2 hosts), about 1,050 in recording the
+  allocation and updating the index (about 600 of it the index), about 400
+  in the spread check, about 300 in the instance table, the rest in the
+  decision and the call itself (a `Placement` carries three shared names,
+  whose reference counts cost about 27 ns a placement here). Next levers:
   fewer class searches per placement (one search per zone over all its
-  SKUs), candidate scoring in vector instructions, no per-call `Decisions`
-  and name clones for batch calls.
+  SKUs), host positions in the index (no hash lookup of the chosen host),
+  and inline short names.
 - **Evacuation** runs about 6,300 instructions per re-placed instance
   (the retry pass, then eviction bookkeeping: release, a boxed pending
   reason), plus cache misses on a 150,000-instance state.
 - **Metering ingest** (`Meter::ingest_batch`, 1,024 events a call) is bound
-  by memory reads: derived event ids are remembered with their instance's
-  events (no global id table), and the batch call looks up the next 32
-  events' instances while it ingests, so their reads overlap. What remains
-  is the instance record (about 184 bytes, three cache lines) and event-list
-  allocations for instances with more than two retained events.
+  by memory reads: each instance's record sits in its slot of the instance
+  table (128 bytes, two cache lines), with its first four events inline and
+  shapes interned (an event is 16 bytes), and the batch call looks up the
+  next 32 events' instances while it ingests, so their reads overlap. Cold
+  streams without `Meter::reserve` spend about a third of their time
+  growing the table.
 
 ## Memory
 
@@ -213,6 +216,19 @@ Metering (`--bin meter_memory`):
 
 ```
 {meter_memory.strip()}
+```
+
+## Online fill
+
+How full online placement packs the bench region, per
+`Config::candidates_per_class` (`cargo run --release -p trimline-bench
+--bin online_fill -- HOSTS K...`): three seeded streams of the placement
+benches' instances, one `place` at a time until 200 calls in a row find no
+room; instances placed, then the share of capacity allocated per dimension
+(CPU, memory, network, accelerators). The default is 2.
+
+```
+{online_fill.strip()}
 ```
 
 ## Packing quality

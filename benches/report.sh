@@ -16,12 +16,18 @@ cargo bench -p trimline-bench --bench placement --bench evacuation --bench repac
     --warm-up-time 1 --measurement-time 4 2>&1 | tee "$OUT/criterion.txt"
 
 echo "== memory per host and per instance"
-cargo build --release -q -p trimline-bench --bin memory --bin meter_memory --bin vbp
+cargo build --release -q -p trimline-bench --bin memory --bin meter_memory --bin vbp --bin online_fill
 : > "$OUT/memory.txt"
 for hosts in 10000 100000; do
     "$ROOT/target/release/memory" "$hosts" 2 | tee -a "$OUT/memory.txt"
 done
 "$ROOT/target/release/meter_memory" | tee "$OUT/meter_memory.txt"
+
+echo "== online fill per candidates_per_class"
+: > "$OUT/online_fill.txt"
+for hosts in 1000 10000; do
+    "$ROOT/target/release/online_fill" "$hosts" 1 2 4 8 | tee -a "$OUT/online_fill.txt"
+done
 
 echo "== packing quality on the full vbp sets, with the baselines"
 VBP="$ROOT/target/vbp"
