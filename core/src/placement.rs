@@ -60,7 +60,7 @@ use crate::app::{NumaPolicy, QosTier};
 use crate::decision::{Decisions, EvictionCause, Placement};
 use crate::explain::{Constraint, Explanation, OfferingBlock, PendingReason, SkuRuledOut};
 use crate::ids::{HostId, InstanceId};
-use crate::index::BoundKey;
+use crate::index::{BoundKey, ClassIndex};
 use crate::provision::constraint_of;
 use crate::resources::{DIMENSIONS, Dimension, Resources, Scale, fraction};
 use crate::scheduler::{Host, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
@@ -321,6 +321,21 @@ impl Scheduler {
         choose_parts(&caps, &avail, req, policy)
     }
 
+    /// The free total of the host in `slot` of `class`, if some single
+    /// NUMA node of it has `req` free. Kept out of line: the search's
+    /// common case does not need it.
+    #[inline(never)]
+    fn free_if_a_node_fits(
+        &self,
+        class: &ClassIndex,
+        slot: u32,
+        host: HostId,
+        req: &Resources,
+    ) -> Option<[u32; DIMENSIONS]> {
+        self.fits_one_node(host, req)
+            .then(|| class.tree.leaf_bound(BoundKey::FreeTotal, slot))
+    }
+
     /// Whether some single NUMA node of the host has `req` free.
     fn fits_one_node(&self, id: HostId, req: &Resources) -> bool {
         let Some(h) = self.hosts.get(&id) else {
@@ -519,17 +534,26 @@ impl Scheduler {
                     };
                     let mut found = 0u32;
                     let scale = &self.sku_scales[class.sku];
-                    // Single-node SKUs: the leaf bound is exact for either
-                    // policy; otherwise a single-node request needs a check.
-                    let one_node = skus[class.sku].numa_nodes.len() <= 1;
-                    let check_node = policy == NumaPolicy::SingleNode && !one_node;
-                    if !preempt && (key == BoundKey::FreeTotal || one_node) {
-                        // The common case, kept lean: the bound is the
-                        // host's free capacity and covers the request, so
-                        // the host fits; its id is read only to settle ties.
-                        exhausted |= class.tree.search(key, &req_arr, budget, |slot, free| {
+                    if !preempt {
+                        // The bound covers the request. It is the host's
+                        // free capacity, except for a single-node request
+                        // on a SKU of several nodes: then some node may
+                        // fit, which is checked, and the host's free total
+                        // is read for the score. The host's id is read to
+                        // settle ties.
+                        let check_node =
+                            key == BoundKey::FreeNode && skus[class.sku].numa_nodes.len() > 1;
+                        exhausted |= class.tree.search(key, &req_arr, budget, |slot, bound| {
                             let Some(host) = class.host_at(slot) else {
                                 return ControlFlow::Continue(());
+                            };
+                            let free = if check_node {
+                                match self.free_if_a_node_fits(class, slot, host, &req) {
+                                    Some(free) => free,
+                                    None => return ControlFlow::Continue(()),
+                                }
+                            } else {
+                                bound
                             };
                             let score = free_score(scale, &free, &req_arr);
                             if best.is_none_or(|b| (score, host) < b) {
@@ -544,33 +568,17 @@ impl Scheduler {
                         });
                         continue;
                     }
-                    exhausted |= class.tree.search(key, &req_arr, budget, |slot, bound| {
+                    exhausted |= class.tree.search(key, &req_arr, budget, |slot, _| {
                         let Some(host) = class.host_at(slot) else {
                             return ControlFlow::Continue(());
                         };
-                        if preempt {
-                            if let Some(opt) = self.preempt_option(host, &req, policy) {
-                                found += 1;
-                                let better = chosen
-                                    .as_ref()
-                                    .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
-                                if better {
-                                    chosen = Some(opt);
-                                }
-                            }
-                        } else if !check_node || self.fits_one_node(host, &req) {
-                            // The tree checked free_total >= req (Any) or a
-                            // node that fits (SingleNode), so this is exact.
-                            let free = if key == BoundKey::FreeTotal {
-                                bound
-                            } else {
-                                class.tree.leaf_bound(BoundKey::FreeTotal, slot)
-                            };
-                            let after = Resources::from_raw(free).saturating_sub(&req);
-                            let opt = (residual_score(scale, &after), host);
+                        if let Some(opt) = self.preempt_option(host, &req, policy) {
                             found += 1;
-                            if best.is_none_or(|b| opt < b) {
-                                best = Some(opt);
+                            let better = chosen
+                                .as_ref()
+                                .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
+                            if better {
+                                chosen = Some(opt);
                             }
                         }
                         if found >= limit {

@@ -366,16 +366,7 @@ impl Scheduler {
         }
         if let Some(k) = self.unweighted_max_skew(app) {
             let extremes = DomainExtremes::of(self.domain_counts(app));
-            // In place, keeping the order (a few zones: no retain machinery).
-            let mut kept = 0;
-            for i in 0..zones.len() {
-                let z = zones[i];
-                if skew_allows_on_counts(extremes.without(z), a.zone_count(z), k) {
-                    zones[kept] = z;
-                    kept += 1;
-                }
-            }
-            zones.truncate(kept);
+            zones.retain(|z| skew_allows_on_counts(extremes.without(*z), a.zone_count(*z), k));
         } else {
             zones.retain(|z| self.spread_allows_by_deviations(app, *z));
         }

@@ -133,13 +133,23 @@ impl EventKind {
 
     pub(super) const fn code(&self) -> u8 {
         match self {
-            EventKind::Started { .. } => 1,
-            EventKind::Stopped => 2,
-            EventKind::Idle => 3,
-            EventKind::Active => 4,
-            EventKind::Resized { .. } => 5,
+            EventKind::Started { .. } => code::STARTED,
+            EventKind::Stopped => code::STOPPED,
+            EventKind::Idle => code::IDLE,
+            EventKind::Active => code::ACTIVE,
+            EventKind::Resized { .. } => code::RESIZED,
         }
     }
+}
+
+/// The code of each kind of event, in derived event ids and in the meter's
+/// packed events (one list, so the two cannot disagree).
+pub(super) mod code {
+    pub(in crate::metering) const STARTED: u8 = 1;
+    pub(in crate::metering) const STOPPED: u8 = 2;
+    pub(in crate::metering) const IDLE: u8 = 3;
+    pub(in crate::metering) const ACTIVE: u8 = 4;
+    pub(in crate::metering) const RESIZED: u8 = 5;
 }
 
 /// One instance lifecycle event, with the embedder's timestamp.

@@ -212,6 +212,7 @@ use crate::resources::Resources;
 use crate::time::Timestamp;
 
 pub use error::MeterError;
+use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
 pub use price::{PriceError, PriceTable, SubSecond};
@@ -322,11 +323,11 @@ impl Op {
     /// The code of its kind in derived ids.
     const fn code(&self) -> u8 {
         match self {
-            Op::Start { .. } => 1,
-            Op::Stop => 2,
-            Op::Idle => 3,
-            Op::Active => 4,
-            Op::Resize { .. } => 5,
+            Op::Start { .. } => code::STARTED,
+            Op::Stop => code::STOPPED,
+            Op::Idle => code::IDLE,
+            Op::Active => code::ACTIVE,
+            Op::Resize { .. } => code::RESIZED,
         }
     }
 
@@ -404,11 +405,11 @@ impl Ev {
         let shape = ((self.bits >> 16) & SHAPE_MASK) as u32;
         let sku = ((self.bits >> (16 + SHAPE_BITS)) & SKU_MASK) as u32;
         match self.code() {
-            1 => Op::Start { shape, sku },
-            2 => Op::Stop,
-            3 => Op::Idle,
-            4 => Op::Active,
-            // 5: only the codes of `Op` are packed.
+            code::STARTED => Op::Start { shape, sku },
+            code::STOPPED => Op::Stop,
+            code::IDLE => Op::Idle,
+            code::ACTIVE => Op::Active,
+            // RESIZED: only the codes of `Op` are packed.
             _ => Op::Resize { shape, sku },
         }
     }
