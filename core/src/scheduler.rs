@@ -26,12 +26,20 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Hosts that fit, gathered per (SKU, zone) class, among which the best
-    /// score wins (default 2; at least 1). Each one more costs about 5% more
-    /// per placement; on the benchmark region, how full online placement
-    /// packs it is the same within 0.5% for any value from 1 to 8 (the
-    /// `online_fill` harness in `benches/`).
+    /// Hosts that fit, gathered per (SKU, zone) class searched, among which
+    /// the best score wins (default 2; at least 1). Each one more costs
+    /// about 5% more per placement; on the benchmark region, how full
+    /// online placement packs it is the same within 0.5% for any value from
+    /// 1 to 8 (the `online_fill` harness in `benches/`).
     pub candidates_per_class: u32,
+    /// Classes of a zone that supply candidates (default 1; 0 = all). A
+    /// zone's eligible (SKU, zone) classes are searched in order of how
+    /// well the request's shape matches their SKU's, and the zone's search
+    /// stops once this many classes found hosts that fit. Each class
+    /// searched costs about a fifth of a placement on the benchmark region;
+    /// searching them all there packs up to 1.7% fewer instances than the
+    /// default. See [`placement`](crate::placement).
+    pub classes_per_zone: u32,
     /// Hosts per class examined for preemption (default 8; at least 1).
     pub preemption_candidates: u32,
     /// Most instances one call may create (default 1,000,000).
@@ -51,6 +59,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             candidates_per_class: 2,
+            classes_per_zone: 1,
             preemption_candidates: 8,
             max_batch: 1_000_000,
             search_budget: 16,
@@ -288,6 +297,7 @@ impl Scheduler {
     pub fn new(config: Config) -> Scheduler {
         let config = Config {
             candidates_per_class: config.candidates_per_class.max(1),
+            classes_per_zone: config.classes_per_zone,
             preemption_candidates: config.preemption_candidates.max(1),
             max_batch: config.max_batch,
             search_budget: config.search_budget,

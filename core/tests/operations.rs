@@ -114,6 +114,7 @@ fn config_defaults_and_clamping() {
         s.config(),
         &Config {
             candidates_per_class: 2,
+            classes_per_zone: 1,
             preemption_candidates: 8,
             max_batch: 1_000_000,
             search_budget: 16,
@@ -123,6 +124,7 @@ fn config_defaults_and_clamping() {
     );
     let s = Scheduler::new(Config {
         candidates_per_class: 0,
+        classes_per_zone: 0,
         preemption_candidates: 0,
         max_batch: 7,
         search_budget: 0,
@@ -131,6 +133,8 @@ fn config_defaults_and_clamping() {
     });
     assert_eq!(s.config().candidates_per_class, 1);
     assert_eq!(s.config().preemption_candidates, 1);
+    // 0 means every class of a zone.
+    assert_eq!(s.config().classes_per_zone, 0);
     assert_eq!(s.config().max_batch, 7);
     assert_eq!(s.config().search_budget, 0);
     // The longest back-off is never below the first.
@@ -1484,6 +1488,62 @@ fn a_cpu_only_app_prefers_a_plain_host_over_a_gpu_host() {
     sim.app(train);
     let d = sim.scale("train", 1);
     assert_eq!(placed_where(&d), [(InstanceId(4), gpu_host)]);
+}
+
+/// A region of zone `a` with one compute host (1: 16 vCPU, 32 GiB) and one
+/// memory-optimized host (2: 16 vCPU, 128 GiB), an app `mem` of 1 vCPU and
+/// 8 GiB and an app `cpu` of 4 vCPU and 4 GiB.
+fn compute_and_memory_hosts(classes_per_zone: u32) -> Scheduler {
+    let mut s = Scheduler::new(Config {
+        classes_per_zone,
+        ..Config::default()
+    });
+    s.add_zone(id("a"), ZoneState::Up).unwrap();
+    s.add_sku(sku("c7.4xlarge", 16_000, 32_768)).unwrap();
+    s.add_sku(sku("r7.4xlarge", 16_000, 131_072)).unwrap();
+    let _ = s
+        .add_host(host_spec(1, "c7.4xlarge", "a"), Timestamp(1))
+        .unwrap();
+    let _ = s
+        .add_host(host_spec(2, "r7.4xlarge", "a"), Timestamp(1))
+        .unwrap();
+    s.add_app(app("mem", 1_000, 8_192)).unwrap();
+    s.add_app(app("cpu", 4_000, 4_096)).unwrap();
+    s
+}
+
+/// Within a zone, the SKU whose shape matches the request's is searched
+/// first: a memory-heavy instance goes on the memory-optimized host even
+/// though the compute host would score better (it would be left fuller),
+/// and a CPU-heavy one on the compute host. When the matching SKU has no
+/// room, the next one in alignment order takes the instance.
+#[test]
+fn the_sku_whose_shape_matches_the_request_is_searched_first() {
+    let mut s = compute_and_memory_hosts(1);
+    let d = s.place(&id("mem"), Timestamp(2)).unwrap();
+    assert_eq!(placed_where(&d), [(InstanceId(1), HostId(2))]);
+    let d = s.place(&id("cpu"), Timestamp(2)).unwrap();
+    assert_eq!(placed_where(&d), [(InstanceId(2), HostId(1))]);
+    // Host 2 has 16 - 1 = 15 vCPU and 120 GiB left: 15 more `mem`
+    // instances, then the compute host.
+    let d = s.scale(&id("mem"), 17, Timestamp(3)).unwrap();
+    let hosts: Vec<HostId> = d.placements.iter().map(|p| p.host).collect();
+    assert_eq!(hosts.len(), 16);
+    assert!(hosts[..15].iter().all(|h| *h == HostId(2)), "{hosts:?}");
+    assert_eq!(hosts[15], HostId(1));
+    assert_no_overcommit(&s);
+}
+
+/// With `classes_per_zone` 0 every class of the zone is searched and the
+/// best score wins across SKUs: the memory-heavy instance goes on the
+/// compute host, which it leaves fuller.
+#[test]
+fn searching_every_class_lets_the_best_score_win_across_skus() {
+    let mut s = compute_and_memory_hosts(0);
+    let d = s.place(&id("mem"), Timestamp(2)).unwrap();
+    assert_eq!(placed_where(&d), [(InstanceId(1), HostId(1))]);
+    let d = s.place(&id("cpu"), Timestamp(2)).unwrap();
+    assert_eq!(placed_where(&d), [(InstanceId(2), HostId(1))]);
 }
 
 /// Best fit: among hosts that fit, the fuller one (least left free) wins;

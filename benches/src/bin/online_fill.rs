@@ -1,8 +1,10 @@
 //! How full online placement packs the benchmark region, per
-//! `Config::candidates_per_class`:
-//! `cargo run --release -p trimline-bench --bin online_fill -- [HOSTS] [K...]`.
+//! `Config::classes_per_zone` and `Config::candidates_per_class`:
+//! `cargo run --release -p trimline-bench --bin online_fill -- [HOSTS] [C:K...]`,
+//! where each `C:K` is a pair of values (default `1:2 0:2`: the defaults,
+//! then every class of a zone).
 //!
-//! For each K and three seeded streams of the placement benches' mixed
+//! For each pair and three seeded streams of the placement benches' mixed
 //! instances, places one instance at a time until 200 calls in a row find
 //! no room (each failed instance is removed again), then prints how many
 //! instances were placed and the share of the region's capacity allocated
@@ -15,25 +17,41 @@ use trimline_bench::{SplitMix, region};
 /// Failed calls in a row that end a fill.
 const GIVE_UP: usize = 200;
 
+/// A `C:K` argument.
+fn pair(arg: &str) -> Option<(u32, u32)> {
+    let (c, k) = arg.split_once(':')?;
+    Some((c.parse().ok()?, k.parse().ok()?))
+}
+
 fn main() {
-    let args: Vec<u64> = match std::env::args().skip(1).map(|a| a.parse()).collect() {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("usage: online_fill [HOSTS] [CANDIDATES_PER_CLASS...] (whole numbers): {e}");
-            std::process::exit(2);
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = || -> ! {
+        eprintln!(
+            "usage: online_fill [HOSTS] [CLASSES_PER_ZONE:CANDIDATES_PER_CLASS...] (whole numbers)"
+        );
+        std::process::exit(2);
     };
-    let hosts = args.first().copied().unwrap_or(1_000) as usize;
-    let ks: Vec<u32> = match args.get(1..) {
-        Some(ks) if !ks.is_empty() => ks.iter().map(|&k| k as u32).collect(),
-        _ => vec![1, 2, 4, 8],
+    let hosts = match args.first().map(|a| a.parse::<usize>()) {
+        None => 1_000,
+        Some(Ok(h)) => h,
+        Some(Err(_)) => usage(),
     };
-    println!("hosts candidates_per_class seed placed cpu memory network accelerators");
-    for k in ks {
+    let pairs: Vec<(u32, u32)> = match args.get(1..) {
+        Some(rest) if !rest.is_empty() => rest
+            .iter()
+            .map(|a| pair(a).unwrap_or_else(|| usage()))
+            .collect(),
+        _ => vec![(1, 2), (0, 2)],
+    };
+    println!(
+        "hosts classes_per_zone candidates_per_class seed placed cpu memory network accelerators"
+    );
+    for (c, k) in pairs {
         let mut total = 0usize;
         for seed in [11u64, 12, 13] {
             let (s, apps) = region(hosts, 60, 7);
             let mut config = s.config().clone();
+            config.classes_per_zone = c;
             config.candidates_per_class = k;
             let mut s = Scheduler::restore(Snapshot {
                 config,
@@ -67,8 +85,8 @@ fn main() {
             let share: Vec<String> = (0..4)
                 .map(|d| format!("{:.4}", 1.0 - free[d] as f64 / cap[d].max(1) as f64))
                 .collect();
-            println!("{hosts} {k} {seed} {placed} {}", share.join(" "));
+            println!("{hosts} {c} {k} {seed} {placed} {}", share.join(" "));
         }
-        println!("{hosts} {k} total {total}");
+        println!("{hosts} {c} {k} total {total}");
     }
 }
