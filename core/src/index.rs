@@ -367,6 +367,12 @@ pub(crate) struct SegTree {
     root_children: usize,
     /// CPU thresholds `t_k`, ascending, as stored values.
     levels: [i32; LEVELS],
+    /// Leaf blocks whose reclaim slot vectors changed since the reclaim
+    /// arrays of the inner levels were last brought up to date (see
+    /// [`refresh_reclaim`](Self::refresh_reclaim)), each listed once.
+    stale: Vec<u32>,
+    /// One bit per leaf block: whether it is listed in `stale`.
+    stale_bits: Vec<u64>,
 }
 
 impl SegTree {
@@ -447,6 +453,9 @@ impl SegTree {
         self.blocks = blocks;
         self.inner.clear();
         self.root_children = 0;
+        // The inner levels are rebuilt from the slots below.
+        self.stale.clear();
+        self.stale_bits.clear();
         let mut below = blocks;
         while below > 0 {
             let groups = below.div_ceil(FAN);
@@ -489,28 +498,107 @@ impl SegTree {
         }
     }
 
-    /// Set one slot and update the lanes above it. Each lane is updated
-    /// from the change of the lane below where that decides it (growth, or
-    /// a shrinking lane that was not the maximum), and recomputed from its
-    /// group otherwise; each array's walk stops at the first level where
-    /// its lane stays.
+    /// Set one slot and update the free arrays' lanes above it. Each lane
+    /// is updated from the change of the lane below where that decides it
+    /// (growth, or a shrinking lane that was not the maximum), and
+    /// recomputed from its group otherwise; each array's walk stops at the
+    /// first level where its lane stays. The reclaim arrays' lanes wait
+    /// for [`refresh_reclaim`](Self::refresh_reclaim).
     pub(crate) fn set(&mut self, slot: u32, bounds: Bounds) {
         let slot = slot as usize;
         self.grow_to(slot + 1);
         // The memory-given-CPU arrays are over the free arrays in use.
-        self.set_array(slot, BoundKey::FreeTotal, bounds.free_total, true);
-        self.set_array(slot, BoundKey::ReclaimTotal, bounds.reclaim_total, false);
+        self.set_array(slot, BoundKey::FreeTotal, bounds.free_total);
+        self.set_reclaim(slot, BoundKey::ReclaimTotal, bounds.reclaim_total);
         if !self.single_node {
-            self.set_array(slot, BoundKey::FreeNode, bounds.free_node, true);
-            self.set_array(slot, BoundKey::ReclaimNode, bounds.reclaim_node, false);
+            self.set_array(slot, BoundKey::FreeNode, bounds.free_node);
+            self.set_reclaim(slot, BoundKey::ReclaimNode, bounds.reclaim_node);
         }
     }
 
-    /// [`set`](Self::set) for the array of `key` (and its memory-given-CPU
-    /// array, if `with_mem`). Each array's change is carried up on its own:
-    /// the arrays are independent, and one whose slot vector stays leaves
-    /// its lanes above as they are.
-    fn set_array(&mut self, slot: usize, key: BoundKey, value: [u32; DIMENSIONS], with_mem: bool) {
+    /// Set one slot's vector of reclaim array `key`, leaving the lanes
+    /// above it to [`refresh_reclaim`](Self::refresh_reclaim): only
+    /// preemption searches the reclaim arrays, and it is rare, while every
+    /// allocation of a rigid instance changes them.
+    fn set_reclaim(&mut self, slot: usize, key: BoundKey, value: [u32; DIMENSIONS]) {
+        let (block, j) = (slot / FAN, slot % FAN);
+        let new = value.map(to_lane);
+        // grow_to made room for the slot, so the block is there.
+        let Some(group) = self.slots[key as usize].get_mut(block) else {
+            return;
+        };
+        if group.lane(j) == new {
+            return;
+        }
+        group.set_lane(j, new);
+        let (word, bit) = (block / 64, 1u64 << (block % 64));
+        if self.stale_bits.len() <= word {
+            self.stale_bits.resize(word + 1, 0);
+        }
+        if self.stale_bits[word] & bit == 0 {
+            self.stale_bits[word] |= bit;
+            // Blocks are below MAX_CLASS_SLOTS / FAN, far below u32::MAX.
+            self.stale.push(block as u32);
+        }
+    }
+
+    /// Bring the reclaim arrays of the inner levels up to date with their
+    /// slots. Searches with a reclaim key need it first; it costs
+    /// O(log n) per leaf block changed since the last call.
+    pub(crate) fn refresh_reclaim(&mut self) {
+        let stale = std::mem::take(&mut self.stale);
+        let arrays: &[usize] = if self.single_node {
+            &[BoundKey::ReclaimTotal as usize]
+        } else {
+            &[
+                BoundKey::ReclaimTotal as usize,
+                BoundKey::ReclaimNode as usize,
+            ]
+        };
+        for &block in &stale {
+            for &a in arrays {
+                self.refresh_up(block as usize, a);
+            }
+        }
+        self.stale_bits.iter_mut().for_each(|w| *w = 0);
+        // Keep the list's allocation for the next round.
+        self.stale = stale;
+        self.stale.clear();
+    }
+
+    /// Recompute array `a`'s lanes on the path from leaf block `block` to
+    /// the root, each from the group below it, stopping at the first that
+    /// stays.
+    fn refresh_up(&mut self, block: usize, a: usize) {
+        let mut child = block;
+        for i in 0..self.inner.len() {
+            let max = match i {
+                0 => self.slots[a].get(child).map(Group::max),
+                _ => self.inner[i - 1].groups[a].get(child).map(Group::max),
+            }
+            .unwrap_or([0; DIMENSIONS]);
+            let (g, j) = (child / FAN, child % FAN);
+            let Some(group) = self.inner[i].groups[a].get_mut(g) else {
+                return;
+            };
+            if group.lane(j) == max {
+                return;
+            }
+            group.set_lane(j, max);
+            child = g;
+        }
+    }
+
+    /// Whether the reclaim arrays of the inner levels are up to date.
+    pub(crate) fn reclaim_fresh(&self) -> bool {
+        self.stale.is_empty()
+    }
+
+    /// [`set`](Self::set) for the free array of `key` and its
+    /// memory-given-CPU array. Each array's change is carried up on its
+    /// own: the arrays are independent, and one whose slot vector stays
+    /// leaves its lanes above as they are.
+    fn set_array(&mut self, slot: usize, key: BoundKey, value: [u32; DIMENSIONS]) {
         let SegTree {
             slots,
             inner,
@@ -530,12 +618,10 @@ impl SegTree {
         }
         group.set_lane(j, new);
         let slots = &slots[a];
-        if with_mem {
-            let change = (mem_of(levels, &old), mem_of(levels, &new));
-            if change.0 != change.1 {
-                let block_max = |b: usize| slots.get(b).map(|g| block_mem(levels, g));
-                carry_up(inner, block, change, a, Level::mems, block_max);
-            }
+        let change = (mem_of(levels, &old), mem_of(levels, &new));
+        if change.0 != change.1 {
+            let block_max = |b: usize| slots.get(b).map(|g| block_mem(levels, g));
+            carry_up(inner, block, change, a, Level::mems, block_max);
         }
         let block_max = |b: usize| slots.get(b).map(Group::max);
         carry_up(inner, block, (old, new), a, Level::vecs, block_max);
@@ -599,6 +685,10 @@ impl SegTree {
         if budget == 0 {
             return true;
         }
+        debug_assert!(
+            matches!(key, BoundKey::FreeTotal | BoundKey::FreeNode) || self.reclaim_fresh(),
+            "a reclaim search needs refresh_reclaim first"
+        );
         let a = self.array_of(key);
         let slots = &self.slots[a];
         let q = Query {
@@ -934,9 +1024,58 @@ mod tests {
                 let value = last.get(&slot).map(|&(c, m, g)| bounds(c, m, g));
                 fresh.set(slot, value.unwrap_or_default());
             }
+            // The reclaim arrays' lanes are brought up to date on demand,
+            // and then too equal a rebuild of every lane from the slots.
+            live.refresh_reclaim();
+            fresh.refresh_reclaim();
+            proptest::prop_assert!(live.reclaim_fresh());
             proptest::prop_assert_eq!(live.blocks, fresh.blocks);
             proptest::prop_assert_eq!(&live.slots, &fresh.slots);
             proptest::prop_assert_eq!(&live.inner, &fresh.inner);
+            let mut rebuilt = live.clone();
+            rebuilt.resize(rebuilt.blocks);
+            proptest::prop_assert_eq!(&live.inner, &rebuilt.inner);
+            // Refreshing again changes nothing.
+            let before = live.inner.clone();
+            live.refresh_reclaim();
+            proptest::prop_assert_eq!(&live.inner, &before);
+        }
+
+        /// Reclaim searches, after the refresh they need, yield exactly the
+        /// slots whose reclaim vector covers the request, however sets and
+        /// refreshes interleaved before.
+        #[test]
+        fn reclaim_search_is_exact_after_a_refresh(
+            steps in proptest::collection::vec(
+                (0u32..300, 0u32..64_000, 0u32..256_000, proptest::bool::ANY), 1..300),
+            req in (1u32..64_000, 1u32..256_000),
+            single_node in proptest::bool::ANY,
+        ) {
+            let mut t = SegTree::new(64_000, single_node);
+            let mut last = std::collections::BTreeMap::new();
+            for (slot, c, m, refresh) in steps {
+                let mut v = b(0);
+                v.reclaim_total = [c, m, 0, 0];
+                v.reclaim_node = [c / 2, m / 2, 0, 0];
+                t.set(slot, v);
+                last.insert(slot, (c, m));
+                if refresh {
+                    t.refresh_reclaim();
+                }
+            }
+            t.refresh_reclaim();
+            let req = [req.0, req.1, 0, 0];
+            let want: Vec<u32> = last
+                .iter()
+                .filter(|(_, (c, m))| *c >= req[0] && *m >= req[1])
+                .map(|(s, _)| *s)
+                .collect();
+            let mut got = vec![];
+            t.search(BoundKey::ReclaimTotal, &req, usize::MAX, |s, _| {
+                got.push(s);
+                ControlFlow::Continue(())
+            });
+            proptest::prop_assert_eq!(got, want);
         }
     }
 

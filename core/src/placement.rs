@@ -473,11 +473,8 @@ impl Scheduler {
     }
 
     /// Zones to try, in order: allowed zones holding the fewest placed
-    /// instances of the app first, then by declaration order. With
-    /// `spread`, zones where one more instance would break a
-    /// [`DoNotSchedule`](crate::WhenUnsatisfiable::DoNotSchedule) spread
-    /// policy are left out.
-    fn zone_order(&self, app: usize, classes: &[usize], spread: bool) -> SmallVec<[usize; 4]> {
+    /// instances of the app first, then by declaration order.
+    fn zone_order(&self, app: usize, classes: &[usize]) -> SmallVec<[usize; 4]> {
         let mut zones: SmallVec<[usize; 4]> = SmallVec::new();
         // Indexing the map's slice checks the index once.
         let all = self.classes.as_slice();
@@ -510,9 +507,6 @@ impl Scheduler {
             keyed.sort_unstable();
             zones = keyed.into_iter().map(|(_, z)| z).collect();
         }
-        if spread && self.spread_blocks(app) {
-            self.retain_spread_allowed(app, &mut zones);
-        }
         zones
     }
 
@@ -543,7 +537,12 @@ impl Scheduler {
         let policy = spec.numa;
         let rigid = spec.qos == QosTier::Rigid;
         let req_arr = req.as_array();
-        let zones = self.zone_order(app, classes, spread);
+        let zones = self.zone_order(app, classes);
+        // With `spread`, zones where one more instance would break a
+        // DoNotSchedule spread policy are skipped; usually the first zone
+        // tried supplies the host, so each is checked only when its turn
+        // comes.
+        let blocking = (spread && self.spread_blocks(app)).then(|| self.spread_check(app));
         let mut exhausted = false;
         let (free_key, reclaim_key) = match policy {
             NumaPolicy::Any => (BoundKey::FreeTotal, BoundKey::ReclaimTotal),
@@ -569,6 +568,13 @@ impl Scheduler {
             if preempt && !rigid {
                 break;
             }
+            if preempt && budgeted {
+                // Preemption searches the reclaim arrays, which the index
+                // brings up to date only when asked.
+                for &c in classes {
+                    self.classes[c].tree.refresh_reclaim();
+                }
+            }
             if !budgeted && !exhausted {
                 continue;
             }
@@ -580,6 +586,11 @@ impl Scheduler {
             };
             let (all, skus) = (self.classes.as_slice(), self.skus.as_slice());
             for &zone in &zones {
+                if let Some(check) = &blocking {
+                    if !self.spread_check_allows(app, check, zone) {
+                        continue;
+                    }
+                }
                 // Classes of this zone that found hosts that fit.
                 let mut supplied = 0u32;
                 for &c in classes {
@@ -696,9 +707,9 @@ impl Scheduler {
             many => many.iter().map(|(n, _)| *n).collect(),
         };
         let (zone, sku, planned) = (h.zone(), h.sku(), h.state == HostState::Planned);
-        // A blocking policy already left out the zones it does not allow
-        // (see zone_order), and a rigid instance's victims are best-effort
-        // instances, of other apps: only a non-blocking policy can be
+        // A blocking policy already skipped the zones it does not allow,
+        // and a rigid instance's victims are best-effort instances, of
+        // other apps: only a non-blocking policy can be
         // violated here.
         let violates = spread
             && self.apps[app].spec.spread.is_constrained()

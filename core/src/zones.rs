@@ -359,16 +359,32 @@ impl Scheduler {
     /// its spread policy ([`spread_allows`](Self::spread_allows) for each),
     /// reading the domain's counts once.
     pub(crate) fn retain_spread_allowed(&self, app: usize, zones: &mut SmallVec<[usize; 4]>) {
-        let a = &self.apps[app];
-        let p = &a.spec.spread;
-        if !p.is_constrained() {
-            return;
-        }
-        if let Some(k) = self.unweighted_max_skew(app) {
-            let extremes = DomainExtremes::of(self.domain_counts(app));
-            zones.retain(|z| skew_allows_on_counts(extremes.without(*z), a.zone_count(*z), k));
+        let check = self.spread_check(app);
+        zones.retain(|z| self.spread_check_allows(app, &check, *z));
+    }
+
+    /// The app's spread policy, ready to be asked about several zones in
+    /// one call (while its counts stay as they are).
+    pub(crate) fn spread_check(&self, app: usize) -> SpreadCheck {
+        if !self.apps[app].spec.spread.is_constrained() {
+            SpreadCheck::Any
+        } else if let Some(k) = self.unweighted_max_skew(app) {
+            SpreadCheck::Counts(DomainExtremes::of(self.domain_counts(app)), k)
         } else {
-            zones.retain(|z| self.spread_allows_by_deviations(app, *z));
+            SpreadCheck::Deviations
+        }
+    }
+
+    /// [`spread_allows`](Self::spread_allows) for zone `z`, through a
+    /// [`spread_check`](Self::spread_check) of the app taken since its
+    /// counts last changed.
+    pub(crate) fn spread_check_allows(&self, app: usize, check: &SpreadCheck, z: usize) -> bool {
+        match check {
+            SpreadCheck::Any => true,
+            SpreadCheck::Counts(extremes, k) => {
+                skew_allows_on_counts(extremes.without(z), self.apps[app].zone_count(z), *k)
+            }
+            SpreadCheck::Deviations => self.spread_allows_by_deviations(app, z),
         }
     }
 
@@ -743,11 +759,23 @@ mod tests {
 /// A missing entry is `(u32::MAX, NO_ZONE)` among the smallest and
 /// `(0, NO_ZONE)` among the largest: neutral for `min` and `max`.
 #[derive(Copy, Clone, Debug)]
-struct DomainExtremes {
+pub(crate) struct DomainExtremes {
     /// Lowest first: `low[1]` is the smallest count of the other zones.
     low: [(u32, usize); 2],
     /// Highest first, likewise.
     high: [(u32, usize); 2],
+}
+
+/// An app's spread policy prepared for questions about several zones (see
+/// [`Scheduler::spread_check`]).
+pub(crate) enum SpreadCheck {
+    /// No policy: every zone.
+    Any,
+    /// The unweighted skew rule with this maximum skew, on the domain's
+    /// extreme counts.
+    Counts(DomainExtremes, u32),
+    /// The general rule, by weighted deviations.
+    Deviations,
 }
 
 /// No zone (see [`DomainExtremes`]).
