@@ -179,19 +179,24 @@ throughput, scale-out), `--bench evacuation`, `--bench repack`,
 
 ### Where the time goes (from callgrind, not re-measured by this script)
 
-- **Placement** costs about 6,000 instructions per instance at 10,000
-  hosts (8,500 the previous round, 9,600 before the fan-out-16 index): about
-  2,400 in the index searches (4.6 (SKU, zone) classes searched per
-  placement; each opens the root, an inner node and a block, comparing 16
-  children with the request in a few vector instructions, then scores up to
-  `candidates_per_class` = 2 hosts), about 1,050 in recording the
-  allocation and updating the index (about 600 of it the index), about 400
-  in the spread check, about 300 in the instance table, the rest in the
-  decision and the call itself (a `Placement` carries three shared names,
-  whose reference counts cost about 27 ns a placement here). Next levers:
-  fewer class searches per placement (one search per zone over all its
-  SKUs), host positions in the index (no hash lookup of the chosen host),
-  and inline short names.
+- **Placement** costs about 3,700 instructions per instance at 10,000
+  hosts (6,000 the previous round, when every (SKU, zone) class of a zone
+  was searched; 9,600 before the fan-out-16 index): about 480 in the index
+  search (one class per placement, the best aligned with hosts that fit;
+  the search opens the root, an inner node and a block, comparing 16
+  children with the request in a few vector instructions, then scores up
+  to `candidates_per_class` = 2 hosts; the second candidate costs about
+  65), about 1,000 in recording the allocation and updating the index
+  (about 640 of it the index; the preemption bounds wait until a
+  preemption search needs them), about 200 in the spread check, about 330
+  in the instance table, about 130 in looking the app up by name, about
+  190 in choosing NUMA nodes (43% of the placements land on the two-node
+  SKU), the rest in the zone order, the decision and the call itself (a
+  `Placement` carries three shared names, whose reference counts cost
+  about 27 ns a placement here). At 1,000 and 100,000 hosts the count is
+  about 3,900: the slower rate at 100,000 is cache misses on the larger
+  state. Next levers: host positions in the index (no hash lookup of the
+  chosen host) and inline short names.
 - **Evacuation** runs about 6,300 instructions per re-placed instance
   (the retry pass, then eviction bookkeeping: release, a boxed pending
   reason), plus cache misses on a 150,000-instance state.
@@ -221,11 +226,15 @@ Metering (`--bin meter_memory`):
 ## Online fill
 
 How full online placement packs the bench region, per
-`Config::candidates_per_class` (`cargo run --release -p trimline-bench
---bin online_fill -- HOSTS K...`): three seeded streams of the placement
-benches' instances, one `place` at a time until 200 calls in a row find no
-room; instances placed, then the share of capacity allocated per dimension
-(CPU, memory, network, accelerators). The default is 2.
+`Config::classes_per_zone` C and `Config::candidates_per_class` K
+(`cargo run --release -p trimline-bench --bin online_fill -- HOSTS C:K...`):
+three seeded streams of the placement benches' instances, one `place` at a
+time until 200 calls in a row find no room; instances placed, then the
+share of capacity allocated per dimension (CPU, memory, network,
+accelerators). The defaults are C = 1 (a zone's classes are searched in
+order of shape alignment, and the first with hosts that fit supplies the
+candidates) and K = 2; C = 0 searches every class of the zone, as the
+engine did before alignment (the same fills as its per-K runs then).
 
 ```
 {online_fill.strip()}

@@ -23,10 +23,10 @@ for hosts in 10000 100000; do
 done
 "$ROOT/target/release/meter_memory" | tee "$OUT/meter_memory.txt"
 
-echo "== online fill per candidates_per_class"
+echo "== online fill per classes_per_zone and candidates_per_class"
 : > "$OUT/online_fill.txt"
 for hosts in 1000 10000; do
-    "$ROOT/target/release/online_fill" "$hosts" 1 2 4 8 | tee -a "$OUT/online_fill.txt"
+    "$ROOT/target/release/online_fill" "$hosts" 1:1 1:2 1:4 1:8 0:2 | tee -a "$OUT/online_fill.txt"
 done
 
 echo "== packing quality on the full vbp sets, with the baselines"
