@@ -566,27 +566,24 @@ impl SegTree {
         self.stale.clear();
     }
 
-    /// Recompute array `a`'s lanes on the path from leaf block `block` to
-    /// the root, each from the group below it, stopping at the first that
-    /// stays.
+    /// Carry leaf block `block`'s exact maximum in array `a` up the inner
+    /// levels: its lane at the lowest level may be stale, and every lane
+    /// above it bounds the lanes stored below, so [`carry_up`] from the
+    /// stale value to the exact one brings the path up to date.
     fn refresh_up(&mut self, block: usize, a: usize) {
-        let mut child = block;
-        for i in 0..self.inner.len() {
-            let max = match i {
-                0 => self.slots[a].get(child).map(Group::max),
-                _ => self.inner[i - 1].groups[a].get(child).map(Group::max),
-            }
-            .unwrap_or([0; DIMENSIONS]);
-            let (g, j) = (child / FAN, child % FAN);
-            let Some(group) = self.inner[i].groups[a].get_mut(g) else {
-                return;
-            };
-            if group.lane(j) == max {
-                return;
-            }
-            group.set_lane(j, max);
-            child = g;
-        }
+        let SegTree { slots, inner, .. } = self;
+        let slots = &slots[a];
+        let (Some(stale), Some(exact)) = (
+            inner
+                .first()
+                .and_then(|l| l.groups[a].get(block / FAN))
+                .map(|g| g.lane(block % FAN)),
+            slots.get(block).map(Group::max),
+        ) else {
+            return;
+        };
+        let block_max = |b: usize| slots.get(b).map(Group::max);
+        carry_up(inner, block, (stale, exact), a, Level::vecs, block_max);
     }
 
     /// Whether the reclaim arrays of the inner levels are up to date.

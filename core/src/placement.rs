@@ -87,13 +87,7 @@ const EXACT_VICTIM_SET: usize = 3;
 /// Squared-norm score of what stays free, as fractions of the capacity
 /// `scale` was built from.
 fn residual_score(scale: &Scale, free_after: &Resources) -> u64 {
-    let free = free_after.as_array();
-    (0..DIMENSIONS)
-        .map(|d| {
-            let f = scale.fraction(d, free[d]);
-            f * f
-        })
-        .sum()
+    free_score(scale, &free_after.as_array(), &[0; DIMENSIONS])
 }
 
 /// How well the shape of `req` matches a SKU of capacity `cap`: over the
@@ -706,8 +700,7 @@ impl Scheduler {
         let (zone, sku, planned) = (h.zone(), h.sku(), h.state == HostState::Planned);
         // A blocking policy already skipped the zones it does not allow,
         // and a rigid instance's victims are best-effort instances, of
-        // other apps: only a non-blocking policy can be
-        // violated here.
+        // other apps: only a non-blocking policy can be violated here.
         let violates = spread
             && self.apps[app].spec.spread.is_constrained()
             && !self.spread_blocks(app)
@@ -903,25 +896,25 @@ mod tests {
 
     #[test]
     fn parts_prefer_the_tightest_single_node() {
-        let caps = [Scale::of(&r(8, 8)); 2];
+        let scales = [Scale::of(&r(8, 8)); 2];
         let avail = [r(8, 8), r(3, 3)];
-        let p = choose_parts(&caps, &avail, &r(2, 2), NumaPolicy::Any).unwrap();
+        let p = choose_parts(&scales, &avail, &r(2, 2), NumaPolicy::Any).unwrap();
         assert_eq!(p.as_slice(), &[(1, r(2, 2))]);
     }
 
     #[test]
     fn any_policy_spreads_when_no_node_is_large_enough() {
-        let caps = [Scale::of(&r(8, 8)); 2];
+        let scales = [Scale::of(&r(8, 8)); 2];
         let avail = [r(5, 6), r(6, 5)];
-        let p = choose_parts(&caps, &avail, &r(10, 10), NumaPolicy::Any).unwrap();
+        let p = choose_parts(&scales, &avail, &r(10, 10), NumaPolicy::Any).unwrap();
         let mut sum = Resources::ZERO;
         for (n, part) in &p {
             assert!(part.fits_in(&avail[usize::from(*n)]));
             sum = sum.checked_add(part).unwrap();
         }
         assert_eq!(sum, r(10, 10));
-        assert!(choose_parts(&caps, &avail, &r(10, 10), NumaPolicy::SingleNode).is_none());
-        assert!(choose_parts(&caps, &avail, &r(12, 10), NumaPolicy::Any).is_none());
+        assert!(choose_parts(&scales, &avail, &r(10, 10), NumaPolicy::SingleNode).is_none());
+        assert!(choose_parts(&scales, &avail, &r(12, 10), NumaPolicy::Any).is_none());
     }
 
     #[test]

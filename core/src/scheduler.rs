@@ -28,7 +28,7 @@ use crate::time::Timestamp;
 pub struct Config {
     /// Hosts that fit, gathered per (SKU, zone) class searched, among which
     /// the best score wins (default 2; at least 1). Each one more costs
-    /// about 5% more per placement; on the benchmark region, how full
+    /// about 2% more per placement; on the benchmark region, how full
     /// online placement packs it is the same within 0.5% for any value from
     /// 1 to 8 (the `online_fill` harness in `benches/`).
     pub candidates_per_class: u32,

@@ -277,15 +277,7 @@ impl Scheduler {
     /// the zones furthest below target and the skew gets no worse; and the
     /// app spans enough zones.
     pub(crate) fn spread_allows(&self, app: usize, z: usize) -> bool {
-        let a = &self.apps[app];
-        let p = &a.spec.spread;
-        if !p.is_constrained() {
-            return true;
-        }
-        if let Some(k) = self.unweighted_max_skew(app) {
-            return self.unweighted_skew_allows(app, z, k);
-        }
-        self.spread_allows_by_deviations(app, z)
+        self.spread_check_allows(app, &self.spread_check(app), z)
     }
 
     /// The app's maximum skew when that is its whole policy (equal weights,
@@ -334,15 +326,6 @@ impl Scheduler {
         true
     }
 
-    /// [`spread_allows`](Self::spread_allows) for an app with a maximum
-    /// skew `k`, equal weights and no minimum of zones, without building the
-    /// domain: with equal weights the deviations are the counts scaled by
-    /// the domain size, so the same rule reads directly on the counts.
-    fn unweighted_skew_allows(&self, app: usize, z: usize, k: u32) -> bool {
-        let others = DomainExtremes::of(self.domain_counts(app)).without(z);
-        skew_allows_on_counts(others, self.apps[app].zone_count(z), k)
-    }
-
     /// Per zone index, the app's instance count there if the zone is in its
     /// spread domain (allowed, and up or holding instances).
     fn domain_counts(&self, app: usize) -> impl Iterator<Item = Option<u32>> + '_ {
@@ -364,7 +347,11 @@ impl Scheduler {
     }
 
     /// The app's spread policy, ready to be asked about several zones in
-    /// one call (while its counts stay as they are).
+    /// one call (while its counts stay as they are). An app with a maximum
+    /// skew, equal weights and no minimum of zones is checked on its
+    /// domain's extreme counts, without building the domain: with equal
+    /// weights the deviations are the counts scaled by the domain size, so
+    /// the same rule reads directly on the counts.
     pub(crate) fn spread_check(&self, app: usize) -> SpreadCheck {
         if !self.apps[app].spec.spread.is_constrained() {
             SpreadCheck::Any
@@ -898,9 +885,10 @@ mod fast_path_tests {
                 .collect();
             s.add_app(spec).unwrap();
             s.apps[0].zone_counts = counts.clone();
+            proptest::prop_assert!(matches!(s.spread_check(0), SpreadCheck::Counts(_, _)));
             for z in 0..counts.len() {
                 proptest::prop_assert_eq!(
-                    s.unweighted_skew_allows(0, z, k),
+                    s.spread_allows(0, z),
                     s.spread_allows_by_deviations(0, z),
                     "zone {}", z
                 );

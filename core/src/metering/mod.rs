@@ -309,6 +309,21 @@ const SHAPE_BITS: u32 = 24;
 const SHAPE_MASK: u64 = (1 << SHAPE_BITS) - 1;
 const SKU_MASK: u64 = (1 << SKU_BITS) - 1;
 
+/// A shape and a SKU index in the top 48 bits of a packed word (an
+/// [`Ev`]'s or a [`State`]'s; the low 16 bits are theirs). Indices were
+/// checked to fit when interned.
+const fn pack_shape_sku(shape: u32, sku: u32) -> u64 {
+    (shape as u64 & SHAPE_MASK) << 16 | (sku as u64 & SKU_MASK) << (16 + SHAPE_BITS)
+}
+
+/// The shape and SKU indices of a word packed by [`pack_shape_sku`].
+const fn unpack_shape_sku(bits: u64) -> (u32, u32) {
+    (
+        ((bits >> 16) & SHAPE_MASK) as u32,
+        ((bits >> (16 + SHAPE_BITS)) & SKU_MASK) as u32,
+    )
+}
+
 /// An event's effect, compact (shapes and SKUs interned).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Op {
@@ -374,10 +389,7 @@ impl Ev {
         };
         Ev {
             at,
-            bits: u64::from(op.code())
-                | key << 3
-                | (u64::from(shape) & SHAPE_MASK) << 16
-                | (u64::from(sku) & SKU_MASK) << (16 + SHAPE_BITS),
+            bits: u64::from(op.code()) | key << 3 | pack_shape_sku(shape, sku),
         }
     }
 
@@ -402,8 +414,7 @@ impl Ev {
 
     /// Its effect.
     const fn op(&self) -> Op {
-        let shape = ((self.bits >> 16) & SHAPE_MASK) as u32;
-        let sku = ((self.bits >> (16 + SHAPE_BITS)) & SKU_MASK) as u32;
+        let (shape, sku) = unpack_shape_sku(self.bits);
         match self.code() {
             code::STARTED => Op::Start { shape, sku },
             code::STOPPED => Op::Stop,
@@ -457,10 +468,7 @@ impl State {
             None => State::STOPPED,
             Some(run) => State {
                 start: run.start,
-                bits: 1
-                    | u64::from(run.idle) << 1
-                    | (u64::from(run.shape) & SHAPE_MASK) << 16
-                    | (u64::from(run.sku) & SKU_MASK) << (16 + SHAPE_BITS),
+                bits: 1 | u64::from(run.idle) << 1 | pack_shape_sku(run.shape, run.sku),
             },
         }
     }
@@ -473,11 +481,12 @@ impl State {
         if !self.is_running() {
             return None;
         }
+        let (shape, sku) = unpack_shape_sku(self.bits);
         Some(Run {
             start: self.start,
-            shape: ((self.bits >> 16) & SHAPE_MASK) as u32,
+            shape,
             idle: self.bits & 2 != 0,
-            sku: ((self.bits >> (16 + SHAPE_BITS)) & SKU_MASK) as u32,
+            sku,
         })
     }
 }
@@ -686,14 +695,12 @@ pub struct Meter {
     adjustments: Vec<(TableIx, Adjustment)>,
 }
 
+/// `len` as a `u32` index, if below `u32::MAX`.
 fn index_u32(len: usize, what: &'static str) -> Result<u32, MeterError> {
-    u32::try_from(len)
-        .ok()
-        .filter(|&i| i != u32::MAX)
-        .ok_or(MeterError::Overflow { what })
+    index_below(len, u32::MAX, what)
 }
 
-/// The index the next of `len` interned names gets, if below `limit`.
+/// `len` as the index the next of `len` items gets, if below `limit`.
 fn index_below(len: usize, limit: u32, what: &'static str) -> Result<u32, MeterError> {
     u32::try_from(len)
         .ok()
