@@ -43,10 +43,10 @@
 //!     generation: 7,
 //!     arch: Arch::X86_64,
 //!     cpu_vendor: "intel".parse()?,
-//!     allocatable: Resources::new(16_000, 65_536, 10_000, 0)?,
+//!     allocatable: Resources::cpu_mem(16_000, 65_536)?.with_network(10_000)?,
 //!     perf_score: 100,
 //!     // Two NUMA nodes, half of everything on each.
-//!     numa_nodes: vec![Resources::new(8_000, 32_768, 5_000, 0)?; 2],
+//!     numa_nodes: vec![Resources::cpu_mem(8_000, 32_768)?.with_network(5_000)?; 2],
 //!     features: Default::default(),
 //!     accelerator_model: None,
 //!     local_disk: None,
@@ -167,7 +167,7 @@ pub use index::MAX_CLASS_SLOTS;
 pub use migration::{Move, MoveReason};
 pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
-pub use resources::{DIMENSIONS, Dimension, ResourceError, Resources};
+pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
 pub use snapshot::{HostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
 pub use substitution::{MemoryRatio, OnExhaustion, Rejection, SubstitutionPolicy};

@@ -104,11 +104,22 @@ pub enum ResourceError {
 /// A validated vector of CPU millicores, memory MiB, network Mbit/s and
 /// accelerators. Every dimension is at most [`Dimension::max`].
 ///
+/// Build one by name: [`Resources::cpu_mem`] for the two dimensions every
+/// request has, then [`with_network`](Resources::with_network) and
+/// [`with_accelerators`](Resources::with_accelerators), or a
+/// [`ResourceSpec`] with named fields. [`Resources::new`] takes the four
+/// values by position, in [`Dimension::ALL`] order.
+///
 /// ```
-/// use trimline::{Resources, Dimension};
-/// let r = Resources::new(2_000, 4_096, 1_000, 0)?;
+/// use trimline::{Dimension, ResourceSpec, Resources};
+/// let r = Resources::cpu_mem(2_000, 4_096)?.with_network(1_000)?;
 /// assert_eq!(r.get(Dimension::Memory), 4_096);
-/// assert!(Resources::new(1_000, 1 << 31, 0, 0).is_err());
+/// assert_eq!(r.network_mbps(), 1_000);
+///
+/// let gpu = ResourceSpec { cpu_millis: 8_000, memory_mib: 65_536, accelerators: 1, ..Default::default() }
+///     .build()?;
+/// assert_eq!(gpu.accelerators(), 1);
+/// assert!(Resources::cpu_mem(1_000, 1 << 31).is_err());
 /// # Ok::<(), trimline::ResourceError>(())
 /// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -150,6 +161,24 @@ impl Resources {
     /// CPU and memory only.
     pub fn cpu_mem(cpu_millis: u64, memory_mib: u64) -> Result<Self, ResourceError> {
         Self::new(cpu_millis, memory_mib, 0, 0)
+    }
+
+    /// The same vector with `network_mbps` of network bandwidth.
+    pub fn with_network(self, network_mbps: u64) -> Result<Self, ResourceError> {
+        self.with(Dimension::Network, network_mbps)
+    }
+
+    /// The same vector with `accelerators` accelerators.
+    pub fn with_accelerators(self, accelerators: u64) -> Result<Self, ResourceError> {
+        self.with(Dimension::Accelerators, accelerators)
+    }
+
+    /// The same vector with `value` in `dimension`, checked against
+    /// [`Dimension::max`].
+    pub fn with(self, dimension: Dimension, value: u64) -> Result<Self, ResourceError> {
+        let mut values = self.0.map(u64::from);
+        values[dimension.index()] = value;
+        Self::from_array(values)
     }
 
     /// Check that this is a usable request or capacity: CPU and memory are
@@ -294,34 +323,75 @@ impl fmt::Display for Resources {
     }
 }
 
-/// The serialized form: named fields, validated on the way in.
-#[derive(Serialize, Deserialize)]
+/// Resources by name, not yet validated: the fields of a [`Resources`]
+/// and its serialized form. Dimensions left out are zero.
+///
+/// ```
+/// use trimline::{ResourceSpec, Resources};
+/// let r: Resources = ResourceSpec { cpu_millis: 4_000, memory_mib: 8_192, ..Default::default() }
+///     .try_into()?;
+/// assert_eq!(r, Resources::cpu_mem(4_000, 8_192)?);
+/// # Ok::<(), trimline::ResourceError>(())
+/// ```
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ResourcesRepr {
-    cpu_millis: u64,
-    memory_mib: u64,
+pub struct ResourceSpec {
+    /// CPU in millicores.
+    pub cpu_millis: u64,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+    /// Network bandwidth in Mbit/s.
     #[serde(default)]
-    network_mbps: u64,
+    pub network_mbps: u64,
+    /// Accelerator count.
     #[serde(default)]
-    accelerators: u64,
+    pub accelerators: u64,
 }
 
+impl ResourceSpec {
+    /// Validate into [`Resources`]: every dimension at most
+    /// [`Dimension::max`].
+    pub fn build(self) -> Result<Resources, ResourceError> {
+        Resources::new(
+            self.cpu_millis,
+            self.memory_mib,
+            self.network_mbps,
+            self.accelerators,
+        )
+    }
+}
+
+impl TryFrom<ResourceSpec> for Resources {
+    type Error = ResourceError;
+
+    fn try_from(spec: ResourceSpec) -> Result<Self, ResourceError> {
+        spec.build()
+    }
+}
+
+impl From<Resources> for ResourceSpec {
+    fn from(r: Resources) -> Self {
+        ResourceSpec {
+            cpu_millis: r.cpu_millis().into(),
+            memory_mib: r.memory_mib().into(),
+            network_mbps: r.network_mbps().into(),
+            accelerators: r.accelerators().into(),
+        }
+    }
+}
+
+/// The serialized form is a [`ResourceSpec`]: named fields, validated on
+/// the way in.
 impl Serialize for Resources {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        ResourcesRepr {
-            cpu_millis: self.cpu_millis().into(),
-            memory_mib: self.memory_mib().into(),
-            network_mbps: self.network_mbps().into(),
-            accelerators: self.accelerators().into(),
-        }
-        .serialize(serializer)
+        ResourceSpec::from(*self).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Resources {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let r = ResourcesRepr::deserialize(deserializer)?;
-        Resources::new(r.cpu_millis, r.memory_mib, r.network_mbps, r.accelerators)
+        ResourceSpec::deserialize(deserializer)?
+            .build()
             .map_err(serde::de::Error::custom)
     }
 }
@@ -467,5 +537,40 @@ mod tests {
         let bad = r#"{"cpu_millis":99999999999,"memory_mib":1}"#;
         let err = serde_json::from_str::<Resources>(bad).unwrap_err();
         assert!(err.to_string().contains("cpu"), "{err}");
+    }
+
+    #[test]
+    fn named_builders_agree_with_the_positional_one() {
+        let by_position = Resources::new(8_000, 32_768, 5_000, 2).unwrap();
+        let chained = Resources::cpu_mem(8_000, 32_768)
+            .and_then(|r| r.with_network(5_000))
+            .and_then(|r| r.with_accelerators(2))
+            .unwrap();
+        let spec = ResourceSpec {
+            cpu_millis: 8_000,
+            memory_mib: 32_768,
+            network_mbps: 5_000,
+            accelerators: 2,
+        };
+        assert_eq!(chained, by_position);
+        assert_eq!(spec.build().unwrap(), by_position);
+        assert_eq!(ResourceSpec::from(by_position), spec);
+        // Each builder checks its own dimension.
+        let err = Resources::cpu_mem(1, 1)
+            .and_then(|r| r.with_accelerators(5_000))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ResourceError::TooLarge {
+                dimension: Dimension::Accelerators,
+                value: 5_000,
+                ..
+            }
+        ));
+        // The serialized form is the spec's.
+        assert_eq!(
+            serde_json::to_string(&by_position).unwrap(),
+            serde_json::to_string(&spec).unwrap()
+        );
     }
 }

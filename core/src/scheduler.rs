@@ -745,6 +745,10 @@ impl Scheduler {
     /// In [`BatchMode::Partial`] those that do not fit stay pending; in
     /// [`BatchMode::AllOrNothing`] either all are placed or the call fails
     /// and nothing changes.
+    ///
+    /// A `count` of 0 is valid in both modes: nothing is created, the
+    /// decisions are empty, and only the scheduler's time moves to `now`
+    /// (the app must still exist and `now` must not go back).
     pub fn place_batch(
         &mut self,
         app: &AppId,
@@ -755,6 +759,11 @@ impl Scheduler {
         self.check_time(now)?;
         let ix = self.app_index(app)?;
         self.check_batch(ix, u64::from(count))?;
+        if count == 0 {
+            // An empty gang is trivially all placed: no copy is needed.
+            self.now = now;
+            return Ok(Decisions::default());
+        }
         match mode {
             BatchMode::Partial => {
                 self.now = now;

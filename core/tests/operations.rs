@@ -881,6 +881,38 @@ fn all_or_nothing_batch_that_does_not_fit_changes_nothing() {
     );
 }
 
+/// An empty batch is valid in both modes: it creates nothing, decides
+/// nothing and moves only the clock; an unknown app or a time going back is
+/// still refused.
+#[test]
+fn an_empty_batch_decides_nothing_in_either_mode() {
+    let mut sim = one_zone(1);
+    sim.app(app("web", 4_000, 8_192));
+    let t = sim.tick(1);
+    let _ = sim.s.place(&id("web"), t).unwrap();
+    let before = sim.s.snapshot();
+    for (mode, at) in [(BatchMode::Partial, 5), (BatchMode::AllOrNothing, 7)] {
+        let d = sim
+            .s
+            .place_batch(&id("web"), 0, mode, Timestamp(at))
+            .unwrap();
+        assert!(d.is_empty(), "{mode:?}: {d:?}");
+        assert_eq!(sim.s.now(), Timestamp(at));
+        let after = sim.s.snapshot();
+        assert_eq!(after.instances, before.instances);
+        assert_eq!(after.hosts, before.hosts);
+        assert_eq!(after.next_instance, before.next_instance);
+    }
+    let e = refused(&mut sim.s, |s| {
+        s.place_batch(&id("nope"), 0, BatchMode::AllOrNothing, Timestamp(8))
+    });
+    assert_eq!(e, Error::UnknownApp(id("nope")));
+    let e = refused(&mut sim.s, |s| {
+        s.place_batch(&id("web"), 0, BatchMode::AllOrNothing, Timestamp(6))
+    });
+    assert!(matches!(e, Error::TimeWentBackwards { .. }), "{e:?}");
+}
+
 #[test]
 fn batches_larger_than_max_batch_are_refused() {
     let mut sim = Sim::new();
