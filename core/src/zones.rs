@@ -87,7 +87,11 @@
 //!
 //! * [`DoNotSchedule`](crate::WhenUnsatisfiable::DoNotSchedule): the
 //!   instance stays pending; its explanation counts the hosts of those
-//!   zones under [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread).
+//!   zones under [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread),
+//!   with how many of them had room for it
+//!   ([`RuledOut::with_room`](crate::RuledOut::with_room)): some had room,
+//!   so relaxing the spread would place it (`zone spread: 10000 hosts
+//!   (4000 had room)`), or none had, and there is no capacity there either.
 //! * [`ScheduleAnyway`](crate::WhenUnsatisfiable::ScheduleAnyway): it is
 //!   placed and the call reports it in
 //!   [`Decisions::skew_violations`](crate::Decisions::skew_violations);

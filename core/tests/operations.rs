@@ -857,7 +857,8 @@ fn all_or_nothing_batch_that_does_not_fit_changes_nothing() {
                 hosts: 1,
                 ruled_out: vec![RuledOut {
                     constraint: Constraint::Capacity(Dimension::Cpu),
-                    hosts: 1
+                    hosts: 1,
+                    with_room: None,
                 }],
                 ..Explanation::default()
             }
@@ -2522,10 +2523,12 @@ fn explanations_say_host_for_one() {
     e.ruled_out.push(RuledOut {
         constraint: Constraint::Arch,
         hosts: 1,
+        with_room: None,
     });
     e.ruled_out.push(RuledOut {
         constraint: Constraint::Capacity(Dimension::Cpu),
         hosts: 2,
+        with_room: None,
     });
     assert_eq!(e.to_string(), "0/3 hosts fit: arch: 1 host, cpu: 2 hosts");
 }

@@ -1040,6 +1040,7 @@ fn pending_without_an_acceptable_offering_explains_new_hosts() {
         ruled_out: vec![RuledOut {
             constraint: Constraint::Capacity(Dimension::Cpu),
             hosts: 1,
+            with_room: None,
         }],
         skus: vec![
             SkuRuledOut::Rule {
