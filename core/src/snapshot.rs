@@ -24,7 +24,7 @@ use crate::scheduler::{Config, HostState, InstanceState, Parts, Scheduler, ZoneS
 use crate::time::Timestamp;
 
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// A zone in a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +322,7 @@ impl Scheduler {
                 let spec = &s.apps[app].spec;
                 (spec.priority, spec.qos)
             };
+            let tentative = matches!(rec.status, InstanceStatus::Tentative { .. });
             match rec.status {
                 InstanceStatus::Pending { since, reason } => {
                     let added = s.add_instance(
@@ -344,8 +345,19 @@ impl Scheduler {
                     }
                     s.pending.insert((qos, std::cmp::Reverse(priority), rec.id));
                 }
-                InstanceStatus::Placed { host, parts } => {
+                InstanceStatus::Placed { host, parts }
+                | InstanceStatus::Tentative {
+                    planned_host: host,
+                    parts,
+                } => {
                     let parts: Parts = Parts::from_vec(parts);
+                    if host.is_planned() != tentative {
+                        return Err(RestoreError::BadPlacement {
+                            instance: rec.id,
+                            host,
+                            what: "placed on a planned host, or tentative on a running one",
+                        });
+                    }
                     s.check_placement(rec.id, app, host, &parts)?;
                     let added = s.add_instance(
                         rec.id,

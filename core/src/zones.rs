@@ -60,8 +60,10 @@
 //! [`Scheduler::zone_up`], whose rebalance restores the skew.
 //!
 //! The app's *skew* ([`Scheduler::skew`]) is the largest minus the smallest
-//! placed-instance count over its domain (tentative placements on planned
-//! hosts count).
+//! placed-instance count over its domain. Tentative instances
+//! ([`InstanceStatus::Tentative`](crate::InstanceStatus::Tentative), on
+//! planned hosts) count in their host's zone: they hold their place there,
+//! so the spread stays right when the hosts come up.
 //!
 //! # Weights
 //!
@@ -398,7 +400,8 @@ impl Scheduler {
     }
 
     /// The app's skew now: the largest minus the smallest count of placed
-    /// instances over its spread domain (see the [module docs](crate::zones)).
+    /// instances over its spread domain, tentative ones (on planned hosts)
+    /// included (see the [module docs](crate::zones)).
     pub fn skew(&self, app: &AppId) -> Result<u32, Error> {
         let ix = self
             .apps

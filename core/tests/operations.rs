@@ -2113,13 +2113,13 @@ fn restore_refuses_an_unknown_format() {
     assert_eq!(
         e,
         RestoreError::Format {
-            found: 2,
-            expected: 1
+            found: 3,
+            expected: 2
         }
     );
     assert_eq!(
         e.to_string(),
-        "snapshot format 2 is not supported (expected 1)"
+        "snapshot format 3 is not supported (expected 2)"
     );
 }
 

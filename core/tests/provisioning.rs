@@ -571,7 +571,9 @@ fn failed_provision_replans_onto_the_next_tier_and_backs_off() {
     let first = d.provisions[0].hosts[0];
     let insts: Vec<InstanceId> = d.tentative.iter().map(|p| p.instance).collect();
     for i in &insts {
-        assert!(matches!(status(&s, *i), InstanceStatus::Placed { host, .. } if host == first));
+        assert!(
+            matches!(status(&s, *i), InstanceStatus::Tentative { planned_host, .. } if planned_host == first)
+        );
     }
     assert_eq!(s.next_deadline(), None);
 
@@ -2250,10 +2252,18 @@ fn check_step(run: &Run, d: &Decisions) -> Result<(), TestCaseError> {
         let spec = spec_of(&a);
         for i in insts {
             match s.instance(i).unwrap().status {
-                InstanceStatus::Placed { host, .. } => {
+                InstanceStatus::Placed { host, .. }
+                | InstanceStatus::Tentative {
+                    planned_host: host, ..
+                } => {
                     let v = s.host(host).expect("the host exists");
                     prop_assert!(v.instances.contains(&i));
                     prop_assert_eq!(v.state == HostState::Planned, host.is_planned());
+                    let tentative = matches!(
+                        s.instance(i).unwrap().status,
+                        InstanceStatus::Tentative { .. }
+                    );
+                    prop_assert_eq!(tentative, host.is_planned());
                     let sku = sku_of(&v.sku);
                     prop_assert!(hard_and_at_least(&spec, &catalog, &sku));
                     prop_assert!(tier_of(&spec, &sku).is_some());
@@ -2261,6 +2271,7 @@ fn check_step(run: &Run, d: &Decisions) -> Result<(), TestCaseError> {
                 InstanceStatus::Pending { .. } => {
                     prop_assert!(s.pending().contains(&i));
                 }
+                other => prop_assert!(false, "unknown status {:?}", other),
             }
         }
     }

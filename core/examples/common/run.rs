@@ -493,7 +493,9 @@ impl<'a> Runner<'a> {
             if app.qos == QosTier::Rigid {
                 for i in self.s.app_instances(&app.id) {
                     if let Some(InstanceView {
-                        status: InstanceStatus::Placed { parts, .. },
+                        status:
+                            InstanceStatus::Placed { parts, .. }
+                            | InstanceStatus::Tentative { parts, .. },
                         ..
                     }) = self.s.instance(i)
                     {
@@ -655,7 +657,7 @@ impl<'a> Runner<'a> {
                     }
                     let running = matches!(
                         self.s.instance(to).map(|v| v.status),
-                        Some(InstanceStatus::Placed { host, .. }) if !host.is_planned()
+                        Some(InstanceStatus::Placed { .. })
                     );
                     if running {
                         let d = self.call(|s, now| s.complete_move(to, now))?;
@@ -757,7 +759,7 @@ impl<'a> Runner<'a> {
         for i in self.s.app_instances(app) {
             let running = matches!(
                 self.s.instance(i).map(|v| v.status),
-                Some(InstanceStatus::Placed { host, .. }) if !host.is_planned()
+                Some(InstanceStatus::Placed { .. })
             );
             if !running {
                 continue;
