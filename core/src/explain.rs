@@ -96,7 +96,8 @@ pub struct RuledOut {
 pub enum OfferingBlock {
     /// The embedder declared no offering of this SKU in this zone.
     NotOffered,
-    /// Its stock is exhausted (or every known unit is already planned).
+    /// Its stock is exhausted (or its known stock is 0: every unit is
+    /// ordered).
     Exhausted,
     /// A recent provisioning failure backs it off.
     BackedOff,

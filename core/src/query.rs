@@ -135,6 +135,10 @@ pub enum InvariantViolation {
     /// An app's per-zone counts disagree with its instances.
     #[error("zone counts of app {0} are wrong")]
     ZoneCounts(AppId),
+    /// A planned host holds no instance (nothing waits for it), or has no
+    /// provision request.
+    #[error("planned host {0} holds no instance or has no provision")]
+    PlannedHost(HostId),
     /// An offering's planned-host count disagrees with its planned hosts.
     #[error("planned host count of offering {sku} in {zone} is wrong")]
     Offering {
@@ -288,7 +292,9 @@ impl Scheduler {
     /// Recompute every derived quantity from the instances and compare:
     /// no node over capacity in any dimension, usage equal to the sum of
     /// the instances, index entries fresh, pending set and zone counts
-    /// right. Costs O(hosts + instances); meant for tests and audits.
+    /// right, every planned host holding an instance and known to its
+    /// provision request. Costs O(hosts + instances); meant for tests and
+    /// audits.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let mut sums: Vec<SmallVec<[[u64; 8]; 2]>> = self
             .hosts
@@ -415,6 +421,20 @@ impl Scheduler {
             if (0..self.zones.len()).any(|z| counts[z] != a.zone_count(z)) {
                 return Err(InvariantViolation::ZoneCounts(id.clone()));
             }
+        }
+        for (id, h) in &self.hosts {
+            let planned = h.state == HostState::Planned;
+            let ordered = self.provision_of.contains_key(id);
+            if (planned && (h.instances.is_empty() || !ordered)) || (!planned && ordered) {
+                return Err(InvariantViolation::PlannedHost(*id));
+            }
+        }
+        if let Some(id) = self
+            .provision_of
+            .keys()
+            .find(|id| !self.hosts.contains_key(*id))
+        {
+            return Err(InvariantViolation::PlannedHost(*id));
         }
         for (&(s, z), o) in &self.offerings {
             let planned = self

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
+use crate::decision::ProvisionId;
 use crate::error::{Error, RestoreError};
 use crate::explain::PendingReason;
 use crate::ids::PLANNED_HOST_BIT;
@@ -46,10 +47,14 @@ pub struct HostRecord {
     pub sku: SkuId,
     /// Its zone.
     pub zone: ZoneId,
-    /// Ready or cordoned.
+    /// Ready, cordoned or planned.
     pub state: HostState,
     /// Its slot in the index of its (SKU, zone) class.
     pub slot: u32,
+    /// For a planned host, the provision request it is part of (absent for
+    /// a running host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provision: Option<ProvisionId>,
 }
 
 /// An offering in a snapshot (its planned hosts are counted from the hosts).
@@ -60,7 +65,7 @@ pub struct OfferingRecord {
     pub sku: SkuId,
     /// Zone.
     pub zone: ZoneId,
-    /// Declared stock.
+    /// Stock left to order (see [`Stock`]).
     pub stock: Stock,
     /// Consecutive failed provisionings.
     pub failures: u32,
@@ -169,6 +174,7 @@ impl Scheduler {
                     zone: self.zone_id(h.zone()).clone(),
                     state: h.state,
                     slot: h.slot,
+                    provision: self.provision_of.get(id).copied(),
                 })
                 .collect(),
             instances: self
@@ -271,6 +277,22 @@ impl Scheduler {
                     .into());
                 };
                 o.planned += 1;
+                match h.provision {
+                    Some(p) if p.0 > 0 && p.0 < snapshot.next_provision => {
+                        s.provision_of.insert(h.id, p);
+                    }
+                    _ => {
+                        return Err(RestoreError::PlannedHost {
+                            host: h.id,
+                            what: "its provision is missing or not below next_provision",
+                        });
+                    }
+                }
+            } else if h.provision.is_some() {
+                return Err(RestoreError::PlannedHost {
+                    host: h.id,
+                    what: "a running host names a provision",
+                });
             }
             let class = s.class_for(sku, zone, planned);
             if h.slot >= MAX_CLASS_SLOTS {
@@ -373,6 +395,16 @@ impl Scheduler {
                     s.allocate(rec.id, host, parts);
                 }
             }
+        }
+        if let Some((id, _)) = s
+            .hosts
+            .iter()
+            .find(|(_, h)| h.state == HostState::Planned && h.instances.is_empty())
+        {
+            return Err(RestoreError::PlannedHost {
+                host: *id,
+                what: "no instance is placed on it",
+            });
         }
         for (to, from) in snapshot.moves {
             let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app());

@@ -127,10 +127,11 @@
 //! [`Decisions::unplaced`](crate::Decisions::unplaced) sums it per app
 //! (best-effort instances elsewhere that re-placed rigid ones preempt are
 //! listed in the evictions, as any preemption, and not in `unplaced`).
-//! Planned hosts of the lost zone are dropped (a later `host_ready` for them
-//! fails with `UnknownHost`); running hosts stay registered, so the zone
-//! can come back. A replacement of a move in flight that was in the zone
-//! aborts its move (it is removed); an original whose replacement survives
+//! Planned hosts of the lost zone are dropped and listed in
+//! [`Decisions::cancellations`](crate::Decisions::cancellations) (a later
+//! `host_ready` for them fails with `UnknownHost`); running hosts stay
+//! registered, so the zone can come back. A replacement of a move in
+//! flight that was in the zone aborts its move (it is removed); an original whose replacement survives
 //! is removed instead and the replacement takes its place (the move
 //! completes), so no capacity is spent re-placing it. Calling `zone_down` on a zone that is already down
 //! evacuates whatever is still recorded there (for instance after
@@ -178,7 +179,9 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::app::WhenUnsatisfiable;
-use crate::decision::{Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced};
+use crate::decision::{
+    CancellationCause, Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced,
+};
 use crate::error::Error;
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, ZoneId};
@@ -445,6 +448,7 @@ impl Scheduler {
             &planned,
             &mut out,
         );
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -466,6 +470,7 @@ impl Scheduler {
             &[host],
             &mut out,
         );
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -504,8 +509,12 @@ impl Scheduler {
                 }
             }
         }
+        let dropped = match cause {
+            EvictionCause::HostFailed => CancellationCause::HostFailed,
+            _ => CancellationCause::ZoneDown,
+        };
         for host in drop {
-            self.drop_host(*host);
+            self.drop_host_with(*host, dropped, out);
         }
         self.retry_pending_with(now, out, false, fresh);
         // Sum what is still pending, per app in evacuation order.
@@ -544,6 +553,7 @@ impl Scheduler {
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, false);
         self.rebalance_all(now, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -556,6 +566,7 @@ impl Scheduler {
         self.now = now;
         let mut out = Decisions::default();
         self.rebalance_all(now, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
