@@ -114,6 +114,48 @@ pub struct Provision {
     pub instances: u32,
 }
 
+/// Why planned hosts were cancelled.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CancellationCause {
+    /// No instance waits on the hosts any more: their instances were
+    /// removed (scale-down, [`Scheduler::remove_instance`](crate::Scheduler::remove_instance),
+    /// an aborted move) or re-placed elsewhere.
+    Unneeded,
+    /// The embedder reported their offering failed
+    /// ([`Scheduler::provision_failed`](crate::Scheduler::provision_failed)):
+    /// every planned host of the offering is dropped, including those of
+    /// other requests still in flight.
+    ProvisionFailed,
+    /// Their zone was lost ([`Scheduler::zone_down`](crate::Scheduler::zone_down)).
+    ZoneDown,
+    /// The embedder removed them ([`Scheduler::remove_host`](crate::Scheduler::remove_host)).
+    HostRemoved,
+    /// The embedder reported them failed ([`Scheduler::host_failed`](crate::Scheduler::host_failed)).
+    HostFailed,
+}
+
+/// Planned hosts of an earlier [`Provision`] that the scheduler no longer
+/// holds: stop provisioning them (or release them if they are already up).
+/// A later [`Scheduler::host_ready`](crate::Scheduler::host_ready) for one
+/// of them fails with [`Error::UnknownHost`](crate::Error::UnknownHost).
+/// Known stock they took is given back to their offering (see
+/// [`Stock`](crate::Stock)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    /// The request the hosts were part of.
+    pub provision: ProvisionId,
+    /// Its zone.
+    pub zone: ZoneId,
+    /// Its SKU.
+    pub sku: SkuId,
+    /// The planned hosts cancelled, in the order they were dropped.
+    pub hosts: Vec<HostId>,
+    /// Why.
+    pub cause: CancellationCause,
+}
+
 /// A total of resources that may exceed one host's (a shortfall of many
 /// instances), in the units of [`Resources`].
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +255,12 @@ pub struct Decisions {
     /// and [`Scheduler::host_failed`](crate::Scheduler::host_failed)).
     #[serde(default)]
     pub unplaced: Vec<Unplaced>,
+    /// Planned hosts of earlier provisions that are dropped, per provision
+    /// and cause: cancel them. A call never returns a [`Provision`] whose
+    /// planned hosts end the call empty: hosts it planned and did not use
+    /// are left out of its provisions, not cancelled.
+    #[serde(default)]
+    pub cancellations: Vec<Cancellation>,
 }
 
 impl Decisions {
@@ -228,5 +276,6 @@ impl Decisions {
             && self.evictions.is_empty()
             && self.pending.is_empty()
             && self.removals.is_empty()
+            && self.cancellations.is_empty()
     }
 }

@@ -193,6 +193,15 @@ pub enum RestoreError {
     /// Two instances share an id.
     #[error("instance {0} appears twice")]
     DuplicateInstance(InstanceId),
+    /// A planned host is inconsistent: it names no provision request (or a
+    /// running host names one), or no instance waits on it.
+    #[error("planned host {host}: {what}")]
+    PlannedHost {
+        /// The host.
+        host: HostId,
+        /// What is wrong.
+        what: &'static str,
+    },
     /// An instance's placement is impossible (over capacity, bad NUMA node,
     /// parts not adding up to the app's resources).
     #[error("instance {instance} on {host}: {what}")]

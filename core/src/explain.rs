@@ -81,6 +81,12 @@ pub struct RuledOut {
     pub constraint: Constraint,
     /// Hosts it ruled out.
     pub hosts: u32,
+    /// For [`Constraint::ZoneSpread`]: how many of those hosts had room for
+    /// the instance (not cordoned, enough capacity, a NUMA node that fits).
+    /// More than 0: relaxing the spread policy would place it; 0: those
+    /// zones have no capacity for it either. Absent for other constraints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_room: Option<u32>,
 }
 
 /// Why an offering (a SKU in a zone) could not provide new hosts.
@@ -90,7 +96,8 @@ pub struct RuledOut {
 pub enum OfferingBlock {
     /// The embedder declared no offering of this SKU in this zone.
     NotOffered,
-    /// Its stock is exhausted (or every known unit is already planned).
+    /// Its stock is exhausted (or its known stock is 0: every unit is
+    /// ordered).
     Exhausted,
     /// A recent provisioning failure backs it off.
     BackedOff,
@@ -153,7 +160,26 @@ impl Explanation {
             .map_or(0, |r| r.hosts)
     }
 
+    /// Hosts of the constraint's count that had room (see
+    /// [`RuledOut::with_room`]); `None` when the constraint does not say.
+    pub fn with_room(&self, constraint: Constraint) -> Option<u32> {
+        self.ruled_out
+            .iter()
+            .find(|r| r.constraint == constraint)
+            .and_then(|r| r.with_room)
+    }
+
     pub(crate) fn add(&mut self, constraint: Constraint, hosts: u32) {
+        self.add_with_room(constraint, hosts, None);
+    }
+
+    /// [`add`](Self::add), of which `with_room` hosts had room.
+    pub(crate) fn add_with_room(
+        &mut self,
+        constraint: Constraint,
+        hosts: u32,
+        with_room: Option<u32>,
+    ) {
         if hosts == 0 {
             return;
         }
@@ -161,8 +187,21 @@ impl Explanation {
             .ruled_out
             .binary_search_by(|r| r.constraint.cmp(&constraint))
         {
-            Ok(i) => self.ruled_out[i].hosts += hosts,
-            Err(i) => self.ruled_out.insert(i, RuledOut { constraint, hosts }),
+            Ok(i) => {
+                let r = &mut self.ruled_out[i];
+                r.hosts += hosts;
+                if let Some(n) = with_room {
+                    r.with_room = Some(r.with_room.unwrap_or(0) + n);
+                }
+            }
+            Err(i) => self.ruled_out.insert(
+                i,
+                RuledOut {
+                    constraint,
+                    hosts,
+                    with_room,
+                },
+            ),
         }
     }
 }
@@ -178,6 +217,9 @@ impl fmt::Display for Explanation {
             let sep = if i == 0 { ": " } else { ", " };
             let noun = if r.hosts == 1 { "host" } else { "hosts" };
             write!(f, "{sep}{}: {} {noun}", r.constraint, r.hosts)?;
+            if let Some(n) = r.with_room {
+                write!(f, " ({n} had room)")?;
+            }
         }
         for (i, r) in self.skus.iter().enumerate() {
             let sep = if i == 0 { "; new hosts: " } else { ", " };
@@ -279,5 +321,31 @@ mod tests {
             "0/1852 hosts fit: zone down: 1000 hosts, arch: 40 hosts, cpu: 812 hosts"
         );
         assert_eq!(Explanation::default().to_string(), "no hosts");
+    }
+
+    #[test]
+    fn spread_counts_say_how_many_hosts_had_room() {
+        let mut e = Explanation {
+            hosts: 10_000,
+            ..Explanation::default()
+        };
+        e.add_with_room(Constraint::ZoneSpread, 6_000, Some(2_500));
+        e.add_with_room(Constraint::ZoneSpread, 4_000, Some(1_500));
+        e.add(Constraint::Capacity(Dimension::Cpu), 0);
+        assert_eq!(e.with_room(Constraint::ZoneSpread), Some(4_000));
+        assert_eq!(e.with_room(Constraint::Arch), None);
+        assert_eq!(
+            e.to_string(),
+            "0/10000 hosts fit: zone spread: 10000 hosts (4000 had room)"
+        );
+        let json = serde_json::to_string(&e.ruled_out).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"constraint":"zone_spread","hosts":10000,"with_room":4000}]"#
+        );
+        let mut plain = Explanation::default();
+        plain.add(Constraint::Arch, 3);
+        let json = serde_json::to_string(&plain.ruled_out).unwrap();
+        assert_eq!(json, r#"[{"constraint":"arch","hosts":3}]"#);
     }
 }

@@ -154,8 +154,8 @@ pub mod zones;
 pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
 pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
 pub use decision::{
-    Decisions, Eviction, EvictionCause, PendingInstance, Placement, Provision, ProvisionId,
-    Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
+    Cancellation, CancellationCause, Decisions, Eviction, EvictionCause, PendingInstance,
+    Placement, Provision, ProvisionId, Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
 };
 pub use error::{Error, RestoreError};
 pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};

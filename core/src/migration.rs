@@ -148,6 +148,7 @@ impl Scheduler {
                 }
             }
         }
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -287,6 +288,7 @@ impl Scheduler {
         self.version += 1;
         let mut out = Decisions::default();
         self.delete_instance(from, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -299,6 +301,7 @@ impl Scheduler {
         self.now = now;
         let mut out = Decisions::default();
         self.delete_instance(to, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 

@@ -758,31 +758,43 @@ impl Scheduler {
         } else {
             SmallVec::new()
         };
+        // The host-level constraint that rules a host out, if any.
+        let host_block = |h: &Host| {
+            if h.state == HostState::Cordoned {
+                return Some(Constraint::HostCordoned);
+            }
+            let avail = self.node_avail(h, rigid);
+            let total = Resources::sum(&avail);
+            if let Some(d) = req.first_short(&total) {
+                Some(Constraint::Capacity(d))
+            } else if spec.numa == NumaPolicy::SingleNode && !avail.iter().any(|a| req.fits_in(a)) {
+                Some(Constraint::NumaNode)
+            } else {
+                None
+            }
+        };
         for c in 0..self.classes.len() {
             if let Some(constraint) = self.class_constraint(app, c, verdicts) {
                 e.add(constraint, self.classes[c].hosts);
                 continue;
             }
+            let hosts = self.classes[c]
+                .slots
+                .iter()
+                .flatten()
+                .filter_map(|host| self.hosts.get(host));
             if blocked.contains(&self.classes[c].zone) {
-                e.add(Constraint::ZoneSpread, self.classes[c].hosts);
+                // Whether relaxing the spread would place it: the hosts
+                // of the zone with room for it.
+                let room = hosts.filter(|h| host_block(h).is_none()).count();
+                // At most the class's host count, a u32.
+                let room = u32::try_from(room).unwrap_or(u32::MAX);
+                e.add_with_room(Constraint::ZoneSpread, self.classes[c].hosts, Some(room));
                 continue;
             }
-            for host in self.classes[c].slots.iter().flatten() {
-                let Some(h) = self.hosts.get(host) else {
-                    continue;
-                };
-                if h.state == HostState::Cordoned {
-                    e.add(Constraint::HostCordoned, 1);
-                    continue;
-                }
-                let avail = self.node_avail(h, rigid);
-                let total = Resources::sum(&avail);
-                if let Some(d) = req.first_short(&total) {
-                    e.add(Constraint::Capacity(d), 1);
-                } else if spec.numa == NumaPolicy::SingleNode
-                    && !avail.iter().any(|a| req.fits_in(a))
-                {
-                    e.add(Constraint::NumaNode, 1);
+            for h in hosts {
+                if let Some(constraint) = host_block(h) {
+                    e.add(constraint, 1);
                 }
             }
         }

@@ -25,6 +25,20 @@
 //! stock and the name. When a zone's share cannot be provisioned there,
 //! the remainder is offered to the other zones.
 //!
+//! # Tentative instances and cancellations
+//!
+//! An instance on a planned host is
+//! [`InstanceStatus::Tentative`](crate::InstanceStatus::Tentative): it holds
+//! its room and counts in its zone, but it does not run until the host is
+//! ready. Every planned host holds at least one instance when a call
+//! returns. A call that drops planned hosts (a failed offering, a lost zone,
+//! a removed or failed host, or instances removed or re-placed so that no
+//! instance waits on a host any more) lists them in
+//! [`Decisions::cancellations`], by provision and cause; hosts a call
+//! planned and then did not use are left out of its own provisions. So the
+//! embedder that follows the decisions knows exactly the planned hosts the
+//! scheduler holds. Known stock is counted once (see [`Stock`]).
+//!
 //! # Back-off
 //!
 //! A failed provisioning makes the offering unavailable for
@@ -41,7 +55,8 @@ use smallvec::SmallVec;
 
 use crate::app::QosTier;
 use crate::decision::{
-    Decisions, EvictionCause, Placement, Provision, ProvisionId, ResourceTotals, Shortfall,
+    Cancellation, CancellationCause, Decisions, EvictionCause, Placement, Provision, ProvisionId,
+    ResourceTotals, Shortfall,
 };
 use crate::error::Error;
 use crate::explain::{Constraint, OfferingBlock, PendingReason};
@@ -52,10 +67,29 @@ use crate::substitution::{self, Rejection, instances_per_host};
 use crate::time::Timestamp;
 
 /// How many more hosts of a SKU a zone can provide, as the embedder knows it.
+///
+/// Stock counts hosts **not yet ordered**: what the embedder could still
+/// order from the provider beyond every planned host the scheduler holds
+/// (the hosts of the [`Provision`]s it returned and has not cancelled).
+/// So:
+///
+/// * planning hosts takes them from known stock at once: a [`Provision`]
+///   of `count` hosts lowers `Known(n)` to `Known(n - count)`;
+/// * [`Scheduler::host_ready`] changes no stock (the host was taken when
+///   it was planned);
+/// * a planned host that is dropped ([`Scheduler::provision_failed`], a
+///   [`Cancellation`]) gives its unit back: it was never delivered. After an
+///   [`InsufficientStock`](ProvisionFailure::InsufficientStock) failure
+///   the back-off keeps the offering aside; declare the provider's fresh
+///   figure with [`Scheduler::set_stock`] if it is lower;
+/// * [`Scheduler::set_stock`] replaces the figure, and planned hosts are not
+///   subtracted from it again: while orders are in flight, declare what the
+///   provider can still supply besides them (what a provider's stock query
+///   reports once the orders are placed).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stock {
-    /// This many more hosts.
+    /// This many more hosts can be ordered (0 provides none).
     Known(u32),
     /// Unknown: try it.
     Unknown,
@@ -87,15 +121,30 @@ pub(crate) struct OfferingState {
 }
 
 impl OfferingState {
+    /// Take `n` units of known stock (planned hosts).
+    fn take(&mut self, n: u32) {
+        self.planned = self.planned.saturating_add(n);
+        if let Stock::Known(k) = self.stock {
+            self.stock = Stock::Known(k.saturating_sub(n));
+        }
+    }
+
+    /// Give back the unit of a planned host that was dropped.
+    fn give_back(&mut self) {
+        self.planned = self.planned.saturating_sub(1);
+        if let Stock::Known(k) = self.stock {
+            self.stock = Stock::Known(k.saturating_add(1));
+        }
+    }
+
     /// Hosts it can still provide at `now`: `Ok(None)` for unknown stock.
     pub(crate) fn available(&self, now: Timestamp) -> Result<Option<u32>, OfferingBlock> {
         if self.backoff_until.is_some_and(|t| t > now) {
             return Err(OfferingBlock::BackedOff);
         }
         match self.stock {
-            Stock::Exhausted => Err(OfferingBlock::Exhausted),
-            Stock::Known(n) if n <= self.planned => Err(OfferingBlock::Exhausted),
-            Stock::Known(n) => Ok(Some(n - self.planned)),
+            Stock::Exhausted | Stock::Known(0) => Err(OfferingBlock::Exhausted),
+            Stock::Known(n) => Ok(Some(n)),
             Stock::Unknown => Ok(None),
         }
     }
@@ -108,7 +157,7 @@ pub struct OfferingView {
     pub sku: SkuId,
     /// Zone.
     pub zone: ZoneId,
-    /// Declared stock.
+    /// Stock left to order (planned hosts already taken out; see [`Stock`]).
     pub stock: Stock,
     /// Planned hosts not yet ready.
     pub planned: u32,
@@ -226,8 +275,10 @@ impl Scheduler {
             .collect()
     }
 
-    /// Declare or update an offering's stock. When the offering can provide
-    /// hosts afterwards, pending instances are retried (and may provision).
+    /// Declare or update an offering's stock: the hosts that can still be
+    /// ordered besides the planned hosts in flight, which are not
+    /// subtracted again (see [`Stock`]). When the offering can provide hosts
+    /// afterwards, pending instances are retried (and may provision).
     pub fn set_stock(
         &mut self,
         sku: &SkuId,
@@ -258,13 +309,16 @@ impl Scheduler {
         if available {
             self.retry_pending(now, &mut out, false);
         }
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
     /// The embedder could not provision hosts of an offering. Every planned
-    /// host of the offering is dropped, the offering backs off, and the
-    /// instances tentatively placed there are re-planned onto the next
-    /// acceptable option (or stay pending, with the reason).
+    /// host of the offering is dropped and listed in
+    /// [`Decisions::cancellations`] (those of other requests in flight too),
+    /// their units go back to known stock (see [`Stock`]), the offering
+    /// backs off, and the instances tentatively placed there are re-planned
+    /// onto the next acceptable option (or stay pending, with the reason).
     pub fn provision_failed(
         &mut self,
         sku: &SkuId,
@@ -304,17 +358,18 @@ impl Scheduler {
                     &mut out,
                 );
             }
-            self.drop_host(host);
+            self.drop_host_with(host, CancellationCause::ProvisionFailed, &mut out);
         }
         self.version += 1;
         self.retry_pending(now, &mut out, false);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
     /// A planned host is up: it joins the running hosts as `host` (the
     /// embedder's id), and the instances placed on it tentatively become
-    /// placements. Resets the offering's back-off and takes one unit of
-    /// known stock.
+    /// placements. Resets the offering's back-off; known stock does not
+    /// change (the host left it when it was planned; see [`Stock`]).
     ///
     /// # Examples
     ///
@@ -379,11 +434,9 @@ impl Scheduler {
             return Err(Error::UnknownHost(planned));
         };
         self.classes[h.class()].remove(h.slot);
+        self.provision_of.swap_remove(&planned);
         if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
             o.planned = o.planned.saturating_sub(1);
-            if let Stock::Known(n) = o.stock {
-                o.stock = Stock::Known(n.saturating_sub(1));
-            }
             o.failures = 0;
             o.backoff_until = None;
         }
@@ -719,7 +772,7 @@ impl Scheduler {
             return None;
         }
         if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
-            o.planned = o.planned.saturating_add(made);
+            o.take(made);
         }
         let spec = &self.apps[app].spec;
         let sku_id = self.skus[sku].id.clone();
@@ -731,10 +784,17 @@ impl Scheduler {
             .position(|p| p.sku == sku_id && p.zone == zone_id && p.app == spec.id);
         let index = existing.unwrap_or(out.provisions.len());
         if let Some(p) = existing.and_then(|i| out.provisions.get_mut(i)) {
+            for h in &ids {
+                self.provision_of.insert(*h, p.id);
+            }
             p.count += made;
             p.hosts.extend(ids);
             p.instances += covered;
         } else {
+            for h in &ids {
+                self.provision_of
+                    .insert(*h, ProvisionId(self.next_provision));
+            }
             out.provisions.push(Provision {
                 id: ProvisionId(self.next_provision),
                 zone: zone_id,
@@ -752,16 +812,96 @@ impl Scheduler {
     }
 
     /// Remove a host from the index and the map (its instances must have
-    /// been released), keeping the offering's planned count right.
+    /// been released). A planned host gives its unit back to its offering.
     pub(crate) fn drop_host(&mut self, id: HostId) {
         if let Some(host) = self.hosts.swap_remove(&id) {
             self.classes[host.class()].remove(host.slot);
             if host.state == HostState::Planned {
+                self.provision_of.swap_remove(&id);
                 if let Some(o) = self.offerings.get_mut(&(host.sku(), host.zone())) {
-                    o.planned = o.planned.saturating_sub(1);
+                    o.give_back();
                 }
             }
             self.version += 1;
+        }
+    }
+
+    /// [`drop_host`](Self::drop_host), reporting a planned host: a host of
+    /// a provision of this call is taken out of it (the provision goes if
+    /// it has no host left); one of an earlier provision is listed in
+    /// `out.cancellations` with `cause`.
+    pub(crate) fn drop_host_with(
+        &mut self,
+        id: HostId,
+        cause: CancellationCause,
+        out: &mut Decisions,
+    ) {
+        let Some(h) = self.hosts.get(&id) else {
+            return;
+        };
+        let planned = (h.state == HostState::Planned).then(|| (h.sku(), h.zone()));
+        let provision = self.provision_of.get(&id).copied();
+        self.drop_host(id);
+        let (Some((sku, zone)), Some(provision)) = (planned, provision) else {
+            return;
+        };
+        if let Some(i) = out.provisions.iter().position(|p| p.id == provision) {
+            let p = &mut out.provisions[i];
+            p.hosts.retain(|h| *h != id);
+            p.count = p.count.saturating_sub(1);
+            if p.count == 0 {
+                out.provisions.remove(i);
+            } else if let Some(a) = self.apps.get(&p.app) {
+                // What the hosts left can hold for the app.
+                let per = instances_per_host(&self.skus[sku], &a.spec.resources, a.spec.numa);
+                p.instances = p.instances.min(p.count.saturating_mul(per));
+            }
+            return;
+        }
+        match out
+            .cancellations
+            .iter_mut()
+            .find(|c| c.provision == provision && c.cause == cause)
+        {
+            Some(c) => c.hosts.push(id),
+            None => out.cancellations.push(Cancellation {
+                provision,
+                zone: self.zone_id(zone).clone(),
+                sku: self.skus[sku].id.clone(),
+                hosts: vec![id],
+                cause,
+            }),
+        }
+    }
+
+    /// Whether `id` is a planned host that holds no instance.
+    fn is_empty_planned(&self, id: HostId) -> bool {
+        self.hosts
+            .get(&id)
+            .is_some_and(|h| h.state == HostState::Planned && h.instances.is_empty())
+    }
+
+    /// End a call that may have planned hosts or emptied planned ones: no
+    /// planned host is left that no instance waits on. Hosts planned in
+    /// this call and not used are taken out of its provisions; planned
+    /// hosts of earlier provisions that lost their last instance are
+    /// cancelled ([`CancellationCause::Unneeded`]). Costs nothing unless
+    /// the call planned hosts or emptied one.
+    pub(crate) fn settle_planned(&mut self, out: &mut Decisions) {
+        if out.provisions.is_empty() && self.emptied.is_empty() {
+            return;
+        }
+        let unused: Vec<HostId> = out
+            .provisions
+            .iter()
+            .flat_map(|p| p.hosts.iter().copied())
+            .filter(|h| self.is_empty_planned(*h))
+            .collect();
+        let emptied = std::mem::take(&mut self.emptied);
+        for id in unused.into_iter().chain(emptied) {
+            if self.is_empty_planned(id) {
+                self.drop_host_with(id, CancellationCause::Unneeded, out);
+            }
         }
     }
 }
@@ -778,16 +918,24 @@ mod tests {
     }
 
     #[test]
-    fn availability_counts_planned_hosts_and_back_off() {
+    fn availability_counts_stock_left_and_back_off() {
         let mut o = OfferingState {
             stock: Stock::Known(3),
             failures: 0,
             backoff_until: None,
-            planned: 1,
+            planned: 0,
         };
+        assert_eq!(o.available(Timestamp(0)), Ok(Some(3)));
+        // Planned hosts leave the stock once, when planned.
+        o.take(1);
+        assert_eq!((o.stock, o.planned), (Stock::Known(2), 1));
         assert_eq!(o.available(Timestamp(0)), Ok(Some(2)));
-        o.planned = 3;
+        o.take(2);
         assert_eq!(o.available(Timestamp(0)), Err(OfferingBlock::Exhausted));
+        // A dropped planned host gives its unit back.
+        o.give_back();
+        assert_eq!((o.stock, o.planned), (Stock::Known(1), 2));
+        o.stock = Stock::Known(3);
         o.planned = 0;
         o.backoff_until = Some(Timestamp(100));
         assert_eq!(o.available(Timestamp(99)), Err(OfferingBlock::BackedOff));

@@ -33,7 +33,8 @@ pub struct HostView {
     pub sku: SkuId,
     /// Its zone.
     pub zone: ZoneId,
-    /// Ready or cordoned.
+    /// Ready, cordoned, or planned (being provisioned: the instances on it
+    /// are [tentative](InstanceStatus::Tentative)).
     pub state: HostState,
     /// Allocatable capacity.
     pub capacity: Resources,
@@ -48,11 +49,23 @@ pub struct HostView {
 /// Where an instance is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum InstanceStatus {
-    /// Running on a host.
+    /// On a running host (ready or cordoned): start it, or it runs.
     Placed {
         /// The host.
         host: HostId,
+        /// NUMA nodes it holds, with the amount on each.
+        parts: Vec<(u8, Resources)>,
+    },
+    /// Placed on a planned host that is being provisioned: it holds its
+    /// room there but does not run yet. It becomes
+    /// [`Placed`](InstanceStatus::Placed) when the host is reported with
+    /// [`Scheduler::host_ready`], and pending again if the host is dropped.
+    Tentative {
+        /// The planned host (one of a [`Provision`](crate::Provision)'s
+        /// `hosts`).
+        planned_host: HostId,
         /// NUMA nodes it holds, with the amount on each.
         parts: Vec<(u8, Resources)>,
     },
@@ -74,7 +87,7 @@ pub struct InstanceView {
     pub id: InstanceId,
     /// Its app.
     pub app: AppId,
-    /// Placed or pending.
+    /// Placed, tentative or pending.
     pub status: InstanceStatus,
 }
 
@@ -122,6 +135,10 @@ pub enum InvariantViolation {
     /// An app's per-zone counts disagree with its instances.
     #[error("zone counts of app {0} are wrong")]
     ZoneCounts(AppId),
+    /// A planned host holds no instance (nothing waits for it), or has no
+    /// provision request.
+    #[error("planned host {0} holds no instance or has no provision")]
+    PlannedHost(HostId),
     /// An offering's planned-host count disagrees with its planned hosts.
     #[error("planned host count of offering {sku} in {zone} is wrong")]
     Offering {
@@ -178,6 +195,9 @@ impl Scheduler {
     }
 
     /// An app's placed instances per declared zone, in declaration order.
+    /// Tentative instances (on planned hosts) count in their host's zone,
+    /// as they do for [`skew`](Self::skew) and the spread policy: they hold
+    /// their place there while the host is provisioned.
     pub fn app_zone_counts(&self, id: &AppId) -> Vec<(ZoneId, u32)> {
         let Some(a) = self.apps.get(id) else {
             return Vec::new();
@@ -238,6 +258,12 @@ impl Scheduler {
     pub fn instance(&self, id: InstanceId) -> Option<InstanceView> {
         let i = self.instances.get(&id)?;
         let status = match &i.state {
+            InstanceState::Placed { host, parts } if host.is_planned() => {
+                InstanceStatus::Tentative {
+                    planned_host: *host,
+                    parts: parts.to_vec(),
+                }
+            }
             InstanceState::Placed { host, parts } => InstanceStatus::Placed {
                 host: *host,
                 parts: parts.to_vec(),
@@ -266,7 +292,9 @@ impl Scheduler {
     /// Recompute every derived quantity from the instances and compare:
     /// no node over capacity in any dimension, usage equal to the sum of
     /// the instances, index entries fresh, pending set and zone counts
-    /// right. Costs O(hosts + instances); meant for tests and audits.
+    /// right, every planned host holding an instance and known to its
+    /// provision request. Costs O(hosts + instances); meant for tests and
+    /// audits.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let mut sums: Vec<SmallVec<[[u64; 8]; 2]>> = self
             .hosts
@@ -393,6 +421,20 @@ impl Scheduler {
             if (0..self.zones.len()).any(|z| counts[z] != a.zone_count(z)) {
                 return Err(InvariantViolation::ZoneCounts(id.clone()));
             }
+        }
+        for (id, h) in &self.hosts {
+            let planned = h.state == HostState::Planned;
+            let ordered = self.provision_of.contains_key(id);
+            if (planned && (h.instances.is_empty() || !ordered)) || (!planned && ordered) {
+                return Err(InvariantViolation::PlannedHost(*id));
+            }
+        }
+        if let Some(id) = self
+            .provision_of
+            .keys()
+            .find(|id| !self.hosts.contains_key(*id))
+        {
+            return Err(InvariantViolation::PlannedHost(*id));
         }
         for (&(s, z), o) in &self.offerings {
             let planned = self

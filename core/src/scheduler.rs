@@ -10,7 +10,9 @@ use thin_vec::ThinVec;
 
 use crate::app::{AppSpec, QosTier};
 use crate::catalog::SkuSpec;
-use crate::decision::{Decisions, Eviction, EvictionCause, PendingInstance, Removal};
+use crate::decision::{
+    CancellationCause, Decisions, Eviction, EvictionCause, PendingInstance, ProvisionId, Removal,
+};
 use crate::error::Error;
 use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
@@ -269,6 +271,12 @@ pub struct Scheduler {
     pub(crate) next_planned: u64,
     /// Next provision request number.
     pub(crate) next_provision: u64,
+    /// The provision request of each planned host.
+    pub(crate) provision_of: Map<HostId, ProvisionId>,
+    /// Planned hosts that lost their last instance during the current
+    /// call: unless one is used again, it is cancelled when the call ends
+    /// (see [`settle_planned`](Self::settle_planned)). Empty between calls.
+    pub(crate) emptied: Vec<HostId>,
     /// Moves in flight: replacement -> original.
     pub(crate) moves: Map<InstanceId, InstanceId>,
     pub(crate) pending: BTreeSet<PendingKey>,
@@ -323,6 +331,8 @@ impl Scheduler {
             offerings: Map::default(),
             next_planned: 1,
             next_provision: 1,
+            provision_of: Map::default(),
+            emptied: Vec::new(),
             moves: Map::default(),
             pending: BTreeSet::new(),
             epoch: 0,
@@ -424,6 +434,7 @@ impl Scheduler {
         if state == ZoneState::Up && was != ZoneState::Up {
             self.retry_pending(now, &mut out, false);
         }
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -506,6 +517,7 @@ impl Scheduler {
         self.insert_host(spec.id, sku, zone, HostState::Ready, class, slot);
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, false);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -580,8 +592,9 @@ impl Scheduler {
                 &mut out,
             );
         }
-        self.drop_host(id);
+        self.drop_host_with(id, CancellationCause::HostRemoved, &mut out);
         self.retry_pending(now, &mut out, false);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -606,6 +619,7 @@ impl Scheduler {
         if state == HostState::Ready && was != HostState::Ready {
             self.retry_pending(now, &mut out, false);
         }
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -769,6 +783,7 @@ impl Scheduler {
                 self.now = now;
                 let mut out = Decisions::default();
                 self.create_and_place(ix, count, now, &mut out);
+                self.settle_planned(&mut out);
                 Ok(out)
             }
             BatchMode::AllOrNothing => {
@@ -777,6 +792,7 @@ impl Scheduler {
                 trial.now = now;
                 let mut out = Decisions::default();
                 trial.create_and_place(ix, count, now, &mut out);
+                trial.settle_planned(&mut out);
                 if let Some(first) = out.pending.first() {
                     let reason = match &first.reason {
                         PendingReason::NoFit(e) => e.clone(),
@@ -805,8 +821,11 @@ impl Scheduler {
     /// measured when the call starts), then the newest instance. For an app
     /// with a `max_skew` whose placed instances are beyond it, placed
     /// instances are removed (largest zone first) before pending ones until
-    /// the skew is within the limit (see [`zones`](crate::zones)). Scaling to
-    /// zero releases every resource and keeps the app's metadata.
+    /// the skew is within the limit (see [`zones`](crate::zones)). Planned
+    /// hosts that no instance waits on any more are cancelled
+    /// ([`Decisions::cancellations`]). Scaling to zero releases every
+    /// resource, leaves no planned host for the app and keeps the app's
+    /// metadata.
     ///
     /// # Examples
     ///
@@ -869,10 +888,12 @@ impl Scheduler {
         } else {
             self.now = now;
         }
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
-    /// Delete one instance, releasing its resources.
+    /// Delete one instance, releasing its resources. A planned host it was
+    /// the last instance of is cancelled ([`Decisions::cancellations`]).
     pub fn remove_instance(&mut self, id: InstanceId, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         if !self.instances.contains_key(&id) {
@@ -881,6 +902,7 @@ impl Scheduler {
         self.now = now;
         let mut out = Decisions::default();
         self.delete_instance(id, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -900,6 +922,7 @@ impl Scheduler {
         self.now = now;
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, true);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -1191,6 +1214,9 @@ impl Scheduler {
             }
             if let Some(pos) = h.instances.iter().position(|i| *i == id) {
                 h.instances.swap_remove(pos);
+            }
+            if h.state == HostState::Planned && h.instances.is_empty() {
+                self.emptied.push(host_id);
             }
             let zone = h.zone();
             self.apps[app].bump_zone(zone, false);

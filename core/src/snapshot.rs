@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
+use crate::decision::ProvisionId;
 use crate::error::{Error, RestoreError};
 use crate::explain::PendingReason;
 use crate::ids::PLANNED_HOST_BIT;
@@ -24,7 +25,7 @@ use crate::scheduler::{Config, HostState, InstanceState, Parts, Scheduler, ZoneS
 use crate::time::Timestamp;
 
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// A zone in a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,10 +47,14 @@ pub struct HostRecord {
     pub sku: SkuId,
     /// Its zone.
     pub zone: ZoneId,
-    /// Ready or cordoned.
+    /// Ready, cordoned or planned.
     pub state: HostState,
     /// Its slot in the index of its (SKU, zone) class.
     pub slot: u32,
+    /// For a planned host, the provision request it is part of (absent for
+    /// a running host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provision: Option<ProvisionId>,
 }
 
 /// An offering in a snapshot (its planned hosts are counted from the hosts).
@@ -60,7 +65,7 @@ pub struct OfferingRecord {
     pub sku: SkuId,
     /// Zone.
     pub zone: ZoneId,
-    /// Declared stock.
+    /// Stock left to order (see [`Stock`]).
     pub stock: Stock,
     /// Consecutive failed provisionings.
     pub failures: u32,
@@ -169,6 +174,7 @@ impl Scheduler {
                     zone: self.zone_id(h.zone()).clone(),
                     state: h.state,
                     slot: h.slot,
+                    provision: self.provision_of.get(id).copied(),
                 })
                 .collect(),
             instances: self
@@ -271,6 +277,22 @@ impl Scheduler {
                     .into());
                 };
                 o.planned += 1;
+                match h.provision {
+                    Some(p) if p.0 > 0 && p.0 < snapshot.next_provision => {
+                        s.provision_of.insert(h.id, p);
+                    }
+                    _ => {
+                        return Err(RestoreError::PlannedHost {
+                            host: h.id,
+                            what: "its provision is missing or not below next_provision",
+                        });
+                    }
+                }
+            } else if h.provision.is_some() {
+                return Err(RestoreError::PlannedHost {
+                    host: h.id,
+                    what: "a running host names a provision",
+                });
             }
             let class = s.class_for(sku, zone, planned);
             if h.slot >= MAX_CLASS_SLOTS {
@@ -322,6 +344,7 @@ impl Scheduler {
                 let spec = &s.apps[app].spec;
                 (spec.priority, spec.qos)
             };
+            let tentative = matches!(rec.status, InstanceStatus::Tentative { .. });
             match rec.status {
                 InstanceStatus::Pending { since, reason } => {
                     let added = s.add_instance(
@@ -344,8 +367,19 @@ impl Scheduler {
                     }
                     s.pending.insert((qos, std::cmp::Reverse(priority), rec.id));
                 }
-                InstanceStatus::Placed { host, parts } => {
+                InstanceStatus::Placed { host, parts }
+                | InstanceStatus::Tentative {
+                    planned_host: host,
+                    parts,
+                } => {
                     let parts: Parts = Parts::from_vec(parts);
+                    if host.is_planned() != tentative {
+                        return Err(RestoreError::BadPlacement {
+                            instance: rec.id,
+                            host,
+                            what: "placed on a planned host, or tentative on a running one",
+                        });
+                    }
                     s.check_placement(rec.id, app, host, &parts)?;
                     let added = s.add_instance(
                         rec.id,
@@ -361,6 +395,16 @@ impl Scheduler {
                     s.allocate(rec.id, host, parts);
                 }
             }
+        }
+        if let Some((id, _)) = s
+            .hosts
+            .iter()
+            .find(|(_, h)| h.state == HostState::Planned && h.instances.is_empty())
+        {
+            return Err(RestoreError::PlannedHost {
+                host: *id,
+                what: "no instance is placed on it",
+            });
         }
         for (to, from) in snapshot.moves {
             let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app());

@@ -60,8 +60,10 @@
 //! [`Scheduler::zone_up`], whose rebalance restores the skew.
 //!
 //! The app's *skew* ([`Scheduler::skew`]) is the largest minus the smallest
-//! placed-instance count over its domain (tentative placements on planned
-//! hosts count).
+//! placed-instance count over its domain. Tentative instances
+//! ([`InstanceStatus::Tentative`](crate::InstanceStatus::Tentative), on
+//! planned hosts) count in their host's zone: they hold their place there,
+//! so the spread stays right when the hosts come up.
 //!
 //! # Weights
 //!
@@ -87,7 +89,11 @@
 //!
 //! * [`DoNotSchedule`](crate::WhenUnsatisfiable::DoNotSchedule): the
 //!   instance stays pending; its explanation counts the hosts of those
-//!   zones under [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread).
+//!   zones under [`Constraint::ZoneSpread`](crate::Constraint::ZoneSpread),
+//!   with how many of them had room for it
+//!   ([`RuledOut::with_room`](crate::RuledOut::with_room)): some had room,
+//!   so relaxing the spread would place it (`zone spread: 10000 hosts
+//!   (4000 had room)`), or none had, and there is no capacity there either.
 //! * [`ScheduleAnyway`](crate::WhenUnsatisfiable::ScheduleAnyway): it is
 //!   placed and the call reports it in
 //!   [`Decisions::skew_violations`](crate::Decisions::skew_violations);
@@ -121,10 +127,11 @@
 //! [`Decisions::unplaced`](crate::Decisions::unplaced) sums it per app
 //! (best-effort instances elsewhere that re-placed rigid ones preempt are
 //! listed in the evictions, as any preemption, and not in `unplaced`).
-//! Planned hosts of the lost zone are dropped (a later `host_ready` for them
-//! fails with `UnknownHost`); running hosts stay registered, so the zone
-//! can come back. A replacement of a move in flight that was in the zone
-//! aborts its move (it is removed); an original whose replacement survives
+//! Planned hosts of the lost zone are dropped and listed in
+//! [`Decisions::cancellations`](crate::Decisions::cancellations) (a later
+//! `host_ready` for them fails with `UnknownHost`); running hosts stay
+//! registered, so the zone can come back. A replacement of a move in
+//! flight that was in the zone aborts its move (it is removed); an original whose replacement survives
 //! is removed instead and the replacement takes its place (the move
 //! completes), so no capacity is spent re-placing it. Calling `zone_down` on a zone that is already down
 //! evacuates whatever is still recorded there (for instance after
@@ -172,7 +179,9 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::app::WhenUnsatisfiable;
-use crate::decision::{Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced};
+use crate::decision::{
+    CancellationCause, Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced,
+};
 use crate::error::Error;
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, ZoneId};
@@ -394,7 +403,8 @@ impl Scheduler {
     }
 
     /// The app's skew now: the largest minus the smallest count of placed
-    /// instances over its spread domain (see the [module docs](crate::zones)).
+    /// instances over its spread domain, tentative ones (on planned hosts)
+    /// included (see the [module docs](crate::zones)).
     pub fn skew(&self, app: &AppId) -> Result<u32, Error> {
         let ix = self
             .apps
@@ -438,6 +448,7 @@ impl Scheduler {
             &planned,
             &mut out,
         );
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -459,6 +470,7 @@ impl Scheduler {
             &[host],
             &mut out,
         );
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -497,8 +509,12 @@ impl Scheduler {
                 }
             }
         }
+        let dropped = match cause {
+            EvictionCause::HostFailed => CancellationCause::HostFailed,
+            _ => CancellationCause::ZoneDown,
+        };
         for host in drop {
-            self.drop_host(*host);
+            self.drop_host_with(*host, dropped, out);
         }
         self.retry_pending_with(now, out, false, fresh);
         // Sum what is still pending, per app in evacuation order.
@@ -537,6 +553,7 @@ impl Scheduler {
         let mut out = Decisions::default();
         self.retry_pending(now, &mut out, false);
         self.rebalance_all(now, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 
@@ -549,6 +566,7 @@ impl Scheduler {
         self.now = now;
         let mut out = Decisions::default();
         self.rebalance_all(now, &mut out);
+        self.settle_planned(&mut out);
         Ok(out)
     }
 

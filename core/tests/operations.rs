@@ -857,7 +857,8 @@ fn all_or_nothing_batch_that_does_not_fit_changes_nothing() {
                 hosts: 1,
                 ruled_out: vec![RuledOut {
                     constraint: Constraint::Capacity(Dimension::Cpu),
-                    hosts: 1
+                    hosts: 1,
+                    with_room: None,
                 }],
                 ..Explanation::default()
             }
@@ -2144,13 +2145,13 @@ fn restore_refuses_an_unknown_format() {
     assert_eq!(
         e,
         RestoreError::Format {
-            found: 2,
-            expected: 1
+            found: 3,
+            expected: 2
         }
     );
     assert_eq!(
         e.to_string(),
-        "snapshot format 2 is not supported (expected 1)"
+        "snapshot format 3 is not supported (expected 2)"
     );
 }
 
@@ -2554,10 +2555,12 @@ fn explanations_say_host_for_one() {
     e.ruled_out.push(RuledOut {
         constraint: Constraint::Arch,
         hosts: 1,
+        with_room: None,
     });
     e.ruled_out.push(RuledOut {
         constraint: Constraint::Capacity(Dimension::Cpu),
         hosts: 2,
+        with_room: None,
     });
     assert_eq!(e.to_string(), "0/3 hosts fit: arch: 1 host, cpu: 2 hosts");
 }

@@ -211,7 +211,12 @@ fn audit(s: &Scheduler) {
         let mut held = vec![[0u64; 4]; v.nodes.len()];
         for inst in &v.instances {
             let iv = s.instance(*inst).unwrap();
-            let InstanceStatus::Placed { host, parts } = iv.status else {
+            let (InstanceStatus::Placed { host, parts }
+            | InstanceStatus::Tentative {
+                planned_host: host,
+                parts,
+            }) = iv.status
+            else {
                 panic!("{inst} listed on {h} but not placed");
             };
             assert_eq!(host, h);

@@ -466,7 +466,8 @@ fn game_launch_day_ten_x_is_planned_by_a_dry_run_and_the_real_call_matches() {
                 hosts: 8,
                 ruled_out: vec![RuledOut {
                     constraint: Constraint::Capacity(Dimension::Cpu),
-                    hosts: 8
+                    hosts: 8,
+                    with_room: None,
                 }],
                 ..Explanation::default()
             }

@@ -899,3 +899,50 @@ proptest! {
         prop_assert_eq!(json(&restored), sim.state());
     }
 }
+
+/// When the spread policy rules zones out, the explanation says how many of
+/// their hosts had room: relaxing the spread would place the instance there,
+/// or there is no capacity there either.
+#[test]
+fn spread_explanations_say_whether_the_excluded_hosts_had_room() {
+    let mut s = Scheduler::default();
+    for z in ["a", "b"] {
+        s.add_zone(id(z), ZoneState::Up).unwrap();
+    }
+    s.add_sku(sku("g7.4x", 16_000, 65_536)).unwrap();
+    for (h, z) in [(1, "a"), (2, "a"), (3, "b")] {
+        let _ = s
+            .add_host(common::host_spec(h, "g7.4x", z), Timestamp(1))
+            .unwrap();
+    }
+    let mut web = app("web", 4_000, 16_384);
+    web.spread.max_skew = Some(1);
+    s.add_app(web).unwrap();
+    // b's one host takes 4, a takes 5: one more in a would make the skew 2.
+    let d = s.scale(&id("web"), 10, Timestamp(10)).unwrap();
+    assert_eq!(d.placements.len(), 9);
+    let e = no_fit(&d.pending[0].reason).clone();
+    assert_eq!(e.count(Constraint::ZoneSpread), 2);
+    assert_eq!(e.with_room(Constraint::ZoneSpread), Some(1));
+    assert_eq!(e.with_room(Constraint::Capacity(Dimension::Cpu)), None);
+    assert_eq!(
+        e.to_string(),
+        "0/3 hosts fit: zone spread: 2 hosts (1 had room), cpu: 1 host"
+    );
+
+    // Cordon the host of a with room: now the spread is not what binds.
+    let roomy = [HostId(1), HostId(2)]
+        .into_iter()
+        .find(|h| s.host(*h).unwrap().free.cpu_millis() > 0)
+        .unwrap();
+    let _ = s
+        .set_host_state(roomy, HostState::Cordoned, Timestamp(20))
+        .unwrap();
+    let d = s.reconcile(Timestamp(30)).unwrap();
+    let e = no_fit(&d.pending[0].reason);
+    assert_eq!(e.with_room(Constraint::ZoneSpread), Some(0));
+    assert_eq!(
+        e.to_string(),
+        "0/3 hosts fit: zone spread: 2 hosts (0 had room), cpu: 1 host"
+    );
+}

@@ -174,6 +174,7 @@ fn merge(into: &mut Decisions, d: Decisions) {
     into.moves.extend(d.moves);
     into.skew_violations.extend(d.skew_violations);
     into.unplaced.extend(d.unplaced);
+    into.cancellations.extend(d.cancellations);
 }
 
 impl<'a> Runner<'a> {
@@ -260,6 +261,16 @@ impl<'a> Runner<'a> {
                     format!("meter: event {} of {} not applied: {r:?}", e.id, e.instance).into(),
                 );
             }
+        }
+        // Cancelled planned hosts: stop waiting for them.
+        let cancelled: Vec<HostId> = d
+            .cancellations
+            .iter()
+            .flat_map(|c| c.hosts.iter().copied())
+            .collect();
+        if !cancelled.is_empty() {
+            self.queue
+                .retain(|_, job| !matches!(job, Job::HostReady(h) if cancelled.contains(h)));
         }
         let ready_at = self.clock + self.sc.provision_seconds * 1000;
         for p in &d.provisions {
@@ -493,7 +504,9 @@ impl<'a> Runner<'a> {
             if app.qos == QosTier::Rigid {
                 for i in self.s.app_instances(&app.id) {
                     if let Some(InstanceView {
-                        status: InstanceStatus::Placed { parts, .. },
+                        status:
+                            InstanceStatus::Placed { parts, .. }
+                            | InstanceStatus::Tentative { parts, .. },
                         ..
                     }) = self.s.instance(i)
                     {
@@ -655,7 +668,7 @@ impl<'a> Runner<'a> {
                     }
                     let running = matches!(
                         self.s.instance(to).map(|v| v.status),
-                        Some(InstanceStatus::Placed { host, .. }) if !host.is_planned()
+                        Some(InstanceStatus::Placed { .. })
                     );
                     if running {
                         let d = self.call(|s, now| s.complete_move(to, now))?;
@@ -757,7 +770,7 @@ impl<'a> Runner<'a> {
         for i in self.s.app_instances(app) {
             let running = matches!(
                 self.s.instance(i).map(|v| v.status),
-                Some(InstanceStatus::Placed { host, .. }) if !host.is_planned()
+                Some(InstanceStatus::Placed { .. })
             );
             if !running {
                 continue;
@@ -1094,6 +1107,19 @@ impl<'a> Runner<'a> {
             unplaced.push(json!(u));
         }
         ev["unplaced"] = json!(unplaced);
+        let mut cancelled = Vec::new();
+        for c in &d.cancellations {
+            self.say(format!(
+                "    cancel: {} planned {} hosts in {} of provision {} ({})",
+                c.hosts.len(),
+                c.sku.as_str(),
+                c.zone,
+                c.provision.0,
+                json!(c.cause).as_str().unwrap_or("-")
+            ));
+            cancelled.push(json!(c));
+        }
+        ev["cancellations"] = json!(cancelled);
         for v in &d.skew_violations {
             self.say(format!(
                 "    placed against its spread (schedules anyway): {} x{} (skew {})",

@@ -296,7 +296,7 @@ pub fn decision_events(
             .ok_or_else(|| MeterError::UnknownApp(t.app.clone()))?;
         let running = matches!(
             scheduler.instance(instance).map(|v| v.status),
-            Some(InstanceStatus::Placed { host, .. }) if !host.is_planned()
+            Some(InstanceStatus::Placed { .. })
         );
         // Starts and stops alternate and end in the current state.
         let starts = t.placements.len() as u64;

@@ -231,7 +231,8 @@ pub fn total(parts: &[(u8, Resources)]) -> Resources {
         .fold(Resources::ZERO, |a, (_, r)| a.checked_add(r).unwrap())
 }
 
-/// Where a placed instance is: its host and parts. Panics if pending.
+/// Where a placed instance is: its running host and parts. Panics if
+/// pending or tentative.
 pub fn placed(s: &Scheduler, i: InstanceId) -> (HostId, Vec<(u8, Resources)>) {
     match s.instance(i).unwrap().status {
         InstanceStatus::Placed { host, parts } => (host, parts),
@@ -257,7 +258,12 @@ pub fn assert_no_overcommit(s: &Scheduler) {
     for spec in s.apps() {
         let rigid = spec.qos == QosTier::Rigid;
         for i in s.app_instances(&spec.id) {
-            if let InstanceStatus::Placed { host, parts } = s.instance(i).unwrap().status {
+            if let InstanceStatus::Placed { host, parts }
+            | InstanceStatus::Tentative {
+                planned_host: host,
+                parts,
+            } = s.instance(i).unwrap().status
+            {
                 assert_eq!(
                     total(&parts),
                     spec.resources,
