@@ -1355,6 +1355,7 @@ fn decision_events_errors() {
         host: None,
     });
     assert_eq!(decision_events(&d, &s, Timestamp(0)), Ok(vec![]));
+    // A stop the scheduler did not make at that time: out of step.
     let mut d = Decisions::default();
     d.removals.push(Removal {
         instance: InstanceId(9),
@@ -1362,10 +1363,19 @@ fn decision_events_errors() {
         host: Some(HostId(1)),
     });
     assert_eq!(
-        decision_events(&d, &s, Timestamp(EventId::DERIVED_TIME_LIMIT)),
+        decision_events(&d, &s, Timestamp(0)),
+        Err(MeterError::DecisionsMismatch {
+            instance: InstanceId(9)
+        })
+    );
+    let (mut s, shop) = region();
+    let at = Timestamp(EventId::DERIVED_TIME_LIMIT);
+    let d = s.scale(&shop, 1, at).unwrap();
+    assert_eq!(
+        decision_events(&d, &s, at),
         Err(MeterError::IdOutOfRange {
-            instance: InstanceId(9),
-            at: Timestamp(EventId::DERIVED_TIME_LIMIT),
+            instance: InstanceId(1),
+            at,
             occurrence: 0,
         })
     );
@@ -1479,4 +1489,161 @@ fn shared_and_fresh_names_meter_alike() {
             "Ok(Applied)"
         ]
     );
+}
+
+// ------------------------------------------- ids across calls at one time
+
+/// One g7.2xlarge host (8 vCPU, 32 GiB) in zone-a and the `shop` app
+/// (1.5 vCPU, 3 GiB); the meter at 10,000 per vCPU-s, 1,000 per GiB-s.
+fn one_host() -> (Scheduler, AppId, Meter) {
+    let mut s = Scheduler::default();
+    s.add_zone(id("zone-a"), ZoneState::Up).unwrap();
+    s.add_sku(common::sku("ecs.g7.2xlarge", 8_000, 32_768))
+        .unwrap();
+    let _ = s
+        .add_host(
+            common::host_spec(1, "ecs.g7.2xlarge", "zone-a"),
+            Timestamp(0),
+        )
+        .unwrap();
+    let shop: AppId = id("shop");
+    s.add_app(AppSpec::new(
+        shop.clone(),
+        id("acme"),
+        Resources::cpu_mem(1_500, 3_072).unwrap(),
+    ))
+    .unwrap();
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))
+        .unwrap();
+    (s, shop, m)
+}
+
+/// Derive the events of `d` and ingest them: each must apply (none is a
+/// duplicate); derived again, each is a duplicate. Returns the events.
+fn meter_call(s: &Scheduler, m: &mut Meter, d: &Decisions, now: Timestamp) -> Vec<Event> {
+    let events = decision_events(d, s, now).unwrap();
+    for e in &events {
+        assert_eq!(m.ingest(e, now), Ok(Ingested::Applied), "{e:?}");
+    }
+    for e in decision_events(d, s, now).unwrap() {
+        assert_eq!(m.ingest(&e, now), Ok(Ingested::Duplicate), "{e:?}");
+    }
+    events
+}
+
+/// Start, stop and start of one instance at one millisecond, by three
+/// separate calls: three events with three ids, and the second run is
+/// billed (it used to get the first start's id and be dropped as its
+/// duplicate).
+#[test]
+fn separate_calls_at_one_millisecond_derive_distinct_ids() {
+    let (mut s, shop, mut m) = one_host();
+    let t = Timestamp(1_000);
+    let mut ids = vec![];
+    let d = s.scale(&shop, 1, t).unwrap(); // starts on host 1
+    let instance = d.placements[0].instance;
+    ids.extend(meter_call(&s, &mut m, &d, t).iter().map(|e| e.id));
+    let d = s.remove_host(HostId(1), t).unwrap(); // stops: no other host
+    assert_eq!((d.evictions.len(), d.placements.len()), (1, 0));
+    ids.extend(meter_call(&s, &mut m, &d, t).iter().map(|e| e.id));
+    let d = s
+        .add_host(common::host_spec(2, "ecs.g7.2xlarge", "zone-a"), t)
+        .unwrap(); // starts again
+    assert_eq!(d.placements[0].instance, instance);
+    ids.extend(meter_call(&s, &mut m, &d, t).iter().map(|e| e.id));
+    assert_eq!(ids.len(), 3);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every event has its own id");
+    assert!(m.is_running(instance));
+
+    // It stops a minute later; the period is billed a minute of it.
+    let later = Timestamp(61_000);
+    let d = s.scale(&shop, 0, later).unwrap();
+    let _ = meter_call(&s, &mut m, &d, later);
+    let report = m.close_period(Timestamp(HOUR), Timestamp(HOUR)).unwrap();
+    let usage = report.usage[0].total().unwrap();
+    assert_eq!(usage.instance_ms, 60_000);
+    // 1.5 vCPU × 60 s × 10,000 + 3 GiB × 60 s × 1,000.
+    assert_eq!(report.invoices[0].total_nanos, 900_000 + 180_000);
+}
+
+/// Stop, start, stop of one instance at one millisecond: the two stops
+/// have their own ids too (a lost stop would bill the run forever).
+#[test]
+fn two_stops_of_one_instance_at_one_millisecond_are_both_applied() {
+    let (mut s, shop, mut m) = one_host();
+    let d = s.scale(&shop, 1, Timestamp(1_000)).unwrap();
+    let _ = meter_call(&s, &mut m, &d, Timestamp(1_000));
+    let t = Timestamp(5_000);
+    let d = s.remove_host(HostId(1), t).unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let d = s
+        .add_host(common::host_spec(2, "ecs.g7.2xlarge", "zone-a"), t)
+        .unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let d = s.scale(&shop, 0, t).unwrap();
+    let events = meter_call(&s, &mut m, &d, t);
+    assert_eq!(events.len(), 1);
+    let instance = events[0].instance;
+    assert!(!m.is_running(instance));
+    let report = m.close_period(Timestamp(HOUR), Timestamp(HOUR)).unwrap();
+    assert_eq!(report.usage[0].total().unwrap().instance_ms, 4_000);
+}
+
+/// The stop counts that number the ids are part of the scheduler's
+/// snapshot: a replica restored between two calls at one millisecond
+/// derives the same ids as the original.
+#[test]
+fn stops_at_now_survive_a_scheduler_snapshot() {
+    let (mut s, shop, mut m) = one_host();
+    let t = Timestamp(1_000);
+    let d = s.scale(&shop, 1, t).unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let d = s.remove_host(HostId(1), t).unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let snap = s.snapshot();
+    assert_eq!(
+        snap.stops_at_now,
+        [InstanceStops {
+            instance: InstanceId(1),
+            stops: 1
+        }]
+    );
+    let json = serde_json::to_string(&snap).unwrap();
+    let mut replica = Scheduler::restore(serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(json, serde_json::to_string(&replica.snapshot()).unwrap());
+    let host = common::host_spec(2, "ecs.g7.2xlarge", "zone-a");
+    let d = s.add_host(host.clone(), t).unwrap();
+    let dr = replica.add_host(host, t).unwrap();
+    assert_eq!(
+        decision_events(&d, &s, t).unwrap(),
+        decision_events(&dr, &replica, t).unwrap()
+    );
+    let _ = meter_call(&s, &mut m, &d, t);
+    // Once the time moves on, the counts are of no more use and are not
+    // written.
+    let _ = s.reconcile(Timestamp(2_000)).unwrap();
+    assert!(s.snapshot().stops_at_now.is_empty());
+
+    // Impossible entries are refused, naming the instance.
+    let bad = |stops: Vec<(u64, u32)>| {
+        let mut snap = snap.clone();
+        snap.stops_at_now = stops
+            .into_iter()
+            .map(|(i, stops)| InstanceStops {
+                instance: InstanceId(i),
+                stops,
+            })
+            .collect();
+        match Scheduler::restore(snap) {
+            Err(RestoreError::StopsAtNow { instance, .. }) => instance,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(bad(vec![(0, 1)]), InstanceId(0));
+    assert_eq!(bad(vec![(2, 1)]), InstanceId(2)); // not below next_instance
+    assert_eq!(bad(vec![(1, 0)]), InstanceId(1));
+    assert_eq!(bad(vec![(1, 1), (1, 1)]), InstanceId(1));
 }

@@ -158,7 +158,8 @@ pub enum MeterError {
     UnknownApp(AppId),
     /// [`decision_events`](super::decision_events): an instance's placements
     /// and stops in the decisions do not alternate into its current state in
-    /// the scheduler (the decisions and the scheduler are out of step).
+    /// the scheduler, or name stops the scheduler did not count at that
+    /// time (the decisions and the scheduler are out of step).
     #[error("decisions for {instance} do not match its state in the scheduler")]
     DecisionsMismatch {
         /// The instance.
