@@ -62,11 +62,31 @@ impl EventId {
                 occurrence,
             });
         }
-        let id = (u128::from(instance.0) << 64)
-            | (u128::from(at.0) << 16)
-            | (u128::from(kind.code()) << 12)
-            | u128::from(occurrence);
-        Ok(EventId(id))
+        // Both fit: checked above.
+        Ok(EventId::from_fields(
+            instance,
+            at,
+            kind.code(),
+            occurrence as u16,
+        ))
+    }
+
+    /// The id [`EventId::derived`] lays out from these fields (the time
+    /// below [`EventId::DERIVED_TIME_LIMIT`], the occurrence below
+    /// [`EventId::DERIVED_OCCURRENCE_LIMIT`]); [`EventId::fields`] reads
+    /// them back.
+    pub(super) const fn from_fields(
+        instance: InstanceId,
+        at: Timestamp,
+        code: u8,
+        occurrence: u16,
+    ) -> EventId {
+        EventId(
+            ((instance.0 as u128) << 64)
+                | ((at.0 as u128) << 16)
+                | ((code as u128) << 12)
+                | occurrence as u128,
+        )
     }
 
     /// The id's bits read as [`EventId::derived`] lays them out: (instance,

@@ -192,6 +192,7 @@ mod error;
 mod event;
 mod invoice;
 mod price;
+mod snapshot;
 mod usage;
 
 #[cfg(test)]
@@ -211,11 +212,12 @@ use crate::ids::{AppId, InstanceId, SkuId, TenantId};
 use crate::resources::Resources;
 use crate::time::Timestamp;
 
-pub use error::MeterError;
+pub use error::{MeterError, MeterRestoreError};
 use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
 pub use price::{PriceError, PriceTable, SubSecond};
+pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
 };
