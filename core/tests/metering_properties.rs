@@ -2,7 +2,9 @@
 //! delivery and replays change nothing; any split points and price changes
 //! give exactly what a per-millisecond oracle computes; late events for
 //! closed periods become adjustments that add up to on-time billing;
-//! refused calls change nothing; invoices always sum to their total.
+//! refused calls change nothing; invoices always sum to their total; a
+//! restored snapshot goes on exactly as the original, and a corrupt one is
+//! refused or works.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
