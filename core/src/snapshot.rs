@@ -2,7 +2,9 @@
 //!
 //! A [`Snapshot`] holds the canonical state: configuration, time, catalog,
 //! zones, hosts (with their index slots), apps and instances, in the
-//! scheduler's own order. Everything else (usage, the host index, pending
+//! scheduler's own order, and the runs stopped at its latest time (which
+//! number the event ids [`decision_events`](crate::metering::decision_events)
+//! derives). Everything else (usage, the host index, pending
 //! queue, per-zone counts) is rebuilt and checked on restore, so a snapshot
 //! that no sequence of calls could have produced is refused. A restored
 //! scheduler serializes to the same snapshot and makes the same decisions.

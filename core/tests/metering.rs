@@ -950,6 +950,7 @@ fn g12_no_floats_near_money() {
         include_str!("../src/metering/usage.rs"),
         include_str!("../src/metering/invoice.rs"),
         include_str!("../src/metering/error.rs"),
+        include_str!("../src/metering/snapshot.rs"),
     ];
     for s in sources {
         for word in ["f32", "f64", "as f"] {

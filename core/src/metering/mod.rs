@@ -148,7 +148,7 @@
 //! [`MeterRestoreError`] that says what is wrong and where, never a panic.
 //! A restored meter writes the same snapshot, byte for byte, and ingests,
 //! refuses, adjusts and invoices exactly like the original. It interns only
-//! the shapes and SKUs still in use, and is as fast as the original.
+//! the shapes and SKUs still in use, and ingests at the same speed.
 //!
 //! ## Determinism and cost
 //!
