@@ -213,4 +213,14 @@ pub enum RestoreError {
         /// What is wrong.
         what: &'static str,
     },
+    /// An entry of [`Snapshot::stops_at_now`](crate::Snapshot::stops_at_now)
+    /// is impossible: an instance id not below `next_instance`, listed out
+    /// of order or twice, or with no stop.
+    #[error("stops_at_now, instance {instance}: {what}")]
+    StopsAtNow {
+        /// The instance.
+        instance: InstanceId,
+        /// What is wrong.
+        what: &'static str,
+    },
 }

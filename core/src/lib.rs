@@ -169,7 +169,7 @@ pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
-pub use snapshot::{HostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
+pub use snapshot::{HostRecord, InstanceStops, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
 pub use substitution::{MemoryRatio, OnExhaustion, Rejection, SubstitutionPolicy};
 pub use time::Timestamp;
 pub use zones::ZoneLossReport;

@@ -286,6 +286,14 @@ pub struct Scheduler {
     /// Bumped whenever any host's capacity, state or zone changes, which
     /// invalidates the apps' cached explanations.
     pub(crate) version: u64,
+    /// Runs stopped at `stops_at`, per instance: evictions and removals
+    /// from hosts that are not planned (see [`Scheduler::stops_at`]). Only
+    /// the latest millisecond with a stop is kept; a stop at a later one
+    /// starts afresh. Small: one entry per instance stopped at that
+    /// millisecond.
+    pub(crate) stops: Map<InstanceId, u32>,
+    /// The millisecond the counts in `stops` are of.
+    pub(crate) stops_at: Timestamp,
 }
 
 impl Default for Scheduler {
@@ -337,6 +345,8 @@ impl Scheduler {
             pending: BTreeSet::new(),
             epoch: 0,
             version: 0,
+            stops: Map::default(),
+            stops_at: Timestamp::ZERO,
         }
     }
 
@@ -1189,7 +1199,42 @@ impl Scheduler {
             host,
             cause,
         });
+        self.note_stop(id, host);
         true
+    }
+
+    /// Count a stop of `id`'s run at the current time, if the host it left
+    /// is not planned (an instance on a planned host never ran). Callers
+    /// have set `now` to the call's time.
+    fn note_stop(&mut self, id: InstanceId, host: HostId) {
+        if host.is_planned() {
+            return;
+        }
+        if self.stops_at != self.now {
+            // A new millisecond: the last one's counts are of no more use.
+            // A large map (a mass eviction) is freed rather than kept.
+            if self.stops.capacity() > 1_024 {
+                self.stops = Map::default();
+            } else {
+                self.stops.clear();
+            }
+            self.stops_at = self.now;
+        }
+        let n = self.stops.entry(id).or_insert(0);
+        *n = n.saturating_add(1);
+    }
+
+    /// How many runs of `instance` stopped at `now`: its evictions and
+    /// removals from hosts that are not planned, by every call made at
+    /// `now` so far (the latest call's included).
+    /// [`decision_events`](crate::metering::decision_events) numbers an
+    /// instance's starts and stops with it, so that events derived from
+    /// separate calls at one millisecond never share an id.
+    pub(crate) fn stops_at(&self, instance: InstanceId, now: Timestamp) -> u32 {
+        if self.stops_at != now {
+            return 0;
+        }
+        self.stops.get(&instance).copied().unwrap_or(0)
     }
 
     /// Release a placed instance's resources; returns its host. The
@@ -1327,6 +1372,9 @@ impl Scheduler {
             app: app.spec.id.clone(),
             host,
         });
+        if let Some(host) = host {
+            self.note_stop(id, host);
+        }
     }
 
     fn scale_down_victims(&self, app: usize, count: usize) -> Vec<InstanceId> {

@@ -2,7 +2,9 @@
 //!
 //! A [`Snapshot`] holds the canonical state: configuration, time, catalog,
 //! zones, hosts (with their index slots), apps and instances, in the
-//! scheduler's own order. Everything else (usage, the host index, pending
+//! scheduler's own order, and the runs stopped at its latest time (which
+//! number the event ids [`decision_events`](crate::metering::decision_events)
+//! derives). Everything else (usage, the host index, pending
 //! queue, per-zone counts) is rebuilt and checked on restore, so a snapshot
 //! that no sequence of calls could have produced is refused. A restored
 //! scheduler serializes to the same snapshot and makes the same decisions.
@@ -73,6 +75,17 @@ pub struct OfferingRecord {
     pub backoff_until: Option<Timestamp>,
 }
 
+/// The runs of one instance stopped at the snapshot's time, in a
+/// [`Snapshot`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceStops {
+    /// The instance.
+    pub instance: InstanceId,
+    /// How many of its runs stopped at that millisecond (at least 1).
+    pub stops: u32,
+}
+
 /// The whole state of a [`Scheduler`], serializable with serde.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +117,13 @@ pub struct Snapshot {
     /// Moves in flight, as (replacement, original) pairs.
     #[serde(default)]
     pub moves: Vec<(InstanceId, InstanceId)>,
+    /// Runs stopped at `now` (evictions and removals from hosts that are
+    /// not planned), per instance, by instance id: what keeps the event
+    /// ids [`decision_events`](crate::metering::decision_events) derives
+    /// unique when calls go on at the same millisecond after a restore.
+    /// Removed instances stay listed until the time moves on.
+    #[serde(default)]
+    pub stops_at_now: Vec<InstanceStops>,
 }
 
 impl Scheduler {
@@ -183,7 +203,22 @@ impl Scheduler {
                 .filter_map(|id| self.instance(*id))
                 .collect(),
             moves: self.moves_in_flight(),
+            stops_at_now: self.stops_at_now(),
         }
+    }
+
+    /// The stop counts at `now`, by instance id.
+    fn stops_at_now(&self) -> Vec<InstanceStops> {
+        if self.stops_at != self.now {
+            return Vec::new();
+        }
+        let mut out: Vec<InstanceStops> = self
+            .stops
+            .iter()
+            .map(|(&instance, &stops)| InstanceStops { instance, stops })
+            .collect();
+        out.sort_unstable_by_key(|r| r.instance);
+        out
     }
 
     /// Rebuild a scheduler from a snapshot, checking it thoroughly.
@@ -426,6 +461,27 @@ impl Scheduler {
             }
             s.moves.insert(to, from);
         }
+        let mut previous = InstanceId(0);
+        for r in snapshot.stops_at_now {
+            let what = if r.instance.0 == 0 || r.instance.0 >= snapshot.next_instance {
+                "the instance id is not below next_instance"
+            } else if r.instance <= previous {
+                "instances must be listed once each, by id"
+            } else if r.stops == 0 {
+                "an instance listed has at least one stop"
+            } else {
+                ""
+            };
+            if !what.is_empty() {
+                return Err(RestoreError::StopsAtNow {
+                    instance: r.instance,
+                    what,
+                });
+            }
+            previous = r.instance;
+            s.stops.insert(r.instance, r.stops);
+        }
+        s.stops_at = snapshot.now;
         s.now = snapshot.now;
         Ok(s)
     }

@@ -950,6 +950,7 @@ fn g12_no_floats_near_money() {
         include_str!("../src/metering/usage.rs"),
         include_str!("../src/metering/invoice.rs"),
         include_str!("../src/metering/error.rs"),
+        include_str!("../src/metering/snapshot.rs"),
     ];
     for s in sources {
         for word in ["f32", "f64", "as f"] {
@@ -1355,6 +1356,7 @@ fn decision_events_errors() {
         host: None,
     });
     assert_eq!(decision_events(&d, &s, Timestamp(0)), Ok(vec![]));
+    // A stop the scheduler did not make at that time: out of step.
     let mut d = Decisions::default();
     d.removals.push(Removal {
         instance: InstanceId(9),
@@ -1362,10 +1364,19 @@ fn decision_events_errors() {
         host: Some(HostId(1)),
     });
     assert_eq!(
-        decision_events(&d, &s, Timestamp(EventId::DERIVED_TIME_LIMIT)),
+        decision_events(&d, &s, Timestamp(0)),
+        Err(MeterError::DecisionsMismatch {
+            instance: InstanceId(9)
+        })
+    );
+    let (mut s, shop) = region();
+    let at = Timestamp(EventId::DERIVED_TIME_LIMIT);
+    let d = s.scale(&shop, 1, at).unwrap();
+    assert_eq!(
+        decision_events(&d, &s, at),
         Err(MeterError::IdOutOfRange {
-            instance: InstanceId(9),
-            at: Timestamp(EventId::DERIVED_TIME_LIMIT),
+            instance: InstanceId(1),
+            at,
             occurrence: 0,
         })
     );
@@ -1479,4 +1490,505 @@ fn shared_and_fresh_names_meter_alike() {
             "Ok(Applied)"
         ]
     );
+}
+
+// ------------------------------------------- ids across calls at one time
+
+/// One g7.2xlarge host (8 vCPU, 32 GiB) in zone-a and the `shop` app
+/// (1.5 vCPU, 3 GiB); the meter at 10,000 per vCPU-s, 1,000 per GiB-s.
+fn one_host() -> (Scheduler, AppId, Meter) {
+    let mut s = Scheduler::default();
+    s.add_zone(id("zone-a"), ZoneState::Up).unwrap();
+    s.add_sku(common::sku("ecs.g7.2xlarge", 8_000, 32_768))
+        .unwrap();
+    let _ = s
+        .add_host(
+            common::host_spec(1, "ecs.g7.2xlarge", "zone-a"),
+            Timestamp(0),
+        )
+        .unwrap();
+    let shop: AppId = id("shop");
+    s.add_app(AppSpec::new(
+        shop.clone(),
+        id("acme"),
+        Resources::cpu_mem(1_500, 3_072).unwrap(),
+    ))
+    .unwrap();
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))
+        .unwrap();
+    (s, shop, m)
+}
+
+/// Derive the events of `d` and ingest them: each must apply (none is a
+/// duplicate); derived again, each is a duplicate. Returns the events.
+fn meter_call(s: &Scheduler, m: &mut Meter, d: &Decisions, now: Timestamp) -> Vec<Event> {
+    let events = decision_events(d, s, now).unwrap();
+    for e in &events {
+        assert_eq!(m.ingest(e, now), Ok(Ingested::Applied), "{e:?}");
+    }
+    for e in decision_events(d, s, now).unwrap() {
+        assert_eq!(m.ingest(&e, now), Ok(Ingested::Duplicate), "{e:?}");
+    }
+    events
+}
+
+/// Start, stop and start of one instance at one millisecond, by three
+/// separate calls: three events with three ids, and the second run is
+/// billed (it used to get the first start's id and be dropped as its
+/// duplicate).
+#[test]
+fn separate_calls_at_one_millisecond_derive_distinct_ids() {
+    let (mut s, shop, mut m) = one_host();
+    let t = Timestamp(1_000);
+    let mut ids = vec![];
+    let d = s.scale(&shop, 1, t).unwrap(); // starts on host 1
+    let instance = d.placements[0].instance;
+    ids.extend(meter_call(&s, &mut m, &d, t).iter().map(|e| e.id));
+    let d = s.remove_host(HostId(1), t).unwrap(); // stops: no other host
+    assert_eq!((d.evictions.len(), d.placements.len()), (1, 0));
+    ids.extend(meter_call(&s, &mut m, &d, t).iter().map(|e| e.id));
+    let d = s
+        .add_host(common::host_spec(2, "ecs.g7.2xlarge", "zone-a"), t)
+        .unwrap(); // starts again
+    assert_eq!(d.placements[0].instance, instance);
+    ids.extend(meter_call(&s, &mut m, &d, t).iter().map(|e| e.id));
+    assert_eq!(ids.len(), 3);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every event has its own id");
+    assert!(m.is_running(instance));
+
+    // It stops a minute later; the period is billed a minute of it.
+    let later = Timestamp(61_000);
+    let d = s.scale(&shop, 0, later).unwrap();
+    let _ = meter_call(&s, &mut m, &d, later);
+    let report = m.close_period(Timestamp(HOUR), Timestamp(HOUR)).unwrap();
+    let usage = report.usage[0].total().unwrap();
+    assert_eq!(usage.instance_ms, 60_000);
+    // 1.5 vCPU × 60 s × 10,000 + 3 GiB × 60 s × 1,000.
+    assert_eq!(report.invoices[0].total_nanos, 900_000 + 180_000);
+}
+
+/// Stop, start, stop of one instance at one millisecond: the two stops
+/// have their own ids too (a lost stop would bill the run forever).
+#[test]
+fn two_stops_of_one_instance_at_one_millisecond_are_both_applied() {
+    let (mut s, shop, mut m) = one_host();
+    let d = s.scale(&shop, 1, Timestamp(1_000)).unwrap();
+    let _ = meter_call(&s, &mut m, &d, Timestamp(1_000));
+    let t = Timestamp(5_000);
+    let d = s.remove_host(HostId(1), t).unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let d = s
+        .add_host(common::host_spec(2, "ecs.g7.2xlarge", "zone-a"), t)
+        .unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let d = s.scale(&shop, 0, t).unwrap();
+    let events = meter_call(&s, &mut m, &d, t);
+    assert_eq!(events.len(), 1);
+    let instance = events[0].instance;
+    assert!(!m.is_running(instance));
+    let report = m.close_period(Timestamp(HOUR), Timestamp(HOUR)).unwrap();
+    assert_eq!(report.usage[0].total().unwrap().instance_ms, 4_000);
+}
+
+/// The stop counts that number the ids are part of the scheduler's
+/// snapshot: a replica restored between two calls at one millisecond
+/// derives the same ids as the original.
+#[test]
+fn stops_at_now_survive_a_scheduler_snapshot() {
+    let (mut s, shop, mut m) = one_host();
+    let t = Timestamp(1_000);
+    let d = s.scale(&shop, 1, t).unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let d = s.remove_host(HostId(1), t).unwrap();
+    let _ = meter_call(&s, &mut m, &d, t);
+    let snap = s.snapshot();
+    assert_eq!(
+        snap.stops_at_now,
+        [InstanceStops {
+            instance: InstanceId(1),
+            stops: 1
+        }]
+    );
+    let json = serde_json::to_string(&snap).unwrap();
+    let mut replica = Scheduler::restore(serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(json, serde_json::to_string(&replica.snapshot()).unwrap());
+    let host = common::host_spec(2, "ecs.g7.2xlarge", "zone-a");
+    let d = s.add_host(host.clone(), t).unwrap();
+    let dr = replica.add_host(host, t).unwrap();
+    assert_eq!(
+        decision_events(&d, &s, t).unwrap(),
+        decision_events(&dr, &replica, t).unwrap()
+    );
+    let _ = meter_call(&s, &mut m, &d, t);
+    // Once the time moves on, the counts are of no more use and are not
+    // written.
+    let _ = s.reconcile(Timestamp(2_000)).unwrap();
+    assert!(s.snapshot().stops_at_now.is_empty());
+
+    // Impossible entries are refused, naming the instance.
+    let bad = |stops: Vec<(u64, u32)>| {
+        let mut snap = snap.clone();
+        snap.stops_at_now = stops
+            .into_iter()
+            .map(|(i, stops)| InstanceStops {
+                instance: InstanceId(i),
+                stops,
+            })
+            .collect();
+        match Scheduler::restore(snap) {
+            Err(RestoreError::StopsAtNow { instance, .. }) => instance,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(bad(vec![(0, 1)]), InstanceId(0));
+    assert_eq!(bad(vec![(2, 1)]), InstanceId(2)); // not below next_instance
+    assert_eq!(bad(vec![(1, 0)]), InstanceId(1));
+    assert_eq!(bad(vec![(1, 1), (1, 1)]), InstanceId(1));
+}
+
+// -------------------------------------------------- snapshot and restore
+
+/// A meter with something of everything a snapshot holds: a closed period
+/// (the horizon at 500 ms), two price tables, events with derived ids and
+/// with others, remembered and in the open period, a run carried over the
+/// close, and two adjustments.
+///
+/// * i-1: derived start at 1 s and idle at 2 s, still running at the
+///   close; its derived stop at 3,599.5 s arrives late (an adjustment).
+/// * i-2: a start and a stop with ids 21, 22, in the closed period.
+/// * i-3: a derived start and an idle with id 31 in the open period.
+/// * i-4: a start with id 41 at 3,590 s that arrives late (an adjustment).
+fn rich_meter() -> Meter {
+    let config = MeterConfig {
+        allowed_lateness_ms: 10_000,
+        adjustment_window_ms: HOUR - 500,
+        ..MeterConfig::default()
+    };
+    let mut m = Meter::new(config).unwrap();
+    m.add_price_table(prices()).unwrap();
+    let mut p2 = prices();
+    p2.version = 2;
+    p2.effective = Timestamp(HOUR / 2);
+    p2.cpu_nanos_per_vcpu_second = 20_000;
+    m.add_price_table(p2).unwrap();
+    let now = Timestamp(10 * HOUR);
+    let send = |m: &mut Meter, instance: u64, id: Option<u128>, at: u64, kind: EventKind| {
+        let (instance, at) = (InstanceId(instance), Timestamp(at));
+        let id = match id {
+            Some(id) => EventId(id),
+            None => EventId::derived(instance, &kind, at, 0).unwrap(),
+        };
+        let e = Event {
+            id,
+            tenant: id_of("acme"),
+            app: id_of("web"),
+            instance,
+            at,
+            kind,
+        };
+        m.ingest(&e, now).unwrap()
+    };
+    let _ = send(&mut m, 1, None, 1_000, started(shape()));
+    let _ = send(&mut m, 1, None, 2_000, EventKind::Idle);
+    let _ = send(&mut m, 2, Some(21), 5_000, started(shape()));
+    let _ = send(&mut m, 2, Some(22), 6_000, EventKind::Stopped);
+    let _ = m.close_period(Timestamp(HOUR), now).unwrap();
+    let _ = send(&mut m, 3, None, HOUR + 1_000, started(shape()));
+    let _ = send(&mut m, 3, Some(31), HOUR + 2_000, EventKind::Idle);
+    let late = send(&mut m, 1, None, HOUR - 500, EventKind::Stopped);
+    assert_eq!(late, Ingested::Adjusted);
+    let late = send(&mut m, 4, Some(41), HOUR - 10_000, started(shape()));
+    assert_eq!(late, Ingested::Adjusted);
+    m
+}
+
+#[test]
+fn a_snapshot_names_everything_and_restores_byte_for_byte() {
+    let mut m = rich_meter();
+    let snap = m.snapshot();
+    assert_eq!(snap.format, METER_SNAPSHOT_FORMAT);
+    let ids: Vec<u64> = snap.instances.iter().map(|i| i.id.0).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    let i1 = &snap.instances[0];
+    assert_eq!(i1.remembered.len(), 3);
+    assert!(i1.state_at_open.is_none());
+    let i2 = &snap.instances[1];
+    let remembered: Vec<EventId> = i2.remembered.iter().map(|r| r.id).collect();
+    assert_eq!(remembered, [EventId(21), EventId(22)]);
+    let i3 = &snap.instances[2];
+    assert_eq!(i3.events.len(), 2);
+    assert_eq!(i3.events[1].id, EventId(31));
+    let i4 = &snap.instances[3];
+    assert_eq!(
+        i4.state_at_open,
+        Some(RunRecord {
+            started_at: Timestamp(HOUR - 10_000),
+            resources: shape(),
+            delivered: None,
+            idle: false,
+        })
+    );
+    assert_eq!(snap.adjustments.len(), 2);
+
+    let text = serde_json::to_string(&snap).unwrap();
+    let mut r = Meter::restore(serde_json::from_str(&text).unwrap()).unwrap();
+    assert_eq!(serde_json::to_string(&r.snapshot()).unwrap(), text);
+    assert_eq!(r.remembered_events(), m.remembered_events());
+    assert_eq!(r.tracked_instances(), m.tracked_instances());
+    // Every id it remembered, the restored meter remembers.
+    for rec in &snap.instances {
+        for e in rec.remembered.iter().chain(&rec.events) {
+            let event = Event {
+                id: e.id,
+                tenant: rec.tenant.clone(),
+                app: rec.app.clone(),
+                instance: rec.id,
+                at: e.at,
+                kind: e.kind.clone(),
+            };
+            let now = Timestamp(10 * HOUR);
+            assert_eq!(r.ingest(&event, now), Ok(Ingested::Duplicate));
+            assert_eq!(m.ingest(&event, now), Ok(Ingested::Duplicate));
+        }
+    }
+    let now = Timestamp(10 * HOUR);
+    assert_eq!(
+        r.close_period(Timestamp(2 * HOUR), now),
+        m.close_period(Timestamp(2 * HOUR), now)
+    );
+    assert_eq!(
+        serde_json::to_string(&r.snapshot()).unwrap(),
+        serde_json::to_string(&m.snapshot()).unwrap()
+    );
+}
+
+/// Restore `rich_meter`'s snapshot changed by `change`; it must be refused.
+fn corrupt(change: impl FnOnce(&mut MeterSnapshot)) -> MeterRestoreError {
+    let mut snap = rich_meter().snapshot();
+    change(&mut snap);
+    Meter::restore(snap).expect_err("a corrupt snapshot must be refused")
+}
+
+#[test]
+fn restore_refuses_a_wrong_format_config_or_price_table() {
+    assert_eq!(
+        corrupt(|s| s.format = 2),
+        MeterRestoreError::Format {
+            found: 2,
+            expected: METER_SNAPSHOT_FORMAT
+        }
+    );
+    assert_eq!(
+        corrupt(|s| s.config.invoice.unit_nanos = 0),
+        MeterRestoreError::Rejected(MeterError::InvoiceUnit { unit_nanos: 0 })
+    );
+    assert!(matches!(
+        corrupt(|s| s.price_tables[1].idle_cpu_nanos_per_vcpu_second = -1),
+        MeterRestoreError::Rejected(MeterError::InvalidPrice { version: 2, .. })
+    ));
+    assert_eq!(
+        corrupt(|s| s.price_tables.swap(0, 1)),
+        MeterRestoreError::Rejected(MeterError::StaleVersion {
+            version: 1,
+            latest: 2
+        })
+    );
+}
+
+#[test]
+fn restore_refuses_periods_that_do_not_follow_each_other() {
+    let period = |e: MeterRestoreError| match e {
+        MeterRestoreError::Period { index, what } => (index, what),
+        other => panic!("{other:?}"),
+    };
+    let (index, what) = period(corrupt(|s| s.closed_periods[0].id = PeriodId(1)));
+    assert_eq!((index, what), (0, "its id is not its position"));
+    let (_, what) = period(corrupt(|s| s.closed_periods[0].start = Timestamp(1)));
+    assert!(what.contains("does not start where"));
+    let (_, what) = period(corrupt(|s| {
+        s.config.origin = Timestamp(HOUR);
+        s.closed_periods[0].start = Timestamp(HOUR);
+    }));
+    assert_eq!(what, "it does not end after it starts");
+}
+
+#[test]
+fn restore_refuses_instances_out_of_order_or_twice() {
+    assert_eq!(
+        corrupt(|s| s.instances.swap(1, 2)),
+        MeterRestoreError::InstanceOrder {
+            instance: InstanceId(2),
+            previous: InstanceId(3)
+        }
+    );
+    assert_eq!(
+        corrupt(|s| {
+            let again = s.instances[3].clone();
+            s.instances.push(again);
+        }),
+        MeterRestoreError::InstanceOrder {
+            instance: InstanceId(4),
+            previous: InstanceId(4)
+        }
+    );
+}
+
+#[test]
+fn restore_refuses_events_out_of_place() {
+    let event = |e: MeterRestoreError| match e {
+        MeterRestoreError::Event {
+            instance, at, what, ..
+        } => (instance.0, at.0, what),
+        other => panic!("{other:?}"),
+    };
+    // A remembered event before the horizon (500 ms).
+    let (i, at, what) = event(corrupt(|s| {
+        s.instances[1].remembered[0].at = Timestamp(400)
+    }));
+    assert_eq!((i, at), (2, 400));
+    assert!(what.contains("between the horizon and the open period"));
+    // A remembered event in the open period.
+    let (_, at, what) = event(corrupt(|s| {
+        s.instances[1].remembered[1].at = Timestamp(HOUR);
+    }));
+    assert_eq!(at, HOUR);
+    assert!(what.contains("between the horizon and the open period"));
+    // Remembered events not by time.
+    let (_, _, what) = event(corrupt(|s| s.instances[1].remembered.swap(0, 1)));
+    assert!(what.contains("by time, then id"));
+    // An event of the open period before its start.
+    let (i, _, what) = event(corrupt(|s| {
+        s.instances[2].events[0].at = Timestamp(HOUR - 1)
+    }));
+    assert_eq!(i, 3);
+    assert!(what.contains("before its start"));
+    // Events of the open period out of order.
+    let (_, at, what) = event(corrupt(|s| {
+        s.instances[2].events[1].at = Timestamp(HOUR + 500)
+    }));
+    assert_eq!(at, HOUR + 500);
+    assert!(what.contains("not in time order"));
+}
+
+#[test]
+fn restore_refuses_an_id_taken_twice() {
+    // Two events of one instance.
+    assert_eq!(
+        corrupt(|s| s.instances[1].remembered[1].id = EventId(21)),
+        MeterRestoreError::DuplicateId { id: EventId(21) }
+    );
+    // Events of two instances.
+    assert_eq!(
+        corrupt(|s| s.instances[2].events[1].id = EventId(41)),
+        MeterRestoreError::DuplicateId { id: EventId(41) }
+    );
+    // An id that is not derived from its event, equal to the derived id of
+    // another event.
+    let derived = rich_meter().snapshot().instances[0].remembered[0].id;
+    assert_eq!(
+        corrupt(|s| s.instances[3].remembered[0].id = derived),
+        MeterRestoreError::DuplicateId { id: derived }
+    );
+}
+
+#[test]
+fn restore_refuses_events_that_do_not_follow_the_lifecycle() {
+    // i-3's idle without its start.
+    assert!(matches!(
+        corrupt(|s| {
+            s.instances[2].events.remove(0);
+        }),
+        MeterRestoreError::Rejected(MeterError::NotRunning {
+            instance: InstanceId(3),
+            event: "idle",
+            ..
+        })
+    ));
+    // i-3 started again while running from before the open period.
+    assert!(matches!(
+        corrupt(|s| {
+            s.instances[2].state_at_open = s.instances[3].state_at_open.clone();
+            s.instances[2].last_event_at = Timestamp(HOUR + 2_000);
+        }),
+        MeterRestoreError::Rejected(MeterError::AlreadyRunning {
+            instance: InstanceId(3),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn restore_refuses_an_instance_record_that_contradicts_itself() {
+    let instance = |e: MeterRestoreError| match e {
+        MeterRestoreError::Instance { instance, what } => (instance.0, what),
+        other => panic!("{other:?}"),
+    };
+    let (i, what) = instance(corrupt(|s| s.instances[1].last_event_at = Timestamp(5_500)));
+    assert_eq!((i, what), (2, "last_event_at is before one of its events"));
+    let (_, what) = instance(corrupt(|s| s.instances[1].last_event_at = Timestamp(7_000)));
+    assert_eq!(what, "last_event_at is not the time of its latest event");
+    let (i, what) = instance(corrupt(|s| {
+        s.instances[3].state_at_open.as_mut().unwrap().started_at = Timestamp(HOUR);
+    }));
+    assert_eq!(
+        (i, what),
+        (4, "state_at_open did not start in a closed period")
+    );
+    let (_, what) = instance(corrupt(|s| {
+        s.instances[3].state_at_open.as_mut().unwrap().started_at = Timestamp(HOUR - 1);
+    }));
+    assert_eq!(what, "state_at_open started after last_event_at");
+    // A stopped instance with nothing since the horizon: the meter has
+    // forgotten such an instance.
+    let (i, what) = instance(corrupt(|s| {
+        s.instances[1].remembered.clear();
+        s.instances[1].last_event_at = Timestamp(400);
+    }));
+    assert_eq!(i, 2);
+    assert!(what.contains("the meter forgets such an instance"));
+}
+
+#[test]
+fn restore_refuses_impossible_adjustments() {
+    let adjustment = |e: MeterRestoreError| match e {
+        MeterRestoreError::Adjustment { index, what, .. } => (index, what),
+        other => panic!("{other:?}"),
+    };
+    type Change = fn(&mut MeterSnapshot);
+    let cases: [(Change, &str); 7] = [
+        (
+            |s| s.adjustments[1].recorded_in = PeriodId(0),
+            "recorded_in is not the open period",
+        ),
+        (
+            |s| s.adjustments[1].corrects = PeriodId(1),
+            "corrects is not a closed period",
+        ),
+        (
+            |s| s.adjustments[1].price_version = 3,
+            "price_version is not the version of a price table",
+        ),
+        (
+            |s| s.adjustments[1].usage = Usage::default(),
+            "its usage is zero",
+        ),
+        (
+            |s| s.adjustments[1].instance = InstanceId(9),
+            "its instance is not on record",
+        ),
+        (
+            |s| s.adjustments[1].app = id_of("api"),
+            "its tenant and app are not its instance's",
+        ),
+        (
+            |s| s.adjustments[1].event = EventId(31),
+            "its event is not remembered in a closed period of its instance",
+        ),
+    ];
+    for (change, expected) in cases {
+        assert_eq!(adjustment(corrupt(change)), (1, expected));
+    }
 }

@@ -2,7 +2,9 @@
 //! delivery and replays change nothing; any split points and price changes
 //! give exactly what a per-millisecond oracle computes; late events for
 //! closed periods become adjustments that add up to on-time billing;
-//! refused calls change nothing; invoices always sum to their total.
+//! refused calls change nothing; invoices always sum to their total; a
+//! restored snapshot goes on exactly as the original, and a corrupt one is
+//! refused or works.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
@@ -548,6 +550,347 @@ fn apply(m: &mut Meter, op: &Op) -> (bool, String) {
             p.idle_cpu_nanos_per_vcpu_second = idle;
             let r = m.add_price_table(p);
             (r.is_err(), format!("{r:?}"))
+        }
+    }
+}
+
+// ------------------------------------------------------ snapshot and restore
+
+/// One thing an embedder does to a meter.
+#[derive(Clone, Debug)]
+enum Step {
+    Ingest(Event),
+    Close(u64),
+    Price(PriceTable),
+}
+
+/// A random life of a meter: the events of `raw` (some with derived ids,
+/// some not), delivered late or twice by `noise`, periods closed at `cuts`
+/// as the deliveries go on (so that some events come after their period
+/// closed), and price tables added on the way.
+fn timeline(
+    raw: &[RawOps],
+    noise: &[(u64, bool, u64)],
+    derived: &[bool],
+    cuts: &[u64],
+    prices: &[PriceTable],
+) -> Vec<Step> {
+    let mut events = build(raw);
+    for (i, e) in events.iter_mut().enumerate() {
+        if derived[i % derived.len()] {
+            // Times strictly increase per instance: occurrence 0 is unique.
+            e.id = EventId::derived(e.instance, &e.kind, e.at, 0).unwrap();
+        }
+    }
+    let mut arrivals: Vec<(u64, usize, Step)> = vec![];
+    for (i, e) in events.iter().enumerate() {
+        let (delay, dup, dup_delay) = noise[i % noise.len()];
+        arrivals.push((e.at.0 + delay, arrivals.len(), Step::Ingest(e.clone())));
+        if dup {
+            let key = e.at.0 + delay + dup_delay;
+            arrivals.push((key, arrivals.len(), Step::Ingest(e.clone())));
+        }
+    }
+    for &c in cuts {
+        arrivals.push((c, arrivals.len(), Step::Close(c)));
+    }
+    for p in &prices[1..] {
+        arrivals.push((p.effective.0, arrivals.len(), Step::Price(p.clone())));
+    }
+    arrivals.sort_by_key(|&(key, seq, _)| (key, seq));
+    let mut steps = vec![Step::Price(prices[0].clone())];
+    steps.extend(arrivals.into_iter().map(|(_, _, s)| s));
+    steps.push(Step::Close(END));
+    steps
+}
+
+/// Take a step; what it returned, and what the meter shows after it.
+fn take(m: &mut Meter, step: &Step) -> String {
+    let now = Timestamp(END);
+    let result = match step {
+        Step::Ingest(e) => format!("{:?}", m.ingest(e, now)),
+        Step::Close(c) => format!("{:?}", m.close_period(Timestamp(*c), now)),
+        Step::Price(p) => format!("{:?}", m.add_price_table(p.clone())),
+    };
+    format!(
+        "{result} | {:?} {:?} {} {} {}",
+        m.open_period(),
+        m.horizon(),
+        m.tracked_instances(),
+        m.remembered_events(),
+        m.pending_adjustments().count()
+    )
+}
+
+fn snapshot_json(m: &Meter) -> String {
+    serde_json::to_string(&m.snapshot()).unwrap()
+}
+
+fn config_with_window(window: u64) -> MeterConfig {
+    MeterConfig {
+        allowed_lateness_ms: END / 4,
+        adjustment_window_ms: window,
+        ..MeterConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    /// A meter snapshotted at any point (through JSON text, as an embedder
+    /// stores it) and restored writes the same bytes, and from there
+    /// ingests, refuses, adjusts and invoices exactly as the original: the
+    /// same results for every later step, the same reports, the same final
+    /// snapshot.
+    #[test]
+    fn a_restored_meter_goes_on_exactly_as_the_original(
+        raw in raw_stream(),
+        raw_p in raw_prices(),
+        noise in prop::collection::vec((0u64..3_000, any::<bool>(), 0u64..8_000), 16),
+        derived in prop::collection::vec(any::<bool>(), 1..8),
+        cuts in prop::collection::vec(1..END, 0..4),
+        window in prop_oneof![Just(0u64), 0..END, Just(END)],
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let steps = timeline(&raw, &noise, &derived, &cuts, &tables(&raw_p));
+        let k = cut.index(steps.len() + 1);
+        let mut original = Meter::new(config_with_window(window)).unwrap();
+        for s in &steps[..k] {
+            let _ = take(&mut original, s);
+        }
+        let json = snapshot_json(&original);
+        let mut restored = Meter::restore(serde_json::from_str(&json).unwrap()).unwrap();
+        prop_assert_eq!(&snapshot_json(&restored), &json);
+        for s in &steps[k..] {
+            prop_assert_eq!(take(&mut restored, s), take(&mut original, s), "{:?}", s);
+        }
+        prop_assert_eq!(snapshot_json(&restored), snapshot_json(&original));
+    }
+
+    /// Whatever is changed in a valid snapshot's JSON, restore either
+    /// refuses it with an error or gives a meter that keeps working: it
+    /// takes the rest of the steps without panicking, and its own snapshot
+    /// restores to the same bytes.
+    #[test]
+    fn a_corrupt_snapshot_is_refused_or_works(
+        raw in raw_stream(),
+        raw_p in raw_prices(),
+        noise in prop::collection::vec((0u64..3_000, any::<bool>(), 0u64..8_000), 16),
+        derived in prop::collection::vec(any::<bool>(), 1..8),
+        cuts in prop::collection::vec(1..END, 0..4),
+        window in prop_oneof![Just(0u64), 0..END],
+        cut in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec((any::<prop::sample::Index>(), 0u8..12, any::<u64>()), 1..4),
+    ) {
+        let steps = timeline(&raw, &noise, &derived, &cuts, &tables(&raw_p));
+        let k = cut.index(steps.len() + 1);
+        let mut m = Meter::new(config_with_window(window)).unwrap();
+        for s in &steps[..k] {
+            let _ = take(&mut m, s);
+        }
+        let mut doc = json::parse(&snapshot_json(&m));
+        for (at, how, x) in &mutations {
+            json::mutate(&mut doc, *at, *how, *x);
+        }
+        let text = json::print(&doc);
+        let Ok(snapshot) = serde_json::from_str::<MeterSnapshot>(&text) else {
+            return Ok(()); // not even a snapshot: serde says so
+        };
+        let Ok(mut restored) = Meter::restore(snapshot) else {
+            return Ok(()); // refused, with a typed error
+        };
+        for s in &steps[k..] {
+            let _ = take(&mut restored, s);
+        }
+        let again = snapshot_json(&restored);
+        let back = Meter::restore(serde_json::from_str(&again).unwrap());
+        prop_assert!(back.is_ok(), "{:?}", back);
+        prop_assert_eq!(snapshot_json(&back.unwrap()), again);
+    }
+}
+
+/// A small JSON tree that keeps numbers as written (a snapshot's event ids
+/// are 128-bit), to change a snapshot's JSON anywhere.
+mod json {
+    use proptest::sample::Index;
+
+    #[derive(Clone, Debug)]
+    pub(crate) enum J {
+        Num(String),
+        Str(String),
+        Bool(bool),
+        Null,
+        Arr(Vec<J>),
+        Obj(Vec<(String, J)>),
+    }
+
+    pub(crate) fn parse(text: &str) -> J {
+        let v: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        value(&v, &mut i)
+    }
+
+    fn value(v: &[char], i: &mut usize) -> J {
+        match v[*i] {
+            '{' => {
+                *i += 1;
+                let mut fields = vec![];
+                while v[*i] != '}' {
+                    if v[*i] == ',' {
+                        *i += 1;
+                    }
+                    let J::Str(key) = value(v, i) else {
+                        panic!("key")
+                    };
+                    *i += 1; // ':'
+                    fields.push((key, value(v, i)));
+                }
+                *i += 1;
+                J::Obj(fields)
+            }
+            '[' => {
+                *i += 1;
+                let mut items = vec![];
+                while v[*i] != ']' {
+                    if v[*i] == ',' {
+                        *i += 1;
+                    }
+                    items.push(value(v, i));
+                }
+                *i += 1;
+                J::Arr(items)
+            }
+            '"' => {
+                *i += 1;
+                let mut s = String::new();
+                while v[*i] != '"' {
+                    if v[*i] == '\\' {
+                        s.push(v[*i]);
+                        *i += 1;
+                    }
+                    s.push(v[*i]);
+                    *i += 1;
+                }
+                *i += 1;
+                J::Str(s)
+            }
+            't' => {
+                *i += 4;
+                J::Bool(true)
+            }
+            'f' => {
+                *i += 5;
+                J::Bool(false)
+            }
+            'n' => {
+                *i += 4;
+                J::Null
+            }
+            _ => {
+                let start = *i;
+                while *i < v.len() && "-+.eE0123456789".contains(v[*i]) {
+                    *i += 1;
+                }
+                J::Num(v[start..*i].iter().collect())
+            }
+        }
+    }
+
+    pub(crate) fn print(j: &J) -> String {
+        match j {
+            J::Num(n) => n.clone(),
+            J::Str(s) => format!("\"{s}\""),
+            J::Bool(b) => b.to_string(),
+            J::Null => "null".into(),
+            J::Arr(items) => format!(
+                "[{}]",
+                items.iter().map(print).collect::<Vec<_>>().join(",")
+            ),
+            J::Obj(fields) => format!(
+                "{{{}}}",
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":{}", print(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    fn count(j: &J) -> usize {
+        1 + match j {
+            J::Arr(items) => items.iter().map(count).sum(),
+            J::Obj(fields) => fields.iter().map(|(_, v)| count(v)).sum(),
+            _ => 0,
+        }
+    }
+
+    /// The `n`-th node, depth first.
+    fn nth<'a>(j: &'a mut J, n: &mut usize) -> Option<&'a mut J> {
+        if *n == 0 {
+            return Some(j);
+        }
+        *n -= 1;
+        match j {
+            J::Arr(items) => items.iter_mut().find_map(|c| nth(c, n)),
+            J::Obj(fields) => fields.iter_mut().find_map(|(_, c)| nth(c, n)),
+            _ => None,
+        }
+    }
+
+    const NUMBERS: [&str; 10] = [
+        "0",
+        "1",
+        "-1",
+        "4096",
+        "65535",
+        "281474976710656",
+        "4294967295",
+        "18446744073709551615",
+        "18446744073709551616",
+        "340282366920938463463374607431768211455",
+    ];
+    const STRINGS: [&str; 8] = ["acme", "zeta", "web", "api", "db", "g7", "g8i", "bad name!"];
+
+    /// Change the node `at` picks: `how` says how (most changes keep the
+    /// node's type, so that serde takes the result), `x` with what.
+    pub(crate) fn mutate(doc: &mut J, at: Index, how: u8, x: u64) {
+        let mut n = at.index(count(doc));
+        let Some(node) = nth(doc, &mut n) else { return };
+        let pick = |len: usize| (x % len as u64) as usize;
+        match node {
+            J::Num(s) => {
+                *s = match (how % 6, s.parse::<i128>()) {
+                    (0 | 1, Ok(v)) => (v + 1).to_string(),
+                    (2, Ok(v)) => (v - 1).max(0).to_string(),
+                    (3, Ok(v)) => (v + (x % 10_000) as i128).to_string(),
+                    (4, _) => (x % 25_000).to_string(),
+                    _ => NUMBERS[pick(NUMBERS.len())].to_string(),
+                }
+            }
+            J::Str(s) => *s = STRINGS[pick(STRINGS.len())].to_string(),
+            J::Bool(b) => *b = !*b,
+            J::Null => *node = J::Num((x % 25_000).to_string()),
+            J::Arr(items) if !items.is_empty() => {
+                let (i, len) = (pick(items.len()), items.len());
+                match how % 3 {
+                    0 => drop(items.remove(i)),
+                    1 => items.insert(i, items[i].clone()),
+                    _ => items.swap(i, (i + 1) % len),
+                }
+            }
+            J::Arr(_) => {}
+            J::Obj(fields) if how % 4 == 0 && !fields.is_empty() => {
+                fields.remove(pick(fields.len()));
+            }
+            J::Obj(fields) if !fields.is_empty() => {
+                // A field's value from a sibling object of the same shape
+                // is not at hand: reuse another field's value instead.
+                let i = pick(fields.len());
+                let j = (i + 1 + (x as usize >> 8) % fields.len()) % fields.len();
+                fields[i].1 = fields[j].1.clone();
+            }
+            J::Obj(_) => {}
         }
     }
 }

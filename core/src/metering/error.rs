@@ -158,7 +158,8 @@ pub enum MeterError {
     UnknownApp(AppId),
     /// [`decision_events`](super::decision_events): an instance's placements
     /// and stops in the decisions do not alternate into its current state in
-    /// the scheduler (the decisions and the scheduler are out of step).
+    /// the scheduler, or name stops the scheduler did not count at that
+    /// time (the decisions and the scheduler are out of step).
     #[error("decisions for {instance} do not match its state in the scheduler")]
     DecisionsMismatch {
         /// The instance.
@@ -173,5 +174,94 @@ pub enum MeterError {
         at: Timestamp,
         /// The occurrence number.
         occurrence: u32,
+    },
+}
+
+/// Why [`Meter::restore`](super::Meter::restore) refused a
+/// [`MeterSnapshot`](super::MeterSnapshot): the snapshot describes a state
+/// no sequence of calls could have left. Each variant names what is wrong
+/// and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeterRestoreError {
+    /// The snapshot's format version is not the one this build reads.
+    #[error("meter snapshot format {found} is not supported (expected {expected})")]
+    Format {
+        /// The version found.
+        found: u32,
+        /// The version this build reads
+        /// ([`METER_SNAPSHOT_FORMAT`](super::METER_SNAPSHOT_FORMAT)).
+        expected: u32,
+    },
+    /// Refused for the reason a meter call would give: the configuration
+    /// ([`MeterError::InvoiceUnit`]), a price table
+    /// ([`MeterError::InvalidPrice`], [`MeterError::StaleVersion`] when the
+    /// versions do not increase), an instance's events that do not follow
+    /// the lifecycle from its state at the open period
+    /// ([`MeterError::AlreadyRunning`], [`MeterError::NotRunning`]), or more
+    /// of something than a meter holds ([`MeterError::Overflow`]).
+    #[error(transparent)]
+    Rejected(#[from] MeterError),
+    /// A closed period is not the one that follows the period before it
+    /// (or the origin): its id is not its position, it does not start where
+    /// the one before ends, or it does not end after it starts.
+    #[error("closed period {index}: {what}")]
+    Period {
+        /// Its position in `closed_periods`.
+        index: usize,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The instances are not listed once each, by id.
+    #[error(
+        "instance {instance} is listed after {previous}: instances are listed once each, by id"
+    )]
+    InstanceOrder {
+        /// The instance listed out of order (or twice).
+        instance: InstanceId,
+        /// The instance listed before it.
+        previous: InstanceId,
+    },
+    /// An event of an instance is out of place: a remembered event outside
+    /// `[horizon, start of the open period)`, an event of the open period
+    /// before its start, or events not in order.
+    #[error("{instance}: event {id} at {at}: {what}")]
+    Event {
+        /// The instance.
+        instance: InstanceId,
+        /// The event's id.
+        id: EventId,
+        /// The event's time.
+        at: Timestamp,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// Two events (of any instances, remembered or not) share an id.
+    #[error("event id {id} appears more than once")]
+    DuplicateId {
+        /// The id.
+        id: EventId,
+    },
+    /// An instance's record contradicts itself: its latest event's time, or
+    /// its state at the open period, does not match its events, or it is a
+    /// record the meter no longer keeps.
+    #[error("{instance}: {what}")]
+    Instance {
+        /// The instance.
+        instance: InstanceId,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A pending adjustment is impossible: not recorded in the open period,
+    /// correcting no closed period, priced by no table, with no usage, or
+    /// naming an instance or event the meter does not remember.
+    #[error("adjustment {index} (event {event}): {what}")]
+    Adjustment {
+        /// Its position in `adjustments`.
+        index: usize,
+        /// The event that caused it.
+        event: EventId,
+        /// What is wrong.
+        what: &'static str,
     },
 }

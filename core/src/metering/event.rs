@@ -62,11 +62,31 @@ impl EventId {
                 occurrence,
             });
         }
-        let id = (u128::from(instance.0) << 64)
-            | (u128::from(at.0) << 16)
-            | (u128::from(kind.code()) << 12)
-            | u128::from(occurrence);
-        Ok(EventId(id))
+        // Both fit: checked above.
+        Ok(EventId::from_fields(
+            instance,
+            at,
+            kind.code(),
+            occurrence as u16,
+        ))
+    }
+
+    /// The id [`EventId::derived`] lays out from these fields (the time
+    /// below [`EventId::DERIVED_TIME_LIMIT`], the occurrence below
+    /// [`EventId::DERIVED_OCCURRENCE_LIMIT`]); [`EventId::fields`] reads
+    /// them back.
+    pub(super) const fn from_fields(
+        instance: InstanceId,
+        at: Timestamp,
+        code: u8,
+        occurrence: u16,
+    ) -> EventId {
+        EventId(
+            ((instance.0 as u128) << 64)
+                | ((at.0 as u128) << 16)
+                | ((code as u128) << 12)
+                | occurrence as u128,
+        )
     }
 
     /// The id's bits read as [`EventId::derived`] lays them out: (instance,
@@ -212,8 +232,20 @@ struct Tally {
 /// Events come out by instance id, then in the order they happened. The
 /// requested shape is the app's; the delivered SKU is the placement's.
 /// Ids are [`EventId::derived`], so deriving again from the same decisions
-/// gives the same events, and replaying them into a [`Meter`](super::Meter)
-/// changes nothing.
+/// (right after the call, as above) gives the same events, and replaying
+/// them into a [`Meter`](super::Meter) changes nothing.
+///
+/// **The id rule.** An event's occurrence is the number of the instance's
+/// runs stopped at `now` before it, by this call and every earlier call at
+/// `now`: the scheduler counts them (the counts of the latest millisecond
+/// are in its [`Snapshot::stops_at_now`](crate::Snapshot::stops_at_now)).
+/// Two starts, or two stops, of one instance at one millisecond always have
+/// a stop between them, so events derived from separate calls never share
+/// an id: a start, a stop and a start at one millisecond are three events,
+/// and the second run is billed. Decisions the scheduler did not make at
+/// `now` (a stop it did not count) are [`MeterError::DecisionsMismatch`];
+/// an instance stopped 4,096 times in one millisecond is
+/// [`MeterError::IdOutOfRange`].
 ///
 /// Note that an eviction followed by a placement ends one run and starts
 /// another, each with its own rounding and minimum.
@@ -307,26 +339,31 @@ pub fn decision_events(
             stops == starts + 1 || stops == starts
         };
         let n = starts + stops;
-        if !consistent {
+        // The runs of the instance stopped at `now` before these decisions:
+        // the scheduler counts every stop at `now`, these decisions' too.
+        let stopped_before = scheduler.stops_at(instance, now).checked_sub(t.stops);
+        let (true, Some(mut stopped)) = (consistent, stopped_before) else {
             return Err(MeterError::DecisionsMismatch { instance });
-        }
+        };
         // The first event is a start iff the count of starts is the larger,
         // or they are equal and the instance ends stopped.
         let mut start_next = starts > stops || (starts == stops && !running);
-        let (mut started, mut stopped) = (0u32, 0u32);
         let mut skus = t.placements.into_iter();
         for _ in 0..n {
+            // Each event's occurrence is the count of the instance's runs
+            // stopped at `now` before it: two starts (or two stops) at one
+            // millisecond have a stop between them, so never share one.
             let (kind, occurrence) = if start_next {
                 let delivered = skus.next();
                 let k = EventKind::Started {
                     resources: spec.resources,
                     delivered,
                 };
-                started += 1;
-                (k, started - 1)
+                (k, stopped)
             } else {
-                stopped += 1;
-                (EventKind::Stopped, stopped - 1)
+                let k = stopped;
+                stopped = stopped.saturating_add(1);
+                (EventKind::Stopped, k)
             };
             out.push(Event {
                 id: EventId::derived(instance, &kind, now, occurrence)?,

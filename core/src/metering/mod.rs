@@ -15,6 +15,7 @@
 //!     (decision_events(&Decisions, ..) turns scheduler decisions into events)
 //!   close_period(end, now) ───────────────▶  PeriodReport { usage records,
 //!                                              adjustments, invoices }
+//!   snapshot() / Meter::restore(snapshot) ◀─▶  MeterSnapshot (serde)
 //! ```
 //!
 //! ## Events and the lifecycle
@@ -44,6 +45,12 @@
 //! them; other ids in a table of their own. The two kinds follow the same
 //! rules, together: an id taken by an event of either kind is a conflict
 //! for any other event.
+//!
+//! [`decision_events`] gives an event the occurrence of the instance's runs
+//! stopped at that millisecond before it (the scheduler counts them), so a
+//! start, a stop and a start of one instance at one millisecond, by three
+//! separate calls, are three events with three ids, and the second run is
+//! billed; deriving again from the same decisions gives the same ids.
 //!
 //! **Time.** All intervals are half-open, `[from, to)`, in milliseconds.
 //! Events of one instance must come in time order, with two exceptions:
@@ -122,6 +129,27 @@
 //! largest-remainder method (ties to the earlier line), so the lines sum to
 //! the total exactly and no line is off by a unit or more.
 //!
+//! ## Snapshot and restore
+//!
+//! [`Meter::snapshot`] writes the whole state as a [`MeterSnapshot`], a
+//! versioned serde type ([`METER_SNAPSHOT_FORMAT`]) that names everything
+//! rather than copying the packed layout below: the configuration, price
+//! tables and closed periods; per instance, its owner, the time of its
+//! latest event, its run at the start of the open period, the events of the
+//! open period and the events of closed periods whose ids are still
+//! remembered, each with its id, shape and SKU; and the pending
+//! adjustments. It is canonical (instances by id, remembered events by
+//! time then id), so the same state writes the same bytes.
+//!
+//! [`Meter::restore`] rebuilds the internals (interned names, packed
+//! events, the instance table, the id tables, each instance's state after
+//! its events, the horizon) and checks everything it cannot trust; a
+//! snapshot no sequence of calls could have left is refused with a
+//! [`MeterRestoreError`] that says what is wrong and where, never a panic.
+//! A restored meter writes the same snapshot, byte for byte, and ingests,
+//! refuses, adjusts and invoices exactly like the original. It interns only
+//! the shapes and SKUs still in use, and ingests at the same speed.
+//!
 //! ## Determinism and cost
 //!
 //! Output is sorted by name (tenant, app, SKU) and version, so the same
@@ -192,6 +220,7 @@ mod error;
 mod event;
 mod invoice;
 mod price;
+mod snapshot;
 mod usage;
 
 #[cfg(test)]
@@ -211,11 +240,12 @@ use crate::ids::{AppId, InstanceId, SkuId, TenantId};
 use crate::resources::Resources;
 use crate::time::Timestamp;
 
-pub use error::MeterError;
+pub use error::{MeterError, MeterRestoreError};
 use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
 pub use price::{PriceError, PriceTable, SubSecond};
+pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
 };

@@ -1,0 +1,534 @@
+//! Snapshot and restore of a [`Meter`].
+//!
+//! A [`MeterSnapshot`] describes the meter by names, not by its packed
+//! layout: each instance's owner, its state at the start of the open
+//! period, and its events with their ids, shapes and SKUs. Restore checks
+//! everything it cannot trust and rebuilds the internals (interned shapes,
+//! SKUs and owners, packed events, the instance table, the id tables), so a
+//! snapshot that no sequence of calls could have left is refused with a
+//! [`MeterRestoreError`]. A restored meter writes the same snapshot and
+//! ingests, invoices and refuses exactly as the original.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::hash::Set;
+use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::resources::Resources;
+use crate::time::Timestamp;
+
+use super::error::{MeterError, MeterRestoreError};
+use super::event::{EventId, EventKind};
+use super::price::{PriceTable, TableIx};
+use super::usage::{Adjustment, Period};
+use super::{
+    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, NO_SKU, Op, Run, Seen, Slot, State,
+    index_u32, step,
+};
+
+/// The meter snapshot format this build writes and reads.
+pub const METER_SNAPSHOT_FORMAT: u32 = 1;
+
+/// The whole state of a [`Meter`], for persistence or replication: a plain
+/// serde type, written by [`Meter::snapshot`] and read back by
+/// [`Meter::restore`].
+///
+/// It names everything (owners, shapes, SKUs, events with their ids) and
+/// lists it in a canonical order, so the same state always writes the same
+/// bytes, whatever order it was reached in. What the meter derives (the
+/// open period's start, the horizon, each instance's state after its
+/// events, the id tables) is not in it: restore recomputes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterSnapshot {
+    /// [`METER_SNAPSHOT_FORMAT`] when written.
+    pub format: u32,
+    /// The configuration.
+    pub config: MeterConfig,
+    /// Every price table added, in version order.
+    pub price_tables: Vec<PriceTable>,
+    /// The closed periods, in order, contiguous from the origin; the open
+    /// period starts at the end of the last (or at the origin).
+    pub closed_periods: Vec<Period>,
+    /// The instances the meter holds state for, by id.
+    pub instances: Vec<MeteredInstance>,
+    /// Adjustments recorded in the open period, in the order recorded.
+    pub adjustments: Vec<Adjustment>,
+}
+
+/// One instance in a [`MeterSnapshot`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeteredInstance {
+    /// The instance.
+    pub id: InstanceId,
+    /// The tenant that owns it (that of its first event).
+    pub tenant: TenantId,
+    /// The app that owns it.
+    pub app: AppId,
+    /// The time of its latest event, remembered or not.
+    pub last_event_at: Timestamp,
+    /// Its run at the start of the open period, `None` if stopped.
+    pub state_at_open: Option<RunRecord>,
+    /// Events of closed periods whose ids are still remembered, to
+    /// recognise a replay (back to the horizon), by time, then id. Already
+    /// billed; their payload is what a replay must match.
+    pub remembered: Vec<EventRecord>,
+    /// Its events in the open period (and later), in the order applied: by
+    /// time, equal times in arrival order.
+    pub events: Vec<EventRecord>,
+}
+
+/// A run in a [`MeterSnapshot`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    /// When the run started (its rounding and minimum count from there).
+    pub started_at: Timestamp,
+    /// The requested shape in force, billed.
+    pub resources: Resources,
+    /// The SKU delivered, if reported.
+    pub delivered: Option<SkuId>,
+    /// Whether it is idle.
+    pub idle: bool,
+}
+
+/// An event of an instance in a [`MeterSnapshot`] (its instance and owner
+/// are the [`MeteredInstance`]'s). Its kind's fields sit beside `id` and
+/// `at`, as in an [`Event`](super::Event).
+// Not `deny_unknown_fields`: serde does not support it beside `flatten`
+// (it would refuse the `kind` tag). `EventKind` refuses unknown fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Its id.
+    pub id: EventId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Meter {
+    /// The whole state, for persistence or replication. See
+    /// [`MeterSnapshot`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use trimline::metering::*;
+    /// use trimline::{InstanceId, Resources, Timestamp};
+    ///
+    /// let mut meter = Meter::new(MeterConfig::default())?;
+    /// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;
+    /// let start = Event {
+    ///     id: EventId(1),
+    ///     tenant: "acme".parse()?,
+    ///     app: "web".parse()?,
+    ///     instance: InstanceId(1),
+    ///     at: Timestamp(0),
+    ///     kind: EventKind::Started { resources: Resources::cpu_mem(2_000, 4_096)?, delivered: None },
+    /// };
+    /// let now = Timestamp(60_000);
+    /// let _ = meter.ingest(&start, now)?;
+    ///
+    /// // Store it anywhere serde writes to; restore it on another replica.
+    /// let json = serde_json::to_string(&meter.snapshot())?;
+    /// let mut replica = Meter::restore(serde_json::from_str(&json)?)?;
+    /// assert_eq!(serde_json::to_string(&replica.snapshot())?, json);
+    ///
+    /// // The replica remembers the event and bills the same.
+    /// assert_eq!(replica.ingest(&start, now)?, Ingested::Duplicate);
+    /// assert_eq!(replica.close_period(now, now)?, meter.close_period(now, now)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snapshot(&self) -> MeterSnapshot {
+        let open_start = self.open_start;
+        // The ids of events whose ids are not derived: those of the open
+        // period, to match with the instances' events (identical events
+        // take their ids in ascending order, which nothing can tell
+        // apart), and those of closed periods, listed as remembered.
+        let mut open_ids: BTreeMap<(InstanceId, Timestamp, u64), Vec<EventId>> = BTreeMap::new();
+        let mut closed_ids: BTreeMap<InstanceId, Vec<EventRecord>> = BTreeMap::new();
+        for (&id, s) in &self.seen {
+            if s.ev.at >= open_start {
+                open_ids
+                    .entry((s.instance, s.ev.at, s.ev.bits))
+                    .or_default()
+                    .push(id);
+            } else {
+                closed_ids
+                    .entry(s.instance)
+                    .or_default()
+                    .push(self.record(id, &s.ev));
+            }
+        }
+        for ids in open_ids.values_mut() {
+            // Taken from the back: smallest first.
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+        }
+
+        let mut slots: Vec<&Slot> = self.instances.0.iter().collect();
+        slots.sort_unstable_by_key(|s| s.id);
+        let mut instances = Vec::with_capacity(slots.len());
+        for Slot { id, inst } in slots {
+            let id = *id;
+            let Some((tenant, app)) = self.apps.get_index(inst.app as usize) else {
+                continue; // every instance's owner is interned
+            };
+            let open = inst.open as usize;
+            let mut remembered: Vec<EventRecord> = inst.events[..open.min(inst.events.len())]
+                .iter()
+                .map(|ev| self.record(derived_id(id, ev), ev))
+                .chain(closed_ids.remove(&id).unwrap_or_default())
+                .collect();
+            remembered.sort_unstable_by_key(|r| (r.at, r.id));
+            let events = inst
+                .buffer()
+                .iter()
+                .map(|ev| {
+                    let event_id = if ev.is_foreign() {
+                        // Every event of the open period whose id is not
+                        // derived has its id in `seen`.
+                        open_ids
+                            .get_mut(&(id, ev.at, ev.bits))
+                            .and_then(Vec::pop)
+                            .unwrap_or_default()
+                    } else {
+                        derived_id(id, ev)
+                    };
+                    self.record(event_id, ev)
+                })
+                .collect();
+            instances.push(MeteredInstance {
+                id,
+                tenant: tenant.clone(),
+                app: app.clone(),
+                last_event_at: inst.last,
+                state_at_open: inst.carry.get().map(|run| RunRecord {
+                    started_at: run.start,
+                    resources: self.catalog.shape(run.shape),
+                    delivered: self.sku_name(run.sku),
+                    idle: run.idle,
+                }),
+                remembered,
+                events,
+            });
+        }
+        MeterSnapshot {
+            format: METER_SNAPSHOT_FORMAT,
+            config: self.config.clone(),
+            price_tables: self.prices.tables().to_vec(),
+            closed_periods: self.closed.clone(),
+            instances,
+            adjustments: self.adjustments.iter().map(|(_, a)| a.clone()).collect(),
+        }
+    }
+
+    /// The name of the SKU of index `sku` ([`NO_SKU`]: none).
+    pub(super) fn sku_name(&self, sku: u32) -> Option<SkuId> {
+        if sku == NO_SKU {
+            return None;
+        }
+        self.catalog.skus.get_index(sku as usize).cloned()
+    }
+
+    /// A packed event, named.
+    fn record(&self, id: EventId, ev: &Ev) -> EventRecord {
+        let kind = match ev.op() {
+            Op::Start { shape, sku } => EventKind::Started {
+                resources: self.catalog.shape(shape),
+                delivered: self.sku_name(sku),
+            },
+            Op::Resize { shape, sku } => EventKind::Resized {
+                resources: self.catalog.shape(shape),
+                delivered: self.sku_name(sku),
+            },
+            Op::Stop => EventKind::Stopped,
+            Op::Idle => EventKind::Idle,
+            Op::Active => EventKind::Active,
+        };
+        EventRecord {
+            id,
+            at: ev.at,
+            kind,
+        }
+    }
+
+    /// Rebuild a meter from a snapshot, checking everything it cannot
+    /// trust: the format, the configuration and price tables (as
+    /// [`Meter::new`] and [`Meter::add_price_table`] would), the periods,
+    /// each instance's record and events, every id, and the adjustments.
+    /// On success the meter writes the same snapshot and behaves exactly as
+    /// the one that wrote it.
+    pub fn restore(snapshot: MeterSnapshot) -> Result<Meter, MeterRestoreError> {
+        if snapshot.format != METER_SNAPSHOT_FORMAT {
+            return Err(MeterRestoreError::Format {
+                found: snapshot.format,
+                expected: METER_SNAPSHOT_FORMAT,
+            });
+        }
+        let mut m = Meter::new(snapshot.config)?;
+        // No period is closed yet: only the tables' validity and order are
+        // checked, as when they were added.
+        for table in snapshot.price_tables {
+            m.add_price_table(table)?;
+        }
+        for (index, p) in snapshot.closed_periods.iter().enumerate() {
+            let bad = |what| Err(MeterRestoreError::Period { index, what });
+            if p.id.0 != index as u64 {
+                return bad("its id is not its position");
+            }
+            if p.start != m.open_start {
+                return bad("it does not start where the period before ends (or at the origin)");
+            }
+            if p.end <= p.start {
+                return bad("it does not end after it starts");
+            }
+            m.closed.push(*p);
+            m.open_start = p.end;
+        }
+        if !m.closed.is_empty() {
+            // As closing each period left it: ends only grow.
+            let window = m.config.adjustment_window_ms;
+            m.horizon = m
+                .horizon
+                .max(Timestamp(m.open_start.0.saturating_sub(window)));
+        }
+
+        let mut ids: Set<EventId> = Set::default();
+        m.instances.reserve(snapshot.instances.len());
+        let mut previous: Option<InstanceId> = None;
+        for rec in snapshot.instances {
+            if let Some(previous) = previous.filter(|p| rec.id <= *p) {
+                return Err(MeterRestoreError::InstanceOrder {
+                    instance: rec.id,
+                    previous,
+                });
+            }
+            previous = Some(rec.id);
+            let slot = m.restore_instance(rec, &mut ids)?;
+            match m.instances.entry(slot.id) {
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(slot);
+                }
+                // Ids increase strictly (checked above).
+                hashbrown::hash_table::Entry::Occupied(_) => {}
+            }
+        }
+
+        let open_id = m.closed.len() as u64;
+        for (index, a) in snapshot.adjustments.into_iter().enumerate() {
+            let bad = |what| {
+                Err(MeterRestoreError::Adjustment {
+                    index,
+                    event: a.event,
+                    what,
+                })
+            };
+            if a.recorded_in.0 != open_id {
+                return bad("recorded_in is not the open period");
+            }
+            if a.corrects.0 >= open_id {
+                return bad("corrects is not a closed period");
+            }
+            let Ok(table) = m
+                .prices
+                .tables()
+                .binary_search_by_key(&a.price_version, |t| t.version)
+            else {
+                return bad("price_version is not the version of a price table");
+            };
+            if a.usage.is_zero() {
+                return bad("its usage is zero");
+            }
+            let Some(inst) = m.instances.get(a.instance) else {
+                return bad("its instance is not on record");
+            };
+            let owned = m
+                .apps
+                .get_index(inst.app as usize)
+                .is_some_and(|(t, p)| *t == a.tenant && *p == a.app);
+            if !owned {
+                return bad("its tenant and app are not its instance's");
+            }
+            let remembered = match m.seen.get(&a.event) {
+                Some(s) => s.instance == a.instance && s.ev.at < m.open_start,
+                None => {
+                    let (owner, at, code, key) = a.event.fields();
+                    owner == a.instance
+                        && inst
+                            .remembered(at, code, key)
+                            .is_some_and(|ev| ev.at < m.open_start)
+                }
+            };
+            if !remembered {
+                return bad("its event is not remembered in a closed period of its instance");
+            }
+            // Fewer tables than `TableIx::MAX`: each got its index when added.
+            m.adjustments.push((table as TableIx, a));
+        }
+        Ok(m)
+    }
+
+    /// Check one instance's record, intern its names and remember its
+    /// events' ids; its slot, to insert.
+    fn restore_instance(
+        &mut self,
+        rec: MeteredInstance,
+        ids: &mut Set<EventId>,
+    ) -> Result<Slot, MeterRestoreError> {
+        let instance = rec.id;
+        let (open_start, horizon) = (self.open_start, self.horizon);
+        let bad_event = |r: &EventRecord, what| {
+            Err(MeterRestoreError::Event {
+                instance,
+                id: r.id,
+                at: r.at,
+                what,
+            })
+        };
+        let bad = |what| Err(MeterRestoreError::Instance { instance, what });
+
+        let owner = (rec.tenant, rec.app);
+        let app = match self.apps.get_index_of(&owner) {
+            // Interned indices were checked to fit when interned.
+            Some(i) => i as u32,
+            None => {
+                let i = index_u32(self.apps.len(), "app count")?;
+                self.app_hints.set(owner.1.as_str(), i);
+                self.apps.insert(owner);
+                i
+            }
+        };
+
+        let carry = match &rec.state_at_open {
+            None => None,
+            Some(run) => {
+                if run.started_at < self.config.origin || run.started_at >= open_start {
+                    return bad("state_at_open did not start in a closed period");
+                }
+                if run.started_at > rec.last_event_at {
+                    return bad("state_at_open started after last_event_at");
+                }
+                let kind = EventKind::Started {
+                    resources: run.resources,
+                    delivered: run.delivered.clone(),
+                };
+                let Op::Start { shape, sku } = self.intern(&kind)? else {
+                    return bad("state_at_open is not a run"); // a start is a start
+                };
+                Some(Run {
+                    start: run.started_at,
+                    shape,
+                    idle: run.idle,
+                    sku,
+                })
+            }
+        };
+
+        let mut events: SmallVec<[Ev; INLINE_EVENTS]> =
+            SmallVec::with_capacity(rec.remembered.len() + rec.events.len());
+        let mut latest = Timestamp::ZERO;
+        let mut last_key: Option<(Timestamp, EventId)> = None;
+        for r in &rec.remembered {
+            if r.at < horizon || r.at >= open_start {
+                return bad_event(
+                    r,
+                    "a remembered event is not between the horizon and the open period",
+                );
+            }
+            if last_key.is_some_and(|k| (r.at, r.id) <= k) {
+                return bad_event(r, "remembered events are not listed by time, then id");
+            }
+            last_key = Some((r.at, r.id));
+            if !ids.insert(r.id) {
+                return Err(MeterRestoreError::DuplicateId { id: r.id });
+            }
+            let op = self.intern(&r.kind)?;
+            latest = latest.max(r.at);
+            match derived_key(instance, r) {
+                Some(key) => events.push(Ev::new(r.at, op, key)),
+                None => {
+                    let ev = Ev::new(r.at, op, FOREIGN);
+                    self.seen.insert(r.id, Seen { instance, ev });
+                }
+            }
+        }
+        let open = events.len();
+
+        let mut tail = carry;
+        for r in &rec.events {
+            if r.at < open_start {
+                return bad_event(r, "an event of the open period is before its start");
+            }
+            if r.at < latest {
+                return bad_event(r, "events of the open period are not in time order");
+            }
+            latest = r.at;
+            if !ids.insert(r.id) {
+                return Err(MeterRestoreError::DuplicateId { id: r.id });
+            }
+            let op = self.intern(&r.kind)?;
+            let key = derived_key(instance, r);
+            let ev = Ev::new(r.at, op, key.unwrap_or(FOREIGN));
+            tail = step(tail, &ev, instance)?;
+            if key.is_none() {
+                self.seen.insert(r.id, Seen { instance, ev });
+            }
+            events.push(ev);
+        }
+        // Positions in `events` are kept in `u32`s.
+        let open = index_u32(open, "events of an instance")?;
+        index_u32(events.len(), "events of an instance")?;
+        self.derived_ids += events.iter().filter(|e| !e.is_foreign()).count();
+
+        // The latest event is remembered (or in the open period) until the
+        // horizon passes it.
+        let last = rec.last_event_at;
+        let any = !(rec.remembered.is_empty() && rec.events.is_empty());
+        if any && last < latest {
+            return bad("last_event_at is before one of its events");
+        }
+        if last >= horizon && (!any || last != latest) {
+            return bad("last_event_at is not the time of its latest event");
+        }
+        if carry.is_none() && rec.events.is_empty() && last < horizon {
+            return bad(
+                "it is stopped with no event since the horizon: the meter forgets such an instance",
+            );
+        }
+        Ok(Slot {
+            id: instance,
+            inst: Inst {
+                app,
+                open,
+                last,
+                carry: State::of(carry),
+                tail: State::of(tail),
+                events,
+            },
+        })
+    }
+
+    /// The compact op of an event kind, its shape and SKU interned.
+    fn intern(&mut self, kind: &EventKind) -> Result<Op, MeterError> {
+        let (op, new) = self.catalog.op_of(kind)?;
+        self.catalog.commit(kind, op, new);
+        Ok(op)
+    }
+}
+
+/// The occurrence the id of `r`, an event of `instance`, encodes if it is
+/// [`EventId::derived`] from the event itself.
+fn derived_key(instance: InstanceId, r: &EventRecord) -> Option<u16> {
+    let (owner, at, code, key) = r.id.fields();
+    (owner == instance && at == r.at && code == r.kind.code()).then_some(key)
+}
+
+/// The derived id of `ev`, an event of `instance` whose id is derived.
+fn derived_id(instance: InstanceId, ev: &Ev) -> EventId {
+    EventId::from_fields(instance, ev.at, ev.code(), ev.key())
+}
