@@ -122,6 +122,40 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap()
 }
 
+/// An event reads back from its own JSON, every kind, and the kind is
+/// tagged like every other enum: a unit variant is its name, a variant
+/// with data an object with the name as its only key.
+#[test]
+fn events_round_trip_through_json() {
+    let mut f = Feed::default();
+    let kinds = [
+        started(shape()),
+        EventKind::Idle,
+        EventKind::Active,
+        EventKind::Resized {
+            resources: shape(),
+            delivered: None,
+        },
+        EventKind::Stopped,
+    ];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let e = f.ev(1, 1_000 * i as u64, kind);
+        let text = json(&e);
+        let back: Event = serde_json::from_str(&text).unwrap_or_else(|err| panic!("{text}: {err}"));
+        assert_eq!(back, e);
+    }
+    let stop = json(&f.ev(1, 9_000, EventKind::Stopped));
+    assert!(stop.contains(r#""kind":"stopped""#), "{stop}");
+    let start = json(&f.ev(1, 9_000, started(shape())));
+    assert!(
+        start.contains(r#""kind":{"started":{"resources":"#),
+        "{start}"
+    );
+    // Unknown fields are refused, at the event and inside its kind.
+    let extra = stop.replacen('{', r#"{"extra":1,"#, 1);
+    assert!(serde_json::from_str::<Event>(&extra).is_err());
+}
+
 // ---------------------------------------------------------------- 1
 
 #[test]

@@ -110,7 +110,7 @@ impl fmt::Display for EventId {
 
 /// What happened to the instance.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum EventKind {
     /// A run begins, active, with this requested shape.
@@ -194,7 +194,6 @@ pub struct Event {
     /// When it happened.
     pub at: Timestamp,
     /// What happened.
-    #[serde(flatten)]
     pub kind: EventKind,
 }
 

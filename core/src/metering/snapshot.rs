@@ -96,18 +96,15 @@ pub struct RunRecord {
 }
 
 /// An event of an instance in a [`MeterSnapshot`] (its instance and owner
-/// are the [`MeteredInstance`]'s). Its kind's fields sit beside `id` and
-/// `at`, as in an [`Event`](super::Event).
-// Not `deny_unknown_fields`: serde does not support it beside `flatten`
-// (it would refuse the `kind` tag). `EventKind` refuses unknown fields.
+/// are the [`MeteredInstance`]'s), shaped as in an [`Event`](super::Event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventRecord {
     /// Its id.
     pub id: EventId,
     /// When it happened.
     pub at: Timestamp,
     /// What happened.
-    #[serde(flatten)]
     pub kind: EventKind,
 }
 
