@@ -164,7 +164,7 @@ pub use ids::{
     ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
-pub use migration::{Move, MoveReason};
+pub use migration::{Move, MoveInFlight, MoveReason};
 pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};

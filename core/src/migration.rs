@@ -65,6 +65,18 @@ pub struct Move {
     pub reason: MoveReason,
 }
 
+/// A move in flight: its replacement instance runs (or is being placed)
+/// beside the original, until [`Scheduler::complete_move`] or
+/// [`Scheduler::abort_move`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveInFlight {
+    /// The replacement instance (the [`Move::to`] to complete or abort).
+    pub to: InstanceId,
+    /// The original instance, still running.
+    pub from: InstanceId,
+}
+
 /// The tier of a verdict; SKUs that serve only existing hosts rank last.
 fn tier(v: Option<&Result<u32, Rejection>>) -> u32 {
     match v {
@@ -74,9 +86,15 @@ fn tier(v: Option<&Result<u32, Rejection>>) -> u32 {
 }
 
 impl Scheduler {
-    /// Moves in flight: (replacement, original), in the order planned.
-    pub fn moves_in_flight(&self) -> Vec<(InstanceId, InstanceId)> {
-        self.moves.iter().map(|(to, from)| (*to, *from)).collect()
+    /// Moves in flight, in the order planned.
+    pub fn moves_in_flight(&self) -> Vec<MoveInFlight> {
+        self.moves
+            .iter()
+            .map(|(to, from)| MoveInFlight {
+                to: *to,
+                from: *from,
+            })
+            .collect()
     }
 
     /// Plan moves back to preferred SKUs, within every app's disruption

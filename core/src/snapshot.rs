@@ -20,6 +20,7 @@ use crate::ids::PLANNED_HOST_BIT;
 use crate::ids::{HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
 use crate::instances::MAX_INSTANCES;
+use crate::migration::MoveInFlight;
 use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
@@ -114,9 +115,9 @@ pub struct Snapshot {
     pub hosts: Vec<HostRecord>,
     /// Instances.
     pub instances: Vec<InstanceView>,
-    /// Moves in flight, as (replacement, original) pairs.
+    /// Moves in flight.
     #[serde(default)]
-    pub moves: Vec<(InstanceId, InstanceId)>,
+    pub moves: Vec<MoveInFlight>,
     /// Runs stopped at `now` (evictions and removals from hosts that are
     /// not planned), per instance, by instance id: what keeps the event
     /// ids [`decision_events`](crate::metering::decision_events) derives
@@ -441,7 +442,7 @@ impl Scheduler {
                 what: "no instance is placed on it",
             });
         }
-        for (to, from) in snapshot.moves {
+        for MoveInFlight { to, from } in snapshot.moves {
             let app_of = |id: InstanceId| s.instances.get(&id).map(|i| i.app());
             let placed = matches!(
                 s.instances.get(&to).map(|i| &i.state),

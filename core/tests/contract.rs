@@ -595,14 +595,14 @@ fn apply(
         Op::Rebalance => s.rebalance(now),
         Op::PlanReturn => s.plan_return(now),
         Op::CompleteMove { pick: p } => {
-            let moves: Vec<InstanceId> = s.moves_in_flight().iter().map(|m| m.0).collect();
+            let moves: Vec<InstanceId> = s.moves_in_flight().iter().map(|m| m.to).collect();
             match pick(&moves, *p) {
                 Some(to) => s.complete_move(to, now),
                 None => s.reconcile(now),
             }
         }
         Op::AbortMove { pick: p } => {
-            let moves: Vec<InstanceId> = s.moves_in_flight().iter().map(|m| m.0).collect();
+            let moves: Vec<InstanceId> = s.moves_in_flight().iter().map(|m| m.to).collect();
             match pick(&moves, *p) {
                 Some(to) => s.abort_move(to, now),
                 None => s.reconcile(now),

@@ -190,7 +190,13 @@ fn a_failed_replacement_host_aborts_the_move_and_snapshots_keep_moves() {
     let d = sim.s.plan_return(t).unwrap();
     let m = d.moves[0].clone();
     let restored = Scheduler::restore(sim.s.snapshot()).unwrap();
-    assert_eq!(restored.moves_in_flight(), [(m.to, m.from)]);
+    assert_eq!(
+        restored.moves_in_flight(),
+        [MoveInFlight {
+            to: m.to,
+            from: m.from
+        }]
+    );
     assert_eq!(
         serde_json::to_string(&restored.snapshot()).unwrap(),
         sim.state()

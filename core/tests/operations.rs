@@ -2578,16 +2578,25 @@ fn restore_refuses_inconsistent_counters_and_moves() {
         rec(1, "any", 1, &[(0, 4_000, 8_192)]),
         rec(2, "single", 1, &[(0, 4_000, 8_192)]),
     ]);
-    snap.moves = vec![(InstanceId(2), InstanceId(1))];
+    snap.moves = vec![MoveInFlight {
+        to: InstanceId(2),
+        from: InstanceId(1),
+    }];
     assert!(matches!(
         restore_err(snap.clone()),
         RestoreError::Counter(_)
     ));
-    snap.moves = vec![(InstanceId(1), InstanceId(1))];
+    snap.moves = vec![MoveInFlight {
+        to: InstanceId(1),
+        from: InstanceId(1),
+    }];
     assert!(matches!(
         restore_err(snap.clone()),
         RestoreError::Counter(_)
     ));
-    snap.moves = vec![(InstanceId(9), InstanceId(1))];
+    snap.moves = vec![MoveInFlight {
+        to: InstanceId(9),
+        from: InstanceId(1),
+    }];
     assert!(matches!(restore_err(snap), RestoreError::Counter(_)));
 }

@@ -85,7 +85,7 @@ fn settle(sim: &mut Sim) -> std::collections::BTreeMap<AppId, u32> {
         for a in sim.s.apps() {
             let n = flight
                 .iter()
-                .filter(|(to, _)| sim.s.instance(*to).unwrap().app == a.id)
+                .filter(|m| sim.s.instance(m.to).unwrap().app == a.id)
                 .count();
             assert!(
                 n as u32 <= a.spread.disruption_budget,
@@ -96,7 +96,7 @@ fn settle(sim: &mut Sim) -> std::collections::BTreeMap<AppId, u32> {
         if flight.is_empty() {
             return moved;
         }
-        for (to, _) in flight {
+        for MoveInFlight { to, .. } in flight {
             let now = sim.tick(1);
             let _ = sim.s.complete_move(to, now).unwrap();
         }
@@ -593,7 +593,7 @@ fn a_restored_scheduler_rebalances_the_same() {
     assert!(!sim.s.moves_in_flight().is_empty());
     let mut restored = Scheduler::restore(sim.s.snapshot()).unwrap();
     assert_eq!(json(&restored), sim.state());
-    for (to, _) in sim.s.moves_in_flight() {
+    for MoveInFlight { to, .. } in sim.s.moves_in_flight() {
         let t = sim.tick(1);
         let a = sim.s.complete_move(to, t).unwrap();
         let b = restored.complete_move(to, t).unwrap();
@@ -620,9 +620,9 @@ fn moves_in_flight_survive_a_zone_loss_without_duplicates() {
         };
         s.host(host).unwrap().zone
     };
-    for (to, from) in &flight {
-        assert_eq!(zone_of(&sim.s, *to), id::<ZoneId>("b"));
-        assert_ne!(zone_of(&sim.s, *from), id::<ZoneId>("b"));
+    for m in &flight {
+        assert_eq!(zone_of(&sim.s, m.to), id::<ZoneId>("b"));
+        assert_ne!(zone_of(&sim.s, m.from), id::<ZoneId>("b"));
     }
 
     // Losing a: originals there whose replacement runs in b are removed
@@ -632,8 +632,8 @@ fn moves_in_flight_survive_a_zone_loss_without_duplicates() {
     let d = sim.s.zone_down(&id("a"), t).unwrap();
     let promoted: Vec<InstanceId> = flight
         .iter()
-        .filter(|(_, from)| zone_of(&a_twin, *from) == id::<ZoneId>("a"))
-        .map(|(_, from)| *from)
+        .filter(|m| zone_of(&a_twin, m.from) == id::<ZoneId>("a"))
+        .map(|m| m.from)
         .collect();
     let removed: Vec<InstanceId> = d.removals.iter().map(|r| r.instance).collect();
     assert!(!promoted.is_empty());
@@ -646,7 +646,7 @@ fn moves_in_flight_survive_a_zone_loss_without_duplicates() {
                     .s
                     .moves_in_flight()
                     .iter()
-                    .filter(|(to, _)| sim.s.instance(*to).unwrap().app == a.id)
+                    .filter(|m| sim.s.instance(m.to).unwrap().app == a.id)
                     .count(),
             6
         );

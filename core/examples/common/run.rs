@@ -663,7 +663,7 @@ impl<'a> Runner<'a> {
                     }
                 }
                 Job::CompleteMove(to) => {
-                    if !self.s.moves_in_flight().iter().any(|(r, _)| *r == to) {
+                    if !self.s.moves_in_flight().iter().any(|m| m.to == to) {
                         continue; // aborted meanwhile
                     }
                     let running = matches!(
