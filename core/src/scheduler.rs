@@ -159,6 +159,16 @@ pub(crate) struct App {
     /// Eligible classes, valid while `Scheduler::epoch` equals the first
     /// field (derived; not in snapshots).
     pub(crate) eligible: Option<(u64, SmallVec<[usize; 16]>)>,
+    /// Per SKU index, the tier placement searches its hosts in and whether
+    /// serving the app there is a substitution; valid with `eligible`
+    /// (derived).
+    pub(crate) sku_tiers: Vec<crate::placement::SkuTier>,
+    /// Whether the eligible classes span more than one tier; valid with
+    /// `eligible` (derived).
+    pub(crate) tiered: bool,
+    /// Whether serving the app on some SKU is a substitution (see
+    /// `sku_tiers`); valid with `eligible` (derived).
+    pub(crate) substitutes: bool,
     /// Why the last instance that failed did, valid while
     /// `Scheduler::version` and the time equal the first fields (derived).
     pub(crate) explained: Option<(u64, Timestamp, Explanation)>,
@@ -664,6 +674,9 @@ impl Scheduler {
                 instances: Vec::new(),
                 zone_counts: Vec::new(),
                 eligible: None,
+                sku_tiers: Vec::new(),
+                tiered: false,
+                substitutes: false,
                 explained: None,
                 verdicts: None,
             },

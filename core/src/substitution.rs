@@ -39,13 +39,19 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::app::{AppSpec, NumaPolicy};
 use crate::catalog::{Arch, SkuSpec};
-use crate::ids::{Label, SkuId};
+use crate::explain::OfferingBlock;
+use crate::ids::{HostId, Label, SkuId, ZoneId};
+use crate::provision::Stock;
 use crate::resources::{Dimension, Resources};
+use crate::scheduler::Scheduler;
+use crate::time::Timestamp;
 
 /// What to do when every SKU in the app's tiers is exhausted.
 #[derive(
@@ -341,16 +347,28 @@ fn hard_and_at_least(
 /// per instance that passes the hard and at-least rules (ties by name).
 pub(crate) fn reference<'a>(
     app: &AppSpec,
-    requested: Option<&SkuSpec>,
+    requested: Option<&'a SkuSpec>,
     skus: impl IntoIterator<Item = &'a SkuSpec>,
 ) -> Option<Reference> {
+    reference_of(app, requested, skus).map(|(r, _)| r)
+}
+
+/// [`reference`], with the reference SKU's id.
+fn reference_of<'a>(
+    app: &AppSpec,
+    requested: Option<&'a SkuSpec>,
+    skus: impl IntoIterator<Item = &'a SkuSpec>,
+) -> Option<(Reference, &'a SkuId)> {
     if let Some(r) = requested {
         let per_host = instances_per_host(r, &app.resources, app.numa);
         if per_host > 0 {
-            return Some(Reference {
-                price: r.price_nanos_per_second,
-                per_host,
-            });
+            return Some((
+                Reference {
+                    price: r.price_nanos_per_second,
+                    per_host,
+                },
+                &r.id,
+            ));
         }
     }
     let mut best: Option<(Reference, &SkuId)> = None;
@@ -371,7 +389,7 @@ pub(crate) fn reference<'a>(
             best = Some((cand, &sku.id));
         }
     }
-    best.map(|(r, _)| r)
+    best
 }
 
 /// Whether a verdict lets existing hosts of the SKU serve the app: every
@@ -404,12 +422,10 @@ pub(crate) fn judge(
             * u128::from(per_host)
             * (100 + u128::from(policy.max_premium_percent));
         if lhs > rhs {
-            let denom = (u128::from(r.price) * u128::from(per_host)).max(1);
-            let ratio =
-                u128::from(sku.price_nanos_per_second) * u128::from(r.per_host) * 1000 / denom;
+            let (ratio_permille, cap_permille) = price_ratio(sku, per_host, r, policy);
             return Err(Rejection::Price {
-                ratio_permille: u64::try_from(ratio).unwrap_or(u64::MAX),
-                cap_permille: 1000 + u64::from(policy.max_premium_percent) * 10,
+                ratio_permille,
+                cap_permille,
             });
         }
     }
@@ -444,6 +460,39 @@ pub(crate) fn judge(
     Ok(tier)
 }
 
+/// A SKU's price per instance relative to the reference and the band's
+/// cap, both in thousandths (the ratio rounded down).
+fn price_ratio(
+    sku: &SkuSpec,
+    per_host: u32,
+    r: &Reference,
+    policy: &SubstitutionPolicy,
+) -> (u64, u64) {
+    let denom = (u128::from(r.price) * u128::from(per_host)).max(1);
+    let ratio = u128::from(sku.price_nanos_per_second) * u128::from(r.per_host) * 1000 / denom;
+    (
+        u64::try_from(ratio).unwrap_or(u64::MAX),
+        1000 + u64::from(policy.max_premium_percent) * 10,
+    )
+}
+
+/// The tier placement searches running and planned hosts of a SKU in, for
+/// an app whose verdict on the SKU lets existing hosts serve it (see
+/// [`serves_existing`]): the verdict's tier, or for a SKU outside the
+/// band (which serves an app without a requested SKU on existing hosts
+/// only), the tier its name gives it.
+pub(crate) fn placement_tier(
+    app: &AppSpec,
+    requested: Option<&SkuSpec>,
+    sku: &SkuSpec,
+    verdict: &Result<u32, Rejection>,
+) -> u32 {
+    match verdict {
+        Ok(tier) => *tier,
+        Err(_) => tier_of(app, requested, sku).unwrap_or(u32::MAX),
+    }
+}
+
 /// Rule 3: the SKU's preference tier.
 fn tier_of(app: &AppSpec, requested: Option<&SkuSpec>, sku: &SkuSpec) -> Result<u32, Rejection> {
     let policy = &app.substitution;
@@ -466,6 +515,424 @@ fn tier_of(app: &AppSpec, requested: Option<&SkuSpec>, sku: &SkuSpec) -> Result<
     match policy.on_exhaustion {
         OnExhaustion::UseAnyEquivalent => Ok(implicit),
         OnExhaustion::StayPending => Err(Rejection::NotInTiers),
+    }
+}
+
+/// Why a decision serves an app on a SKU other than its first choice: the
+/// requested SKU, the chosen one and its tier, why each more preferred SKU
+/// was passed over, and the comparisons that admitted the chosen one.
+///
+/// Carried by a [`Placement`](crate::Placement) (running or tentative) or a
+/// [`Provision`](crate::Provision) whose SKU is not in the app's tier 0, or
+/// is not the SKU it requested. The core builds it only then (rarely); a
+/// decision on a tier-0 SKU carries none. Instances placed alike in one
+/// call share one note (an [`Arc`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubstitutionNote {
+    /// The SKU the app asked for, if any.
+    pub requested: Option<SkuId>,
+    /// The SKU chosen.
+    pub sku: SkuId,
+    /// Its preference tier for the app (0 is the most preferred).
+    pub tier: u32,
+    /// Why each SKU the app prefers to the chosen one (and the requested
+    /// SKU) was passed over, per zone the decision looked at: in SKU order
+    /// of tier, then catalog order; zones in declaration order.
+    pub passed_over: Vec<PassedOver>,
+    /// The comparisons that admitted the chosen SKU.
+    pub admitted: Admission,
+    /// For a placement made when a planned host became ready
+    /// ([`Scheduler::host_ready`](crate::Scheduler::host_ready)): the
+    /// planned host's id. The choice was made, and explained with its
+    /// reasons, by the tentative placement and the provision of that host;
+    /// `passed_over` is then empty.
+    pub planned_host: Option<HostId>,
+}
+
+/// One more preferred SKU passed over, in one zone or in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassedOver {
+    /// The SKU.
+    pub sku: SkuId,
+    /// Its preference tier for the app, whatever the verdict (`None` when
+    /// it is in none of the app's tiers and the app stays pending rather
+    /// than use any equivalent).
+    pub tier: Option<u32>,
+    /// The zone; `None` when the reason holds in every zone.
+    pub zone: Option<ZoneId>,
+    /// Why.
+    pub reason: PassReason,
+}
+
+/// Why a preferred SKU was passed over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PassReason {
+    /// It fails a substitution rule for the app, with the values compared.
+    Rejected(Rejection),
+    /// The app's tiers do not put it ahead of the chosen SKU (the requested
+    /// SKU in the chosen SKU's tier or a later one). Within a tier,
+    /// placement searches SKUs in packing order and provisioning in order
+    /// of cost.
+    Preference,
+    /// One more instance of the app in the zone would break its spread
+    /// policy, so its hosts there were not searched.
+    Spread,
+    /// The zone comes after the chosen SKU's in the app's zone order (the
+    /// zones holding fewer of its instances first, see
+    /// [`placement`](crate::placement)), and the chosen zone had room: its
+    /// hosts there were not searched.
+    ZoneOrder,
+    /// None of its running hosts in the zone had room for the instance
+    /// (`hosts` of them; 0: it has none there). Running hosts of every
+    /// tier are searched before any planned host.
+    RunningHostsFull {
+        /// Its running hosts in the zone.
+        hosts: u32,
+    },
+    /// None of its running or planned hosts in the zone had room (for a
+    /// placement that preempted, not even counting what best-effort
+    /// instances hold as free).
+    HostsFull {
+        /// Its running hosts in the zone.
+        running: u32,
+        /// Its planned hosts in the zone.
+        planned: u32,
+    },
+    /// New hosts: the embedder declared no offering of it in the zone.
+    NotOffered,
+    /// New hosts: its stock in the zone is exhausted, or every host it
+    /// holds is already planned.
+    Exhausted {
+        /// The stock as declared.
+        stock: Stock,
+        /// Its hosts planned and not yet ready.
+        planned: u32,
+    },
+    /// New hosts: a failed provisioning backs its offering off.
+    BackedOff {
+        /// Until when.
+        until: Timestamp,
+    },
+}
+
+/// What admitted the chosen SKU: the rules of the
+/// [module docs](self), with the values compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// The SKU's architecture (the app has an image for it).
+    pub arch: Arch,
+    /// The SKU's per-vCPU performance score.
+    pub perf_score: u32,
+    /// The least score it needed: the app's minimum or the requested
+    /// SKU's, whichever is higher.
+    pub min_perf_score: u32,
+    /// The features the app requires, all of which the SKU has.
+    pub features: Vec<Label>,
+    /// Instances of the app one host of the SKU holds.
+    pub instances_per_host: u32,
+    /// Its price per delivered instance against the reference; `None`
+    /// when no SKU could serve as the reference.
+    pub price: Option<PriceCheck>,
+    /// The SKU is named in none of the app's tiers (and is not the SKU it
+    /// requested): it serves as "any equivalent".
+    pub any_equivalent: bool,
+    /// For an app without a requested SKU, on a running or planned host of
+    /// a SKU outside its band: the band rule the SKU fails. Capacity that
+    /// is already there serves such an app (see the [module docs](self)).
+    pub outside_band: Option<Rejection>,
+}
+
+/// A SKU's price per delivered instance against the reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceCheck {
+    /// The reference: the requested SKU, or the cheapest equivalent.
+    pub reference: SkuId,
+    /// Price per instance relative to the reference's, in thousandths
+    /// (rounded down).
+    pub ratio_permille: u64,
+    /// The cap, in thousandths (1200 for a 20% premium).
+    pub cap_permille: u64,
+}
+
+impl fmt::Display for PassReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PassReason::Rejected(r) => write!(f, "rejected ({r})"),
+            PassReason::Preference => f.write_str("not ahead of it in the app's tiers"),
+            PassReason::Spread => f.write_str("one more instance there breaks the spread policy"),
+            PassReason::ZoneOrder => f.write_str("zone later in the spread order"),
+            PassReason::RunningHostsFull { hosts: 0 } => f.write_str("no running hosts"),
+            PassReason::RunningHostsFull { hosts } => write!(
+                f,
+                "running hosts full ({hosts} host{})",
+                if *hosts == 1 { "" } else { "s" }
+            ),
+            PassReason::HostsFull { running, planned } => {
+                write!(f, "hosts full ({running} running, {planned} planned)")
+            }
+            PassReason::NotOffered => f.write_str("not offered"),
+            PassReason::Exhausted {
+                stock: Stock::Known(n),
+                planned,
+            } if *planned > 0 => write!(f, "stock exhausted (stock {n}, {planned} planned)"),
+            PassReason::Exhausted { .. } => f.write_str("stock exhausted"),
+            PassReason::BackedOff { until } => write!(f, "backed off until {until}"),
+        }
+    }
+}
+
+impl fmt::Display for PassedOver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.zone {
+            Some(z) => write!(f, "{} in {z}: {}", self.sku, self.reason),
+            None => write!(f, "{}: {}", self.sku, self.reason),
+        }
+    }
+}
+
+impl fmt::Display for Admission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, perf {} >= {}, ",
+            self.arch, self.perf_score, self.min_perf_score
+        )?;
+        if self.features.is_empty() {
+            f.write_str("no feature required")?;
+        } else {
+            let names: Vec<&str> = self.features.iter().map(|l| l.as_str()).collect();
+            write!(f, "features {}", names.join(", "))?;
+        }
+        write!(f, ", {} per host", self.instances_per_host)?;
+        if let Some(p) = &self.price {
+            f.write_str(", price ")?;
+            permille(f, p.ratio_permille)?;
+            write!(f, " of {}", p.reference)?;
+            f.write_str(if p.ratio_permille <= p.cap_permille {
+                " <= cap "
+            } else {
+                " > cap "
+            })?;
+            permille(f, p.cap_permille)?;
+        }
+        if let Some(r) = &self.outside_band {
+            write!(f, " (outside the band: {r}; serves on existing hosts only)")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SubstitutionNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (tier {}", self.sku, self.tier)?;
+        if self.admitted.any_equivalent {
+            f.write_str(", any equivalent")?;
+        }
+        match &self.requested {
+            Some(r) => write!(f, ") instead of {r}")?,
+            None => f.write_str(") instead of the app's tier 0")?,
+        }
+        if let Some(h) = self.planned_host {
+            write!(f, ", as planned for {h}")?;
+        }
+        for (i, p) in self.passed_over.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            write!(f, "{p}")?;
+        }
+        write!(f, "; admitted: {}", self.admitted)
+    }
+}
+
+/// What a [`SubstitutionNote`] explains, and on what evidence.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum NoteBasis<'a> {
+    /// A placement in zone `chosen`, found by searching `zones` in order
+    /// (skipping those in `blocked`, which the app's spread policy rules
+    /// out): on running hosts, or with `planned`, on planned hosts or by
+    /// preemption (after every running host).
+    Placement {
+        /// The zones, in the order searched.
+        zones: &'a [usize],
+        /// The zone of the choice.
+        chosen: usize,
+        /// Zones skipped for the app's spread policy.
+        blocked: &'a [usize],
+        /// Whether the running hosts of every zone were searched first.
+        planned: bool,
+    },
+    /// New hosts in a zone.
+    Provision {
+        /// The zone.
+        zone: usize,
+    },
+    /// A planned host that became ready.
+    Ready {
+        /// Its planned id.
+        planned_host: HostId,
+    },
+}
+
+impl Scheduler {
+    /// The note of a decision that serves `app` on SKU `sku` of tier
+    /// `tier`. Called only for substitutions; costs a pass over the
+    /// catalog and, per more preferred SKU, over the zones looked at.
+    pub(crate) fn substitution_note(
+        &self,
+        app: usize,
+        sku: usize,
+        tier: u32,
+        basis: NoteBasis<'_>,
+    ) -> Arc<SubstitutionNote> {
+        let spec = &self.apps[app].spec;
+        let requested_ix = spec.sku.as_ref().and_then(|id| self.skus.get_index_of(id));
+        let requested = requested_ix.map(|i| &self.skus[i]);
+        let fresh;
+        let verdicts: &[Result<u32, Rejection>] = match &self.apps[app].verdicts {
+            Some((epoch, v)) if *epoch == self.epoch => v,
+            _ => {
+                fresh = self.verdicts(app);
+                &fresh
+            }
+        };
+        let mut zones: SmallVec<[usize; 4]> = match basis {
+            NoteBasis::Placement { zones, .. } => SmallVec::from_slice(zones),
+            NoteBasis::Provision { zone } => SmallVec::from_elem(zone, 1),
+            NoteBasis::Ready { .. } => SmallVec::new(),
+        };
+        zones.sort_unstable();
+        let class_hosts = |s: usize, z: usize, planned: bool| {
+            self.classes.get(&(s, z, planned)).map_or(0, |c| c.hosts)
+        };
+        // (tier, SKU index, entry): sorted by the first two at the end.
+        let mut passed: Vec<(u32, usize, PassedOver)> = Vec::new();
+        let ready = matches!(basis, NoteBasis::Ready { .. });
+        for (s, other) in self.skus.values().enumerate() {
+            if s == sku || ready {
+                continue;
+            }
+            let own_tier = tier_of(spec, requested, other).ok();
+            let better = own_tier.is_some_and(|t| t < tier);
+            if !better && requested_ix != Some(s) {
+                continue;
+            }
+            let key = own_tier.unwrap_or(u32::MAX);
+            let entry = |zone: Option<usize>, reason: PassReason| {
+                (
+                    key,
+                    s,
+                    PassedOver {
+                        sku: other.id.clone(),
+                        tier: own_tier,
+                        zone: zone.map(|z| self.zone_id(z).clone()),
+                        reason,
+                    },
+                )
+            };
+            let verdict = verdicts.get(s);
+            let usable = match basis {
+                NoteBasis::Placement { .. } => {
+                    verdict.is_some_and(|v| serves_existing(v, requested.is_some()))
+                }
+                _ => matches!(verdict, Some(Ok(_))),
+            };
+            if !usable {
+                if let Some(Err(r)) = verdict {
+                    passed.push(entry(None, PassReason::Rejected(r.clone())));
+                }
+                continue;
+            }
+            if !better {
+                passed.push(entry(None, PassReason::Preference));
+                continue;
+            }
+            for &z in &zones {
+                let reason = match basis {
+                    NoteBasis::Placement {
+                        zones,
+                        chosen,
+                        blocked,
+                        planned,
+                    } => {
+                        let at = |zone: usize| zones.iter().position(|&x| x == zone);
+                        if blocked.contains(&z) {
+                            PassReason::Spread
+                        } else if at(z) > at(chosen) {
+                            PassReason::ZoneOrder
+                        } else if planned {
+                            PassReason::HostsFull {
+                                running: class_hosts(s, z, false),
+                                planned: class_hosts(s, z, true),
+                            }
+                        } else {
+                            PassReason::RunningHostsFull {
+                                hosts: class_hosts(s, z, false),
+                            }
+                        }
+                    }
+                    _ => match self.offerings.get(&(s, z)) {
+                        None => PassReason::NotOffered,
+                        Some(o) => match o.available(self.now) {
+                            Err(OfferingBlock::BackedOff) => PassReason::BackedOff {
+                                until: o.backoff_until.unwrap_or(self.now),
+                            },
+                            Err(_) => PassReason::Exhausted {
+                                stock: o.stock,
+                                planned: o.planned,
+                            },
+                            // Provisioning takes a zone's offerings tier by
+                            // tier and uses a better tier's up (or fills the
+                            // share) before it looks at a worse one, so an
+                            // offering that can still provide hosts was
+                            // not passed over.
+                            Ok(_) => continue,
+                        },
+                    },
+                };
+                passed.push(entry(Some(z), reason));
+            }
+        }
+        passed.sort_by_key(|(t, s, _)| (*t, *s));
+        let chosen = &self.skus[sku];
+        let per_host = instances_per_host(chosen, &spec.resources, spec.numa);
+        let price = reference_of(spec, requested, self.skus.values()).map(|(r, id)| {
+            let (ratio_permille, cap_permille) =
+                price_ratio(chosen, per_host, &r, &spec.substitution);
+            PriceCheck {
+                reference: id.clone(),
+                ratio_permille,
+                cap_permille,
+            }
+        });
+        let named = spec.substitution.tiers.iter().flatten().any(|entry| {
+            entry.as_str() == chosen.id.as_str() || entry.as_str() == chosen.family.as_str()
+        });
+        Arc::new(SubstitutionNote {
+            requested: spec.sku.clone(),
+            sku: chosen.id.clone(),
+            tier,
+            passed_over: passed.into_iter().map(|(_, _, p)| p).collect(),
+            admitted: Admission {
+                arch: chosen.arch,
+                perf_score: chosen.perf_score,
+                min_perf_score: spec
+                    .min_perf_score
+                    .max(requested.map_or(0, |r| r.perf_score)),
+                features: spec.features.iter().cloned().collect(),
+                instances_per_host: per_host,
+                price,
+                any_equivalent: !named && requested_ix != Some(sku),
+                outside_band: match verdicts.get(sku) {
+                    Some(Err(r)) => Some(r.clone()),
+                    _ => None,
+                },
+            },
+            planned_host: match basis {
+                NoteBasis::Ready { planned_host } => Some(planned_host),
+                _ => None,
+            },
+        })
     }
 }
 
