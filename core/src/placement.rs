@@ -498,6 +498,41 @@ impl Scheduler {
             .then(|| class.tree.leaf_bound(BoundKey::FreeTotal, slot))
     }
 
+    /// The hosts of the (SKU, zone, planned) class, and whether one of
+    /// them has room for one more instance of `app`, by an unbudgeted
+    /// search of its index: for substitution notes, which say why a better
+    /// tier's hosts were passed over.
+    pub(crate) fn class_room(
+        &self,
+        app: usize,
+        sku: usize,
+        zone: usize,
+        planned: bool,
+    ) -> (u32, bool) {
+        let Some(class) = self.classes.get(&(sku, zone, planned)) else {
+            return (0, false);
+        };
+        let spec = &self.apps[app].spec;
+        let (req, req_arr) = (spec.resources, spec.resources.as_array());
+        let key = match spec.numa {
+            NumaPolicy::Any => BoundKey::FreeTotal,
+            NumaPolicy::SingleNode => BoundKey::FreeNode,
+        };
+        let check_node = key == BoundKey::FreeNode && self.skus[sku].numa_nodes.len() > 1;
+        let mut room = false;
+        class.tree.search(key, &req_arr, usize::MAX, |slot, _| {
+            let Some(host) = class.host_at(slot) else {
+                return ControlFlow::Continue(());
+            };
+            if check_node && !self.fits_one_node(host, &req) {
+                return ControlFlow::Continue(());
+            }
+            room = true;
+            ControlFlow::Break(())
+        });
+        (class.hosts, room)
+    }
+
     /// Whether some single NUMA node of the host has `req` free.
     fn fits_one_node(&self, id: HostId, req: &Resources) -> bool {
         let Some(h) = self.hosts.get(&id) else {
@@ -665,9 +700,8 @@ impl Scheduler {
             budgeted: true,
         };
         let mut found = Found::default();
-        // Where the choice was made: its zone, and whether every running
-        // host was searched first.
-        let mut found_at = (0usize, false);
+        // Whether every running host was searched before the choice.
+        let mut found_at = false;
         // Each search first runs on a visit budget of O(log hosts); only if
         // that finds nothing anywhere, and some search ran out of budget, is
         // the search repeated without a budget, so a "no" is always exact.
@@ -706,7 +740,7 @@ impl Scheduler {
                 self.search_zone(&q, zone, classes, &mut found);
                 if let Some(c) = found.settle() {
                     choice = Some(c);
-                    found_at = (zone, planned || preempt);
+                    found_at = planned || preempt;
                     break 'passes;
                 }
             }
@@ -720,11 +754,17 @@ impl Scheduler {
         };
         let (zone, sku) = (h.zone(), h.sku());
         // Only a substitution (rare) builds a note, before anything moves.
-        let substitution = substitutes
-            .then(|| self.apps[app].sku_tiers.get(sku).filter(|t| t.note))
-            .flatten()
-            .map(|t| {
-                let (chosen, planned) = found_at;
+        let note_tier = if substitutes {
+            self.apps[app]
+                .sku_tiers
+                .get(sku)
+                .filter(|t| t.note)
+                .map(|t| t.tier)
+        } else {
+            None
+        };
+        let substitution = match note_tier {
+            Some(tier) => {
                 let blocked: SmallVec<[usize; 4]> = match &blocking {
                     Some(check) => zones
                         .iter()
@@ -735,12 +775,13 @@ impl Scheduler {
                 };
                 let basis = NoteBasis::Placement {
                     zones: &zones,
-                    chosen,
                     blocked: &blocked,
-                    planned,
+                    planned: found_at,
                 };
-                self.substitution_note(app, sku, t.tier, basis)
-            });
+                Some(self.substitution_note(app, sku, tier, basis))
+            }
+            None => None,
+        };
         let now = self.now;
         for victim in &choice.victims {
             self.evict(

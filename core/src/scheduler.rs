@@ -288,6 +288,9 @@ pub struct Scheduler {
     /// Bumped whenever any host's capacity, state or zone changes, which
     /// invalidates the apps' cached explanations.
     pub(crate) version: u64,
+    /// The last placement's substitution note, shared by the next ones
+    /// that would build the same (derived; not in snapshots).
+    pub(crate) note_memo: Option<crate::substitution::NoteMemo>,
 }
 
 impl Default for Scheduler {
@@ -337,6 +340,7 @@ impl Scheduler {
             pending: BTreeSet::new(),
             epoch: 0,
             version: 0,
+            note_memo: None,
         }
     }
 

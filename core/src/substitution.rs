@@ -33,9 +33,45 @@
 //! states a shape and class has no requested price: its band (relative to
 //! the cheapest equivalent) guards what is bought, and running hosts whose
 //! SKU passes rules 1 to 3 serve it, since capacity already there costs
-//! nothing more. Running and planned hosts are used first (best fit, see
-//! [`placement`](crate::placement)); new hosts are provisioned tier by
-//! tier.
+//! nothing more (in the tier its name gives the SKU).
+//!
+//! # Tiers on running, planned and new hosts
+//!
+//! Running and planned hosts are used before any new host, and in tier
+//! order: within the zone the app's zone order picks (the one holding
+//! fewest of its instances first, see [`placement`](crate::placement)),
+//! the best tier with a host that fits wins; packing (shape alignment,
+//! best fit) orders hosts only within a tier. Running hosts of every tier
+//! come before planned hosts, and both before preemption. New hosts are
+//! provisioned the same way: the batch is split over zones first, then
+//! each zone's share is bought tier by tier (see
+//! [`provision`](crate::provision)). So the zone comes first, the tier
+//! second: a tier-2 host in the zone the spread order reaches first is
+//! used before a tier-0 host in a later zone, which keeps the app's zones
+//! as even as the spread order makes them and as provisioning plans them
+//! (the note says so: [`PassReason::ZoneOrder`]); zones a blocking spread
+//! policy rules out are never searched ([`PassReason::Spread`]). An app
+//! with neither a requested SKU nor tiers has a single tier: placement is
+//! as packing alone orders it. [`Scheduler::plan_return`](crate::Scheduler::plan_return)
+//! moves instances back to a better tier later.
+//!
+//! # Substitution notes
+//!
+//! Every decision that serves an app on a SKU other than its tier-0 choice
+//! (or other than the SKU it requested) carries a [`SubstitutionNote`]:
+//! placements and tentative placements
+//! ([`Placement::substitution`](crate::Placement)) and provisions
+//! ([`Provision::substitution`](crate::Provision)). It names the
+//! requested SKU, the chosen SKU and its tier, why each more preferred SKU
+//! was passed over in each zone the decision looked at
+//! ([`PassReason`]: a rule it fails, no room on its running or planned
+//! hosts, the spread policy or order, an offering not declared, exhausted
+//! or backed off), and the comparisons that admitted the chosen SKU
+//! ([`Admission`]). Notes are built only for substitutions; a decision on a
+//! tier-0 SKU pays nothing for them. Instances placed alike in one call
+//! share one note (an `Arc`); the placements that a planned host's
+//! [`host_ready`](crate::Scheduler::host_ready) starts point back to that
+//! host, whose tentative placements and provision carried the reasons.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -47,7 +83,7 @@ use smallvec::SmallVec;
 use crate::app::{AppSpec, NumaPolicy};
 use crate::catalog::{Arch, SkuSpec};
 use crate::explain::OfferingBlock;
-use crate::ids::{HostId, Label, SkuId, ZoneId};
+use crate::ids::{AppId, HostId, Label, SkuId, ZoneId};
 use crate::provision::Stock;
 use crate::resources::{Dimension, Resources};
 use crate::scheduler::Scheduler;
@@ -579,10 +615,10 @@ pub enum PassReason {
     /// One more instance of the app in the zone would break its spread
     /// policy, so its hosts there were not searched.
     Spread,
-    /// The zone comes after the chosen SKU's in the app's zone order (the
-    /// zones holding fewer of its instances first, see
-    /// [`placement`](crate::placement)), and the chosen zone had room: its
-    /// hosts there were not searched.
+    /// It had room in the zone, but the zone comes after the chosen one in
+    /// the app's zone order (the zones holding fewer of its instances
+    /// first, see [`placement`](crate::placement)): the zone is chosen
+    /// first, the tier within it.
     ZoneOrder,
     /// None of its running hosts in the zone had room for the instance
     /// (`hosts` of them; 0: it has none there). Running hosts of every
@@ -662,7 +698,7 @@ impl fmt::Display for PassReason {
             PassReason::Rejected(r) => write!(f, "rejected ({r})"),
             PassReason::Preference => f.write_str("not ahead of it in the app's tiers"),
             PassReason::Spread => f.write_str("one more instance there breaks the spread policy"),
-            PassReason::ZoneOrder => f.write_str("zone later in the spread order"),
+            PassReason::ZoneOrder => f.write_str("has room, in a zone later in the spread order"),
             PassReason::RunningHostsFull { hosts: 0 } => f.write_str("no running hosts"),
             PassReason::RunningHostsFull { hosts } => write!(
                 f,
@@ -748,15 +784,13 @@ impl fmt::Display for SubstitutionNote {
 /// What a [`SubstitutionNote`] explains, and on what evidence.
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum NoteBasis<'a> {
-    /// A placement in zone `chosen`, found by searching `zones` in order
-    /// (skipping those in `blocked`, which the app's spread policy rules
-    /// out): on running hosts, or with `planned`, on planned hosts or by
-    /// preemption (after every running host).
+    /// A placement found by searching `zones` in order (skipping those in
+    /// `blocked`, which the app's spread policy rules out): on running
+    /// hosts, or with `planned`, on planned hosts or by preemption (after
+    /// every running host).
     Placement {
         /// The zones, in the order searched.
         zones: &'a [usize],
-        /// The zone of the choice.
-        chosen: usize,
         /// Zones skipped for the app's spread policy.
         blocked: &'a [usize],
         /// Whether the running hosts of every zone were searched first.
@@ -774,17 +808,92 @@ pub(crate) enum NoteBasis<'a> {
     },
 }
 
+/// One passed-over entry in a form that compares cheaply: SKU and zone by
+/// index, a rejection by reference to the SKU's verdict.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Passed {
+    /// Sort key: the SKU's tier (`u32::MAX` for none), then its index.
+    key: (u32, usize),
+    tier: Option<u32>,
+    zone: Option<usize>,
+    reason: Compact,
+}
+
+/// A [`PassReason`] whose rejection is the SKU's verdict.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Compact {
+    Rejected,
+    Preference,
+    Spread,
+    ZoneOrder,
+    RunningHostsFull(u32),
+    HostsFull(u32, u32),
+    NotOffered,
+    Exhausted(Stock, u32),
+    BackedOff(Timestamp),
+}
+
+/// The last placement note built: placements that would build the same
+/// note share it (derived; not in snapshots).
+#[derive(Clone, Debug)]
+pub(crate) struct NoteMemo {
+    /// (epoch, app, SKU, tier, planned).
+    key: (u64, usize, usize, u32, bool),
+    /// The app's id: app indices shift when an app is removed.
+    app: AppId,
+    passed: SmallVec<[Passed; 8]>,
+    note: Arc<SubstitutionNote>,
+}
+
 impl Scheduler {
     /// The note of a decision that serves `app` on SKU `sku` of tier
-    /// `tier`. Called only for substitutions; costs a pass over the
-    /// catalog and, per more preferred SKU, over the zones looked at.
+    /// `tier`. Called only for substitutions. Works out why each more
+    /// preferred SKU was passed over (a pass over the catalog and, per
+    /// such SKU, over the zones looked at, with a search of its hosts
+    /// there); a placement whose reasons are those of the last placement
+    /// note, for the same app, SKU and tier, shares that note.
     pub(crate) fn substitution_note(
-        &self,
+        &mut self,
         app: usize,
         sku: usize,
         tier: u32,
         basis: NoteBasis<'_>,
     ) -> Arc<SubstitutionNote> {
+        let passed = self.passed_over(app, sku, tier, basis);
+        let memo_key = match basis {
+            NoteBasis::Placement { planned, .. } => Some((self.epoch, app, sku, tier, planned)),
+            _ => None,
+        };
+        if let (Some(key), Some(memo)) = (memo_key, &self.note_memo) {
+            if memo.key == key && memo.passed == passed && memo.app == self.apps[app].spec.id {
+                return memo.note.clone();
+            }
+        }
+        let note = self.build_note(app, sku, tier, basis, &passed);
+        if let Some(key) = memo_key {
+            self.note_memo = Some(NoteMemo {
+                key,
+                app: self.apps[app].spec.id.clone(),
+                passed,
+                note: note.clone(),
+            });
+        }
+        note
+    }
+
+    /// Why each SKU the app prefers to `sku` (of tier `tier`), and the
+    /// SKU it requested, was passed over, per zone the decision looked at.
+    fn passed_over(
+        &self,
+        app: usize,
+        sku: usize,
+        tier: u32,
+        basis: NoteBasis<'_>,
+    ) -> SmallVec<[Passed; 8]> {
+        let mut passed: SmallVec<[Passed; 8]> = SmallVec::new();
+        if matches!(basis, NoteBasis::Ready { .. }) {
+            return passed;
+        }
         let spec = &self.apps[app].spec;
         let requested_ix = spec.sku.as_ref().and_then(|id| self.skus.get_index_of(id));
         let requested = requested_ix.map(|i| &self.skus[i]);
@@ -802,14 +911,8 @@ impl Scheduler {
             NoteBasis::Ready { .. } => SmallVec::new(),
         };
         zones.sort_unstable();
-        let class_hosts = |s: usize, z: usize, planned: bool| {
-            self.classes.get(&(s, z, planned)).map_or(0, |c| c.hosts)
-        };
-        // (tier, SKU index, entry): sorted by the first two at the end.
-        let mut passed: Vec<(u32, usize, PassedOver)> = Vec::new();
-        let ready = matches!(basis, NoteBasis::Ready { .. });
         for (s, other) in self.skus.values().enumerate() {
-            if s == sku || ready {
+            if s == sku {
                 continue;
             }
             let own_tier = tier_of(spec, requested, other).ok();
@@ -817,18 +920,11 @@ impl Scheduler {
             if !better && requested_ix != Some(s) {
                 continue;
             }
-            let key = own_tier.unwrap_or(u32::MAX);
-            let entry = |zone: Option<usize>, reason: PassReason| {
-                (
-                    key,
-                    s,
-                    PassedOver {
-                        sku: other.id.clone(),
-                        tier: own_tier,
-                        zone: zone.map(|z| self.zone_id(z).clone()),
-                        reason,
-                    },
-                )
+            let entry = |zone: Option<usize>, reason: Compact| Passed {
+                key: (own_tier.unwrap_or(u32::MAX), s),
+                tier: own_tier,
+                zone,
+                reason,
             };
             let verdict = verdicts.get(s);
             let usable = match basis {
@@ -838,49 +934,49 @@ impl Scheduler {
                 _ => matches!(verdict, Some(Ok(_))),
             };
             if !usable {
-                if let Some(Err(r)) = verdict {
-                    passed.push(entry(None, PassReason::Rejected(r.clone())));
+                if let Some(Err(_)) = verdict {
+                    passed.push(entry(None, Compact::Rejected));
                 }
                 continue;
             }
             if !better {
-                passed.push(entry(None, PassReason::Preference));
+                passed.push(entry(None, Compact::Preference));
                 continue;
             }
             for &z in &zones {
                 let reason = match basis {
                     NoteBasis::Placement {
-                        zones,
-                        chosen,
-                        blocked,
-                        planned,
+                        blocked, planned, ..
                     } => {
-                        let at = |zone: usize| zones.iter().position(|&x| x == zone);
+                        // The zones the search reached before the chosen
+                        // one had no room in a better tier; those after it
+                        // were not searched, so their hosts are looked at
+                        // now (the state is the search's).
                         if blocked.contains(&z) {
-                            PassReason::Spread
-                        } else if at(z) > at(chosen) {
-                            PassReason::ZoneOrder
-                        } else if planned {
-                            PassReason::HostsFull {
-                                running: class_hosts(s, z, false),
-                                planned: class_hosts(s, z, true),
-                            }
+                            Compact::Spread
                         } else {
-                            PassReason::RunningHostsFull {
-                                hosts: class_hosts(s, z, false),
+                            let (running, running_room) = self.class_room(app, s, z, false);
+                            let (planned_hosts, planned_room) = if planned {
+                                self.class_room(app, s, z, true)
+                            } else {
+                                (0, false)
+                            };
+                            if running_room || planned_room {
+                                Compact::ZoneOrder
+                            } else if planned {
+                                Compact::HostsFull(running, planned_hosts)
+                            } else {
+                                Compact::RunningHostsFull(running)
                             }
                         }
                     }
                     _ => match self.offerings.get(&(s, z)) {
-                        None => PassReason::NotOffered,
+                        None => Compact::NotOffered,
                         Some(o) => match o.available(self.now) {
-                            Err(OfferingBlock::BackedOff) => PassReason::BackedOff {
-                                until: o.backoff_until.unwrap_or(self.now),
-                            },
-                            Err(_) => PassReason::Exhausted {
-                                stock: o.stock,
-                                planned: o.planned,
-                            },
+                            Err(OfferingBlock::BackedOff) => {
+                                Compact::BackedOff(o.backoff_until.unwrap_or(self.now))
+                            }
+                            Err(_) => Compact::Exhausted(o.stock, o.planned),
                             // Provisioning takes a zone's offerings tier by
                             // tier and uses a better tier's up (or fills the
                             // share) before it looks at a worse one, so an
@@ -893,7 +989,61 @@ impl Scheduler {
                 passed.push(entry(Some(z), reason));
             }
         }
-        passed.sort_by_key(|(t, s, _)| (*t, *s));
+        // Stable: a SKU's entries keep their zone order.
+        passed.sort_by_key(|p| p.key);
+        passed
+    }
+
+    /// The note itself, from the reasons [`passed_over`](Self::passed_over)
+    /// found.
+    fn build_note(
+        &self,
+        app: usize,
+        sku: usize,
+        tier: u32,
+        basis: NoteBasis<'_>,
+        passed: &[Passed],
+    ) -> Arc<SubstitutionNote> {
+        let spec = &self.apps[app].spec;
+        let requested_ix = spec.sku.as_ref().and_then(|id| self.skus.get_index_of(id));
+        let requested = requested_ix.map(|i| &self.skus[i]);
+        let fresh;
+        let verdicts: &[Result<u32, Rejection>] = match &self.apps[app].verdicts {
+            Some((epoch, v)) if *epoch == self.epoch => v,
+            _ => {
+                fresh = self.verdicts(app);
+                &fresh
+            }
+        };
+        let passed_over = passed
+            .iter()
+            .map(|p| {
+                let (_, s) = p.key;
+                let reason = match p.reason {
+                    Compact::Rejected => match verdicts.get(s) {
+                        Some(Err(r)) => PassReason::Rejected(r.clone()),
+                        // Only SKUs whose verdict is a rejection get one.
+                        _ => PassReason::Preference,
+                    },
+                    Compact::Preference => PassReason::Preference,
+                    Compact::Spread => PassReason::Spread,
+                    Compact::ZoneOrder => PassReason::ZoneOrder,
+                    Compact::RunningHostsFull(hosts) => PassReason::RunningHostsFull { hosts },
+                    Compact::HostsFull(running, planned) => {
+                        PassReason::HostsFull { running, planned }
+                    }
+                    Compact::NotOffered => PassReason::NotOffered,
+                    Compact::Exhausted(stock, planned) => PassReason::Exhausted { stock, planned },
+                    Compact::BackedOff(until) => PassReason::BackedOff { until },
+                };
+                PassedOver {
+                    sku: self.skus[s].id.clone(),
+                    tier: p.tier,
+                    zone: p.zone.map(|z| self.zone_id(z).clone()),
+                    reason,
+                }
+            })
+            .collect();
         let chosen = &self.skus[sku];
         let per_host = instances_per_host(chosen, &spec.resources, spec.numa);
         let price = reference_of(spec, requested, self.skus.values()).map(|(r, id)| {
@@ -912,7 +1062,7 @@ impl Scheduler {
             requested: spec.sku.clone(),
             sku: chosen.id.clone(),
             tier,
-            passed_over: passed.into_iter().map(|(_, _, p)| p).collect(),
+            passed_over,
             admitted: Admission {
                 arch: chosen.arch,
                 perf_score: chosen.perf_score,
