@@ -50,6 +50,41 @@
 //! candidates supplies the host; the budgeted pass runs over every allowed
 //! zone before the unbudgeted one.
 //!
+//! # Preference tiers
+//!
+//! An app that requests a SKU or lists
+//! [`tiers`](crate::SubstitutionPolicy::tiers) has its classes ordered by
+//! preference tier first (see [`substitution`](crate::substitution)), and
+//! by alignment only within a tier: in a zone, the best tier with a host
+//! that fits wins, whatever
+//! [`Config::classes_per_zone`](crate::Config) says (the zone's search
+//! stops at the first class of a worse tier than one that found hosts).
+//! A class whose budgeted search runs out without finding a host is
+//! searched again at once without a budget before any worse tier, so a
+//! worse tier is used only when no host of a better one in the zone fits.
+//!
+//! The zone comes first, the tier second: the first zone in the order
+//! above with a host that fits supplies it, from its best tier. This is
+//! how provisioning splits a batch (zone shares first, tiers within each
+//! share), so planned hosts take the instances they were planned for, and
+//! it keeps the app's zones as even as that order makes them. A tier-2
+//! host in the first zone is thus used before a tier-0 host in a later
+//! one; the placement's [`SubstitutionNote`](crate::SubstitutionNote) says
+//! so ([`PassReason::ZoneOrder`](crate::PassReason::ZoneOrder)), and
+//! [`Scheduler::plan_return`](crate::Scheduler::plan_return) moves the
+//! instance back once its zone's better tier has room. A zone that one
+//! more instance would take out of a DoNotSchedule spread policy is never
+//! searched, so the policy holds
+//! ([`PassReason::Spread`](crate::PassReason::Spread)).
+//!
+//! Running hosts of every zone and tier are searched before planned hosts
+//! (an instance that can start now does not wait for a host being
+//! provisioned), both before preemption, and all of them before any new
+//! host is planned. An app without a requested SKU or tiers has a single
+//! tier and is placed by packing alone. The order is cached with the app's
+//! eligible classes; an app whose classes are of one tier pays nothing per
+//! placement for it.
+//!
 //! On a host with several NUMA nodes, an instance goes on the single node
 //! with the best node-level score; with [`NumaPolicy::Any`] and no node large
 //! enough, it is spread over nodes, each dimension taken from the nodes with
@@ -61,9 +96,9 @@
 //! host, the victims are the fewest best-effort instances whose release makes
 //! it fit, then those with the lowest total size (fractions of the host,
 //! summed); the search is exact for up to three victims among up to 32
-//! best-effort instances and greedy beyond. Across hosts the choice is by
-//! (victims, their total size, score, host id). Rigid instances are never
-//! evicted.
+//! best-effort instances and greedy beyond. Across hosts (of the zone's
+//! best tier with one, see above) the choice is by (victims, their total
+//! size, score, host id). Rigid instances are never evicted.
 
 use std::ops::ControlFlow;
 

@@ -23,7 +23,9 @@
 //! instance (hosts × price ÷ instances covered) wins, then the one that
 //! strands the fewest instance slots, then the lower host price, the larger
 //! stock and the name. When a zone's share cannot be provisioned there,
-//! the remainder is offered to the other zones.
+//! the remainder is offered to the other zones. A provision of a SKU other
+//! than the app's tier-0 choice carries a [`SubstitutionNote`] naming why
+//! each better SKU's offering in the zone could not provide the hosts.
 //!
 //! # Back-off
 //!
