@@ -1,11 +1,14 @@
 //! Decisions: what a call asks the embedder to carry out.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::resources::{Dimension, Resources};
+use crate::substitution::SubstitutionNote;
 
 /// An instance was placed on a host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +26,10 @@ pub struct Placement {
     /// The NUMA nodes it was given (one unless the app's policy is
     /// [`NumaPolicy::Any`](crate::NumaPolicy::Any) and no single node had room).
     pub numa_nodes: SmallVec<[u8; 2]>,
+    /// Why the app is served on this SKU rather than its tier-0 choice
+    /// (or the SKU it requested); `None` when it is not a substitution.
+    #[serde(default)]
+    pub substitution: Option<Arc<SubstitutionNote>>,
 }
 
 /// Why an instance left its host.
@@ -112,6 +119,10 @@ pub struct Provision {
     pub app: AppId,
     /// How many of its instances the hosts are planned for.
     pub instances: u32,
+    /// Why this SKU rather than the app's tier-0 choice (or the SKU it
+    /// requested): `None` when it is not a substitution.
+    #[serde(default)]
+    pub substitution: Option<Arc<SubstitutionNote>>,
 }
 
 /// Why planned hosts were cancelled.

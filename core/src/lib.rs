@@ -170,7 +170,10 @@ pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, Node
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
 pub use snapshot::{HostRecord, InstanceStops, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
-pub use substitution::{MemoryRatio, OnExhaustion, Rejection, SubstitutionPolicy};
+pub use substitution::{
+    Admission, MemoryRatio, OnExhaustion, PassReason, PassedOver, PriceCheck, Rejection,
+    SubstitutionNote, SubstitutionPolicy,
+};
 pub use time::Timestamp;
 pub use zones::ZoneLossReport;
 

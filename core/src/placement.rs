@@ -50,6 +50,41 @@
 //! candidates supplies the host; the budgeted pass runs over every allowed
 //! zone before the unbudgeted one.
 //!
+//! # Preference tiers
+//!
+//! An app that requests a SKU or lists
+//! [`tiers`](crate::SubstitutionPolicy::tiers) has its classes ordered by
+//! preference tier first (see [`substitution`](crate::substitution)), and
+//! by alignment only within a tier: in a zone, the best tier with a host
+//! that fits wins, whatever
+//! [`Config::classes_per_zone`](crate::Config) says (the zone's search
+//! stops at the first class of a worse tier than one that found hosts).
+//! A class whose budgeted search runs out without finding a host is
+//! searched again at once without a budget before any worse tier, so a
+//! worse tier is used only when no host of a better one in the zone fits.
+//!
+//! The zone comes first, the tier second: the first zone in the order
+//! above with a host that fits supplies it, from its best tier. This is
+//! how provisioning splits a batch (zone shares first, tiers within each
+//! share), so planned hosts take the instances they were planned for, and
+//! it keeps the app's zones as even as that order makes them. A tier-2
+//! host in the first zone is thus used before a tier-0 host in a later
+//! one; the placement's [`SubstitutionNote`](crate::SubstitutionNote) says
+//! so ([`PassReason::ZoneOrder`](crate::PassReason::ZoneOrder)), and
+//! [`Scheduler::plan_return`](crate::Scheduler::plan_return) moves the
+//! instance back once its zone's better tier has room. A zone that one
+//! more instance would take out of a DoNotSchedule spread policy is never
+//! searched, so the policy holds
+//! ([`PassReason::Spread`](crate::PassReason::Spread)).
+//!
+//! Running hosts of every zone and tier are searched before planned hosts
+//! (an instance that can start now does not wait for a host being
+//! provisioned), both before preemption, and all of them before any new
+//! host is planned. An app without a requested SKU or tiers has a single
+//! tier and is placed by packing alone. The order is cached with the app's
+//! eligible classes; an app whose classes are of one tier pays nothing per
+//! placement for it.
+//!
 //! On a host with several NUMA nodes, an instance goes on the single node
 //! with the best node-level score; with [`NumaPolicy::Any`] and no node large
 //! enough, it is spread over nodes, each dimension taken from the nodes with
@@ -61,9 +96,9 @@
 //! host, the victims are the fewest best-effort instances whose release makes
 //! it fit, then those with the lowest total size (fractions of the host,
 //! summed); the search is exact for up to three victims among up to 32
-//! best-effort instances and greedy beyond. Across hosts the choice is by
-//! (victims, their total size, score, host id). Rigid instances are never
-//! evicted.
+//! best-effort instances and greedy beyond. Across hosts (of the zone's
+//! best tier with one, see above) the choice is by (victims, their total
+//! size, score, host id). Rigid instances are never evicted.
 
 use std::ops::ControlFlow;
 
@@ -77,7 +112,7 @@ use crate::index::{BoundKey, ClassIndex};
 use crate::provision::constraint_of;
 use crate::resources::{DIMENSIONS, Dimension, FIXED_ONE, Resources, Scale, fraction};
 use crate::scheduler::{Host, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
-use crate::substitution::{Rejection, serves_existing};
+use crate::substitution::{NoteBasis, Rejection, placement_tier, serves_existing};
 
 /// Most best-effort instances on one host for the exact victim search.
 const EXACT_VICTIM_POOL: usize = 32;
@@ -277,12 +312,87 @@ fn choose_victims(
     Some(chosen)
 }
 
+/// How placement treats an app's hosts of one SKU.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SkuTier {
+    /// The tier its hosts are searched in (see
+    /// [`placement_tier`](crate::substitution::placement_tier)).
+    pub(crate) tier: u32,
+    /// Whether serving the app on it is a substitution, which a
+    /// [`SubstitutionNote`](crate::SubstitutionNote) explains: a tier
+    /// above 0, or not the SKU the app requested.
+    pub(crate) note: bool,
+}
+
 /// A way to place an instance on one host.
 struct Candidate {
     host: HostId,
     /// (victim count, victims' size, score): lower wins, then host id.
     rank: (usize, u64, u64),
     victims: SmallVec<[InstanceId; 4]>,
+}
+
+/// What one search over a zone's classes looks for.
+#[derive(Copy, Clone)]
+struct Query {
+    /// The app's index.
+    app: usize,
+    req: Resources,
+    req_arr: [u32; DIMENSIONS],
+    policy: NumaPolicy,
+    /// Whether the classes span several tiers (see
+    /// [`Scheduler::search_zone`]).
+    tiered: bool,
+    /// The bounds compared: free capacity, or with preemption what
+    /// best-effort instances hold counted as free.
+    key: BoundKey,
+    /// Candidates per class.
+    limit: u32,
+    preempt: bool,
+    /// Planned hosts rather than running ones (without preemption).
+    planned: bool,
+    /// Whether each class's search runs on a visit budget.
+    budgeted: bool,
+}
+
+impl Query {
+    /// Set up one pass of the search.
+    fn set_pass(&mut self, config: &crate::Config, preempt: bool, planned: bool, budgeted: bool) {
+        (self.key, self.limit) = match (preempt, self.policy) {
+            (false, NumaPolicy::Any) => (BoundKey::FreeTotal, config.candidates_per_class),
+            (false, NumaPolicy::SingleNode) => (BoundKey::FreeNode, config.candidates_per_class),
+            (true, NumaPolicy::Any) => (BoundKey::ReclaimTotal, config.preemption_candidates),
+            (true, NumaPolicy::SingleNode) => (BoundKey::ReclaimNode, config.preemption_candidates),
+        };
+        (self.preempt, self.planned, self.budgeted) = (preempt, planned, budgeted);
+    }
+}
+
+/// Candidates found so far by a placement's searches.
+#[derive(Default)]
+struct Found {
+    /// Without preemption a candidate is just (score, host): the lowest
+    /// wins.
+    best: Option<(u64, HostId)>,
+    /// A preemption candidate.
+    chosen: Option<Candidate>,
+    /// Some search ran out of its budget.
+    exhausted: bool,
+}
+
+impl Found {
+    /// The choice, once a zone's search found candidates (the first zone
+    /// with candidates supplies the host).
+    fn settle(&mut self) -> Option<Candidate> {
+        if let Some((score, host)) = self.best.take() {
+            return Some(Candidate {
+                host,
+                rank: (0, 0, score),
+                victims: SmallVec::new(),
+            });
+        }
+        self.chosen.take()
+    }
 }
 
 impl Scheduler {
@@ -320,24 +430,62 @@ impl Scheduler {
             }
         }
         let verdicts = self.verdicts_cached(app);
-        let req = self.apps[app].spec.resources;
-        let mut keyed: SmallVec<[(u64, &SkuId, usize); 16]> = (0..self.classes.len())
-            .filter(|&c| self.class_constraint(app, c, &verdicts).is_none())
-            .map(|c| {
-                let sku = &self.skus[self.classes[c].sku];
-                (alignment(&req, &sku.allocatable), &sku.id, c)
+        let spec = &self.apps[app].spec;
+        let requested = spec.sku.as_ref().and_then(|id| self.skus.get_index_of(id));
+        let sku_tiers: Vec<SkuTier> = self
+            .skus
+            .values()
+            .zip(&verdicts)
+            .enumerate()
+            .map(|(s, (sku, verdict))| {
+                let requested_spec = requested.map(|r| &self.skus[r]);
+                let tier = placement_tier(spec, requested_spec, sku, verdict);
+                SkuTier {
+                    tier,
+                    note: tier > 0 || (spec.sku.is_some() && requested != Some(s)),
+                }
             })
             .collect();
-        // Best aligned first, then by SKU id: the classes of one zone (and
-        // state, running or planned) have distinct SKUs, so the order
-        // placement searches them in is a function of the catalog alone,
-        // the same in a restored scheduler whose class indices differ.
-        // Class indices make the keys distinct, so an unstable sort is
-        // exact.
-        keyed.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
-        let classes: SmallVec<[usize; 16]> = keyed.into_iter().map(|(_, _, c)| c).collect();
-        self.apps[app].eligible = Some((self.epoch, classes.clone()));
+        let req = spec.resources;
+        let mut keyed: SmallVec<[(u32, u64, &SkuId, usize); 16]> = (0..self.classes.len())
+            .filter(|&c| self.class_constraint(app, c, &verdicts).is_none())
+            .map(|c| {
+                let s = self.classes[c].sku;
+                let sku = &self.skus[s];
+                let tier = sku_tiers.get(s).map_or(u32::MAX, |t| t.tier);
+                (tier, alignment(&req, &sku.allocatable), &sku.id, c)
+            })
+            .collect();
+        // Tier first (see `try_place_with`), then best aligned, then by SKU
+        // id: the classes of one zone (and state, running or planned) have
+        // distinct SKUs, so the order placement searches them in is a
+        // function of the catalog and the app alone, the same in a restored
+        // scheduler whose class indices differ. Class indices make the keys
+        // distinct, so an unstable sort is exact.
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(b.1.cmp(&a.1))
+                .then_with(|| a.2.cmp(b.2))
+                .then(a.3.cmp(&b.3))
+        });
+        let tiered = keyed.first().map(|k| k.0) != keyed.last().map(|k| k.0);
+        let classes: SmallVec<[usize; 16]> = keyed.into_iter().map(|(_, _, _, c)| c).collect();
+        let a = &mut self.apps[app];
+        a.eligible = Some((self.epoch, classes.clone()));
+        a.substitutes = sku_tiers.iter().any(|t| t.note);
+        a.sku_tiers = sku_tiers;
+        a.tiered = tiered;
         classes
+    }
+
+    /// The tier placement searches class `class` in for `app` (`u32::MAX`
+    /// for no class, or before the app's tiers are cached).
+    #[inline]
+    fn class_tier(&self, app: usize, class: Option<usize>) -> u32 {
+        class
+            .and_then(|c| self.classes.get_index(c))
+            .and_then(|(_, c)| self.apps[app].sku_tiers.get(c.sku))
+            .map_or(u32::MAX, |t| t.tier)
     }
 
     /// What each NUMA node of host `h` has available: its free capacity,
@@ -383,6 +531,41 @@ impl Scheduler {
     ) -> Option<[u32; DIMENSIONS]> {
         self.fits_one_node(host, req)
             .then(|| class.tree.leaf_bound(BoundKey::FreeTotal, slot))
+    }
+
+    /// The hosts of the (SKU, zone, planned) class, and whether one of
+    /// them has room for one more instance of `app`, by an unbudgeted
+    /// search of its index: for substitution notes, which say why a better
+    /// tier's hosts were passed over.
+    pub(crate) fn class_room(
+        &self,
+        app: usize,
+        sku: usize,
+        zone: usize,
+        planned: bool,
+    ) -> (u32, bool) {
+        let Some(class) = self.classes.get(&(sku, zone, planned)) else {
+            return (0, false);
+        };
+        let spec = &self.apps[app].spec;
+        let (req, req_arr) = (spec.resources, spec.resources.as_array());
+        let key = match spec.numa {
+            NumaPolicy::Any => BoundKey::FreeTotal,
+            NumaPolicy::SingleNode => BoundKey::FreeNode,
+        };
+        let check_node = key == BoundKey::FreeNode && self.skus[sku].numa_nodes.len() > 1;
+        let mut room = false;
+        class.tree.search(key, &req_arr, usize::MAX, |slot, _| {
+            let Some(host) = class.host_at(slot) else {
+                return ControlFlow::Continue(());
+            };
+            if check_node && !self.fits_one_node(host, &req) {
+                return ControlFlow::Continue(());
+            }
+            room = true;
+            ControlFlow::Break(())
+        });
+        (class.hosts, room)
     }
 
     /// Whether some single NUMA node of the host has `req` free.
@@ -523,31 +706,43 @@ impl Scheduler {
         out: &mut Decisions,
         spread: bool,
     ) -> bool {
-        let spec = &self.apps[app].spec;
-        let req = spec.resources;
-        let policy = spec.numa;
+        let a = &self.apps[app];
+        let spec = &a.spec;
+        let (req, policy) = (spec.resources, spec.numa);
         let rigid = spec.qos == QosTier::Rigid;
-        let req_arr = req.as_array();
+        let constrained = spec.spread.is_constrained();
+        // Any subset of the app's eligible classes (a migration's) spans
+        // at most the tiers they span.
+        let tiered = a.tiered && classes.len() > 1;
+        let substitutes = a.substitutes;
         let zones = self.zone_order(app, classes);
+        let blocks = spread && self.spread_blocks(app);
         // With `spread`, zones where one more instance would break a
         // DoNotSchedule spread policy are skipped; usually the first zone
         // tried supplies the host, so each is checked only when its turn
         // comes.
-        let blocking = (spread && self.spread_blocks(app)).then(|| self.spread_check(app));
-        let mut exhausted = false;
-        let (free_key, reclaim_key) = match policy {
-            NumaPolicy::Any => (BoundKey::FreeTotal, BoundKey::ReclaimTotal),
-            NumaPolicy::SingleNode => (BoundKey::FreeNode, BoundKey::ReclaimNode),
+        let blocking = blocks.then(|| self.spread_check(app));
+        let mut q = Query {
+            app,
+            req,
+            req_arr: req.as_array(),
+            policy,
+            tiered,
+            key: BoundKey::FreeTotal,
+            limit: 0,
+            preempt: false,
+            planned: false,
+            budgeted: true,
         };
-        let mut chosen: Option<Candidate> = None;
-        // Without preemption a candidate is just (score, host): the lowest
-        // wins.
-        let mut best: Option<(u64, HostId)> = None;
+        let mut found = Found::default();
+        // Whether every running host was searched before the choice.
+        let mut found_at = false;
         // Each search first runs on a visit budget of O(log hosts); only if
         // that finds nothing anywhere, and some search ran out of budget, is
         // the search repeated without a budget, so a "no" is always exact.
         // Running hosts first, then planned ones; each with a budgeted and,
         // if needed, an unbudgeted search; then preemption on either.
+        let mut choice = None;
         'passes: for (preempt, planned, budgeted) in [
             (false, false, true),
             (false, false, false),
@@ -566,110 +761,61 @@ impl Scheduler {
                     self.classes[c].tree.refresh_reclaim();
                 }
             }
-            if !budgeted && !exhausted {
+            if !budgeted && !found.exhausted {
                 continue;
             }
-            exhausted = false;
-            let (key, limit) = if preempt {
-                (reclaim_key, self.config.preemption_candidates)
-            } else {
-                (free_key, self.config.candidates_per_class)
-            };
-            let (all, skus) = (self.classes.as_slice(), self.skus.as_slice());
+            found.exhausted = false;
+            q.set_pass(&self.config, preempt, planned, budgeted);
             for &zone in &zones {
                 if let Some(check) = &blocking {
                     if !self.spread_check_allows(app, check, zone) {
                         continue;
                     }
                 }
-                // Classes of this zone that found hosts that fit.
-                let mut supplied = 0u32;
-                for &c in classes {
-                    let class = &all[c];
-                    if class.zone != zone || (!preempt && class.planned != planned) {
-                        continue;
-                    }
-                    let budget = if budgeted {
-                        class.tree.budget(self.config.search_budget)
-                    } else {
-                        usize::MAX
-                    };
-                    let mut found = 0u32;
-                    let scale = &self.sku_scales[class.sku];
-                    if !preempt {
-                        // The bound covers the request. It is the host's
-                        // free capacity, except for a single-node request
-                        // on a SKU of several nodes: then some node may
-                        // fit, which is checked, and the host's free total
-                        // is read for the score. The host's id is read to
-                        // settle ties.
-                        let check_node =
-                            key == BoundKey::FreeNode && skus[class.sku].numa_nodes.len() > 1;
-                        exhausted |= class.tree.search(key, &req_arr, budget, |slot, bound| {
-                            let Some(host) = class.host_at(slot) else {
-                                return ControlFlow::Continue(());
-                            };
-                            let free = if check_node {
-                                match self.free_if_a_node_fits(class, slot, host, &req) {
-                                    Some(free) => free,
-                                    None => return ControlFlow::Continue(()),
-                                }
-                            } else {
-                                bound
-                            };
-                            let score = free_score(scale, &free, &req_arr);
-                            if best.is_none_or(|b| (score, host) < b) {
-                                best = Some((score, host));
-                            }
-                            found += 1;
-                            if found >= limit {
-                                ControlFlow::Break(())
-                            } else {
-                                ControlFlow::Continue(())
-                            }
-                        });
-                        if found > 0 {
-                            supplied += 1;
-                            if supplied == self.config.classes_per_zone {
-                                break;
-                            }
-                        }
-                        continue;
-                    }
-                    exhausted |= class.tree.search(key, &req_arr, budget, |slot, _| {
-                        let Some(host) = class.host_at(slot) else {
-                            return ControlFlow::Continue(());
-                        };
-                        if let Some(opt) = self.preempt_option(host, &req, policy) {
-                            found += 1;
-                            let better = chosen
-                                .as_ref()
-                                .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
-                            if better {
-                                chosen = Some(opt);
-                            }
-                        }
-                        if found >= limit {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    });
-                }
-                if let Some((score, host)) = best {
-                    chosen = Some(Candidate {
-                        host,
-                        rank: (0, 0, score),
-                        victims: SmallVec::new(),
-                    });
-                }
-                if chosen.is_some() {
+                self.search_zone(&q, zone, classes, &mut found);
+                if let Some(c) = found.settle() {
+                    choice = Some(c);
+                    found_at = planned || preempt;
                     break 'passes;
                 }
             }
         }
-        let Some(choice) = chosen else {
+        let Some(choice) = choice else {
             return false;
+        };
+        // Hosts referenced by the index exist: removed hosts leave it first.
+        let Some((host_ix, _, h)) = self.hosts.get_full(&choice.host) else {
+            return false;
+        };
+        let (zone, sku) = (h.zone(), h.sku());
+        // Only a substitution (rare) builds a note, before anything moves.
+        let note_tier = if substitutes {
+            self.apps[app]
+                .sku_tiers
+                .get(sku)
+                .filter(|t| t.note)
+                .map(|t| t.tier)
+        } else {
+            None
+        };
+        let substitution = match note_tier {
+            Some(tier) => {
+                let blocked: SmallVec<[usize; 4]> = match &blocking {
+                    Some(check) => zones
+                        .iter()
+                        .copied()
+                        .filter(|&z| !self.spread_check_allows(app, check, z))
+                        .collect(),
+                    None => SmallVec::new(),
+                };
+                let basis = NoteBasis::Placement {
+                    zones: &zones,
+                    blocked: &blocked,
+                    planned: found_at,
+                };
+                Some(self.substitution_note(app, sku, tier, basis))
+            }
+            None => None,
         };
         let now = self.now;
         for victim in &choice.victims {
@@ -684,8 +830,17 @@ impl Scheduler {
                 out,
             );
         }
-        // Hosts referenced by the index exist: removed hosts leave it first.
-        let Some((host_ix, _, h)) = self.hosts.get_full(&choice.host) else {
+        // Evictions may change the map (a move's replacement that loses
+        // its host drops it): look the host up again after any.
+        let host_ix = if choice.victims.is_empty() {
+            host_ix
+        } else {
+            match self.hosts.get_index_of(&choice.host) {
+                Some(ix) => ix,
+                None => return false,
+            }
+        };
+        let Some((_, h)) = self.hosts.get_index(host_ix) else {
             return false;
         };
         let Some(parts) = self.parts_on(h, &req, policy) else {
@@ -697,14 +852,11 @@ impl Scheduler {
             [(n, _)] => SmallVec::from_buf_and_len([*n, 0], 1),
             many => many.iter().map(|(n, _)| *n).collect(),
         };
-        let (zone, sku, planned) = (h.zone(), h.sku(), h.state == HostState::Planned);
+        let planned = h.state == HostState::Planned;
         // A blocking policy already skipped the zones it does not allow,
         // and a rigid instance's victims are best-effort instances, of
         // other apps: only a non-blocking policy can be violated here.
-        let violates = spread
-            && self.apps[app].spec.spread.is_constrained()
-            && !self.spread_blocks(app)
-            && !self.spread_allows(app, zone);
+        let violates = spread && constrained && !blocks && !self.spread_allows(app, zone);
         self.allocate_at(id, host_ix, parts);
         if violates {
             self.report_violation(app, out);
@@ -721,8 +873,137 @@ impl Scheduler {
             zone: self.zone_id(zone).clone(),
             sku: self.skus[sku].id.clone(),
             numa_nodes,
+            substitution,
         });
         true
+    }
+
+    /// Search the classes of `classes` in `zone` for `q`, recording
+    /// candidates in `found`. Without preemption, the zone's search stops
+    /// once [`Config::classes_per_zone`](crate::Config) classes found hosts
+    /// that fit; preemption looks at every class. For an app whose classes
+    /// span tiers (sorted by tier), the search also stops at the first
+    /// class of a worse tier than one that found candidates, and a class
+    /// whose budgeted search ran out without finding any is searched again
+    /// without a budget: a worse tier is used only when no host of a
+    /// better one in the zone fits.
+    #[inline(always)]
+    fn search_zone(&self, q: &Query, zone: usize, classes: &[usize], found: &mut Found) {
+        let (all, skus) = (self.classes.as_slice(), self.skus.as_slice());
+        let Query {
+            app,
+            req,
+            req_arr,
+            policy,
+            tiered,
+            key,
+            limit,
+            preempt,
+            planned,
+            budgeted,
+        } = *q;
+        let Found {
+            best,
+            chosen,
+            exhausted,
+        } = found;
+        // Classes of this zone that found hosts that fit.
+        let mut supplied = 0u32;
+        // With tiers: the tier of the classes that found hosts.
+        let mut found_tier = None;
+        for &c in classes {
+            let class = &all[c];
+            if class.zone != zone || (!preempt && class.planned != planned) {
+                continue;
+            }
+            let tier = if tiered {
+                let tier = self.class_tier(app, Some(c));
+                if found_tier.is_some_and(|t| t != tier) {
+                    break;
+                }
+                Some(tier)
+            } else {
+                None
+            };
+            let mut budget = if budgeted {
+                class.tree.budget(self.config.search_budget)
+            } else {
+                usize::MAX
+            };
+            let mut n = 0u32;
+            let scale = &self.sku_scales[class.sku];
+            // The bound covers the request. It is the host's free
+            // capacity, except for a single-node request on a SKU of
+            // several nodes: then some node may fit, which is checked, and
+            // the host's free total is read for the score. The host's id
+            // is read to settle ties.
+            let check_node =
+                !preempt && key == BoundKey::FreeNode && skus[class.sku].numa_nodes.len() > 1;
+            loop {
+                let ran_out = if !preempt {
+                    class.tree.search(key, &req_arr, budget, |slot, bound| {
+                        let Some(host) = class.host_at(slot) else {
+                            return ControlFlow::Continue(());
+                        };
+                        let free = if check_node {
+                            match self.free_if_a_node_fits(class, slot, host, &req) {
+                                Some(free) => free,
+                                None => return ControlFlow::Continue(()),
+                            }
+                        } else {
+                            bound
+                        };
+                        let score = free_score(scale, &free, &req_arr);
+                        if best.is_none_or(|b| (score, host) < b) {
+                            *best = Some((score, host));
+                        }
+                        n += 1;
+                        if n >= limit {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                } else {
+                    class.tree.search(key, &req_arr, budget, |slot, _| {
+                        let Some(host) = class.host_at(slot) else {
+                            return ControlFlow::Continue(());
+                        };
+                        if let Some(opt) = self.preempt_option(host, &req, policy) {
+                            n += 1;
+                            let better = chosen
+                                .as_ref()
+                                .is_none_or(|b| (opt.rank, opt.host) < (b.rank, b.host));
+                            if better {
+                                *chosen = Some(opt);
+                            }
+                        }
+                        if n >= limit {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                };
+                // With tiers, a class that ran out of budget finding
+                // nothing is searched again at once, without a budget.
+                if ran_out && n == 0 && tier.is_some() && budget != usize::MAX {
+                    budget = usize::MAX;
+                    continue;
+                }
+                *exhausted |= ran_out;
+                break;
+            }
+            if n > 0 {
+                found_tier = tier;
+                if !preempt {
+                    supplied += 1;
+                    if supplied == self.config.classes_per_zone {
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     /// [`explain`](Self::explain), cached per app until any host changes.

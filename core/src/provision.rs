@@ -23,7 +23,9 @@
 //! instance (hosts × price ÷ instances covered) wins, then the one that
 //! strands the fewest instance slots, then the lower host price, the larger
 //! stock and the name. When a zone's share cannot be provisioned there,
-//! the remainder is offered to the other zones.
+//! the remainder is offered to the other zones. A provision of a SKU other
+//! than the app's tier-0 choice carries a [`SubstitutionNote`] naming why
+//! each better SKU's offering in the zone could not provide the hosts.
 //!
 //! # Tentative instances and cancellations
 //!
@@ -49,6 +51,7 @@
 //! [`Scheduler::reconcile`] again.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -63,7 +66,7 @@ use crate::explain::{Constraint, OfferingBlock, PendingReason};
 use crate::ids::{HostId, PLANNED_HOST_BIT, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
 use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
-use crate::substitution::{self, Rejection, instances_per_host};
+use crate::substitution::{self, NoteBasis, Rejection, SubstitutionNote, instances_per_host};
 use crate::time::Timestamp;
 
 /// How many more hosts of a SKU a zone can provide, as the embedder knows it.
@@ -175,8 +178,16 @@ pub enum Verdict {
     Accepted {
         /// Preference tier (0 is the most preferred).
         tier: u32,
-        /// Position among the accepted SKUs of the zone: tier, price per
-        /// instance, stock (larger first), name.
+        /// Position among the accepted SKUs of the zone in the order
+        /// provisioning tries them for a share that fills whole hosts of
+        /// each: tier, price per instance, host price, stock (larger
+        /// first), name. Provisioning skips the offerings that cannot
+        /// provide hosts, so the first-ranked SKU whose `offering` is `Ok`
+        /// is the one it buys. For a share that strands slots it compares
+        /// the cost per instance covered instead of the price per instance
+        /// (see [`provision`](crate::provision)). Running and planned hosts
+        /// come before any new host, tier by tier, and within a tier in
+        /// order of shape alignment (see [`placement`](crate::placement)).
         rank: u32,
         /// Whether its offering in the zone can provide hosts now, and if
         /// not, why.
@@ -451,7 +462,21 @@ impl Scheduler {
         self.classes[class].insert(slot, host, bounds);
         self.version += 1;
         let mut out = Decisions::default();
+        // Substitution notes, one per app on the host.
+        let mut notes: SmallVec<[(usize, Option<Arc<SubstitutionNote>>); 2]> = SmallVec::new();
         for id in instances {
+            let Some(inst) = self.instances.get(&id) else {
+                continue;
+            };
+            let app = inst.app();
+            let substitution = match notes.iter().find(|(a, _)| *a == app) {
+                Some((_, note)) => note.clone(),
+                None => {
+                    let note = self.ready_note(app, sku, planned);
+                    notes.push((app, note.clone()));
+                    note
+                }
+            };
             let Some(inst) = self.instances.get_mut(&id) else {
                 continue;
             };
@@ -462,11 +487,12 @@ impl Scheduler {
             let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
             out.placements.push(Placement {
                 instance: id,
-                app: self.apps[inst.app()].spec.id.clone(),
+                app: self.apps[app].spec.id.clone(),
                 host,
                 zone: self.zone_id(zone).clone(),
                 sku: self.skus[sku].id.clone(),
                 numa_nodes,
+                substitution,
             });
         }
         Ok(out)
@@ -515,7 +541,8 @@ impl Scheduler {
             .ok_or_else(|| Error::UnknownZone(zone.clone()))?;
         let verdicts = self.verdicts(a);
         let spec = &self.apps[a].spec;
-        // Rank the accepted: tier, price per instance, stock, name.
+        // Rank the accepted as provisioning orders whole hosts: tier, price
+        // per instance, host price, stock, name.
         let mut accepted: Vec<(usize, u32, u32, u64)> = Vec::new();
         for (s, v) in verdicts.iter().enumerate() {
             if let Ok(tier) = v {
@@ -536,7 +563,9 @@ impl Scheduler {
                         self.skus[a.0].price_nanos_per_second,
                         self.skus[b.0].price_nanos_per_second,
                     );
-                    (u128::from(pa) * u128::from(b.2)).cmp(&(u128::from(pb) * u128::from(a.2)))
+                    (u128::from(pa) * u128::from(b.2))
+                        .cmp(&(u128::from(pb) * u128::from(a.2)))
+                        .then(pa.cmp(&pb))
                 })
                 .then_with(|| b.3.cmp(&a.3))
                 .then_with(|| self.skus[a.0].id.cmp(&self.skus[b.0].id))
@@ -777,6 +806,9 @@ impl Scheduler {
         let spec = &self.apps[app].spec;
         let sku_id = self.skus[sku].id.clone();
         let substitutes_for = spec.sku.clone().filter(|r| *r != sku_id);
+        let substitution = (tier > 0 || spec.sku.as_ref().is_some_and(|r| *r != sku_id))
+            .then(|| self.substitution_note(app, sku, tier, NoteBasis::Provision { zone }));
+        let spec = &self.apps[app].spec;
         let zone_id = self.zone_id(zone).clone();
         let existing = out
             .provisions
@@ -805,10 +837,29 @@ impl Scheduler {
                 tier,
                 app: spec.id.clone(),
                 instances: covered,
+                substitution,
             });
             self.next_provision += 1;
         }
         Some((made, index))
+    }
+
+    /// The substitution note of `app`'s instances on a planned host of
+    /// SKU `sku` that became ready, if serving it there is a substitution.
+    fn ready_note(
+        &mut self,
+        app: usize,
+        sku: usize,
+        planned_host: HostId,
+    ) -> Option<Arc<SubstitutionNote>> {
+        let verdicts = self.verdicts_cached(app);
+        let spec = &self.apps[app].spec;
+        let requested = spec.sku.as_ref().and_then(|id| self.skus.get(id));
+        let tier =
+            substitution::placement_tier(spec, requested, &self.skus[sku], verdicts.get(sku)?);
+        let substitute = tier > 0 || spec.sku.as_ref().is_some_and(|r| *r != self.skus[sku].id);
+        substitute
+            .then(|| self.substitution_note(app, sku, tier, NoteBasis::Ready { planned_host }))
     }
 
     /// Remove a host from the index and the map (its instances must have

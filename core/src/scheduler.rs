@@ -161,6 +161,16 @@ pub(crate) struct App {
     /// Eligible classes, valid while `Scheduler::epoch` equals the first
     /// field (derived; not in snapshots).
     pub(crate) eligible: Option<(u64, SmallVec<[usize; 16]>)>,
+    /// Per SKU index, the tier placement searches its hosts in and whether
+    /// serving the app there is a substitution; valid with `eligible`
+    /// (derived).
+    pub(crate) sku_tiers: Vec<crate::placement::SkuTier>,
+    /// Whether the eligible classes span more than one tier; valid with
+    /// `eligible` (derived).
+    pub(crate) tiered: bool,
+    /// Whether serving the app on some SKU is a substitution (see
+    /// `sku_tiers`); valid with `eligible` (derived).
+    pub(crate) substitutes: bool,
     /// Why the last instance that failed did, valid while
     /// `Scheduler::version` and the time equal the first fields (derived).
     pub(crate) explained: Option<(u64, Timestamp, Explanation)>,
@@ -294,6 +304,9 @@ pub struct Scheduler {
     pub(crate) stops: Map<InstanceId, u32>,
     /// The millisecond the counts in `stops` are of.
     pub(crate) stops_at: Timestamp,
+    /// The last placement's substitution note, shared by the next ones
+    /// that would build the same (derived; not in snapshots).
+    pub(crate) note_memo: Option<crate::substitution::NoteMemo>,
 }
 
 impl Default for Scheduler {
@@ -347,6 +360,7 @@ impl Scheduler {
             version: 0,
             stops: Map::default(),
             stops_at: Timestamp::ZERO,
+            note_memo: None,
         }
     }
 
@@ -688,6 +702,9 @@ impl Scheduler {
                 instances: Vec::new(),
                 zone_counts: Vec::new(),
                 eligible: None,
+                sku_tiers: Vec::new(),
+                tiered: false,
+                substitutes: false,
                 explained: None,
                 verdicts: None,
             },

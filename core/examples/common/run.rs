@@ -8,15 +8,15 @@
 //! later), so the metering events derived from different calls never share
 //! a time and an id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use trimline::metering::{
     Component, Event, EventId, EventKind, Ingested, Meter, MeterConfig, decision_events,
 };
-use trimline::substitution::instances_per_host;
 use trimline::*;
 
 use super::scenario::{Scenario, Step};
@@ -60,6 +60,10 @@ pub(crate) struct Runner<'a> {
     story: Option<Story>,
     story_number: usize,
     substitutions: Vec<Value>,
+    /// The state behind each substitution note of the calls made since the
+    /// last report of decisions, read through the public views right after
+    /// the call (see `note_facts`), by row key.
+    facts: BTreeMap<String, Vec<Value>>,
     invoices: Vec<Value>,
     /// When each app last went to zero instances.
     zero_since: BTreeMap<AppId, u64>,
@@ -162,6 +166,62 @@ fn cause_text(c: &EvictionCause) -> &'static str {
     }
 }
 
+/// The substitutions a call decided, as its notes say: (kind, app, zone,
+/// note, instances, new hosts), one per placement, tentative placement or
+/// provision that carries a note.
+fn substitutions(
+    d: &Decisions,
+) -> impl Iterator<
+    Item = (
+        &'static str,
+        &AppId,
+        &ZoneId,
+        Arc<SubstitutionNote>,
+        u64,
+        u64,
+    ),
+> {
+    type Row<'a> = (
+        &'static str,
+        &'a AppId,
+        &'a ZoneId,
+        Arc<SubstitutionNote>,
+        u64,
+        u64,
+    );
+    fn placed<'a>(kind: &'static str, list: &'a [Placement]) -> impl Iterator<Item = Row<'a>> {
+        list.iter().filter_map(move |p| {
+            let note = p.substitution.clone()?;
+            Some((kind, &p.app, &p.zone, note, 1, 0))
+        })
+    }
+    placed("placed", &d.placements)
+        .chain(placed("tentative", &d.tentative))
+        .chain(d.provisions.iter().filter_map(|p| {
+            let note = p.substitution.clone()?;
+            Some((
+                "provision",
+                &p.app,
+                &p.zone,
+                note,
+                u64::from(p.instances),
+                u64::from(p.count),
+            ))
+        }))
+}
+
+/// The key grouping substitutions (and their facts) in the report.
+fn sub_key(kind: &str, app: &AppId, zone: &ZoneId, note: &SubstitutionNote) -> String {
+    let kind = if note.planned_host.is_some() {
+        "ready"
+    } else {
+        kind
+    };
+    let mut note = note.clone();
+    note.planned_host = None;
+    format!("{app}\t{zone}\t{}\t{kind}\t{note}", note.sku)
+}
+
 /// Append `d` to `into`.
 fn merge(into: &mut Decisions, d: Decisions) {
     into.placements.extend(d.placements);
@@ -197,6 +257,7 @@ impl<'a> Runner<'a> {
             story: None,
             story_number: 0,
             substitutions: Vec::new(),
+            facts: BTreeMap::new(),
             invoices: Vec::new(),
             zero_since: BTreeMap::new(),
         })
@@ -254,6 +315,7 @@ impl<'a> Runner<'a> {
     ) -> Res<Decisions> {
         let now = self.tick();
         let d = f(&mut self.s, now)?;
+        self.note_facts(&d, now)?;
         for e in decision_events(&d, &self.s, now)? {
             let r = self.meter.ingest(&e, now)?;
             if r != Ingested::Applied {
@@ -1007,44 +1069,90 @@ impl<'a> Runner<'a> {
         }
         ev["provisions"] = json!(provisions);
 
-        // Substitutions: instances of apps that ask for a SKU, served by
-        // another one (placed, tentative, or on hosts to provision).
-        let mut subs: BTreeMap<(AppId, ZoneId, SkuId), (u64, u64)> = BTreeMap::new();
-        for p in d.placements.iter().chain(&d.tentative) {
-            if let Some(req) = self.s.app(&p.app).and_then(|a| a.sku.clone()) {
-                if req != p.sku {
-                    subs.entry((p.app.clone(), p.zone.clone(), p.sku.clone()))
-                        .or_default()
-                        .0 += 1;
+        // Substitutions: what the core's notes say, grouped by app, zone,
+        // SKU, kind of decision and note.
+        let mut subs: BTreeMap<String, (Arc<SubstitutionNote>, Value, u64, u64)> = BTreeMap::new();
+        for (kind, app, zone, note, instances, hosts) in substitutions(d) {
+            let key = sub_key(kind, app, zone, &note);
+            let row = json!({"app": app, "zone": zone, "kind": kind});
+            // Placements on planned hosts that became ready: one group for
+            // all the hosts.
+            let planned = note.planned_host;
+            let e = subs.entry(key).or_insert_with(|| {
+                let mut note = (*note).clone();
+                note.planned_host = None;
+                (Arc::new(note), row, 0, 0)
+            });
+            e.2 += instances;
+            e.3 += hosts;
+            if let Some(h) = planned {
+                match e.1["planned_hosts"].as_array_mut() {
+                    Some(list) if list.contains(&json!(h)) => {}
+                    Some(list) => list.push(json!(h)),
+                    None => e.1["planned_hosts"] = json!([h]),
                 }
             }
         }
-        for p in &d.provisions {
-            if p.substitutes_for.is_some() {
-                subs.entry((p.app.clone(), p.zone.clone(), p.sku.clone()))
-                    .or_default()
-                    .1 += u64::from(p.count);
-            }
-        }
         let mut sub_rows = Vec::new();
-        for ((a, z, k), (instances, hosts)) in subs {
-            let req = self.s.app(&a).and_then(|x| x.sku.clone());
-            let reason = self.substitution_reason(&a, &z, &k)?;
-            let req_text = req.as_ref().map_or("-", |r| r.as_str());
+        for (key, (note, mut row, instances, hosts)) in subs {
+            let what = match row["kind"].as_str() {
+                Some("provision") => format!("{hosts} new hosts of {}", note.sku),
+                Some("tentative") => format!("{instances} instances on planned {}", note.sku),
+                _ => format!("{instances} instances on {}", note.sku),
+            };
             self.say(format!(
-                "    substitution: {a} in {z}: {instances} instances on {k} instead of {req_text}"
+                "    substitution: {} in {}: {what}",
+                row["app"].as_str().unwrap_or_default(),
+                row["zone"].as_str().unwrap_or_default()
             ));
-            for l in wrap(&format!("because {reason}"), "      ", WIDTH) {
-                self.say(l);
+            // The note, a part a line.
+            let mut head = format!("{} (tier {}", note.sku, note.tier);
+            if note.admitted.any_equivalent {
+                head.push_str(", any equivalent");
             }
-            let row = json!({
-                "at_ms": self.clock, "app": a, "zone": z, "sku": k, "substitutes_for": req,
-                "instances": instances, "new_hosts": hosts, "reason": reason,
-            });
+            match &note.requested {
+                Some(r) => write!(head, ") instead of {r}")?,
+                None => head.push_str(") instead of the app's tier 0"),
+            }
+            if let Some(hosts) = row["planned_hosts"].as_array() {
+                write!(
+                    head,
+                    ", as planned for the {} hosts now ready (see their provision)",
+                    hosts.len()
+                )?;
+            }
+            self.say(format!("      {head}"));
+            let item = |first: &str, text: String| {
+                for (i, l) in wrap(&text, "        ", WIDTH).into_iter().enumerate() {
+                    let l = if i == 0 {
+                        l.replacen("        ", first, 1)
+                    } else {
+                        l
+                    };
+                    self.say(l);
+                }
+            };
+            for p in &note.passed_over {
+                item("      - ", p.to_string());
+            }
+            item("      ", format!("admitted: {}", note.admitted));
+            let reason = note.to_string();
+            row["at_ms"] = json!(self.clock);
+            row["sku"] = json!(note.sku);
+            row["substitutes_for"] = json!(note.requested);
+            row["tier"] = json!(note.tier);
+            row["instances"] = json!(instances);
+            row["new_hosts"] = json!(hosts);
+            row["reason"] = json!(reason);
+            row["note"] = json!(note);
             if real {
+                row["facts"] = json!(self.facts.remove(&key).unwrap_or_default());
                 self.substitutions.push(row.clone());
             }
             sub_rows.push(row);
+        }
+        if real {
+            self.facts.clear();
         }
         ev["substitutions"] = json!(sub_rows);
 
@@ -1206,48 +1314,81 @@ impl<'a> Runner<'a> {
     }
 
     /// Why `sku` serves `app` in `zone` instead of the SKU it asks for.
-    fn substitution_reason(&self, app: &AppId, zone: &ZoneId, sku: &SkuId) -> Res<String> {
-        let spec = self
-            .s
-            .app(app)
-            .ok_or_else(|| trimline::Error::UnknownApp(app.clone()))?;
-        let Some(req) = spec.sku.clone() else {
-            return Ok(String::new());
-        };
-        let verdicts = self.s.explain_substitution(app, zone)?;
-        let find = |k: &SkuId| verdicts.iter().find(|v| &v.sku == k).map(|v| &v.verdict);
-        let why_not_req = match find(&req) {
-            Some(Verdict::Accepted {
-                offering: Err(block),
-                ..
-            }) => format!("{req} is {block} in {zone} and its running hosts there are full"),
-            Some(Verdict::Accepted { .. }) => {
-                format!("{req}'s hosts and stock in {zone} do not cover the request")
+    /// Record, right after a call, the state behind each substitution note
+    /// it returned, through the public views only: per SKU and zone the
+    /// note names, its running and planned hosts and how many of them have
+    /// room for one more instance of the app, its offering, and its
+    /// verdict; and the chosen SKU's verdict. `tests/check_report.py`
+    /// checks every reason against these facts.
+    fn note_facts(&mut self, d: &Decisions, now: Timestamp) -> Res<()> {
+        let mut seen = BTreeSet::new();
+        for (kind, app, zone, note, _, _) in substitutions(d) {
+            let key = sub_key(kind, app, zone, &note);
+            if !seen.insert(key.clone()) {
+                continue;
             }
-            Some(Verdict::Rejected(r)) => format!("{req} cannot serve it ({r})"),
-            None => format!("{req} is not in the catalog"),
-        };
-        let (Some(k), Some(r)) = (self.s.sku(sku), self.s.sku(&req)) else {
-            return Ok(why_not_req);
-        };
-        let per_instance = |x: &SkuSpec| {
-            let n = u128::from(instances_per_host(x, &spec.resources, spec.numa).max(1));
-            (u128::from(x.price_nanos_per_second), n)
-        };
-        let ((pk, nk), (pr, nr)) = (per_instance(k), per_instance(r));
-        let ratio = (pk * nr * 100) / (pr * nk).max(1);
-        let tier = match find(sku) {
-            Some(Verdict::Accepted { tier, .. }) => format!("preference tier {tier}"),
-            _ => "serving on a running host".to_string(),
-        };
-        Ok(format!(
-            "{why_not_req}; {sku} is equivalent ({}, per-vCPU performance {} >= {}, \
-             every required feature, {ratio}% of the price per instance, cap {}%; {tier})",
-            k.arch,
-            k.perf_score,
-            r.perf_score.max(spec.min_perf_score),
-            100 + spec.substitution.max_premium_percent,
-        ))
+            let spec = self
+                .s
+                .app(app)
+                .ok_or_else(|| trimline::Error::UnknownApp(app.clone()))?
+                .clone();
+            let fits = |free: &Resources| spec.resources.fits_in(free);
+            let verdicts = self.s.explain_substitution(app, zone)?;
+            let verdict = |sku: &SkuId| {
+                verdicts
+                    .iter()
+                    .find(|v| &v.sku == sku)
+                    .map(|v| json!(v.verdict))
+            };
+            let offerings = self.s.offerings();
+            let mut entries = Vec::new();
+            for p in &note.passed_over {
+                let mut e = json!({"sku": p.sku, "zone": p.zone, "verdict": verdict(&p.sku)});
+                if let Some(z) = &p.zone {
+                    let (mut running, mut running_room, mut planned, mut planned_room) =
+                        (0u32, 0u32, 0u32, 0u32);
+                    for h in self.s.host_ids() {
+                        let Some(v) = self.s.host(h) else { continue };
+                        if v.sku != p.sku || &v.zone != z {
+                            continue;
+                        }
+                        let room = v.state != HostState::Cordoned
+                            && match spec.numa {
+                                NumaPolicy::SingleNode => v.nodes.iter().any(|n| fits(&n.free)),
+                                _ => fits(&v.free),
+                            };
+                        if v.state == HostState::Planned {
+                            planned += 1;
+                            planned_room += u32::from(room);
+                        } else {
+                            running += 1;
+                            running_room += u32::from(room);
+                        }
+                    }
+                    e["running_hosts"] = json!(running);
+                    e["running_with_room"] = json!(running_room);
+                    e["planned_hosts"] = json!(planned);
+                    e["planned_with_room"] = json!(planned_room);
+                    e["offering"] = json!(
+                        offerings
+                            .iter()
+                            .find(|o| o.sku == p.sku && &o.zone == z)
+                            .map(|o| json!({
+                                "stock": o.stock, "planned": o.planned,
+                                "backoff_until": o.backoff_until,
+                            }))
+                    );
+                }
+                entries.push(e);
+            }
+            let fact = json!({
+                "at_ms": now.as_millis(),
+                "chosen_verdict": verdict(&note.sku),
+                "passed_over": entries,
+            });
+            self.facts.entry(key).or_default().push(fact);
+        }
+        Ok(())
     }
 
     // ----- utilisation tables ------------------------------------------------
