@@ -101,6 +101,7 @@
 //! size, score, host id). Rigid instances are never evicted.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
 
@@ -112,7 +113,10 @@ use crate::index::{BoundKey, ClassIndex};
 use crate::provision::constraint_of;
 use crate::resources::{DIMENSIONS, Dimension, FIXED_ONE, Resources, Scale, fraction};
 use crate::scheduler::{Host, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
-use crate::substitution::{NoteBasis, Rejection, placement_tier, serves_existing};
+use crate::substitution::{
+    NoteBasis, Rejection, SubstitutionNote, placement_tier, serves_existing,
+};
+use crate::zones::SpreadCheck;
 
 /// Most best-effort instances on one host for the exact victim search.
 const EXACT_VICTIM_POOL: usize = 32;
@@ -456,7 +460,7 @@ impl Scheduler {
                 (tier, alignment(&req, &sku.allocatable), &sku.id, c)
             })
             .collect();
-        // Tier first (see `try_place_with`), then best aligned, then by SKU
+        // Tier first (see the module docs), then best aligned, then by SKU
         // id: the classes of one zone (and state, running or planned) have
         // distinct SKUs, so the order placement searches them in is a
         // function of the catalog and the app alone, the same in a restored
@@ -736,7 +740,7 @@ impl Scheduler {
         };
         let mut found = Found::default();
         // Whether every running host was searched before the choice.
-        let mut found_at = false;
+        let mut after_running = false;
         // Each search first runs on a visit budget of O(log hosts); only if
         // that finds nothing anywhere, and some search ran out of budget, is
         // the search repeated without a budget, so a "no" is always exact.
@@ -775,7 +779,7 @@ impl Scheduler {
                 self.search_zone(&q, zone, classes, &mut found);
                 if let Some(c) = found.settle() {
                     choice = Some(c);
-                    found_at = planned || preempt;
+                    after_running = planned || preempt;
                     break 'passes;
                 }
             }
@@ -798,25 +802,9 @@ impl Scheduler {
         } else {
             None
         };
-        let substitution = match note_tier {
-            Some(tier) => {
-                let blocked: SmallVec<[usize; 4]> = match &blocking {
-                    Some(check) => zones
-                        .iter()
-                        .copied()
-                        .filter(|&z| !self.spread_check_allows(app, check, z))
-                        .collect(),
-                    None => SmallVec::new(),
-                };
-                let basis = NoteBasis::Placement {
-                    zones: &zones,
-                    blocked: &blocked,
-                    planned: found_at,
-                };
-                Some(self.substitution_note(app, sku, tier, basis))
-            }
-            None => None,
-        };
+        let substitution = note_tier.map(|tier| {
+            self.placement_note(app, sku, tier, &zones, blocking.as_ref(), after_running)
+        });
         let now = self.now;
         for victim in &choice.victims {
             self.evict(
@@ -876,6 +864,37 @@ impl Scheduler {
             substitution,
         });
         true
+    }
+
+    /// The substitution note of a placement of `app` on SKU `sku` of tier
+    /// `tier`, found by searching `zones` (those `blocking` rules out
+    /// skipped), after every running host with `after_running`. Kept out
+    /// of line: substitutions are rare.
+    #[cold]
+    #[inline(never)]
+    fn placement_note(
+        &mut self,
+        app: usize,
+        sku: usize,
+        tier: u32,
+        zones: &[usize],
+        blocking: Option<&SpreadCheck>,
+        after_running: bool,
+    ) -> Arc<SubstitutionNote> {
+        let blocked: SmallVec<[usize; 4]> = match blocking {
+            Some(check) => zones
+                .iter()
+                .copied()
+                .filter(|&z| !self.spread_check_allows(app, check, z))
+                .collect(),
+            None => SmallVec::new(),
+        };
+        let basis = NoteBasis::Placement {
+            zones,
+            blocked: &blocked,
+            planned: after_running,
+        };
+        self.substitution_note(app, sku, tier, basis)
     }
 
     /// Search the classes of `classes` in `zone` for `q`, recording
