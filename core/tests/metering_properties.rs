@@ -456,6 +456,27 @@ proptest! {
             prop_assert_eq!(s % unit, 0);
             prop_assert!((s * SUBNANOS_PER_NANO - e).abs() < unit * SUBNANOS_PER_NANO);
         }
+        // Largest remainders first: every line given the extra unit (its
+        // share above its exact amount rounded down) has a remainder at
+        // least that of every line not given one; among equal remainders
+        // the earlier lines get it.
+        let step = unit * SUBNANOS_PER_NANO;
+        let lines: Vec<(i128, bool)> = shares
+            .iter()
+            .zip(&exacts)
+            .map(|(s, e)| (e.rem_euclid(step), *s != e.div_euclid(step) * unit))
+            .collect();
+        for (i, &(given_rem, given)) in lines.iter().enumerate() {
+            for (j, &(rem, other)) in lines.iter().enumerate() {
+                if given && !other {
+                    prop_assert!(
+                        given_rem > rem || (given_rem == rem && i < j),
+                        "line {} got the unit with remainder {}, line {} not with {}",
+                        i, given_rem, j, rem
+                    );
+                }
+            }
+        }
     }
 }
 
