@@ -7,6 +7,8 @@
 //! refused or works.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use proptest::prelude::*;
 use trimline::metering::*;
 use trimline::*;
@@ -276,7 +278,7 @@ fn oracle(prices: &[PriceTable], events: &[Event]) -> i128 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(128))]
 
     /// Guarantees 6, 7 and 10: any period cuts and any price changes bill
     /// exactly what pricing each millisecond on its own (and each run's
