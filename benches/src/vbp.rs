@@ -515,12 +515,16 @@ mod tests {
         t.add(&inst("b", 3), &bins(3), Some(&known(2, Some(2), None)));
         t.add(&inst("c", 6), &bins(6), Some(&known(4, None, Some(7))));
         t.add(&inst("d", 1), &bins(1), None);
-        assert_eq!((t.instances, t.with_opt, t.without_opt, t.with_best), (4, 2, 1, 1));
+        assert_eq!(
+            (t.instances, t.with_opt, t.without_opt, t.with_best),
+            (4, 2, 1, 1)
+        );
         assert_eq!(t.mean(), Some((1.0 + 1.5) / 2.0));
         assert_eq!(t.mean_over_lb(), Some(1.5));
         assert_eq!(t.best_published(), Some(1.25));
         assert!(
-            markdown_row("x", &t, 1).starts_with("| x | 4 | 1.2500 | 2 | 1.5000 (1) | 1.500 (b) | 14 |"),
+            markdown_row("x", &t, 1)
+                .starts_with("| x | 4 | 1.2500 | 2 | 1.5000 (1) | 1.500 (b) | 14 |"),
             "{}",
             markdown_row("x", &t, 1)
         );
