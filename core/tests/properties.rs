@@ -156,12 +156,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(|pick| Op::RemoveInstance { pick }),
         2 => Just(Op::Reconcile),
         1 => Just(Op::Later),
-        2 => (sku, zone, prop_oneof![
-                2 => (0u32..6).prop_map(Stock::Known),
-                2 => Just(Stock::Unknown),
-                1 => Just(Stock::Exhausted),
-            ])
-            .prop_map(|(sku, zone, stock)| Op::Stock { sku, zone, stock }),
+        2 => stock(),
         2 => any::<usize>().prop_map(|pick| Op::Ready { pick }),
         1 => any::<usize>().prop_map(|pick| Op::ProvisionFailed { pick }),
         1 => Just(Op::Rebalance),
@@ -173,10 +168,24 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// What a case starts from: the knobs placement is tuned by, a pool of 20
-/// to 40 hosts of one SKU in zone a, and how many instances of `cpu`,
-/// `mem` and then `big` are placed first (the first two fragment a pool of
-/// `g7.2x`, and searches for `big` run out of budget there; see
+/// Declare an offering's stock.
+fn stock() -> impl Strategy<Value = Op> {
+    let stock = prop_oneof![
+        2 => (0u32..6).prop_map(Stock::Known),
+        2 => Just(Stock::Unknown),
+        1 => Just(Stock::Exhausted),
+    ];
+    (0..SKUS.len(), 0..ZONES.len(), stock).prop_map(|(sku, zone, stock)| Op::Stock {
+        sku,
+        zone,
+        stock,
+    })
+}
+
+/// What a case starts from: the knobs placement is tuned by, offerings, a
+/// pool of 20 to 40 hosts of one SKU in zone a, and how many instances of
+/// `cpu`, `mem` and then `big` are placed first (the first two fragment a
+/// pool of `g7.2x`, and searches for `big` run out of budget there; see
 /// [`region`]).
 #[derive(Clone, Debug)]
 struct Setup {
@@ -185,6 +194,8 @@ struct Setup {
     classes_per_zone: u32,
     pool: (usize, usize),
     fill: (u32, u32, u32),
+    /// `Op::Stock` calls.
+    offers: Vec<Op>,
 }
 
 fn setup() -> impl Strategy<Value = Setup> {
@@ -198,14 +209,16 @@ fn setup() -> impl Strategy<Value = Setup> {
         (prop::sample::select(vec![0usize, 0, 0, 3, 1]), 20usize..=40),
         // Mostly 16 or more `cpu` and `mem` together: a whole leaf block.
         (6u32..=14, 6u32..=14, 1u32..=3),
+        prop::collection::vec(stock(), 0..4),
     )
         .prop_map(
-            |(search_budget, candidates_per_class, classes_per_zone, pool, fill)| Setup {
+            |(search_budget, candidates_per_class, classes_per_zone, pool, fill, offers)| Setup {
                 search_budget,
                 candidates_per_class,
                 classes_per_zone,
                 pool,
                 fill,
+                offers,
             },
         )
 }
@@ -316,6 +329,9 @@ impl Run {
             now: 10,
             next_host: 1,
         };
+        for op in &setup.offers {
+            let _ = run.apply(op).unwrap();
+        }
         let (sku, n) = setup.pool;
         let _ = run.apply(&Op::AddHosts { sku, zone: 0, n }).unwrap();
         let (cpu, mem, big) = setup.fill;
@@ -694,6 +710,7 @@ fn the_serves_table_matches_the_verdicts() {
         classes_per_zone: 1,
         pool: (0, 0),
         fill: (0, 0, 0),
+        offers: vec![],
     });
     for (a, name) in APPS.iter().enumerate() {
         let requested = s.app(&id(name)).unwrap().sku.is_some();
