@@ -658,7 +658,7 @@ fn config_with_window(window: u64) -> MeterConfig {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(192))]
 
     /// A meter snapshotted at any point (through JSON text, as an embedder
     /// stores it) and restored writes the same bytes, and from there

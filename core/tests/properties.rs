@@ -457,7 +457,8 @@ impl Run {
             Op::Rebalance => self.s.rebalance(now),
             Op::PlanReturn => self.s.plan_return(now),
             Op::CompleteMove { pick } | Op::AbortMove { pick } => {
-                let moves: Vec<InstanceId> = self.s.moves_in_flight().iter().map(|m| m.0).collect();
+                let moves: Vec<InstanceId> =
+                    self.s.moves_in_flight().iter().map(|m| m.to).collect();
                 let to = Run::pick(&moves, *pick, InstanceId(0));
                 if matches!(op, Op::CompleteMove { .. }) {
                     self.s.complete_move(to, now)
@@ -541,11 +542,17 @@ fn audit(s: &Scheduler) {
     }
 }
 
-/// The app's placed instances per zone, from the instance and host views.
+/// The app's placed and tentative instances per zone (tentative ones hold
+/// their place in the zone of their planned host), from the instance and
+/// host views.
 fn zone_counts(s: &Scheduler, app: &AppId) -> BTreeMap<ZoneId, u32> {
     let mut counts: BTreeMap<ZoneId, u32> = s.zones().map(|(z, _)| (z.clone(), 0)).collect();
     for i in s.app_instances(app) {
-        if let InstanceStatus::Placed { host, .. } = s.instance(i).unwrap().status {
+        if let InstanceStatus::Placed { host, .. }
+        | InstanceStatus::Tentative {
+            planned_host: host, ..
+        } = s.instance(i).unwrap().status
+        {
             *counts.get_mut(&s.host(host).unwrap().zone).unwrap() += 1;
         }
     }

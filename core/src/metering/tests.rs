@@ -524,7 +524,7 @@ fn take(m: &mut Meter, step: &Step) -> Outcome {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::default())]
 
     /// Snapshot and restore (through JSON) at any step of a stream with
     /// replays, conflicting replays, ids taken by other instances, several
