@@ -150,9 +150,11 @@ pub enum InvariantViolation {
         zone: ZoneId,
         /// Whether it is the class of planned hosts.
         planned: bool,
-        /// What differs: the slot list, the free slots, the host count,
-        /// the tree's shape, the slot vectors, the inner-node maxima or
-        /// the memory-given-CPU arrays.
+        /// What differs: `"slot lists"` (slot to host), `"free slots"`,
+        /// `"host counts"`, `"tree shapes"`, `"slot vectors"`,
+        /// `"inner-node maxima"`, `"memory-given-CPU arrays"`, or `"key and
+        /// pool"` (the class records another SKU, zone or state than its
+        /// key in the index).
         what: &'static str,
     },
     /// The pending set and the instances disagree, or a pending instance
