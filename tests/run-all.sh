@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one test command for trimline: Rust lints, docs and tests, then the C
 # suite (under ASan/UBSan, and valgrind when installed), then the Python suite.
-# Works from any directory. Needs Rust, Python 3 (with venv) and a C compiler.
+# Works from any directory. Needs Rust, Python 3 (with venv) and a C compiler;
+# with CI set (not empty), also valgrind and a C++ compiler, whose checks are
+# skipped with a note elsewhere.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -81,11 +83,22 @@ LINK=(-L"$LIB_DIR" -ltrimline -Wl,-rpath,"$LIB_DIR")
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
+# A tool that a check needs and that is missing: fatal in CI (CI set and
+# not empty), where skipping the check would weaken the suite silently; a
+# note elsewhere.
+missing_tool() {
+    if [ -n "${CI:-}" ]; then
+        echo "error: $1 is not installed, and CI is set: $2 cannot be skipped in CI" >&2
+        exit 1
+    fi
+    echo "($1 not installed: skipping $2)"
+}
+
 have_valgrind=false
 if command -v valgrind >/dev/null 2>&1; then
     have_valgrind=true
 else
-    echo "(valgrind not installed: skipping the valgrind runs)"
+    missing_tool valgrind "the valgrind runs"
 fi
 
 # The header must also be valid C++ (cpp_compat, extern "C").
@@ -93,6 +106,8 @@ CXX="${CXX:-c++}"
 if command -v "$CXX" >/dev/null 2>&1; then
     echo "-- include/trimline.h compiles as C++"
     "$CXX" -x c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only include/trimline.h
+else
+    missing_tool "$CXX (C++ compiler)" "the C++ header check"
 fi
 
 shopt -s nullglob

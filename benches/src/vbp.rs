@@ -370,6 +370,15 @@ pub struct Tally {
     pub with_opt: usize,
     /// The worst hosts/OPT and its instance.
     pub worst: Option<(f64, String)>,
+    /// Sum of hosts/LB over instances without a known OPT (and LB > 0).
+    pub lb_ratio_sum: f64,
+    /// Instances without a known OPT, with LB > 0.
+    pub without_opt: usize,
+    /// Sum of `best_overall`/OPT (the best of the published heuristics)
+    /// over instances with both.
+    pub best_ratio_sum: f64,
+    /// Instances with a known OPT and `best_overall`.
+    pub with_best: usize,
     /// Per dimension: free capacity on used hosts.
     pub free: Vec<u128>,
     /// Per dimension: capacity of used hosts.
@@ -400,12 +409,30 @@ impl Tally {
             if self.worst.as_ref().is_none_or(|(w, _)| r > *w) {
                 self.worst = Some((r, inst.name.clone()));
             }
+            if let Some(best) = known.and_then(|k| k.best_overall) {
+                self.best_ratio_sum += best as f64 / opt as f64;
+                self.with_best += 1;
+            }
+        } else if let Some(lb) = known.map(|k| k.lb).filter(|&lb| lb > 0) {
+            self.lb_ratio_sum += used as f64 / lb as f64;
+            self.without_opt += 1;
         }
     }
 
     /// Mean hosts/OPT, when any instance had a known OPT.
     pub fn mean(&self) -> Option<f64> {
         (self.with_opt > 0).then(|| self.ratio_sum / self.with_opt as f64)
+    }
+
+    /// Mean hosts/LB over the instances without a known OPT, when any.
+    pub fn mean_over_lb(&self) -> Option<f64> {
+        (self.without_opt > 0).then(|| self.lb_ratio_sum / self.without_opt as f64)
+    }
+
+    /// Mean `best_overall`/OPT (the per-instance best of the published
+    /// heuristics), when any instance had both.
+    pub fn best_published(&self) -> Option<f64> {
+        (self.with_best > 0).then(|| self.best_ratio_sum / self.with_best as f64)
     }
 
     /// Stranded capacity per dimension: free capacity on used hosts as a
@@ -426,12 +453,20 @@ impl Tally {
 }
 
 /// A markdown table row for a tally: packer, instances, mean hosts/OPT,
-/// worst, hosts, stranded per dimension (first `dims`).
+/// instances with OPT, mean hosts/LB of the others, worst, hosts, stranded
+/// per dimension (first `dims`).
 pub fn markdown_row(name: &str, t: &Tally, dims: usize) -> String {
     let mut s = format!("| {name} | {} | ", t.instances);
     match t.mean() {
         Some(m) => {
             let _ = write!(s, "{m:.4} | ");
+        }
+        None => s.push_str("- | "),
+    }
+    let _ = write!(s, "{} | ", t.with_opt);
+    match t.mean_over_lb() {
+        Some(m) => {
+            let _ = write!(s, "{m:.4} ({}) | ", t.without_opt);
         }
         None => s.push_str("- | "),
     }
@@ -452,4 +487,46 @@ pub fn markdown_row(name: &str, t: &Tally, dims: usize) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Instances with an OPT count toward the mean over it (and the
+    /// published best's mean); the others toward the mean over the lower
+    /// bound; the markdown row shows both, with the count with OPT.
+    #[test]
+    fn tallies_split_instances_with_and_without_an_optimum() {
+        let inst = |name: &str, items: usize| Instance {
+            name: name.into(),
+            capacity: vec![10],
+            items: vec![vec![6]; items],
+            raw: vec![vec![6]; items],
+        };
+        let bins = |n: usize| -> Vec<Vec<usize>> { (0..n).map(|i| vec![i]).collect() };
+        let mut t = Tally::default();
+        let known = |lb, opt, best| Known {
+            lb,
+            opt,
+            best_overall: best,
+        };
+        t.add(&inst("a", 4), &bins(4), Some(&known(4, Some(4), Some(5))));
+        t.add(&inst("b", 3), &bins(3), Some(&known(2, Some(2), None)));
+        t.add(&inst("c", 6), &bins(6), Some(&known(4, None, Some(7))));
+        t.add(&inst("d", 1), &bins(1), None);
+        assert_eq!(
+            (t.instances, t.with_opt, t.without_opt, t.with_best),
+            (4, 2, 1, 1)
+        );
+        assert_eq!(t.mean(), Some((1.0 + 1.5) / 2.0));
+        assert_eq!(t.mean_over_lb(), Some(1.5));
+        assert_eq!(t.best_published(), Some(1.25));
+        assert!(
+            markdown_row("x", &t, 1)
+                .starts_with("| x | 4 | 1.2500 | 2 | 1.5000 (1) | 1.500 (b) | 14 |"),
+            "{}",
+            markdown_row("x", &t, 1)
+        );
+    }
 }

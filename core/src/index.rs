@@ -770,7 +770,7 @@ pub(crate) struct ClassIndex {
     /// Whether the class holds planned hosts (being provisioned).
     pub(crate) planned: bool,
     pub(crate) slots: Vec<Option<HostId>>,
-    free_slots: BTreeSet<u32>,
+    pub(crate) free_slots: BTreeSet<u32>,
     pub(crate) tree: SegTree,
     pub(crate) hosts: u32,
 }
@@ -844,6 +844,69 @@ impl ClassIndex {
 
     pub(crate) fn host_at(&self, slot: u32) -> Option<HostId> {
         self.slots.get(slot as usize).copied().flatten()
+    }
+
+    /// What differs between this class and `fresh`, the same class rebuilt
+    /// by inserting its hosts with their current bounds (the first part
+    /// found to differ), or `None`. The reclaim arrays' inner lanes of
+    /// both are compared as a search that needs them sees them, after
+    /// [`SegTree::refresh_reclaim`] (of a copy, for this class).
+    pub(crate) fn differs_from(&self, fresh: &mut ClassIndex) -> Option<&'static str> {
+        if self.slots != fresh.slots {
+            return Some("slot lists");
+        }
+        if self.free_slots != fresh.free_slots {
+            return Some("free slots");
+        }
+        if self.hosts != fresh.hosts {
+            return Some("host counts");
+        }
+        fresh.tree.refresh_reclaim();
+        let refreshed;
+        let live = if self.tree.reclaim_fresh() {
+            &self.tree
+        } else {
+            let mut copy = self.tree.clone();
+            copy.refresh_reclaim();
+            refreshed = copy;
+            &refreshed
+        };
+        live.differs_from(&fresh.tree)
+    }
+}
+
+impl SegTree {
+    /// What differs between this tree and `other` (see
+    /// [`ClassIndex::differs_from`]), both with fresh reclaim arrays.
+    fn differs_from(&self, other: &SegTree) -> Option<&'static str> {
+        let shape = |t: &SegTree| (t.blocks, t.single_node, t.root_children, t.inner.len());
+        if shape(self) != shape(other) || self.levels != other.levels {
+            return Some("tree shapes");
+        }
+        if self.slots != other.slots {
+            return Some("slot vectors");
+        }
+        let pairs = || self.inner.iter().zip(&other.inner);
+        if pairs().any(|(a, b)| a.groups != b.groups) {
+            return Some("inner-node maxima");
+        }
+        if pairs().any(|(a, b)| a.mem != b.mem) {
+            return Some("memory-given-CPU arrays");
+        }
+        None
+    }
+
+    /// Test hook: raise lane 0 of group 0 of inner level 0 in array `a`
+    /// (a [`BoundKey`] array) or, with `mem`, in memory-given-CPU array
+    /// `a`, as a missed update would leave it.
+    #[cfg(test)]
+    pub(crate) fn corrupt_inner(&mut self, a: usize, mem: bool) {
+        let level = &mut self.inner[0];
+        if mem {
+            level.mem[a][0].0[0][0] += 1;
+        } else {
+            level.groups[a][0].0[0][0] += 1;
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use crate::app::{AppSpec, QosTier};
 use crate::catalog::SkuSpec;
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::index::ClassIndex;
 use crate::resources::{Dimension, Resources};
 use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
 use crate::time::Timestamp;
@@ -121,6 +122,41 @@ pub enum InvariantViolation {
     /// The host index is stale for a host.
     #[error("index entry of {0} is stale")]
     Index(HostId),
+    /// A placed instance's parts are not a placement of its app that
+    /// [`restore`](Scheduler::restore) accepts.
+    #[error("instance {instance} on {host}: {what}")]
+    Placement {
+        /// The instance.
+        instance: InstanceId,
+        /// Its host.
+        host: HostId,
+        /// What is wrong (the text `restore` gives).
+        what: &'static str,
+    },
+    /// A host sits in the index class of another SKU, zone or state.
+    #[error("{host} is in the index of another {what}")]
+    Pool {
+        /// The host.
+        host: HostId,
+        /// `"SKU"`, `"zone"` or `"state"`.
+        what: &'static str,
+    },
+    /// An index class differs from one rebuilt from its hosts.
+    #[error("index of {sku} in {zone} (planned: {planned}): {what} differ from a rebuild")]
+    IndexClass {
+        /// The class's SKU.
+        sku: SkuId,
+        /// The class's zone.
+        zone: ZoneId,
+        /// Whether it is the class of planned hosts.
+        planned: bool,
+        /// What differs: `"slot lists"` (slot to host), `"free slots"`,
+        /// `"host counts"`, `"tree shapes"`, `"slot vectors"`,
+        /// `"inner-node maxima"`, `"memory-given-CPU arrays"`, or `"key and
+        /// pool"` (the class records another SKU, zone or state than its
+        /// key in the index).
+        what: &'static str,
+    },
     /// The pending set and the instances disagree, or a pending instance
     /// has no reason.
     #[error("pending set disagrees with instance {0}")]
@@ -351,6 +387,14 @@ impl Scheduler {
                     let Some(hix) = self.hosts.get_index_of(host) else {
                         return Err(InvariantViolation::Pending(*id));
                     };
+                    let sku = self.hosts[hix].sku();
+                    if let Some(what) = self.placement_problem(inst.app(), sku, parts, None) {
+                        return Err(InvariantViolation::Placement {
+                            instance: *id,
+                            host: *host,
+                            what,
+                        });
+                    }
                     zone_counts[inst.app()][self.hosts[hix].zone()] += 1;
                     let off = if app.qos == QosTier::Rigid { 0 } else { 4 };
                     for (n, r) in parts {
@@ -415,7 +459,16 @@ impl Scheduler {
             if class.host_at(h.slot) != Some(*id) || class.tree.leaf(h.slot) != self.bounds_of(h) {
                 return Err(InvariantViolation::Index(*id));
             }
+            let pool = [
+                (class.sku == h.sku(), "SKU"),
+                (class.zone == h.zone(), "zone"),
+                (class.planned == (h.state == HostState::Planned), "state"),
+            ];
+            if let Some((_, what)) = pool.iter().find(|(same, _)| !same) {
+                return Err(InvariantViolation::Pool { host: *id, what });
+            }
         }
+        self.check_index()?;
         for (aix, (id, a)) in self.apps.iter().enumerate() {
             let counts = &zone_counts[aix];
             if (0..self.zones.len()).any(|z| counts[z] != a.zone_count(z)) {
@@ -453,6 +506,60 @@ impl Scheduler {
             let app = |i: &InstanceId| self.instances.get(i).map(|x| x.app());
             if app(to).is_none() || app(to) != app(from) {
                 return Err(InvariantViolation::Move(*to));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compare every index class with one rebuilt from the hosts that
+    /// name it: slot to host and host to slot, the free slots, and every
+    /// vector of the tree (slots, inner-node maxima, memory-given-CPU
+    /// arrays).
+    fn check_index(&self) -> Result<(), InvariantViolation> {
+        let mut fresh: Vec<ClassIndex> = self
+            .classes
+            .values()
+            .map(|c| {
+                let sku = &self.skus[c.sku];
+                ClassIndex::new(
+                    c.sku,
+                    c.zone,
+                    c.planned,
+                    sku.allocatable.cpu_millis(),
+                    sku.numa_nodes.len() <= 1,
+                )
+            })
+            .collect();
+        // Slots in increasing order per class, as a restore inserts them.
+        let mut members: Vec<Vec<(u32, HostId)>> = vec![Vec::new(); self.classes.len()];
+        for (id, h) in &self.hosts {
+            if let Some(m) = members.get_mut(h.class()) {
+                m.push((h.slot, *id));
+            }
+        }
+        for (c, m) in members.iter_mut().enumerate() {
+            m.sort_unstable();
+            for &(slot, id) in m.iter() {
+                // Hosts named in `members` are in the map.
+                let bounds = self.hosts.get(&id).map(|h| self.bounds_of(h));
+                if !fresh[c].insert(slot, id, bounds.unwrap_or_default()) {
+                    return Err(InvariantViolation::Index(id));
+                }
+            }
+        }
+        for ((&(sku, zone, planned), class), fresh) in self.classes.iter().zip(&mut fresh) {
+            let what = if (class.sku, class.zone, class.planned) != (sku, zone, planned) {
+                Some("key and pool")
+            } else {
+                class.differs_from(fresh)
+            };
+            if let Some(what) = what {
+                return Err(InvariantViolation::IndexClass {
+                    sku: self.skus[sku].id.clone(),
+                    zone: self.zone_id(zone).clone(),
+                    planned,
+                    what,
+                });
             }
         }
         Ok(())
@@ -502,5 +609,236 @@ mod list_tests {
         let (mut s, id) = one_placed();
         s.hosts[0].instances.clear();
         assert_eq!(s.check_invariants(), Err(InvariantViolation::Lists(id)));
+    }
+}
+
+/// One corruption per kind of violation the audit looks for, each made
+/// directly in the state (as a bug would leave it) and each reported as
+/// that kind.
+#[cfg(test)]
+mod corruption_tests {
+    use super::*;
+    use crate::app::NumaPolicy;
+    use crate::catalog::tests::sku;
+    use crate::index::BoundKey;
+    use crate::scheduler::Parts;
+    use crate::{HostSpec, Timestamp};
+
+    fn r(cpu: u64, mem: u64) -> Resources {
+        Resources::cpu_mem(cpu, mem).unwrap()
+    }
+
+    /// Zones a and b; host 1 of g7 (one node) and host 2 of n2 (two nodes)
+    /// in a; `web` (1 vCPU) on host 1 and `single` (single-node, 3.5
+    /// vCPU, more than host 1 has left) on host 2; and an empty class (g7, b), its host removed.
+    fn region() -> (Scheduler, InstanceId, InstanceId) {
+        let mut s = Scheduler::default();
+        for z in ["a", "b"] {
+            s.add_zone(z.parse().unwrap(), ZoneState::Up).unwrap();
+        }
+        s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+        // The same shape under another name.
+        s.add_sku(sku("g7b", 4_000, 8_192)).unwrap();
+        let mut n2 = sku("n2", 8_000, 16_384);
+        n2.numa_nodes = vec![Resources::new(4_000, 8_192, 5_000, 0).unwrap(); 2];
+        s.add_sku(n2).unwrap();
+        let host = |id, sku: &str, zone: &str| HostSpec {
+            id: HostId(id),
+            sku: sku.parse().unwrap(),
+            zone: zone.parse().unwrap(),
+        };
+        let _ = s.add_host(host(1, "g7", "a"), Timestamp(0)).unwrap();
+        let _ = s.add_host(host(2, "n2", "a"), Timestamp(0)).unwrap();
+        let _ = s.add_host(host(3, "g7", "b"), Timestamp(0)).unwrap();
+        let _ = s.remove_host(HostId(3), Timestamp(0)).unwrap();
+        let mut web = AppSpec::new(
+            "web".parse().unwrap(),
+            "t".parse().unwrap(),
+            r(1_000, 1_024),
+        );
+        web.spread.zones = vec!["a".parse().unwrap()];
+        s.add_app(web).unwrap();
+        let mut single = AppSpec::new(
+            "single".parse().unwrap(),
+            "t".parse().unwrap(),
+            r(3_500, 2_048),
+        );
+        single.numa = NumaPolicy::SingleNode;
+        s.add_app(single).unwrap();
+        let d = s.place(&"web".parse().unwrap(), Timestamp(1)).unwrap();
+        let web = d.placements[0].instance;
+        let d = s.place(&"single".parse().unwrap(), Timestamp(1)).unwrap();
+        let single = d.placements[0].instance;
+        assert_eq!(d.placements[0].host, HostId(2));
+        assert_eq!(s.check_invariants(), Ok(()));
+        (s, web, single)
+    }
+
+    fn set_parts(s: &mut Scheduler, id: InstanceId, parts: Vec<(u8, Resources)>) {
+        let Some(inst) = s.instances.get_mut(&id) else {
+            panic!("no {id}");
+        };
+        let InstanceState::Placed { parts: p, .. } = &mut inst.state else {
+            panic!("{id} is not placed");
+        };
+        *p = Parts::from_vec(parts);
+    }
+
+    fn node_of(s: &Scheduler, id: InstanceId) -> u8 {
+        match &s.instances.get(&id).unwrap().state {
+            InstanceState::Placed { parts, .. } => parts[0].0,
+            InstanceState::Pending { .. } => panic!("{id} is pending"),
+        }
+    }
+
+    fn placement(instance: InstanceId, host: u64, what: &'static str) -> InvariantViolation {
+        InvariantViolation::Placement {
+            instance,
+            host: HostId(host),
+            what,
+        }
+    }
+
+    /// The placement checks `restore` makes, made on the live state.
+    #[test]
+    fn placements_restore_would_refuse_are_reported() {
+        let (mut s, web, _) = region();
+        set_parts(&mut s, web, vec![(0, r(500, 1_024))]);
+        let want = placement(web, 1, "parts do not add up to the app's resources");
+        assert_eq!(s.check_invariants(), Err(want));
+
+        let (mut s, _, single) = region();
+        set_parts(
+            &mut s,
+            single,
+            vec![(0, r(1_750, 1_024)), (1, r(1_750, 1_024))],
+        );
+        let want = placement(single, 2, "single-node app spread over several nodes");
+        assert_eq!(s.check_invariants(), Err(want));
+
+        // Listed twice, halves of the whole: the node's sum still matches
+        // the host's recorded usage.
+        let (mut s, _, single) = region();
+        let n = node_of(&s, single);
+        set_parts(
+            &mut s,
+            single,
+            vec![(n, r(1_750, 1_024)), (n, r(1_750, 1_024))],
+        );
+        let want = placement(single, 2, "NUMA node listed twice");
+        assert_eq!(s.check_invariants(), Err(want));
+
+        let (mut s, web, _) = region();
+        set_parts(&mut s, web, vec![(1, r(1_000, 1_024))]);
+        let want = placement(web, 1, "NUMA node out of range");
+        assert_eq!(s.check_invariants(), Err(want));
+    }
+
+    /// Usage agrees with the instances, but exceeds what the node has.
+    #[test]
+    fn overcommit_is_reported() {
+        let (mut s, _, _) = region();
+        let (_, g7) = s.skus.get_index_mut(0).unwrap();
+        g7.numa_nodes[0] = Resources::new(500, 8_192, 10_000, 0).unwrap();
+        assert_eq!(
+            s.check_invariants(),
+            Err(InvariantViolation::Overcommit {
+                host: HostId(1),
+                node: 0,
+                dimension: Dimension::Cpu,
+                allocated: 1_000,
+                capacity: 500
+            })
+        );
+    }
+
+    /// A host recorded under another SKU, zone or state than its class.
+    #[test]
+    fn hosts_in_the_wrong_pool_are_reported() {
+        let pool = |what| {
+            Err(InvariantViolation::Pool {
+                host: HostId(1),
+                what,
+            })
+        };
+        let (mut s, _, _) = region();
+        s.hosts[0].corrupt_pool(1, 0);
+        assert_eq!(s.check_invariants(), pool("SKU"));
+        let (mut s, _, _) = region();
+        s.hosts[0].corrupt_pool(0, 1);
+        assert_eq!(s.check_invariants(), pool("zone"));
+        let (mut s, _, _) = region();
+        s.hosts[0].state = HostState::Planned;
+        assert_eq!(s.check_invariants(), pool("state"));
+    }
+
+    /// Host to slot, slot to host, the free slots, the host count and
+    /// every array of the tree, each corrupted on its own.
+    #[test]
+    fn index_classes_differing_from_a_rebuild_are_reported() {
+        let class = |what| {
+            Err(InvariantViolation::IndexClass {
+                sku: "g7".parse().unwrap(),
+                zone: "a".parse().unwrap(),
+                planned: false,
+                what,
+            })
+        };
+        let (mut s, _, _) = region();
+        s.hosts[0].slot = 3;
+        assert_eq!(
+            s.check_invariants(),
+            Err(InvariantViolation::Index(HostId(1)))
+        );
+
+        let (mut s, _, _) = region();
+        let c = s.hosts[0].class();
+        s.classes[c].slots.push(Some(HostId(9)));
+        assert_eq!(s.check_invariants(), class("slot lists"));
+
+        let (mut s, _, _) = region();
+        s.classes[c].free_slots.insert(4);
+        assert_eq!(s.check_invariants(), class("free slots"));
+
+        let (mut s, _, _) = region();
+        s.classes[c].hosts += 1;
+        assert_eq!(s.check_invariants(), class("host counts"));
+
+        // The reclaim arrays' inner lanes are brought up to date before a
+        // search that needs them: a stale lane is no violation, a lane
+        // wrong after the refresh is.
+        for key in [BoundKey::FreeTotal, BoundKey::ReclaimTotal] {
+            let (mut s, _, _) = region();
+            s.classes[c].tree.refresh_reclaim();
+            s.classes[c].tree.corrupt_inner(key as usize, false);
+            assert_eq!(s.check_invariants(), class("inner-node maxima"), "{key:?}");
+        }
+
+        let (mut s, _, _) = region();
+        s.classes[c].tree.corrupt_inner(0, true);
+        assert_eq!(s.check_invariants(), class("memory-given-CPU arrays"));
+
+        // The slot vectors: a leaf that no host's bounds explain.
+        let (mut s, _, _) = region();
+        let mut b = s.classes[c].tree.leaf(0);
+        b.free_total[0] += 1;
+        let slot = s.classes[c].slots.len() as u32;
+        s.classes[c].tree.set(slot, b);
+        assert_eq!(s.check_invariants(), class("slot vectors"));
+
+        // An empty class (its host removed) keyed as (g7, b) but
+        // recording zone a.
+        let (mut s, _, _) = region();
+        let empty = s.classes.get_index_of(&(0, 1, false)).unwrap();
+        s.classes[empty].zone = 0;
+        assert_eq!(
+            s.check_invariants(),
+            Err(InvariantViolation::IndexClass {
+                sku: "g7".parse().unwrap(),
+                zone: "b".parse().unwrap(),
+                planned: false,
+                what: "key and pool",
+            })
+        );
     }
 }

@@ -200,6 +200,14 @@ impl Host {
     pub(crate) fn set_class(&mut self, class: usize) {
         self.class_ix = class as u32;
     }
+
+    /// Test hook: record another SKU and zone for the host, leaving its
+    /// index class as it is.
+    #[cfg(test)]
+    pub(crate) fn corrupt_pool(&mut self, sku: usize, zone: usize) {
+        self.sku_ix = sku as u32;
+        self.zone_ix = zone as u32;
+    }
 }
 
 impl App {

@@ -24,7 +24,7 @@ use crate::migration::MoveInFlight;
 use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
-use crate::scheduler::{Config, HostState, InstanceState, Parts, Scheduler, ZoneState};
+use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
 use crate::time::Timestamp;
 
 /// The snapshot format this build writes and reads.
@@ -494,41 +494,67 @@ impl Scheduler {
         host: HostId,
         parts: &Parts,
     ) -> Result<(), RestoreError> {
-        let bad = |what| RestoreError::BadPlacement {
-            instance: id,
-            host,
-            what,
-        };
         let h = self.hosts.get(&host).ok_or(Error::UnknownHost(host))?;
+        match self.placement_problem(app, h.sku(), parts, Some(&h.used)) {
+            Some(what) => Err(RestoreError::BadPlacement {
+                instance: id,
+                host,
+                what,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The first thing wrong with `parts` as the placement of an instance
+    /// of `app` on a host of SKU `sku`, if anything: a NUMA node out of
+    /// range or listed twice, parts that do not add up to the app's
+    /// request, a single-node app on several nodes. With `used` (the
+    /// host's usage before the instance, as `restore` rebuilds it), also a
+    /// node that the instance would take over its capacity. Shared by
+    /// [`restore`](Self::restore) and
+    /// [`check_invariants`](Self::check_invariants), which checks
+    /// capacity on its own, from the sums of every instance.
+    pub(crate) fn placement_problem(
+        &self,
+        app: usize,
+        sku: usize,
+        parts: &Parts,
+        used: Option<&[NodeUse]>,
+    ) -> Option<&'static str> {
         let spec = &self.apps[app].spec;
-        let sku = &self.skus[h.sku()];
+        let sku = &self.skus[sku];
         let mut sum = Resources::ZERO;
         let mut seen = 0u32;
         for (n, amount) in parts {
             let n = usize::from(*n);
             let Some(cap) = sku.numa_nodes.get(n) else {
-                return Err(bad("NUMA node out of range"));
+                return Some("NUMA node out of range");
             };
             if seen & (1 << n) != 0 {
-                return Err(bad("NUMA node listed twice"));
+                return Some("NUMA node listed twice");
             }
             seen |= 1 << n;
-            let u = h.used[n];
-            let held = u
-                .rigid
-                .checked_add(&u.best_effort)
-                .and_then(|x| x.checked_add(amount));
-            if !held.is_some_and(|x| x.fits_in(cap)) {
-                return Err(bad("over the NUMA node's capacity"));
+            if let Some(used) = used {
+                let u = used.get(n).copied().unwrap_or_default();
+                let held = u
+                    .rigid
+                    .checked_add(&u.best_effort)
+                    .and_then(|x| x.checked_add(amount));
+                if !held.is_some_and(|x| x.fits_in(cap)) {
+                    return Some("over the NUMA node's capacity");
+                }
             }
-            sum = sum.checked_add(amount).ok_or(bad("parts overflow"))?;
+            let Some(next) = sum.checked_add(amount) else {
+                return Some("parts overflow");
+            };
+            sum = next;
         }
         if sum != spec.resources {
-            return Err(bad("parts do not add up to the app's resources"));
+            return Some("parts do not add up to the app's resources");
         }
         if spec.numa == crate::app::NumaPolicy::SingleNode && parts.len() != 1 {
-            return Err(bad("single-node app spread over several nodes"));
+            return Some("single-node app spread over several nodes");
         }
-        Ok(())
+        None
     }
 }

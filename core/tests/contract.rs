@@ -757,7 +757,7 @@ fn check_call(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(256))]
 
     /// Random operations over every call that plans or drops planned
     /// hosts: after each, no returned provision has an empty planned host,

@@ -7,6 +7,8 @@
 //! refused or works.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use proptest::prelude::*;
 use trimline::metering::*;
 use trimline::*;
@@ -276,7 +278,7 @@ fn oracle(prices: &[PriceTable], events: &[Event]) -> i128 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(128))]
 
     /// Guarantees 6, 7 and 10: any period cuts and any price changes bill
     /// exactly what pricing each millisecond on its own (and each run's
@@ -455,6 +457,27 @@ proptest! {
         for (s, e) in shares.iter().zip(&exacts) {
             prop_assert_eq!(s % unit, 0);
             prop_assert!((s * SUBNANOS_PER_NANO - e).abs() < unit * SUBNANOS_PER_NANO);
+        }
+        // Largest remainders first: every line given the extra unit (its
+        // share above its exact amount rounded down) has a remainder at
+        // least that of every line not given one; among equal remainders
+        // the earlier lines get it.
+        let step = unit * SUBNANOS_PER_NANO;
+        let lines: Vec<(i128, bool)> = shares
+            .iter()
+            .zip(&exacts)
+            .map(|(s, e)| (e.rem_euclid(step), *s != e.div_euclid(step) * unit))
+            .collect();
+        for (i, &(given_rem, given)) in lines.iter().enumerate() {
+            for (j, &(rem, other)) in lines.iter().enumerate() {
+                if given && !other {
+                    prop_assert!(
+                        given_rem > rem || (given_rem == rem && i < j),
+                        "line {} got the unit with remainder {}, line {} not with {}",
+                        i, given_rem, j, rem
+                    );
+                }
+            }
         }
     }
 }
@@ -635,7 +658,7 @@ fn config_with_window(window: u64) -> MeterConfig {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(192))]
 
     /// A meter snapshotted at any point (through JSON text, as an embedder
     /// stores it) and restored writes the same bytes, and from there

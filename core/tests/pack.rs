@@ -1,6 +1,8 @@
 //! The offline packing engine: typed errors, feasibility, warm starts,
 //! determinism and optimality on easy cases.
 
+mod common;
+
 use proptest::prelude::*;
 use trimline::pack::{Bins, MAX_DIMS, PackError, PackOptions, Packing, pack};
 
@@ -183,7 +185,7 @@ fn problem() -> impl Strategy<Value = (Vec<u64>, Vec<Vec<u64>>, u64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(common::cases(64))]
 
     #[test]
     fn packings_are_feasible_deterministic_and_never_worse_than_warm((cap, items, seed) in problem()) {

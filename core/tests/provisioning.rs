@@ -2348,7 +2348,7 @@ fn check_planned_everything(run: &Run) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(128))]
 
     #[test]
     fn substitution_and_provisioning_properties(case in gen_case()) {
@@ -2379,9 +2379,9 @@ proptest! {
 }
 
 proptest! {
-    // The failure this guards against was rare among random sequences; CI
-    // runs 256 cases; raise `cases` here for a longer search.
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // The failure this guards against was rare among random sequences: the
+    // default 256 cases run here; raise PROPTEST_CASES for a longer search.
+    #![proptest_config(common::cases(256))]
 
     /// The same sequences, checking that a reconcile plans for every pending
     /// instance that an available offering could take. Minimal failure

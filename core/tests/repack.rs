@@ -166,7 +166,7 @@ fn split_instances_are_pinned() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(128))]
 
     /// After any mix of placements and removals, the plan fits every node,
     /// stays in pools, and never uses more hosts than today.

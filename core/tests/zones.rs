@@ -804,7 +804,7 @@ fn room_in(s: &Scheduler, app: &AppSpec, z: &ZoneId) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(64))]
 
     /// After any sequence of scale-ups, scale-downs, zone and host changes
     /// (and the rebalance they start, carried out), every DoNotSchedule app

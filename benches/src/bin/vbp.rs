@@ -11,7 +11,9 @@
 //! exit code is 1 when one is not. `--assignments DIR` writes
 //! `DIR/<stem>.json` as `{"bins": [[item, ...], ...]}`. `--summary CSV`
 //! (a `*_summary_known.csv`; repeatable) adds, per set, the mean hosts/OPT
-//! over instances with a known OPT and the worst instance. `--baselines`
+//! over instances with a known OPT (and how many have one), the mean
+//! hosts/LB over the others, the worst instance, and the same mean for the
+//! best of the published heuristics per instance (`best_overall`). `--baselines`
 //! also runs First Fit, FFD by sum, kube MostAllocated and LeastAllocated
 //! and Nomad BestFit-v3 and reports them (per set: mean hosts/OPT, total
 //! hosts, stranded capacity per dimension). `--markdown` prints the report
@@ -166,8 +168,8 @@ fn report(
         }
         if args.markdown {
             println!("\n### {set}\n");
-            let mut h = "| packer | instances | mean hosts/OPT | worst | hosts |".to_string();
-            let mut sep = "|---|---|---|---|---|".to_string();
+            let mut h = "| packer | instances | mean hosts/OPT | with OPT | mean hosts/LB without OPT (instances) | worst | hosts |".to_string();
+            let mut sep = "|---|---|---|---|---|---|---|".to_string();
             for k in 0..max_dims {
                 h.push_str(&format!(" stranded d{} |", k + 1));
                 sep.push_str("---|");
@@ -183,21 +185,45 @@ fn report(
                 continue;
             }
             let mean = t.mean().map_or("-".into(), |m| format!("{m:.4}"));
+            let over_lb = t.mean_over_lb().map_or("-".into(), |m| format!("{m:.4}"));
             let worst = t
                 .worst
                 .as_ref()
                 .map_or("-".into(), |(w, n)| format!("{w:.3} {n}"));
             let stranded: Vec<String> = t.stranded().iter().map(|v| format!("{v:.2}%")).collect();
             println!(
-                "{set} {}: {} instances, {} with OPT, mean hosts/OPT {mean}, worst {worst}, hosts {}, stranded [{}]",
+                "{set} {}: {} instances, {} with OPT, mean hosts/OPT {mean}, {} without OPT, mean hosts/LB {over_lb}, worst {worst}, hosts {}, stranded [{}]",
                 p.name(),
                 t.instances,
                 t.with_opt,
+                t.without_opt,
                 t.hosts,
                 stranded.join(" ")
             );
         }
+        // The published heuristics' figures come from the summary, the same
+        // for every packer's tally.
+        if let Some(t) = tallies.get(&(si, 0)) {
+            if let Some(m) = t.best_published() {
+                let line = format!(
+                    "best of the ~350 published heuristic variants per instance (`best_overall`): mean hosts/OPT {m:.4} over {} instances",
+                    t.with_best
+                );
+                if args.markdown {
+                    println!("\n{}.", capitalise(&line));
+                } else {
+                    println!("{set} {line}");
+                }
+            }
+        }
     }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn main() -> ExitCode {

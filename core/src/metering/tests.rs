@@ -225,7 +225,7 @@ fn foreign(id: EventId) -> EventId {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::default())]
 
     /// Derived ids, remembered with their instance, and other ids,
     /// remembered in a table, follow the same rules, together: a replay is
@@ -265,7 +265,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::default())]
 
     /// A batch ingests exactly as one by one up to its first refused event,
     /// which it reports, and ingests nothing from there on: the results and
@@ -350,7 +350,11 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // Twice the default count (which PROPTEST_CASES sets).
+    #![proptest_config(ProptestConfig {
+        cases: ProptestConfig::default().cases.saturating_mul(2),
+        ..ProptestConfig::default()
+    })]
 
     /// A packed event reads back as what was packed.
     #[test]
@@ -520,7 +524,7 @@ fn take(m: &mut Meter, step: &Step) -> Outcome {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::default())]
 
     /// Snapshot and restore (through JSON) at any step of a stream with
     /// replays, conflicting replays, ids taken by other instances, several

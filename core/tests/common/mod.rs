@@ -1,10 +1,23 @@
 //! A small simulation harness for the integration tests: builds regions and
 //! steps virtual time, in the spirit of quinn's `tests/util.rs`.
-#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 use std::collections::BTreeSet;
 
 use trimline::*;
+
+/// Proptest's default configuration, which `PROPTEST_CASES` sets (256
+/// cases when unset), with the case count scaled to `per_256` per 256: a
+/// property that takes `cases(64)` runs 64 cases by default and ten times
+/// as many under `PROPTEST_CASES=2560`.
+pub fn cases(per_256: u32) -> proptest::test_runner::Config {
+    let default = proptest::test_runner::Config::default();
+    let cases = u64::from(default.cases) * u64::from(per_256) / 256;
+    proptest::test_runner::Config {
+        cases: u32::try_from(cases).unwrap_or(u32::MAX).max(1),
+        ..default
+    }
+}
 
 /// A SKU with one NUMA node (or `numa` equal nodes), x86_64, no features.
 pub fn sku(name: &str, cpu_millis: u64, memory_mib: u64) -> SkuSpec {
