@@ -14,22 +14,26 @@ const ZONES: [&str; 3] = ["a", "b", "c"];
 fn world() -> Scheduler {
     let mut s = Scheduler::default();
     for z in ZONES {
-        s.add_zone(z.parse().unwrap(), ZoneState::Up).unwrap();
+        s.add_zone(z.parse().unwrap(), ZoneState::Up, s.now())
+            .unwrap();
     }
-    s.add_sku(SkuSpec {
-        id: "g7.4x".parse().unwrap(),
-        family: "g7".parse().unwrap(),
-        generation: 7,
-        arch: Arch::X86_64,
-        cpu_vendor: "intel".parse().unwrap(),
-        allocatable: Resources::cpu_mem(16_000, 65_536).unwrap(),
-        perf_score: 100,
-        numa_nodes: vec![],
-        features: Default::default(),
-        accelerator_model: None,
-        local_disk: None,
-        price_nanos_per_second: 1_000,
-    })
+    s.add_sku(
+        SkuSpec {
+            id: "g7.4x".parse().unwrap(),
+            family: "g7".parse().unwrap(),
+            generation: 7,
+            arch: Arch::X86_64,
+            cpu_vendor: "intel".parse().unwrap(),
+            allocatable: Resources::cpu_mem(16_000, 65_536).unwrap(),
+            perf_score: 100,
+            numa_nodes: vec![],
+            features: Default::default(),
+            accelerator_model: None,
+            local_disk: None,
+            price_nanos_per_second: 1_000,
+        },
+        s.now(),
+    )
     .unwrap();
     let mut id = 1;
     for z in ZONES {
@@ -57,7 +61,7 @@ fn world() -> Scheduler {
         spec.spread.max_skew = Some(1);
         spec.priority = a % 7;
         let id = spec.id.clone();
-        s.add_app(spec).unwrap();
+        s.add_app(spec, s.now()).unwrap();
         let _ = s.scale(&id, 1_500, Timestamp(1)).unwrap();
     }
     s

@@ -92,7 +92,7 @@ fn scale_out(c: &mut Criterion) {
         );
         web.spread.max_skew = Some(1);
         let id = web.id.clone();
-        base.add_app(web).unwrap();
+        base.add_app(web, base.now()).unwrap();
         let _ = base.scale(&id, 100, Timestamp(1)).unwrap();
         group.bench_function(format!("{hosts}_hosts"), |b| {
             b.iter_batched(

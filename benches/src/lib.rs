@@ -68,7 +68,8 @@ pub fn region(hosts: usize, apps: usize, seed: u64) -> (Scheduler, Vec<AppId>) {
     for z in ZONES {
         // Fresh scheduler, distinct names: cannot fail.
         #[allow(clippy::unwrap_used)]
-        s.add_zone(name::<ZoneId>(z), ZoneState::Up).unwrap();
+        s.add_zone(name::<ZoneId>(z), ZoneState::Up, s.now())
+            .unwrap();
     }
     for (id, vcpu, gib, numa, gpus) in SKUS {
         let alloc = |n: u64| {
@@ -95,7 +96,7 @@ pub fn region(hosts: usize, apps: usize, seed: u64) -> (Scheduler, Vec<AppId>) {
             price_nanos_per_second: vcpu * 10_000,
         };
         #[allow(clippy::unwrap_used)]
-        s.add_sku(spec).unwrap();
+        s.add_sku(spec, s.now()).unwrap();
     }
     for h in 0..hosts {
         // GPU hosts are one in ten; the rest cycle through the others.
@@ -137,7 +138,7 @@ pub fn region(hosts: usize, apps: usize, seed: u64) -> (Scheduler, Vec<AppId>) {
         // other (a hard limit, like kube's DoNotSchedule topology spread).
         spec.spread.max_skew = Some(1);
         #[allow(clippy::unwrap_used)]
-        s.add_app(spec).unwrap();
+        s.add_app(spec, s.now()).unwrap();
         ids.push(id);
     }
     (s, ids)

@@ -36,7 +36,7 @@
 //!
 //! // 1. The region: a zone, a SKU with two NUMA nodes, two hosts.
 //! let mut s = Scheduler::new(Config::default());
-//! s.add_zone("zone-a".parse()?, ZoneState::Up)?;
+//! s.add_zone("zone-a".parse()?, ZoneState::Up, Timestamp(0))?;
 //! s.add_sku(SkuSpec {
 //!     id: "ecs.g7.4xlarge".parse()?,
 //!     family: "g7".parse()?,
@@ -51,7 +51,7 @@
 //!     accelerator_model: None,
 //!     local_disk: None,
 //!     price_nanos_per_second: 180_000,
-//! })?;
+//! }, Timestamp(0))?;
 //! for id in 1..=2 {
 //!     let d = s.add_host(
 //!         HostSpec { id: HostId(id), sku: "ecs.g7.4xlarge".parse()?, zone: "zone-a".parse()? },
@@ -64,7 +64,7 @@
 //! let erp_id: AppId = "erp".parse()?;
 //! let mut erp = AppSpec::new(erp_id.clone(), "acme".parse()?, Resources::cpu_mem(8_000, 32_768)?);
 //! erp.numa = NumaPolicy::SingleNode; // the whole instance on one NUMA node
-//! s.add_app(erp)?;
+//! s.add_app(erp, Timestamp(0))?;
 //!
 //! // 3. Will four instances fit? Ask without changing anything.
 //! let plan = s.dry_run(|s| s.scale(&erp_id, 4, Timestamp(10)))?;

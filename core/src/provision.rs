@@ -387,16 +387,16 @@ impl Scheduler {
     /// ```
     /// # use trimline::*;
     /// # let mut s = Scheduler::default();
-    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
     /// # s.add_sku(SkuSpec {
     /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
     /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
     /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
     /// #     numa_nodes: vec![], features: Default::default(),
     /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
-    /// # })?;
+    /// # }, Timestamp(0))?;
     /// let web: AppId = "web".parse()?;
-    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(16_000, 32_768)?))?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(16_000, 32_768)?), Timestamp(0))?;
     /// let _ = s.set_stock(&"g7.4xlarge".parse()?, &"a".parse()?, Stock::Known(5), Timestamp(0))?;
     ///
     /// // No running host: the scheduler asks for two new ones and places the

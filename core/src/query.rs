@@ -574,8 +574,9 @@ mod list_tests {
 
     fn one_placed() -> (Scheduler, InstanceId) {
         let mut s = Scheduler::default();
-        s.add_zone("a".parse().unwrap(), ZoneState::Up).unwrap();
-        s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+        s.add_zone("a".parse().unwrap(), ZoneState::Up, s.now())
+            .unwrap();
+        s.add_sku(sku("g7", 4_000, 8_192), s.now()).unwrap();
         let spec = HostSpec {
             id: HostId(1),
             sku: "g7".parse().unwrap(),
@@ -587,7 +588,7 @@ mod list_tests {
             "t".parse().unwrap(),
             Resources::cpu_mem(1_000, 1_024).unwrap(),
         );
-        s.add_app(app).unwrap();
+        s.add_app(app, s.now()).unwrap();
         let d = s.place(&"web".parse().unwrap(), Timestamp(1)).unwrap();
         let id = d.placements[0].instance;
         assert_eq!(s.check_invariants(), Ok(()));
@@ -634,14 +635,15 @@ mod corruption_tests {
     fn region() -> (Scheduler, InstanceId, InstanceId) {
         let mut s = Scheduler::default();
         for z in ["a", "b"] {
-            s.add_zone(z.parse().unwrap(), ZoneState::Up).unwrap();
+            s.add_zone(z.parse().unwrap(), ZoneState::Up, s.now())
+                .unwrap();
         }
-        s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+        s.add_sku(sku("g7", 4_000, 8_192), s.now()).unwrap();
         // The same shape under another name.
-        s.add_sku(sku("g7b", 4_000, 8_192)).unwrap();
+        s.add_sku(sku("g7b", 4_000, 8_192), s.now()).unwrap();
         let mut n2 = sku("n2", 8_000, 16_384);
         n2.numa_nodes = vec![Resources::new(4_000, 8_192, 5_000, 0).unwrap(); 2];
-        s.add_sku(n2).unwrap();
+        s.add_sku(n2, s.now()).unwrap();
         let host = |id, sku: &str, zone: &str| HostSpec {
             id: HostId(id),
             sku: sku.parse().unwrap(),
@@ -657,14 +659,14 @@ mod corruption_tests {
             r(1_000, 1_024),
         );
         web.spread.zones = vec!["a".parse().unwrap()];
-        s.add_app(web).unwrap();
+        s.add_app(web, s.now()).unwrap();
         let mut single = AppSpec::new(
             "single".parse().unwrap(),
             "t".parse().unwrap(),
             r(3_500, 2_048),
         );
         single.numa = NumaPolicy::SingleNode;
-        s.add_app(single).unwrap();
+        s.add_app(single, s.now()).unwrap();
         let d = s.place(&"web".parse().unwrap(), Timestamp(1)).unwrap();
         let web = d.placements[0].instance;
         let d = s.place(&"single".parse().unwrap(), Timestamp(1)).unwrap();

@@ -39,7 +39,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut s = Scheduler::default();
-//! s.add_zone("a".parse()?, ZoneState::Up)?;
+//! s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
 //! s.add_sku(SkuSpec {
 //!     id: "g7".parse()?,
 //!     family: "g7".parse()?,
@@ -53,15 +53,15 @@
 //!     accelerator_model: None,
 //!     local_disk: None,
 //!     price_nanos_per_second: 180_000,
-//! })?;
+//! }, Timestamp(0))?;
 //! for id in 1..=4 {
 //!     let spec = HostSpec { id: HostId(id), sku: "g7".parse()?, zone: "a".parse()? };
 //!     let _ = s.add_host(spec, Timestamp(0))?;
 //! }
 //! let big = AppSpec::new("batch".parse()?, "t".parse()?, Resources::cpu_mem(12_000, 8_192)?);
 //! let web = AppSpec::new("web".parse()?, "t".parse()?, Resources::cpu_mem(4_000, 8_192)?);
-//! s.add_app(big)?;
-//! s.add_app(web)?;
+//! s.add_app(big, Timestamp(0))?;
+//! s.add_app(web, Timestamp(0))?;
 //! // Four batch instances take a host each; four web instances fill the
 //! // rest of each host; then the batch job ends.
 //! let _ = s.scale(&"batch".parse()?, 4, Timestamp(1))?;

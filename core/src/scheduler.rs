@@ -421,8 +421,9 @@ impl Scheduler {
 
     // ----- catalog and topology ------------------------------------------
 
-    /// Add a SKU to the catalog. SKUs cannot be removed.
-    pub fn add_sku(&mut self, spec: SkuSpec) -> Result<(), Error> {
+    /// Add a SKU to the catalog at `now`. SKUs cannot be removed.
+    pub fn add_sku(&mut self, spec: SkuSpec, now: Timestamp) -> Result<(), Error> {
+        self.check_time(now)?;
         if self.skus.contains_key(&spec.id) {
             return Err(Error::DuplicateSku(spec.id));
         }
@@ -437,16 +438,24 @@ impl Scheduler {
         self.skus.insert(id, spec);
         // Price references and verdicts depend on the whole catalog.
         self.epoch += 1;
+        self.now = now;
         Ok(())
     }
 
-    /// Declare a zone. Zones cannot be removed; a lost zone is
+    /// Declare a zone at `now`. Zones cannot be removed; a lost zone is
     /// [`ZoneState::Down`].
-    pub fn add_zone(&mut self, zone: ZoneId, state: ZoneState) -> Result<(), Error> {
+    pub fn add_zone(
+        &mut self,
+        zone: ZoneId,
+        state: ZoneState,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.check_time(now)?;
         if self.zones.contains_key(&zone) {
             return Err(Error::DuplicateZone(zone));
         }
         self.zones.insert(zone, state);
+        self.now = now;
         Ok(())
     }
 
@@ -497,16 +506,16 @@ impl Scheduler {
     /// ```
     /// # use trimline::*;
     /// # let mut s = Scheduler::default();
-    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
     /// # s.add_sku(SkuSpec {
     /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
     /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
     /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
     /// #     numa_nodes: vec![], features: Default::default(),
     /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
-    /// # })?;
+    /// # }, Timestamp(0))?;
     /// let web: AppId = "web".parse()?;
-    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?), Timestamp(0))?;
     ///
     /// // No host yet: the instance waits, and the reason says so.
     /// let d = s.scale(&web, 1, Timestamp(1))?;
@@ -657,8 +666,10 @@ impl Scheduler {
 
     // ----- apps ------------------------------------------------------------
 
-    /// Register an app. It has no instances until it is placed or scaled.
-    pub fn add_app(&mut self, spec: AppSpec) -> Result<(), Error> {
+    /// Register an app at `now`. It has no instances until it is placed
+    /// or scaled.
+    pub fn add_app(&mut self, spec: AppSpec, now: Timestamp) -> Result<(), Error> {
+        self.check_time(now)?;
         if self.apps.contains_key(&spec.id) {
             return Err(Error::DuplicateApp(spec.id));
         }
@@ -717,11 +728,14 @@ impl Scheduler {
                 verdicts: None,
             },
         );
+        self.now = now;
         Ok(())
     }
 
-    /// Remove an app that has no instances (scale it to zero first).
-    pub fn remove_app(&mut self, id: &AppId) -> Result<(), Error> {
+    /// Remove an app that has no instances (scale it to zero first), at
+    /// `now`.
+    pub fn remove_app(&mut self, id: &AppId, now: Timestamp) -> Result<(), Error> {
+        self.check_time(now)?;
         let Some(ix) = self.apps.get_index_of(id) else {
             return Err(Error::UnknownApp(id.clone()));
         };
@@ -740,6 +754,7 @@ impl Scheduler {
                 inst.app -= 1;
             }
         }
+        self.now = now;
         Ok(())
     }
 
@@ -771,7 +786,7 @@ impl Scheduler {
     /// ```
     /// # use trimline::*;
     /// # let mut s = Scheduler::default();
-    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
     /// # let mut sku = SkuSpec {
     /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
     /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
@@ -779,9 +794,9 @@ impl Scheduler {
     /// #     numa_nodes: vec![], features: Default::default(),
     /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
     /// # };
-    /// # s.add_sku(sku)?;
+    /// # s.add_sku(sku, Timestamp(0))?;
     /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
-    /// s.add_app(AppSpec::new("web".parse()?, "acme".parse()?, Resources::cpu_mem(2_000, 4_096)?))?;
+    /// s.add_app(AppSpec::new("web".parse()?, "acme".parse()?, Resources::cpu_mem(2_000, 4_096)?), Timestamp(0))?;
     /// let d = s.place(&"web".parse()?, Timestamp(1))?;
     /// assert_eq!(d.placements[0].host, HostId(1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -867,17 +882,17 @@ impl Scheduler {
     /// ```
     /// # use trimline::*;
     /// # let mut s = Scheduler::default();
-    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
     /// # s.add_sku(SkuSpec {
     /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
     /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
     /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
     /// #     numa_nodes: vec![], features: Default::default(),
     /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
-    /// # })?;
+    /// # }, Timestamp(0))?;
     /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
     /// let web: AppId = "web".parse()?;
-    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?), Timestamp(0))?;
     ///
     /// // One 16-vCPU host holds four 4-vCPU instances; the fifth waits.
     /// let d = s.scale(&web, 5, Timestamp(1))?;
@@ -1568,8 +1583,8 @@ mod tests {
     fn a_full_class_refuses_more_hosts() {
         let mut s = Scheduler::default();
         let zone = ZoneId::new("a").unwrap();
-        s.add_zone(zone.clone(), ZoneState::Up).unwrap();
-        s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+        s.add_zone(zone.clone(), ZoneState::Up, s.now()).unwrap();
+        s.add_sku(sku("g7", 4_000, 8_192), s.now()).unwrap();
         let spec = |id| HostSpec {
             id: HostId(id),
             sku: SkuId::new("g7").unwrap(),

@@ -135,17 +135,17 @@ impl Scheduler {
     /// ```
     /// # use trimline::*;
     /// # let mut s = Scheduler::default();
-    /// # s.add_zone("a".parse()?, ZoneState::Up)?;
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
     /// # s.add_sku(SkuSpec {
     /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
     /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
     /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
     /// #     numa_nodes: vec![], features: Default::default(),
     /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
-    /// # })?;
+    /// # }, Timestamp(0))?;
     /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
     /// let web: AppId = "web".parse()?;
-    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+    /// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?), Timestamp(0))?;
     /// let _ = s.scale(&web, 3, Timestamp(1))?;
     ///
     /// // Store it anywhere serde writes to; restore it on another replica.
@@ -248,13 +248,13 @@ impl Scheduler {
         }
         let mut s = Scheduler::new(config);
         for sku in snapshot.skus {
-            s.add_sku(sku)?;
+            s.add_sku(sku, Timestamp::ZERO)?;
         }
         for z in snapshot.zones {
-            s.add_zone(z.id, z.state)?;
+            s.add_zone(z.id, z.state, Timestamp::ZERO)?;
         }
         for app in snapshot.apps {
-            s.add_app(app)?;
+            s.add_app(app, Timestamp::ZERO)?;
         }
         for o in snapshot.offerings {
             let duplicate = |s: &Scheduler| {

@@ -6,7 +6,7 @@
 //!
 //! let mut s = Scheduler::default();
 //! for z in ["a", "b", "c"] {
-//!     s.add_zone(z.parse()?, ZoneState::Up)?;
+//!     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
 //! }
 //! s.add_sku(SkuSpec {
 //!     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
@@ -14,7 +14,7 @@
 //!     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
 //!     numa_nodes: vec![], features: Default::default(),
 //!     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
-//! })?;
+//! }, Timestamp(0))?;
 //! for (id, zone) in [(1, "a"), (2, "b"), (3, "c")] {
 //!     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
 //!     let _ = s.add_host(host, Timestamp(0))?;
@@ -22,7 +22,7 @@
 //! let web: AppId = "web".parse()?;
 //! let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1_000, 2_048)?);
 //! spec.spread.max_skew = Some(1);
-//! s.add_app(spec)?;
+//! s.add_app(spec, Timestamp(0))?;
 //! let _ = s.scale(&web, 6, Timestamp(1))?; // two per zone
 //!
 //! // Losing any one zone now would be survived.
@@ -887,7 +887,7 @@ mod fast_path_tests {
                 .collect();
             for (i, name) in names.iter().enumerate() {
                 let state = if up[i] { ZoneState::Up } else { ZoneState::Down };
-                s.add_zone(name.clone(), state).unwrap();
+                s.add_zone(name.clone(), state, s.now()).unwrap();
             }
             let mut spec = crate::AppSpec::new(
                 "a".parse().unwrap(),
@@ -901,7 +901,7 @@ mod fast_path_tests {
                 .filter(|(i, _)| allowed[*i])
                 .map(|(_, n)| n.clone())
                 .collect();
-            s.add_app(spec).unwrap();
+            s.add_app(spec, s.now()).unwrap();
             s.apps[0].zone_counts = counts.clone();
             proptest::prop_assert!(matches!(s.spread_check(0), SpreadCheck::Counts(_, _)));
             for z in 0..counts.len() {

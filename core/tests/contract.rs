@@ -19,9 +19,9 @@ fn t(ms: u64) -> Timestamp {
 /// and the app "svc" (4 vCPU, 16 GiB: four per host). No running host.
 fn one_offering(stock: Stock) -> Scheduler {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(sku("g7.4x", 16_000, 65_536)).unwrap();
-    s.add_app(app("svc", 4_000, 16_384)).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku("g7.4x", 16_000, 65_536), s.now()).unwrap();
+    s.add_app(app("svc", 4_000, 16_384), s.now()).unwrap();
     let d = s.set_stock(&id("g7.4x"), &id("a"), stock, t(1)).unwrap();
     assert!(d.is_empty());
     s
@@ -249,10 +249,10 @@ fn scale_down_cancels_only_the_planned_hosts_it_empties() {
 fn dropped_planned_hosts_are_listed_with_their_cause() {
     let mut s = Scheduler::default();
     for z in ["a", "b"] {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
-    s.add_sku(sku("g7.4x", 16_000, 65_536)).unwrap();
-    s.add_app(app("svc", 4_000, 16_384)).unwrap();
+    s.add_sku(sku("g7.4x", 16_000, 65_536), s.now()).unwrap();
+    s.add_app(app("svc", 4_000, 16_384), s.now()).unwrap();
     for z in ["a", "b"] {
         let _ = s
             .set_stock(&id("g7.4x"), &id(z), Stock::Unknown, t(1))
@@ -480,27 +480,28 @@ fn gen_op() -> impl Strategy<Value = Op> {
 fn model(stocks: &[Stock]) -> Scheduler {
     let mut s = Scheduler::default();
     for z in ZONES {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
-    s.add_sku(sku("g7.4x", 16_000, 65_536)).unwrap();
+    s.add_sku(sku("g7.4x", 16_000, 65_536), s.now()).unwrap();
     let mut big = with_numa(sku("g7.8x", 32_000, 131_072), 2);
     big.price_nanos_per_second = 2_000;
-    s.add_sku(big).unwrap();
+    s.add_sku(big, s.now()).unwrap();
     let mut c7 = sku("c7.4x", 16_000, 32_768);
     c7.price_nanos_per_second = 900;
-    s.add_sku(c7).unwrap();
+    s.add_sku(c7, s.now()).unwrap();
     let mut web = app("web", 4_000, 16_384);
     web.spread.max_skew = Some(1);
-    s.add_app(web).unwrap();
-    s.add_app(app("batch", 6_000, 12_288)).unwrap();
+    s.add_app(web, s.now()).unwrap();
+    s.add_app(app("batch", 6_000, 12_288), s.now()).unwrap();
     let mut db = app("db", 8_000, 32_768);
     db.numa = NumaPolicy::SingleNode;
     db.sku = Some(id("g7.4x"));
     db.spread.max_skew = Some(2);
     db.spread.when_unsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
     db.substitution.disruption_budget = 2;
-    s.add_app(db).unwrap();
-    s.add_app(best_effort(app("be", 2_000, 4_096))).unwrap();
+    s.add_app(db, s.now()).unwrap();
+    s.add_app(best_effort(app("be", 2_000, 4_096)), s.now())
+        .unwrap();
     for (k, stock) in stocks.iter().enumerate() {
         let (sku, zone) = (SKUS[k % 3], ZONES[k / 3]);
         let _ = s.set_stock(&id(sku), &id(zone), *stock, t(1)).unwrap();

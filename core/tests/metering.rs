@@ -1168,8 +1168,8 @@ fn invoices_round_once_and_lines_sum_to_the_total() {
 
 fn region() -> (Scheduler, AppId) {
     let mut s = Scheduler::default();
-    s.add_zone(id("zone-a"), ZoneState::Up).unwrap();
-    s.add_sku(common::sku("ecs.g7.2xlarge", 8_000, 32_768))
+    s.add_zone(id("zone-a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(common::sku("ecs.g7.2xlarge", 8_000, 32_768), s.now())
         .unwrap();
     for h in 1..=2 {
         let _ = s
@@ -1180,11 +1180,14 @@ fn region() -> (Scheduler, AppId) {
             .unwrap();
     }
     let shop: AppId = id("shop");
-    s.add_app(AppSpec::new(
-        shop.clone(),
-        id("acme"),
-        Resources::cpu_mem(1_500, 3_072).unwrap(), // 1.5 vCPU, 3 GiB
-    ))
+    s.add_app(
+        AppSpec::new(
+            shop.clone(),
+            id("acme"),
+            Resources::cpu_mem(1_500, 3_072).unwrap(), // 1.5 vCPU, 3 GiB
+        ),
+        s.now(),
+    )
     .unwrap();
     (s, shop)
 }
@@ -1532,8 +1535,8 @@ fn shared_and_fresh_names_meter_alike() {
 /// (1.5 vCPU, 3 GiB); the meter at 10,000 per vCPU-s, 1,000 per GiB-s.
 fn one_host() -> (Scheduler, AppId, Meter) {
     let mut s = Scheduler::default();
-    s.add_zone(id("zone-a"), ZoneState::Up).unwrap();
-    s.add_sku(common::sku("ecs.g7.2xlarge", 8_000, 32_768))
+    s.add_zone(id("zone-a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(common::sku("ecs.g7.2xlarge", 8_000, 32_768), s.now())
         .unwrap();
     let _ = s
         .add_host(
@@ -1542,11 +1545,14 @@ fn one_host() -> (Scheduler, AppId, Meter) {
         )
         .unwrap();
     let shop: AppId = id("shop");
-    s.add_app(AppSpec::new(
-        shop.clone(),
-        id("acme"),
-        Resources::cpu_mem(1_500, 3_072).unwrap(),
-    ))
+    s.add_app(
+        AppSpec::new(
+            shop.clone(),
+            id("acme"),
+            Resources::cpu_mem(1_500, 3_072).unwrap(),
+        ),
+        s.now(),
+    )
     .unwrap();
     let mut m = Meter::new(MeterConfig::default()).unwrap();
     m.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))

@@ -147,11 +147,11 @@ fn config_defaults_and_clamping() {
 #[test]
 fn add_sku_fills_in_the_single_numa_node() {
     let mut s = Scheduler::default();
-    s.add_sku(sku(G7, 16_000, 65_536)).unwrap();
+    s.add_sku(sku(G7, 16_000, 65_536), s.now()).unwrap();
     let spec = s.sku(&id(G7)).unwrap();
     assert_eq!(spec.numa_nodes, vec![spec.allocatable]);
     assert_eq!(spec.vcpus(), 16);
-    s.add_sku(with_numa(sku("r7.8xlarge", 32_000, 262_144), 2))
+    s.add_sku(with_numa(sku("r7.8xlarge", 32_000, 262_144), 2), s.now())
         .unwrap();
     assert_eq!(
         s.sku(&id("r7.8xlarge")).unwrap().numa_nodes,
@@ -164,8 +164,8 @@ fn add_sku_fills_in_the_single_numa_node() {
 #[test]
 fn add_sku_refuses_a_duplicate_name() {
     let mut s = Scheduler::default();
-    s.add_sku(sku(G7, 16_000, 65_536)).unwrap();
-    let e = refused(&mut s, |s| s.add_sku(sku(G7, 8_000, 32_768)));
+    s.add_sku(sku(G7, 16_000, 65_536), s.now()).unwrap();
+    let e = refused(&mut s, |s| s.add_sku(sku(G7, 8_000, 32_768), s.now()));
     assert_eq!(e, Error::DuplicateSku(id(G7)));
     assert_eq!(e.to_string(), "sku g7.4xlarge exists already");
     assert_eq!(s.sku(&id(G7)).unwrap().allocatable.cpu_millis(), 16_000);
@@ -239,7 +239,7 @@ fn add_sku_refuses_invalid_specs_naming_the_sku_and_the_problem() {
     ];
     for (spec, source, text) in cases {
         let name = spec.id.clone();
-        let e = refused(&mut s_empty(), |s| s.add_sku(spec));
+        let e = refused(&mut s_empty(), |s| s.add_sku(spec, s.now()));
         assert_eq!(e, Error::InvalidSku { sku: name, source }, "{text}");
         assert_eq!(e.to_string(), text);
         assert!(std::error::Error::source(&e).is_some());
@@ -255,9 +255,9 @@ fn s_empty() -> Scheduler {
 #[test]
 fn add_zone_refuses_a_duplicate() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_zone(id("b"), ZoneState::Draining).unwrap();
-    let e = refused(&mut s, |s| s.add_zone(id("a"), ZoneState::Down));
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_zone(id("b"), ZoneState::Draining, s.now()).unwrap();
+    let e = refused(&mut s, |s| s.add_zone(id("a"), ZoneState::Down, s.now()));
     assert_eq!(e, Error::DuplicateZone(id("a")));
     assert_eq!(e.to_string(), "zone a exists already");
     assert_eq!(s.zone_state(&id("a")), Some(ZoneState::Up));
@@ -600,11 +600,13 @@ fn add_app_refuses_duplicates_and_invalid_specs() {
     sim.app(web.clone());
     assert_eq!(sim.s.app(&id("web")), Some(&web));
 
-    let e = refused(&mut sim.s, |s| s.add_app(app("web", 2_000, 2_048)));
+    let e = refused(&mut sim.s, |s| s.add_app(app("web", 2_000, 2_048), s.now()));
     assert_eq!(e, Error::DuplicateApp(id("web")));
     assert_eq!(e.to_string(), "app web exists already");
 
-    let e = refused(&mut sim.s, |s| s.add_app(app("zero-cpu", 0, 1_024)));
+    let e = refused(&mut sim.s, |s| {
+        s.add_app(app("zero-cpu", 0, 1_024), s.now())
+    });
     assert_eq!(
         e,
         Error::InvalidApp {
@@ -618,7 +620,9 @@ fn add_app_refuses_duplicates_and_invalid_specs() {
         e.to_string(),
         "app zero-cpu: resources: cpu must be greater than zero"
     );
-    let e = refused(&mut sim.s, |s| s.add_app(app("zero-mem", 1_000, 0)));
+    let e = refused(&mut sim.s, |s| {
+        s.add_app(app("zero-mem", 1_000, 0), s.now())
+    });
     assert_eq!(
         e,
         Error::InvalidApp {
@@ -632,7 +636,7 @@ fn add_app_refuses_duplicates_and_invalid_specs() {
 
     let mut no_arch = app("no-arch", 1_000, 1_024);
     no_arch.arches.clear();
-    let e = refused(&mut sim.s, |s| s.add_app(no_arch));
+    let e = refused(&mut sim.s, |s| s.add_app(no_arch, s.now()));
     assert_eq!(
         e,
         Error::InvalidApp {
@@ -643,12 +647,12 @@ fn add_app_refuses_duplicates_and_invalid_specs() {
 
     let mut elsewhere = app("elsewhere", 1_000, 1_024);
     elsewhere.spread.zones = vec![id("a"), id("zz")];
-    let e = refused(&mut sim.s, |s| s.add_app(elsewhere));
+    let e = refused(&mut sim.s, |s| s.add_app(elsewhere, s.now()));
     assert_eq!(e, Error::UnknownZone(id("zz")));
 
     let mut twice = app("twice", 1_000, 1_024);
     twice.spread.zones = vec![id("a"), id("b"), id("a")];
-    let e = refused(&mut sim.s, |s| s.add_app(twice));
+    let e = refused(&mut sim.s, |s| s.add_app(twice, s.now()));
     assert_eq!(
         e,
         Error::InvalidApp {
@@ -671,10 +675,10 @@ fn remove_app_refuses_unknown_apps_and_apps_with_instances() {
     let d = sim.scale("web", 9);
     assert_eq!((d.placements.len(), d.pending.len()), (8, 1));
 
-    let e = refused(&mut sim.s, |s| s.remove_app(&id("ghost")));
+    let e = refused(&mut sim.s, |s| s.remove_app(&id("ghost"), s.now()));
     assert_eq!(e, Error::UnknownApp(id("ghost")));
     assert_eq!(e.to_string(), "unknown app ghost");
-    let e = refused(&mut sim.s, |s| s.remove_app(&id("web")));
+    let e = refused(&mut sim.s, |s| s.remove_app(&id("web"), s.now()));
     assert_eq!(
         e,
         Error::AppHasInstances {
@@ -685,7 +689,7 @@ fn remove_app_refuses_unknown_apps_and_apps_with_instances() {
     assert_eq!(e.to_string(), "app web still has 9 instances");
 
     let _ = sim.scale("web", 0);
-    sim.s.remove_app(&id("web")).unwrap();
+    sim.s.remove_app(&id("web"), sim.s.now()).unwrap();
     assert!(sim.s.app(&id("web")).is_none());
     let t = sim.tick(1);
     let e = refused(&mut sim.s, |s| s.scale(&id("web"), 1, t));
@@ -707,7 +711,7 @@ fn removing_an_earlier_app_keeps_later_apps_working() {
     let _ = sim.scale("second", 3);
     let _ = sim.scale("third", 2);
     let _ = sim.scale("first", 0);
-    sim.s.remove_app(&id("first")).unwrap();
+    sim.s.remove_app(&id("first"), sim.s.now()).unwrap();
     assert_no_overcommit(&sim.s);
 
     let names: Vec<String> = sim.s.apps().map(|a| a.id.to_string()).collect();
@@ -880,6 +884,37 @@ fn all_or_nothing_batch_that_does_not_fit_changes_nothing() {
         d.placements.iter().map(|p| p.instance).collect::<Vec<_>>(),
         ids(1..=4)
     );
+}
+
+/// Declaring SKUs, zones and apps takes `now` like every other mutating
+/// call: it may not go back in time (and then changes nothing), and it
+/// moves the scheduler's clock, so a command log has one form.
+#[test]
+fn catalog_topology_and_app_calls_take_now() {
+    let mut s = Scheduler::default();
+    s.add_zone(id("a"), ZoneState::Up, Timestamp(5)).unwrap();
+    assert_eq!(s.now(), Timestamp(5));
+    s.add_sku(sku(G7, 16_000, 65_536), Timestamp(6)).unwrap();
+    assert_eq!(s.now(), Timestamp(6));
+    s.add_app(app("web", 4_000, 8_192), Timestamp(7)).unwrap();
+    assert_eq!(s.now(), Timestamp(7));
+    let back = Timestamp(1);
+    let e = refused(&mut s, |s| s.add_zone(id("b"), ZoneState::Up, back));
+    assert!(matches!(e, Error::TimeWentBackwards { .. }), "{e:?}");
+    let e = refused(&mut s, |s| {
+        s.add_sku(sku("c7.4xlarge", 16_000, 32_768), back)
+    });
+    assert!(matches!(e, Error::TimeWentBackwards { .. }), "{e:?}");
+    let e = refused(&mut s, |s| s.add_app(app("api", 1_000, 1_024), back));
+    assert!(matches!(e, Error::TimeWentBackwards { .. }), "{e:?}");
+    let e = refused(&mut s, |s| s.remove_app(&id("web"), back));
+    assert!(matches!(e, Error::TimeWentBackwards { .. }), "{e:?}");
+    s.remove_app(&id("web"), Timestamp(9)).unwrap();
+    assert_eq!(s.now(), Timestamp(9));
+    // A refused call leaves the clock where it was.
+    let e = refused(&mut s, |s| s.remove_app(&id("web"), Timestamp(20)));
+    assert_eq!(e, Error::UnknownApp(id("web")));
+    assert_eq!(s.now(), Timestamp(9));
 }
 
 /// An empty batch is valid in both modes: it creates nothing, decides
@@ -1531,17 +1566,19 @@ fn compute_and_memory_hosts(classes_per_zone: u32) -> Scheduler {
         classes_per_zone,
         ..Config::default()
     });
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(sku("c7.4xlarge", 16_000, 32_768)).unwrap();
-    s.add_sku(sku("r7.4xlarge", 16_000, 131_072)).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku("c7.4xlarge", 16_000, 32_768), s.now())
+        .unwrap();
+    s.add_sku(sku("r7.4xlarge", 16_000, 131_072), s.now())
+        .unwrap();
     let _ = s
         .add_host(host_spec(1, "c7.4xlarge", "a"), Timestamp(1))
         .unwrap();
     let _ = s
         .add_host(host_spec(2, "r7.4xlarge", "a"), Timestamp(1))
         .unwrap();
-    s.add_app(app("mem", 1_000, 8_192)).unwrap();
-    s.add_app(app("cpu", 4_000, 4_096)).unwrap();
+    s.add_app(app("mem", 1_000, 8_192), s.now()).unwrap();
+    s.add_app(app("cpu", 4_000, 4_096), s.now()).unwrap();
     s
 }
 
@@ -1611,11 +1648,11 @@ fn best_fit_prefers_the_fuller_host_and_ties_go_to_the_lower_id() {
     );
 
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(sku(G7, 16_000, 65_536)).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku(G7, 16_000, 65_536), s.now()).unwrap();
     let _ = s.add_host(host_spec(5, G7, "a"), Timestamp(1)).unwrap();
     let _ = s.add_host(host_spec(3, G7, "a"), Timestamp(2)).unwrap();
-    s.add_app(app("web", 2_000, 4_096)).unwrap();
+    s.add_app(app("web", 2_000, 4_096), s.now()).unwrap();
     let d = s.place(&id("web"), Timestamp(3)).unwrap();
     assert_eq!(d.placements[0].host, HostId(3));
 }

@@ -235,49 +235,49 @@ fn region(setup: &Setup) -> Scheduler {
         ..Config::default()
     });
     for z in ZONES {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
-    s.add_sku(sku(SKUS[0], 8_000, 32_768)).unwrap();
+    s.add_sku(sku(SKUS[0], 8_000, 32_768), s.now()).unwrap();
     let mut numa = with_numa(sku(SKUS[1], 32_000, 131_072), 2);
     numa.price_nanos_per_second = 4_000;
-    s.add_sku(numa).unwrap();
+    s.add_sku(numa, s.now()).unwrap();
     let mut gpu = with_numa(sku(SKUS[2], 16_000, 65_536), 2);
     gpu.allocatable = Resources::new(16_000, 65_536, 10_000, 2).unwrap();
     gpu.numa_nodes = vec![Resources::new(8_000, 32_768, 5_000, 1).unwrap(); 2];
     gpu.accelerator_model = Some(id("a10"));
     gpu.features.insert(id("gpu:a10"));
     gpu.price_nanos_per_second = 6_000;
-    s.add_sku(gpu).unwrap();
+    s.add_sku(gpu, s.now()).unwrap();
     let mut c7 = sku(SKUS[3], 8_000, 16_384);
     c7.price_nanos_per_second = 900;
-    s.add_sku(c7).unwrap();
+    s.add_sku(c7, s.now()).unwrap();
 
     let mut web = common::app(APPS[0], 1_000, 2_048);
     web.spread.zones = vec![id("a"), id("b")];
-    s.add_app(web).unwrap();
+    s.add_app(web, s.now()).unwrap();
     let mut erp = common::app(APPS[1], 12_000, 48_000);
     erp.numa = NumaPolicy::SingleNode;
     erp.priority = 5;
-    s.add_app(erp).unwrap();
+    s.add_app(erp, s.now()).unwrap();
     let mut batch = common::app(APPS[2], 3_000, 6_000);
     batch.qos = QosTier::BestEffort;
-    s.add_app(batch).unwrap();
+    s.add_app(batch, s.now()).unwrap();
     let mut g = AppSpec::new(
         id(APPS[3]),
         id("t2"),
         Resources::new(4_000, 16_384, 100, 1).unwrap(),
     );
     g.features.insert(id("gpu:a10"));
-    s.add_app(g).unwrap();
+    s.add_app(g, s.now()).unwrap();
     let mut cache = common::app(APPS[4], 2_000, 24_000);
     cache.qos = QosTier::BestEffort;
     cache.numa = NumaPolicy::SingleNode;
-    s.add_app(cache).unwrap();
+    s.add_app(cache, s.now()).unwrap();
     let mut skew = common::app(APPS[5], 2_000, 4_096);
     skew.spread.max_skew = Some(1);
     skew.spread.min_zones = 2;
     skew.priority = 3;
-    s.add_app(skew).unwrap();
+    s.add_app(skew, s.now()).unwrap();
     // No app here has zone weights: a scheduler restored from a snapshot
     // orders a weighted app's zones differently from the original when an
     // index class was emptied before the snapshot (the original keeps the
@@ -288,13 +288,13 @@ fn region(setup: &Setup) -> Scheduler {
     let mut anyway = common::app(APPS[6], 1_000, 1_024);
     anyway.spread.max_skew = Some(1);
     anyway.spread.when_unsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
-    s.add_app(anyway).unwrap();
+    s.add_app(anyway, s.now()).unwrap();
     let mut tiered = common::app(APPS[7], 3_000, 6_000);
     tiered.sku = Some(id(SKUS[0]));
     tiered.substitution.tiers = vec![vec![id(SKUS[0])], vec![id("c7")]];
     tiered.substitution.on_exhaustion = OnExhaustion::StayPending;
     tiered.spread.max_skew = Some(2);
-    s.add_app(tiered).unwrap();
+    s.add_app(tiered, s.now()).unwrap();
     // Lopsided shapes that never share a `g7.2x` host: `cpu` leaves one
     // with 3 vCPU and 29 GiB free, `mem` one with 4 vCPU and 12.5 GiB. A
     // leaf block of such hosts has a bound (4 vCPU, 29 GiB, and 29 GiB
@@ -305,14 +305,14 @@ fn region(setup: &Setup) -> Scheduler {
     let mut cpu = common::app(APPS[8], 5_000, 3_000);
     cpu.qos = QosTier::BestEffort;
     cpu.spread.zones = vec![id("a")];
-    s.add_app(cpu).unwrap();
+    s.add_app(cpu, s.now()).unwrap();
     let mut mem = common::app(APPS[9], 4_000, 20_000);
     mem.spread.zones = vec![id("a")];
-    s.add_app(mem).unwrap();
+    s.add_app(mem, s.now()).unwrap();
     let mut big = common::app(APPS[10], 3_500, 16_384);
     big.qos = QosTier::BestEffort;
     big.spread.zones = vec![id("a")];
-    s.add_app(big).unwrap();
+    s.add_app(big, s.now()).unwrap();
     s
 }
 

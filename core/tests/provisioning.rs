@@ -177,14 +177,18 @@ const LAUNCH: Timestamp = Timestamp(10_000);
 fn launch_sim(arm_image: bool, offers: &[(&str, &str, Stock)]) -> Scheduler {
     let mut s = Scheduler::default();
     for z in ["a", "b", "c"] {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
-    s.add_sku(sku_pp(G7, 16_000, 65_536, 100, 1_000)).unwrap();
-    s.add_sku(gen8(sku_pp(G8I, 24_000, 98_304, 120, 1_650)))
+    s.add_sku(sku_pp(G7, 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
-    s.add_sku(gen8(aarch64(sku_pp(G8Y, 16_000, 65_536, 110, 800))))
+    s.add_sku(gen8(sku_pp(G8I, 24_000, 98_304, 120, 1_650)), s.now())
         .unwrap();
-    s.add_sku(gen8(sku_pp(G8AE, 16_000, 65_536, 130, 1_310)))
+    s.add_sku(
+        gen8(aarch64(sku_pp(G8Y, 16_000, 65_536, 110, 800))),
+        s.now(),
+    )
+    .unwrap();
+    s.add_sku(gen8(sku_pp(G8AE, 16_000, 65_536, 130, 1_310)), s.now())
         .unwrap();
     for (h, z) in [(1, "a"), (2, "b"), (3, "c")] {
         let d = s.add_host(host_spec(h, G7, z), t(1)).unwrap();
@@ -195,7 +199,7 @@ fn launch_sim(arm_image: bool, offers: &[(&str, &str, Stock)]) -> Scheduler {
     if arm_image {
         game.arches.insert(Arch::Aarch64);
     }
-    s.add_app(game).unwrap();
+    s.add_app(game, s.now()).unwrap();
     for (sku, zone, stock) in offers {
         let d = s.set_stock(&id(sku), &id(zone), *stock, t(2)).unwrap();
         assert!(d.is_empty());
@@ -484,15 +488,15 @@ fn game_launch_dry_run_reports_the_shortfall_per_zone_and_dimension() {
 #[test]
 fn shortfall_counts_exactly_the_instances_left_pending() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_zone(id("b"), ZoneState::Up).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_zone(id("b"), ZoneState::Up, s.now()).unwrap();
     // 8 instances per host.
-    s.add_sku(sku_pp("big.8x", 32_000, 131_072, 100, 2_000))
+    s.add_sku(sku_pp("big.8x", 32_000, 131_072, 100, 2_000), s.now())
         .unwrap();
     let _ = s
         .set_stock(&id("big.8x"), &id("a"), Stock::Known(1), t(1))
         .unwrap();
-    s.add_app(app("web", 4_000, 16_384)).unwrap();
+    s.add_app(app("web", 4_000, 16_384), s.now()).unwrap();
     // 10 instances: shares a 5, b 5. Zone a plans one host (8 slots) for
     // its 5; b offers nothing; a has no second host, but the spare 3 slots
     // of the first take 3 of b's share, and the provision says so.
@@ -539,17 +543,17 @@ fn a_running_host_above_the_band_is_never_used_for_a_requested_sku() {
 /// unknown.
 fn failing_sim(config: Config) -> Scheduler {
     let mut s = Scheduler::new(config);
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000))
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
-    s.add_sku(sku_pp("g8i.4x", 16_000, 65_536, 120, 1_100))
+    s.add_sku(sku_pp("g8i.4x", 16_000, 65_536, 120, 1_100), s.now())
         .unwrap();
-    s.add_sku(sku_pp("c7.4x", 16_000, 65_536, 105, 1_050))
+    s.add_sku(sku_pp("c7.4x", 16_000, 65_536, 105, 1_050), s.now())
         .unwrap();
     let mut svc = app("svc", 4_000, 16_384);
     svc.sku = Some(id("g7.4x"));
     svc.substitution.tiers = tiers(&[&["g7"], &["g8i"], &["c7"]]);
-    s.add_app(svc).unwrap();
+    s.add_app(svc, s.now()).unwrap();
     for (sku, stock) in [
         ("g7.4x", Stock::Known(5)),
         ("g8i.4x", Stock::Unknown),
@@ -917,7 +921,7 @@ fn refused_provisioning_calls_change_nothing() {
         Error::PlannedHost(HostId(1))
     );
     // Offerings: unknown SKU, unknown zone, undeclared pair.
-    s.add_zone(id("z"), ZoneState::Up).unwrap();
+    s.add_zone(id("z"), ZoneState::Up, s.now()).unwrap();
     let unknown_offering = |sku: &str, zone: &str| Error::UnknownOffering {
         sku: id(sku),
         zone: id(zone),
@@ -1011,18 +1015,19 @@ fn removing_a_planned_host_replans_its_instances() {
 #[test]
 fn pending_without_an_acceptable_offering_explains_new_hosts() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_zone(id("b"), ZoneState::Up).unwrap();
-    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000))
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_zone(id("b"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
-    s.add_sku(gen8(sku_pp("g8i.4x", 16_000, 65_536, 120, 1_100)))
+    s.add_sku(gen8(sku_pp("g8i.4x", 16_000, 65_536, 120, 1_100)), s.now())
         .unwrap();
-    s.add_sku(aarch64(sku_pp("g8y.4x", 16_000, 65_536, 120, 800)))
+    s.add_sku(aarch64(sku_pp("g8y.4x", 16_000, 65_536, 120, 800)), s.now())
         .unwrap();
-    s.add_sku(sku_pp("g8ae.4x", 16_000, 65_536, 130, 1_310))
+    s.add_sku(sku_pp("g8ae.4x", 16_000, 65_536, 130, 1_310), s.now())
         .unwrap();
-    s.add_sku(sku_pp("c6.4x", 16_000, 65_536, 90, 900)).unwrap();
-    s.add_sku(sku_pp("g7.small", 2_000, 8_192, 100, 200))
+    s.add_sku(sku_pp("c6.4x", 16_000, 65_536, 90, 900), s.now())
+        .unwrap();
+    s.add_sku(sku_pp("g7.small", 2_000, 8_192, 100, 200), s.now())
         .unwrap();
     let _ = s.add_host(host_spec(1, "g7.4x", "a"), t(1)).unwrap();
     let _ = s
@@ -1041,7 +1046,7 @@ fn pending_without_an_acceptable_offering_explains_new_hosts() {
         .unwrap();
     let mut web = app("web", 4_000, 16_384);
     web.sku = Some(id("g7.4x"));
-    s.add_app(web).unwrap();
+    s.add_app(web, s.now()).unwrap();
 
     let d = s.scale(&id("web"), 5, t(4)).unwrap();
     assert_eq!(d.placements.len(), 4);
@@ -1171,65 +1176,65 @@ fn a_full_planned_host_is_counted_under_capacity() {
 #[test]
 fn explain_substitution_names_every_sku_with_its_verdict() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
     let rdma = &["rdma"];
     // In catalog order; each with the rule expected to reject it first.
-    s.add_sku(with_features(
-        sku_pp("g7.4x", 16_000, 65_536, 100, 1_000),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), rdma),
+        s.now(),
+    )
     .unwrap();
-    s.add_sku(with_features(
-        sku_pp("g8i.4x", 16_000, 65_536, 120, 1_150),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("g8i.4x", 16_000, 65_536, 120, 1_150), rdma),
+        s.now(),
+    )
     .unwrap();
     // Tier 0 by family, but 1.31x: the band (rule 4) rejects it.
-    s.add_sku(with_features(
-        sku_pp("g8i.dear", 16_000, 65_536, 120, 1_310),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("g8i.dear", 16_000, 65_536, 120, 1_310), rdma),
+        s.now(),
+    )
     .unwrap();
-    s.add_sku(with_features(
-        sku_pp("c7.4x", 16_000, 65_536, 105, 950),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("c7.4x", 16_000, 65_536, 105, 950), rdma),
+        s.now(),
+    )
     .unwrap();
     // Equivalent but in no tier, and the app stays pending.
-    s.add_sku(with_features(
-        sku_pp("r7.4x", 16_000, 65_536, 100, 1_000),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("r7.4x", 16_000, 65_536, 100, 1_000), rdma),
+        s.now(),
+    )
     .unwrap();
     // Not in the tiers and over-priced: rule 3 comes first.
-    s.add_sku(with_features(
-        sku_pp("r7.dear", 16_000, 65_536, 100, 2_000),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("r7.dear", 16_000, 65_536, 100, 2_000), rdma),
+        s.now(),
+    )
     .unwrap();
     // aarch64, no rdma, slow: the architecture comes first.
-    s.add_sku(aarch64(sku_pp("g8y.4x", 16_000, 65_536, 50, 500)))
+    s.add_sku(aarch64(sku_pp("g8y.4x", 16_000, 65_536, 50, 500)), s.now())
         .unwrap();
     // No rdma and too small: the feature comes first.
-    s.add_sku(sku_pp("g7.norm", 2_000, 65_536, 100, 1_000))
+    s.add_sku(sku_pp("g7.norm", 2_000, 65_536, 100, 1_000), s.now())
         .unwrap();
     // Too small (cpu first), and slow.
-    s.add_sku(with_features(
-        sku_pp("g7.small", 2_000, 8_192, 50, 100),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("g7.small", 2_000, 8_192, 50, 100), rdma),
+        s.now(),
+    )
     .unwrap();
     // Memory short only.
-    s.add_sku(with_features(
-        sku_pp("g7.lowmem", 16_000, 8_192, 100, 100),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("g7.lowmem", 16_000, 8_192, 100, 100), rdma),
+        s.now(),
+    )
     .unwrap();
     // Slower than the requested g7 (and not in the tiers).
-    s.add_sku(with_features(
-        sku_pp("c6.4x", 16_000, 65_536, 90, 800),
-        rdma,
-    ))
+    s.add_sku(
+        with_features(sku_pp("c6.4x", 16_000, 65_536, 90, 800), rdma),
+        s.now(),
+    )
     .unwrap();
     for (sku, stock) in [
         ("g7.4x", Stock::Exhausted),
@@ -1244,7 +1249,7 @@ fn explain_substitution_names_every_sku_with_its_verdict() {
     svc.features = BTreeSet::from([label("rdma")]);
     svc.substitution.tiers = tiers(&[&["g8i", "g7"], &["c7"]]);
     svc.substitution.on_exhaustion = OnExhaustion::StayPending;
-    s.add_app(svc.clone()).unwrap();
+    s.add_app(svc.clone(), s.now()).unwrap();
 
     let v = s.explain_substitution(&id("svc"), &id("a")).unwrap();
     assert_eq!(
@@ -1306,7 +1311,7 @@ fn explain_substitution_names_every_sku_with_its_verdict() {
     let mut any = svc;
     any.id = id("any");
     any.substitution.on_exhaustion = OnExhaustion::UseAnyEquivalent;
-    s2.add_app(any).unwrap();
+    s2.add_app(any, s2.now()).unwrap();
     let v = s2.explain_substitution(&id("any"), &id("a")).unwrap();
     assert_eq!(verdict(&v, "r7.4x"), accepted(2, 3, Ok(None)));
     assert_eq!(text_of(&v, "r7.dear"), "price 2.00x > cap 1.20x");
@@ -1326,7 +1331,7 @@ fn text_of(v: &[SkuVerdict], sku: &str) -> String {
 #[test]
 fn explain_substitution_hard_matches_and_band_options() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
     let gpu = |name: &str, model: &str| {
         let mut k = sku_pp(name, 16_000, 65_536, 100, 1_000);
         k.allocatable = Resources::new(16_000, 65_536, 10_000, 4).unwrap();
@@ -1334,20 +1339,20 @@ fn explain_substitution_hard_matches_and_band_options() {
         k.accelerator_model = Some(label(model));
         k
     };
-    s.add_sku(gpu("gn7.a10", "a10")).unwrap();
-    s.add_sku(gpu("gn7.t4", "t4")).unwrap();
-    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000))
+    s.add_sku(gpu("gn7.a10", "a10"), s.now()).unwrap();
+    s.add_sku(gpu("gn7.t4", "t4"), s.now()).unwrap();
+    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
     let disk = |name: &str, class: &str| {
         let mut k = sku_pp(name, 16_000, 65_536, 100, 1_000);
         k.local_disk = Some(label(class));
         k
     };
-    s.add_sku(disk("i4.nvme", "nvme")).unwrap();
-    s.add_sku(disk("i4.ssd", "ssd")).unwrap();
-    s.add_sku(sku_pp("r7.4x", 16_000, 131_072, 100, 1_000))
+    s.add_sku(disk("i4.nvme", "nvme"), s.now()).unwrap();
+    s.add_sku(disk("i4.ssd", "ssd"), s.now()).unwrap();
+    s.add_sku(sku_pp("r7.4x", 16_000, 131_072, 100, 1_000), s.now())
         .unwrap();
-    s.add_sku(sku_pp("c7.odd", 16_000, 40_960, 100, 500))
+    s.add_sku(sku_pp("c7.odd", 16_000, 40_960, 100, 500), s.now())
         .unwrap();
 
     // The accelerator model comes from the requested SKU when the app needs
@@ -1355,7 +1360,7 @@ fn explain_substitution_hard_matches_and_band_options() {
     let mut ml = app("ml", 4_000, 16_384);
     ml.resources = Resources::new(4_000, 16_384, 0, 1).unwrap();
     ml.sku = Some(id("gn7.a10"));
-    s.add_app(ml).unwrap();
+    s.add_app(ml, s.now()).unwrap();
     let v = s.explain_substitution(&id("ml"), &id("a")).unwrap();
     assert!(matches!(
         verdict(&v, "gn7.a10"),
@@ -1377,7 +1382,7 @@ fn explain_substitution_hard_matches_and_band_options() {
     // The local disk class comes from the requested SKU when it has one.
     let mut db = app("db", 4_000, 16_384);
     db.sku = Some(id("i4.nvme"));
-    s.add_app(db).unwrap();
+    s.add_app(db, s.now()).unwrap();
     let v = s.explain_substitution(&id("db"), &id("a")).unwrap();
     assert!(matches!(
         verdict(&v, "i4.nvme"),
@@ -1396,7 +1401,7 @@ fn explain_substitution_hard_matches_and_band_options() {
         max_mib_per_vcpu: 4_096,
     });
     lim.substitution.max_oversize_percent = Some(10);
-    s.add_app(lim).unwrap();
+    s.add_app(lim, s.now()).unwrap();
     let v = s.explain_substitution(&id("lim"), &id("a")).unwrap();
     assert!(matches!(
         verdict(&v, "g7.4x"),
@@ -1426,15 +1431,15 @@ fn explain_substitution_hard_matches_and_band_options() {
 #[test]
 fn app_minimum_performance_and_requested_sku_both_bound_the_score() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000))
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
-    s.add_sku(sku_pp("g8i.4x", 16_000, 65_536, 115, 1_000))
+    s.add_sku(sku_pp("g8i.4x", 16_000, 65_536, 115, 1_000), s.now())
         .unwrap();
     let mut fast = app("fast", 4_000, 16_384);
     fast.sku = Some(id("g7.4x"));
     fast.min_perf_score = 110;
-    s.add_app(fast).unwrap();
+    s.add_app(fast, s.now()).unwrap();
     let v = s.explain_substitution(&id("fast"), &id("a")).unwrap();
     // The requested SKU itself is below the app's minimum.
     assert_eq!(
@@ -1458,7 +1463,7 @@ fn app_minimum_performance_and_requested_sku_both_bound_the_score() {
 /// image). Premium 30%: every x86 SKU is within the band.
 fn tiered_sim(on_exhaustion: OnExhaustion) -> Scheduler {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
     for (name, price) in [
         ("g8i.4x", 1_150),
         ("g7.4x", 1_000),
@@ -1466,12 +1471,13 @@ fn tiered_sim(on_exhaustion: OnExhaustion) -> Scheduler {
         ("r7.4x", 950),
         ("m7.4x", 920),
     ] {
-        s.add_sku(sku_pp(name, 16_000, 65_536, 100, price)).unwrap();
+        s.add_sku(sku_pp(name, 16_000, 65_536, 100, price), s.now())
+            .unwrap();
         let _ = s
             .set_stock(&id(name), &id("a"), Stock::Unknown, t(1))
             .unwrap();
     }
-    s.add_sku(aarch64(sku_pp("g8y.4x", 16_000, 65_536, 150, 700)))
+    s.add_sku(aarch64(sku_pp("g8y.4x", 16_000, 65_536, 150, 700)), s.now())
         .unwrap();
     let _ = s
         .set_stock(&id("g8y.4x"), &id("a"), Stock::Unknown, t(1))
@@ -1480,7 +1486,7 @@ fn tiered_sim(on_exhaustion: OnExhaustion) -> Scheduler {
     svc.substitution.tiers = tiers(&[&["g8i", "g7"], &["c7", "r7"]]);
     svc.substitution.max_premium_percent = 30;
     svc.substitution.on_exhaustion = on_exhaustion;
-    s.add_app(svc).unwrap();
+    s.add_app(svc, s.now()).unwrap();
     s
 }
 
@@ -1562,14 +1568,15 @@ fn tiers_order_provisioning_and_stay_pending_never_leaves_them() {
 /// provisions.
 fn provision_for(skus: &[(&str, u64, u64, u64, Stock)], premium: u32, n: u32) -> Vec<ProvRow> {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
     for (name, cpu, mem, price, stock) in skus {
-        s.add_sku(sku_pp(name, *cpu, *mem, 100, *price)).unwrap();
+        s.add_sku(sku_pp(name, *cpu, *mem, 100, *price), s.now())
+            .unwrap();
         let _ = s.set_stock(&id(name), &id("a"), *stock, t(1)).unwrap();
     }
     let mut web = app("web", 4_000, 16_384);
     web.substitution.max_premium_percent = premium;
-    s.add_app(web).unwrap();
+    s.add_app(web, s.now()).unwrap();
     let d = s.scale(&id("web"), n, t(2)).unwrap();
     assert_tentative_on_provisioned(&s, &d);
     assert_eq!(d.tentative.len(), n as usize);
@@ -1675,9 +1682,9 @@ fn inside_a_tier_the_whole_batch_decides_the_sku() {
 fn provisioning_skips_zones_that_are_down_or_not_allowed() {
     let mut s = Scheduler::default();
     for z in ["a", "b", "c"] {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
-    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000))
+    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
     for z in ["a", "b", "c"] {
         let _ = s
@@ -1687,7 +1694,7 @@ fn provisioning_skips_zones_that_are_down_or_not_allowed() {
     let _ = s.set_zone_state(&id("b"), ZoneState::Down, t(2)).unwrap();
     let mut web = app("web", 4_000, 16_384);
     web.spread.zones = vec![id("a"), id("b")];
-    s.add_app(web).unwrap();
+    s.add_app(web, s.now()).unwrap();
     let d = s.scale(&id("web"), 8, t(3)).unwrap();
     assert_eq!(provs(&d), vec![row("a", "g7.4x", 2, 8, None, 0)]);
     assert_eq!(d.tentative.len(), 8);
@@ -2103,13 +2110,14 @@ struct Run {
 fn setup(case: &Case) -> Run {
     let mut s = Scheduler::default();
     for z in PZONES {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
     for (i, g) in case.skus.iter().enumerate() {
-        s.add_sku(build_sku(i, g)).unwrap();
+        s.add_sku(build_sku(i, g), s.now()).unwrap();
     }
     for (i, g) in case.apps.iter().enumerate() {
-        s.add_app(build_app(i, g, case.skus.len())).unwrap();
+        s.add_app(build_app(i, g, case.skus.len()), s.now())
+            .unwrap();
     }
     for (sku, zone, stock) in &case.offers {
         let d = s
@@ -2409,14 +2417,14 @@ proptest! {
 
 fn a_retry_plans_for_every_pending_instance_of_every_app() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000))
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku_pp("g7.4x", 16_000, 65_536, 100, 1_000), s.now())
         .unwrap();
     let _ = s
         .set_stock(&id("g7.4x"), &id("a"), Stock::Exhausted, t(1))
         .unwrap();
-    s.add_app(app("small", 4_000, 16_384)).unwrap();
-    s.add_app(app("large", 12_000, 49_152)).unwrap();
+    s.add_app(app("small", 4_000, 16_384), s.now()).unwrap();
+    s.add_app(app("large", 12_000, 49_152), s.now()).unwrap();
     // Pending: small #1, large #2, small #3, large #4.
     let mut now = 10;
     for (name, n) in [("small", 1), ("large", 1), ("small", 2), ("large", 2)] {

@@ -11,9 +11,9 @@ use trimline::*;
 
 fn base() -> Scheduler {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_zone(id("b"), ZoneState::Up).unwrap();
-    s.add_sku(sku("g7", 4_000, 8_192)).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_zone(id("b"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(sku("g7", 4_000, 8_192), s.now()).unwrap();
     for (h, z) in [(1, "a"), (2, "b")] {
         let spec = HostSpec {
             id: HostId(h),
@@ -22,7 +22,7 @@ fn base() -> Scheduler {
         };
         let _ = s.add_host(spec, Timestamp(0)).unwrap();
     }
-    s.add_app(app("web", 1_000, 1_024)).unwrap();
+    s.add_app(app("web", 1_000, 1_024), s.now()).unwrap();
     s
 }
 
@@ -94,18 +94,18 @@ fn counters_at_their_limit_stop_planning_without_collisions() {
 #[test]
 fn plan_return_plans_nothing_in_a_zone_that_is_not_up() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
     let mut g7 = sku("g7.4x", 16_000, 65_536);
     g7.price_nanos_per_second = 1_000;
-    s.add_sku(g7).unwrap();
+    s.add_sku(g7, s.now()).unwrap();
     let mut g8 = sku("g8i.8x", 32_000, 131_072);
     g8.family = id("g8i");
     g8.perf_score = 120;
     g8.price_nanos_per_second = 2_400;
-    s.add_sku(g8).unwrap();
+    s.add_sku(g8, s.now()).unwrap();
     let mut web = app("web", 4_000, 8_192);
     web.sku = Some(id("g7.4x"));
-    s.add_app(web).unwrap();
+    s.add_app(web, s.now()).unwrap();
     let spec = HostSpec {
         id: HostId(1),
         sku: id("g8i.8x"),
@@ -130,13 +130,14 @@ fn plan_return_plans_nothing_in_a_zone_that_is_not_up() {
 #[test]
 fn a_restored_scheduler_evacuates_a_host_like_the_original() {
     let mut s = Scheduler::default();
-    s.add_zone(id("a"), ZoneState::Up).unwrap();
-    s.add_sku(with_numa(sku("g8", 8_000, 16_384), 2)).unwrap();
-    s.add_app(app("web", 1_000, 1_024)).unwrap();
+    s.add_zone(id("a"), ZoneState::Up, s.now()).unwrap();
+    s.add_sku(with_numa(sku("g8", 8_000, 16_384), 2), s.now())
+        .unwrap();
+    s.add_app(app("web", 1_000, 1_024), s.now()).unwrap();
     let mut big = app("big", 3_000, 4_096);
     big.numa = NumaPolicy::SingleNode;
-    s.add_app(big).unwrap();
-    s.add_app(app("fill", 7_000, 1_024)).unwrap();
+    s.add_app(big, s.now()).unwrap();
+    s.add_app(app("fill", 7_000, 1_024), s.now()).unwrap();
     let _ = s
         .set_stock(&id("g8"), &id("a"), Stock::Unknown, Timestamp(0))
         .unwrap();

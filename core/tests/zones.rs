@@ -526,12 +526,12 @@ fn calls_that_fail_change_nothing() {
 fn invalid_spread_policies_are_refused() {
     let mut s = Scheduler::default();
     for z in ["a", "b"] {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
     let mut zero = app("zero", 1_000, 1_024);
     zero.spread.max_skew = Some(0);
     assert!(matches!(
-        s.add_app(zero),
+        s.add_app(zero, s.now()),
         Err(Error::InvalidApp {
             source: AppError::ZeroMaxSkew,
             ..
@@ -540,7 +540,7 @@ fn invalid_spread_policies_are_refused() {
     let mut budget = app("budget", 1_000, 1_024);
     budget.spread.disruption_budget = 0;
     assert!(matches!(
-        s.add_app(budget),
+        s.add_app(budget, s.now()),
         Err(Error::InvalidApp {
             source: AppError::ZeroDisruptionBudget,
             ..
@@ -549,7 +549,7 @@ fn invalid_spread_policies_are_refused() {
     let mut many = app("many", 1_000, 1_024);
     many.spread.min_zones = 3;
     assert_eq!(
-        s.add_app(many.clone()),
+        s.add_app(many.clone(), s.now()),
         Err(Error::InvalidApp {
             app: id("many"),
             source: AppError::MinZones {
@@ -561,7 +561,7 @@ fn invalid_spread_policies_are_refused() {
     many.spread.zones = vec![id("a")];
     many.spread.min_zones = 2;
     assert!(matches!(
-        s.add_app(many),
+        s.add_app(many, s.now()),
         Err(Error::InvalidApp {
             source: AppError::MinZones {
                 min_zones: 2,
@@ -718,12 +718,12 @@ fn weights_are_proportional_targets() {
 fn invalid_weights_are_refused() {
     let mut s = Scheduler::default();
     for z in ["a", "b"] {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
     let mut zero = app("zero", 1_000, 1_024);
     zero.spread.weights.insert(id("a"), 0);
     assert_eq!(
-        s.add_app(zero),
+        s.add_app(zero, s.now()),
         Err(Error::InvalidApp {
             app: id("zero"),
             source: AppError::ZeroWeight(id("a"))
@@ -733,7 +733,7 @@ fn invalid_weights_are_refused() {
     other.spread.zones = vec![id("a")];
     other.spread.weights.insert(id("b"), 2);
     assert_eq!(
-        s.add_app(other),
+        s.add_app(other, s.now()),
         Err(Error::InvalidApp {
             app: id("other"),
             source: AppError::WeightNotAllowed(id("b"))
@@ -741,7 +741,10 @@ fn invalid_weights_are_refused() {
     );
     let mut unknown = app("unknown", 1_000, 1_024);
     unknown.spread.weights.insert(id("zz"), 2);
-    assert_eq!(s.add_app(unknown), Err(Error::UnknownZone(id("zz"))));
+    assert_eq!(
+        s.add_app(unknown, s.now()),
+        Err(Error::UnknownZone(id("zz")))
+    );
     assert_eq!(s.apps().count(), 0);
 }
 
@@ -907,9 +910,9 @@ proptest! {
 fn spread_explanations_say_whether_the_excluded_hosts_had_room() {
     let mut s = Scheduler::default();
     for z in ["a", "b"] {
-        s.add_zone(id(z), ZoneState::Up).unwrap();
+        s.add_zone(id(z), ZoneState::Up, s.now()).unwrap();
     }
-    s.add_sku(sku("g7.4x", 16_000, 65_536)).unwrap();
+    s.add_sku(sku("g7.4x", 16_000, 65_536), s.now()).unwrap();
     for (h, z) in [(1, "a"), (2, "a"), (3, "b")] {
         let _ = s
             .add_host(common::host_spec(h, "g7.4x", z), Timestamp(1))
@@ -917,7 +920,7 @@ fn spread_explanations_say_whether_the_excluded_hosts_had_room() {
     }
     let mut web = app("web", 4_000, 16_384);
     web.spread.max_skew = Some(1);
-    s.add_app(web).unwrap();
+    s.add_app(web, s.now()).unwrap();
     // b's one host takes 4, a takes 5: one more in a would make the skew 2.
     let d = s.scale(&id("web"), 10, Timestamp(10)).unwrap();
     assert_eq!(d.placements.len(), 9);

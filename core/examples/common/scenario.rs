@@ -335,12 +335,15 @@ impl Scenario {
     pub(crate) fn build(&self) -> Result<Scheduler, LoadError> {
         let mut s = Scheduler::default();
         for (i, z) in self.zones.iter().enumerate() {
-            s.add_zone(z.clone(), ZoneState::Up)
+            s.add_zone(z.clone(), ZoneState::Up, s.now())
                 .map_err(|e| at(format!("zones[{i}]"), e))?;
         }
         for (i, k) in self.catalog.iter().enumerate() {
-            s.add_sku(k.spec().map_err(|e| at(format!("catalog[{i}]"), e))?)
-                .map_err(|e| at(format!("catalog[{i}]"), e))?;
+            s.add_sku(
+                k.spec().map_err(|e| at(format!("catalog[{i}]"), e))?,
+                s.now(),
+            )
+            .map_err(|e| at(format!("catalog[{i}]"), e))?;
         }
         let mut next = 1;
         for (i, g) in self.hosts.iter().enumerate() {
@@ -366,7 +369,7 @@ impl Scenario {
             }
         }
         for (i, a) in self.apps.iter().enumerate() {
-            s.add_app(a.spec().map_err(|e| at(format!("apps[{i}]"), e))?)
+            s.add_app(a.spec().map_err(|e| at(format!("apps[{i}]"), e))?, s.now())
                 .map_err(|e| at(format!("apps[{i}]"), e))?;
         }
         self.prices

@@ -254,19 +254,19 @@ struct Tally {
 /// ```
 /// # use trimline::*;
 /// # let mut s = Scheduler::default();
-/// # s.add_zone("a".parse()?, ZoneState::Up)?;
+/// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
 /// # s.add_sku(SkuSpec {
 /// #     id: "g7.4xlarge".parse()?, family: "g7".parse()?, generation: 7,
 /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
 /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
 /// #     numa_nodes: vec![], features: Default::default(),
 /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
-/// # })?;
+/// # }, Timestamp(0))?;
 /// # let _ = s.add_host(HostSpec { id: HostId(1), sku: "g7.4xlarge".parse()?, zone: "a".parse()? }, Timestamp(0))?;
 /// use trimline::metering::*;
 ///
 /// let web: AppId = "web".parse()?;
-/// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?))?;
+/// s.add_app(AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?), Timestamp(0))?;
 /// let mut meter = Meter::new(MeterConfig::default())?;
 /// // 10,000 nano-units per vCPU-second, 1,000 per GiB-second.
 /// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;

@@ -96,12 +96,12 @@ impl Sim {
 
     pub fn zones(&mut self, names: &[&str]) {
         for z in names {
-            self.s.add_zone(id(z), ZoneState::Up).unwrap();
+            self.s.add_zone(id(z), ZoneState::Up, self.s.now()).unwrap();
         }
     }
 
     pub fn sku(&mut self, spec: SkuSpec) {
-        self.s.add_sku(spec).unwrap();
+        self.s.add_sku(spec, self.s.now()).unwrap();
     }
 
     /// Add `n` hosts of `sku` in `zone`; returns their ids. Panics if adding
@@ -140,7 +140,7 @@ impl Sim {
     }
 
     pub fn app(&mut self, spec: AppSpec) {
-        self.s.add_app(spec).unwrap();
+        self.s.add_app(spec, self.s.now()).unwrap();
     }
 
     pub fn scale(&mut self, app: &str, n: u32) -> Decisions {
