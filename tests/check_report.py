@@ -83,8 +83,9 @@ def check_reasons(name, sub):
                 ok = offering is None
             elif kind == "exhausted":
                 stock = (offering or {}).get("stock")
+                # Known stock counts hosts not yet ordered: none left.
                 ok = stock == "exhausted" or (
-                    isinstance(stock, dict) and stock["known"] <= offering["planned"]
+                    isinstance(stock, dict) and stock["known"] == 0
                 )
             elif kind == "backed_off":
                 until = (offering or {}).get("backoff_until")

@@ -1,4 +1,4 @@
-//! The trimline demo: the seed's stories on a built-in region.
+//! The trimline demo: the four failures and a zone loss on a built-in region.
 //!
 //! ```sh
 //! cargo run --release --example demo          # the report, for people

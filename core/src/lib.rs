@@ -92,8 +92,8 @@
 //!
 //! ## Where to read on
 //!
-//! * The demo (`cargo run --release --example demo`) plays the seed's
-//!   stories on a region of close to two thousand hosts, and
+//! * The demo (`cargo run --release --example demo`) plays the four
+//!   failures on a region of close to two thousand hosts, and
 //!   `cargo run --release --example simulate -- FILE.json` plays your own
 //!   scenario; the README documents the format.
 //! * [`Scheduler`]: every call, with what it retries and when.
@@ -165,7 +165,7 @@ pub use ids::{
 };
 pub use index::MAX_CLASS_SLOTS;
 pub use migration::{Move, MoveInFlight, MoveReason};
-pub use provision::{OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
+pub use provision::{Availability, OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};

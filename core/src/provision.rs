@@ -170,6 +170,37 @@ pub struct OfferingView {
     pub backoff_until: Option<Timestamp>,
 }
 
+/// Whether an offering can provide hosts now: what
+/// [`Verdict::Accepted`] reports of the SKU's offering in the zone.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Availability {
+    /// Up to this many more hosts: known stock (see [`Stock`]).
+    Hosts(u32),
+    /// The stock is unknown: provisioning tries it.
+    Unknown,
+    /// It cannot provide hosts now, and why.
+    Blocked(OfferingBlock),
+}
+
+impl Availability {
+    /// Whether provisioning may buy hosts of it now.
+    pub fn can_provide(&self) -> bool {
+        !matches!(self, Availability::Blocked(_))
+    }
+}
+
+impl From<Result<Option<u32>, OfferingBlock>> for Availability {
+    fn from(r: Result<Option<u32>, OfferingBlock>) -> Self {
+        match r {
+            Ok(Some(n)) => Availability::Hosts(n),
+            Ok(None) => Availability::Unknown,
+            Err(block) => Availability::Blocked(block),
+        }
+    }
+}
+
 /// A SKU's verdict for an app in a zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,8 +213,8 @@ pub enum Verdict {
         /// provisioning tries them for a share that fills whole hosts of
         /// each: tier, price per instance, host price, stock (larger
         /// first), name. Provisioning skips the offerings that cannot
-        /// provide hosts, so the first-ranked SKU whose `offering` is `Ok`
-        /// is the one it buys. For a share that strands slots it compares
+        /// provide hosts, so the first-ranked SKU whose `offering`
+        /// [can provide](Availability::can_provide) is the one it buys. For a share that strands slots it compares
         /// the cost per instance covered instead of the price per instance
         /// (see [`provision`](crate::provision)). Running and planned hosts
         /// come before any new host, tier by tier, and within a tier in
@@ -191,7 +222,7 @@ pub enum Verdict {
         rank: u32,
         /// Whether its offering in the zone can provide hosts now, and if
         /// not, why.
-        offering: Result<Option<u32>, OfferingBlock>,
+        offering: Availability,
     },
     /// The first rule the SKU failed, with the values compared.
     Rejected(Rejection),
@@ -580,7 +611,7 @@ impl Scheduler {
                         tier,
                         // At most the catalog's size.
                         rank: accepted.iter().position(|x| x.0 == s).unwrap_or(0) as u32,
-                        offering: self.offering_availability(s, z),
+                        offering: self.offering_availability(s, z).into(),
                     },
                     Err(r) => Verdict::Rejected(r),
                 },

@@ -1,6 +1,6 @@
-//! Issue 3: equivalent-SKU substitution and stock-aware provisioning.
+//! Equivalent-SKU substitution and stock-aware provisioning.
 //!
-//! The seed's game launch (g7 exhausted in one zone -> g8i there), failed
+//! The game launch (g7 exhausted in one zone -> g8i there), failed
 //! provisioning with back-off, explanations of every rejected SKU, tiers and
 //! the exhaustion policy, properties over random catalogs and operation
 //! sequences, and snapshot/restore with planned hosts and back-offs.
@@ -320,7 +320,7 @@ fn game_launch_uses_the_aarch64_sku_only_with_an_aarch64_image() {
         Verdict::Accepted {
             tier: 1,
             rank: 1,
-            offering: Ok(None)
+            offering: Availability::Unknown
         }
     );
     let d = s.scale(&id(GAME), 30, LAUNCH).unwrap();
@@ -364,7 +364,7 @@ fn game_launch_never_buys_above_the_price_cap() {
         Verdict::Accepted {
             tier: 0,
             rank: 0,
-            offering: Err(OfferingBlock::Exhausted)
+            offering: Availability::Blocked(OfferingBlock::Exhausted)
         }
     );
     assert_eq!(
@@ -372,7 +372,7 @@ fn game_launch_never_buys_above_the_price_cap() {
         Verdict::Accepted {
             tier: 1,
             rank: 1,
-            offering: Err(OfferingBlock::Exhausted)
+            offering: Availability::Blocked(OfferingBlock::Exhausted)
         }
     );
 
@@ -1257,10 +1257,10 @@ fn explain_substitution_names_every_sku_with_its_verdict() {
         s.skus().map(|x| x.id.to_string()).collect::<Vec<_>>(),
         "every SKU of the catalog, in catalog order"
     );
-    let accepted = |tier, rank, offering| Verdict::Accepted {
+    let accepted = |tier, rank, offering: Result<Option<u32>, OfferingBlock>| Verdict::Accepted {
         tier,
         rank,
-        offering,
+        offering: offering.into(),
     };
     // Tier 0: g7 (250 per instance) ranks before g8i (287.5); c7 is tier 1.
     assert_eq!(
@@ -2338,7 +2338,8 @@ fn check_planned_everything(run: &Run) -> Result<(), TestCaseError> {
             for z in PZONES {
                 for v in s.explain_substitution(&a, &id(z)).unwrap() {
                     if let Verdict::Accepted {
-                        offering: Ok(n), ..
+                        offering: n @ (Availability::Hosts(_) | Availability::Unknown),
+                        ..
                     } = v.verdict
                     {
                         prop_assert!(

@@ -483,11 +483,9 @@ fn the_first_ranked_available_sku_is_the_one_bought() {
         let first = verdicts
             .iter()
             .filter_map(|v| match &v.verdict {
-                Verdict::Accepted {
-                    rank,
-                    offering: Ok(_),
-                    ..
-                } => Some((*rank, v.sku.as_str())),
+                Verdict::Accepted { rank, offering, .. } if offering.can_provide() => {
+                    Some((*rank, v.sku.as_str()))
+                }
                 _ => None,
             })
             .min()

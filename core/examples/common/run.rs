@@ -679,8 +679,8 @@ impl<'a> Runner<'a> {
                 } => format!(
                     "accepted, tier {tier}, rank {rank}{}",
                     match offering {
-                        Ok(_) => String::new(),
-                        Err(block) => format!(" (offering {block})"),
+                        Availability::Blocked(block) => format!(" (offering {block})"),
+                        _ => String::new(),
                     }
                 ),
                 Verdict::Rejected(r) => format!("rejected: {r}"),

@@ -25,7 +25,7 @@ pub enum SubSecond {
 /// currency unit) per second of one unit of the resource; no float is ever
 /// involved.
 ///
-/// Network bandwidth is not billed: the seed's platform bills CPU, memory
+/// Network bandwidth is not billed: the platforms trimline serves bill CPU, memory
 /// and accelerators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

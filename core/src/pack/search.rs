@@ -10,7 +10,7 @@
 //! 3. *Tabu swap*: the best non-tabu move `q ⊆ S` in, `p ⊆ bin` out, with
 //!    `1 <= |q| <= 2`, `1 <= |p| <= 2`, the bin staying within capacity,
 //!    minimising the weight of `S` (then maximising its item count; random
-//!    ties from the seed). Items taken out of a bin may not return to it for
+//!    ties drawn from the configured seed). Items taken out of a bin may not return to it for
 //!    a few iterations, unless that gives `S` its lowest weight yet.
 
 use super::greedy::fits_in;
