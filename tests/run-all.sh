@@ -41,6 +41,12 @@ tail -n 1 "$ROOT/target/demo.out"
 python3 tests/check_report.py "$ROOT/target/demo.json" --substitution --skew --invoice --first-scale-unsubstituted
 # The demo is the built-in scenarios/demo.json: simulate prints the same report.
 "$EX/simulate" --json core/examples/scenarios/demo.json | cmp - "$ROOT/target/demo.json"
+# The checked-in scenario schema is the one the scenario types give.
+if ! "$EX/simulate" --schema | cmp -s - core/schema/scenario.schema.json; then
+    echo "core/schema/scenario.schema.json is stale: regenerate it with" >&2
+    echo "  cargo run --example simulate -- --schema > core/schema/scenario.schema.json" >&2
+    exit 1
+fi
 for scenario in core/examples/scenarios/*.json; do
     name="$(basename "$scenario" .json)"
     [ "$name" = demo ] && continue
@@ -148,7 +154,13 @@ if [ ! -x "$PY" ]; then
     fi
 fi
 PIP=("$PY" -m pip --quiet --disable-pip-version-check --no-input)
-"${PIP[@]}" install "maturin>=1.9.4,<2" "pytest>=8,<10"
+"${PIP[@]}" install "maturin>=1.9.4,<2" "pytest>=8,<10" "jsonschema>=4.18,<5"
+
+# The JSON Schemas in core/schema describe what serde really writes: the
+# values the Rust schema test serialized from a live run (written under
+# target/tmp by `cargo test` above) and every example scenario validate.
+"$PY" tests/check_schema.py core/schema "$ROOT/target/tmp/schema-samples" \
+    core/examples/scenarios/*.json
 
 # Build the wheel as users get it and install it into the venv, so the tests
 # see the packaged files (py.typed, .pyi), not the source tree. A separate

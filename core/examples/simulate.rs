@@ -18,7 +18,15 @@ mod common;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: simulate [--json] SCENARIO.json";
+const USAGE: &str = "usage: simulate [--json] SCENARIO.json | simulate --schema";
+
+/// The JSON Schema of scenario files (checked in as
+/// `core/schema/scenario.schema.json`).
+fn scenario_schema() -> String {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<common::scenario::Scenario>();
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
 
 fn main() -> ExitCode {
     let mut json = false;
@@ -26,6 +34,10 @@ fn main() -> ExitCode {
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--json" => json = true,
+            "--schema" => {
+                println!("{}", scenario_schema());
+                return ExitCode::SUCCESS;
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

@@ -11,7 +11,18 @@ use crate::substitution::SubstitutionPolicy;
 
 /// Quality of service.
 #[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum QosTier {
@@ -25,7 +36,18 @@ pub enum QosTier {
 
 /// How an instance may use a host's NUMA nodes.
 #[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum NumaPolicy {
@@ -38,7 +60,9 @@ pub enum NumaPolicy {
 
 /// What to do with an instance when no zone can take it within the
 /// spread policy.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenUnsatisfiable {
     /// Leave it pending, with the reason
@@ -60,7 +84,7 @@ pub enum WhenUnsatisfiable {
 /// room. With `max_skew` or `min_zones` set the spread is kept as an
 /// invariant: see [`zones`](crate::zones) for the skew arithmetic,
 /// evacuation and rebalance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpreadPolicy {
     /// Allowed zones; empty allows every declared zone.
@@ -113,7 +137,7 @@ impl SpreadPolicy {
 }
 
 /// An application: its instances are identical.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     /// App name, unique in the scheduler.

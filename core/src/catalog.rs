@@ -13,7 +13,19 @@ use crate::resources::{Dimension, ResourceError, Resources};
 pub const MAX_NUMA_NODES: usize = 16;
 
 /// CPU architecture.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Arch {
     /// x86-64 (Intel, AMD, Hygon).
     #[serde(rename = "x86_64")]
@@ -37,7 +49,7 @@ impl fmt::Display for Arch {
 /// `numa_nodes` lists each NUMA node's share of `allocatable`; the shares
 /// must add up to `allocatable` exactly in every dimension. An empty list
 /// means one node holding everything.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkuSpec {
     /// SKU name, e.g. `ecs.g7.4xlarge`.

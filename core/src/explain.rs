@@ -9,7 +9,19 @@ use crate::resources::Dimension;
 
 /// A constraint that rules a host out for an instance. Explanations list
 /// them in this order.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Constraint {
@@ -75,7 +87,7 @@ impl fmt::Display for Constraint {
 }
 
 /// How many hosts one constraint ruled out.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuledOut {
     /// The constraint.
     pub constraint: Constraint,
@@ -90,7 +102,19 @@ pub struct RuledOut {
 }
 
 /// Why an offering (a SKU in a zone) could not provide new hosts.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OfferingBlock {
@@ -115,7 +139,7 @@ impl fmt::Display for OfferingBlock {
 
 /// How many SKUs one substitution rule ruled out, or how many offerings of
 /// acceptable SKUs one reason blocked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkuRuledOut {
     /// SKUs that fail a substitution rule (named like the host constraint).
@@ -139,7 +163,7 @@ pub enum SkuRuledOut {
 /// first constraint (in [`Constraint`] order) that rules it out. When new
 /// hosts could have been provisioned, `skus` says why none were: SKUs per
 /// failed substitution rule, then offerings of acceptable SKUs per block.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Explanation {
     /// Hosts known to the scheduler when the decision was made.
     pub hosts: u32,
@@ -243,7 +267,7 @@ impl fmt::Display for Explanation {
 }
 
 /// Why an instance is pending.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PendingReason {

@@ -31,7 +31,9 @@ use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
 /// Why a move was planned.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MoveReason {
@@ -45,7 +47,7 @@ pub enum MoveReason {
 
 /// A planned move of one instance: to a more preferred SKU, or to another
 /// zone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Move {
     /// The app.
     pub app: AppId,
@@ -68,7 +70,7 @@ pub struct Move {
 /// A move in flight: its replacement instance runs (or is being placed)
 /// beside the original, until [`Scheduler::complete_move`] or
 /// [`Scheduler::abort_move`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveInFlight {
     /// The replacement instance (the [`Move::to`] to complete or abort).

@@ -13,7 +13,7 @@ use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
 use crate::time::Timestamp;
 
 /// One NUMA node of a host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeView {
     /// The node's share of the host's capacity.
     pub capacity: Resources,
@@ -26,7 +26,7 @@ pub struct NodeView {
 }
 
 /// A host as the scheduler sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostView {
     /// Its id.
     pub id: HostId,
@@ -48,7 +48,7 @@ pub struct HostView {
 }
 
 /// Where an instance is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum InstanceStatus {
@@ -81,7 +81,7 @@ pub enum InstanceStatus {
 
 /// An instance as the scheduler sees it (and as a [`Snapshot`](crate::Snapshot)
 /// records it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceView {
     /// Its id.

@@ -83,7 +83,7 @@ use crate::pack::{self, Bins, PackOptions};
 use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
 
 /// How hard [`Scheduler::plan_repack`] tries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct RepackOptions {
     /// Work units of the engine's improvement phase over all pools, shared
@@ -111,7 +111,7 @@ impl RepackOptions {
 }
 
 /// One instance to move, within its pool.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RepackMove {
     /// The instance.
     pub instance: InstanceId,
@@ -126,7 +126,7 @@ pub struct RepackMove {
 }
 
 /// What the plan does to one pool (one SKU in one zone).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PoolRepack {
     /// The pool's SKU.
     pub sku: SkuId,
@@ -148,7 +148,7 @@ pub struct PoolRepack {
 }
 
 /// The result of [`Scheduler::plan_repack`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[must_use]
 pub struct RepackPlan {
     /// The moves, by pool, then instance id.

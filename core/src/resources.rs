@@ -13,7 +13,19 @@ use serde::{Deserialize, Serialize};
 pub const DIMENSIONS: usize = 4;
 
 /// One resource dimension.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// CPU in millicores (1000 = one vCPU).
@@ -333,7 +345,9 @@ impl fmt::Display for Resources {
 /// assert_eq!(r, Resources::cpu_mem(4_000, 8_192)?);
 /// # Ok::<(), trimline::ResourceError>(())
 /// ```
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// CPU in millicores.
@@ -385,6 +399,17 @@ impl From<Resources> for ResourceSpec {
 impl Serialize for Resources {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         ResourceSpec::from(*self).serialize(serializer)
+    }
+}
+
+/// The schema is the [`ResourceSpec`]'s, the serialized form.
+impl schemars::JsonSchema for Resources {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Resources".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ResourceSpec::json_schema(generator)
     }
 }
 

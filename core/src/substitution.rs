@@ -91,7 +91,18 @@ use crate::time::Timestamp;
 
 /// What to do when every SKU in the app's tiers is exhausted.
 #[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum OnExhaustion {
@@ -104,7 +115,7 @@ pub enum OnExhaustion {
 }
 
 /// Memory per vCPU bounds, in MiB per vCPU.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryRatio {
     /// Least MiB per vCPU.
@@ -114,7 +125,7 @@ pub struct MemoryRatio {
 }
 
 /// How an app's request may be served by other SKUs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SubstitutionPolicy {
     /// Largest price premium per delivered instance over the reference, in
@@ -148,7 +159,7 @@ impl Default for SubstitutionPolicy {
 }
 
 /// The first rule a SKU failed, with the values compared.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Rejection {
@@ -563,7 +574,7 @@ fn tier_of(app: &AppSpec, requested: Option<&SkuSpec>, sku: &SkuSpec) -> Result<
 /// is not the SKU it requested. The core builds it only then (rarely); a
 /// decision on a tier-0 SKU carries none. Instances placed alike in one
 /// call share one note (an [`Arc`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SubstitutionNote {
     /// The SKU the app asked for, if any.
     pub requested: Option<SkuId>,
@@ -586,7 +597,7 @@ pub struct SubstitutionNote {
 }
 
 /// One more preferred SKU passed over, in one zone or in all.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PassedOver {
     /// The SKU.
     pub sku: SkuId,
@@ -601,7 +612,7 @@ pub struct PassedOver {
 }
 
 /// Why a preferred SKU was passed over.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PassReason {
@@ -655,7 +666,7 @@ pub enum PassReason {
 
 /// What admitted the chosen SKU: the rules of the
 /// [module docs](self), with the values compared.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Admission {
     /// The SKU's architecture (the app has an image for it).
     pub arch: Arch,
@@ -681,7 +692,7 @@ pub struct Admission {
 }
 
 /// A SKU's price per delivered instance against the reference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PriceCheck {
     /// The reference: the requested SKU, or the cheapest equivalent.
     pub reference: SkuId,

@@ -8,7 +8,18 @@ use serde::{Deserialize, Serialize};
 /// (usually the Unix epoch). The core never reads a clock: every call that
 /// needs the time takes a `Timestamp`, and calls must not go back in time.
 #[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);

@@ -190,7 +190,7 @@ use crate::scheduler::{HostState, InstanceState, PendingKey, Scheduler, ZoneStat
 use crate::time::Timestamp;
 
 /// What losing one zone now would leave unplaced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ZoneLossReport {
     /// The zone.
     pub zone: ZoneId,

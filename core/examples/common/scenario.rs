@@ -15,7 +15,7 @@ use trimline::metering::{PriceTable, SubSecond};
 use trimline::*;
 
 /// A scenario, as read from JSON.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Scenario {
     /// Shown at the top of the report.
@@ -56,7 +56,7 @@ fn default_move_seconds() -> u64 {
 }
 
 /// A host type.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SkuDef {
     pub(crate) id: SkuId,
@@ -92,7 +92,7 @@ fn one() -> u64 {
 }
 
 /// `count` hosts of a SKU in each of `zones` (every zone when empty).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HostGroup {
     pub(crate) sku: SkuId,
@@ -102,7 +102,7 @@ pub(crate) struct HostGroup {
 }
 
 /// The stock of a SKU in each of `zones` (every zone when empty).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StockDef {
     pub(crate) sku: SkuId,
@@ -114,6 +114,22 @@ pub(crate) struct StockDef {
 /// A host count, `"unknown"` or `"exhausted"`.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct StockValue(pub(crate) Stock);
+
+impl schemars::JsonSchema for StockValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StockValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A host count, \"unknown\" or \"exhausted\".",
+            "oneOf": [
+                { "type": "integer", "minimum": 0, "maximum": u32::MAX },
+                { "enum": ["unknown", "exhausted"] }
+            ]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for StockValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -141,7 +157,7 @@ impl<'de> Deserialize<'de> for StockValue {
 }
 
 /// An application.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppDef {
     pub(crate) id: AppId,
@@ -185,7 +201,7 @@ fn default_arches() -> BTreeSet<Arch> {
 }
 
 /// Metering prices, in nano-units.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct Prices {
     pub(crate) cpu_per_vcpu_second: u64,
@@ -227,7 +243,7 @@ impl Prices {
 }
 
 /// One event of the timeline.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum Step {
     /// A new section of the report.

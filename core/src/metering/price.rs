@@ -9,7 +9,9 @@ use super::error::MeterError;
 use super::usage::Component;
 
 /// How a run's duration is rounded before the minimum applies.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SubSecond {
@@ -27,7 +29,7 @@ pub enum SubSecond {
 ///
 /// Network bandwidth is not billed: the platforms trimline serves bill CPU, memory
 /// and accelerators.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceTable {
     /// The version. Each table added must have a larger version than every

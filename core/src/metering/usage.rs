@@ -15,7 +15,18 @@ use super::event::EventId;
 
 /// A billing period, numbered from 0 in the order periods are closed.
 #[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct PeriodId(pub u64);
@@ -27,7 +38,7 @@ impl fmt::Display for PeriodId {
 }
 
 /// A closed period: the half-open interval `[start, end)`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Period {
     /// Its number.
     pub id: PeriodId,
@@ -39,7 +50,19 @@ pub struct Period {
 
 /// One billed component of usage; each has its own rate in a
 /// [`PriceTable`](super::PriceTable) and its own invoice line.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Component {
@@ -110,7 +133,9 @@ impl fmt::Display for Component {
 /// Exact usage quantities, billed on the requested shape. Signed, because
 /// an [`Adjustment`] may take usage back; usage in a [`UsageRecord`] is
 /// never negative.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Usage {
     /// Instance-milliseconds billed, active and idle, rounding and minimum
     /// included.
@@ -216,7 +241,7 @@ impl Usage {
 }
 
 /// Usage priced by one price table version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PricedUsage {
     /// The price table version in force.
     pub price_version: u64,
@@ -226,7 +251,7 @@ pub struct PricedUsage {
 
 /// Billed instance time by the SKU actually delivered, for audit: billing
 /// follows the requested shape whatever the host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeliveredUsage {
     /// The SKU the instance ran on, as its events reported it (`None`: not
     /// reported).
@@ -236,7 +261,7 @@ pub struct DeliveredUsage {
 }
 
 /// The usage of one app of one tenant in one period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsageRecord {
     /// The tenant.
     pub tenant: TenantId,
@@ -262,7 +287,7 @@ impl UsageRecord {
 /// An append-only correction of a closed period, made by an event that
 /// arrived after its period closed. It is billed in the period during which
 /// it was recorded, at the prices in force in the period it corrects.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Adjustment {
     /// The late event that caused it.
     pub event: EventId,
