@@ -6,6 +6,9 @@
 //!
 //! Regenerate the schemas with
 //! `TRIMLINE_BLESS=1 cargo test -p trimline --test schema`.
+// A test reads and writes files and its environment, which the core never
+// does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod common;
 
