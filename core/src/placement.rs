@@ -69,7 +69,7 @@
 //! share), so planned hosts take the instances they were planned for, and
 //! it keeps the app's zones as even as that order makes them. A tier-2
 //! host in the first zone is thus used before a tier-0 host in a later
-//! one; the placement's [`SubstitutionNote`](crate::SubstitutionNote) says
+//! one; the placement's [`SubstitutionNote`] says
 //! so ([`PassReason::ZoneOrder`](crate::PassReason::ZoneOrder)), and
 //! [`Scheduler::plan_return`](crate::Scheduler::plan_return) moves the
 //! instance back once its zone's better tier has room. A zone that one
