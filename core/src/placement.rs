@@ -678,10 +678,26 @@ impl Scheduler {
             // Keys are distinct (zones are), so an unstable sort is exact.
             zones.sort_unstable_by_key(|&z| (a.zone_count(z), z));
         } else {
-            // Furthest below the proportional target first.
-            let (d, _) = self.deviations(app, &zones, |z| a.zone_count(z));
-            let mut keyed: SmallVec<[(i128, usize); 4]> =
-                d.into_iter().zip(zones.iter().copied()).collect();
+            // Furthest below the proportional target first. Targets are
+            // shares of the app's spread domain, not of the zones that
+            // happen to have classes (a class emptied of hosts lives on
+            // in the scheduler that emptied it, never in one restored
+            // from its snapshot): the order is a function of the state.
+            let domain = self.spread_domain(app);
+            let (d, _) = self.deviations(app, &domain, |z| a.zone_count(z));
+            let mut keyed: SmallVec<[(i128, usize); 4]> = zones
+                .iter()
+                .map(|&z| {
+                    // Eligible classes are in up, allowed zones: in the
+                    // domain. A zone outside it would come last.
+                    let dev = domain
+                        .iter()
+                        .position(|&x| x == z)
+                        .and_then(|i| d.get(i).copied())
+                        .unwrap_or(i128::MAX);
+                    (dev, z)
+                })
+                .collect();
             keyed.sort_unstable();
             zones = keyed.into_iter().map(|(_, z)| z).collect();
         }

@@ -278,15 +278,12 @@ fn region(setup: &Setup) -> Scheduler {
     skew.spread.min_zones = 2;
     skew.priority = 3;
     s.add_app(skew, s.now()).unwrap();
-    // No app here has zone weights: a scheduler restored from a snapshot
-    // orders a weighted app's zones differently from the original when an
-    // index class was emptied before the snapshot (the original keeps the
-    // empty class, and counts its zone in the weighted order; the restored
-    // one has no such class), and `replay_and_restore_are_identical`
-    // reports it (weights `a: 2` on `anyway` find it in a few hundred
-    // cases). `zones.rs` covers weighted spreading.
+    // Weighted: a restored scheduler orders the zones as the original
+    // even when an index class was emptied before the snapshot (the
+    // original keeps the empty class; the restored one has none).
     let mut anyway = common::app(APPS[6], 1_000, 1_024);
     anyway.spread.max_skew = Some(1);
+    anyway.spread.weights.insert(id("a"), 2);
     anyway.spread.when_unsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
     s.add_app(anyway, s.now()).unwrap();
     let mut tiered = common::app(APPS[7], 3_000, 6_000);
