@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Arch;
@@ -22,7 +23,7 @@ use crate::substitution::SubstitutionPolicy;
     Ord,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
+    JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum QosTier {
@@ -47,7 +48,7 @@ pub enum QosTier {
     Ord,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
+    JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum NumaPolicy {
@@ -60,9 +61,7 @@ pub enum NumaPolicy {
 
 /// What to do with an instance when no zone can take it within the
 /// spread policy.
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenUnsatisfiable {
     /// Leave it pending, with the reason
@@ -84,7 +83,7 @@ pub enum WhenUnsatisfiable {
 /// room. With `max_skew` or `min_zones` set the spread is kept as an
 /// invariant: see [`zones`](crate::zones) for the skew arithmetic,
 /// evacuation and rebalance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpreadPolicy {
     /// Allowed zones; empty allows every declared zone.
@@ -137,7 +136,7 @@ impl SpreadPolicy {
 }
 
 /// An application: its instances are identical.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     /// App name, unique in the scheduler.

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Label, SkuId};
@@ -14,17 +15,7 @@ pub const MAX_NUMA_NODES: usize = 16;
 
 /// CPU architecture.
 #[derive(
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 pub enum Arch {
     /// x86-64 (Intel, AMD, Hygon).
@@ -49,7 +40,7 @@ impl fmt::Display for Arch {
 /// `numa_nodes` lists each NUMA node's share of `allocatable`; the shares
 /// must add up to `allocatable` exactly in every dimension. An empty list
 /// means one node holding everything.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkuSpec {
     /// SKU name, e.g. `ecs.g7.4xlarge`.

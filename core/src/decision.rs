@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -11,7 +12,7 @@ use crate::resources::{Dimension, Resources};
 use crate::substitution::SubstitutionNote;
 
 /// An instance was placed on a host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Placement {
     /// The instance.
     pub instance: InstanceId,
@@ -33,7 +34,7 @@ pub struct Placement {
 }
 
 /// Why an instance left its host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EvictionCause {
@@ -55,7 +56,7 @@ pub enum EvictionCause {
 
 /// An instance was taken off its host and is pending again (unless a
 /// [`Placement`] in the same [`Decisions`] puts it elsewhere).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Eviction {
     /// The instance.
     pub instance: InstanceId,
@@ -68,7 +69,7 @@ pub struct Eviction {
 }
 
 /// An instance that could not be placed; it stays pending in the scheduler.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PendingInstance {
     /// The instance.
     pub instance: InstanceId,
@@ -79,7 +80,7 @@ pub struct PendingInstance {
 }
 
 /// An instance that was deleted (scale-down or removal).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Removal {
     /// The instance.
     pub instance: InstanceId,
@@ -91,17 +92,7 @@ pub struct Removal {
 
 /// Identifies one [`Provision`] request.
 #[derive(
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(transparent)]
 pub struct ProvisionId(pub u64);
@@ -111,7 +102,7 @@ pub struct ProvisionId(pub u64);
 /// `hosts`) with instances placed on them tentatively; report each one with
 /// [`Scheduler::host_ready`](crate::Scheduler::host_ready) or the offering
 /// with [`Scheduler::provision_failed`](crate::Scheduler::provision_failed).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Provision {
     /// This request.
     pub id: ProvisionId,
@@ -138,7 +129,7 @@ pub struct Provision {
 }
 
 /// Why planned hosts were cancelled.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CancellationCause {
@@ -165,7 +156,7 @@ pub enum CancellationCause {
 /// of them fails with [`Error::UnknownHost`](crate::Error::UnknownHost).
 /// Known stock they took is given back to their offering (see
 /// [`Stock`](crate::Stock)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Cancellation {
     /// The request the hosts were part of.
     pub provision: ProvisionId,
@@ -181,9 +172,7 @@ pub struct Cancellation {
 
 /// A total of resources that may exceed one host's (a shortfall of many
 /// instances), in the units of [`Resources`].
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceTotals {
     /// CPU millicores.
     pub cpu_millis: u64,
@@ -210,7 +199,7 @@ impl ResourceTotals {
 
 /// Instances of an app that neither fit nor could be provisioned for, per
 /// zone whose share they were.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Shortfall {
     /// The app.
     pub app: AppId,
@@ -224,7 +213,7 @@ pub struct Shortfall {
 
 /// Instances of an app placed outside its spread policy because the app
 /// schedules anyway ([`WhenUnsatisfiable::ScheduleAnyway`](crate::WhenUnsatisfiable)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SkewViolation {
     /// The app.
     pub app: AppId,
@@ -239,7 +228,7 @@ pub struct SkewViolation {
 /// Instances of an app that an evacuation (a lost zone or a failed host)
 /// could not re-place: they stay pending. The resources are what the
 /// survivors lacked for them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Unplaced {
     /// The app.
     pub app: AppId,
@@ -252,7 +241,7 @@ pub struct Unplaced {
 /// Everything one call decided, in the order it was decided. Evictions
 /// happen before the placement that needed them.
 #[must_use = "decisions must be carried out by the embedder"]
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Decisions {
     /// Instances placed on running hosts: start them.
     pub placements: Vec<Placement>,

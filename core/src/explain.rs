@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{HostId, InstanceId, ZoneId};
@@ -10,17 +11,7 @@ use crate::resources::Dimension;
 /// A constraint that rules a host out for an instance. Explanations list
 /// them in this order.
 #[derive(
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -87,7 +78,7 @@ impl fmt::Display for Constraint {
 }
 
 /// How many hosts one constraint ruled out.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RuledOut {
     /// The constraint.
     pub constraint: Constraint,
@@ -103,17 +94,7 @@ pub struct RuledOut {
 
 /// Why an offering (a SKU in a zone) could not provide new hosts.
 #[derive(
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -139,7 +120,7 @@ impl fmt::Display for OfferingBlock {
 
 /// How many SKUs one substitution rule ruled out, or how many offerings of
 /// acceptable SKUs one reason blocked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkuRuledOut {
     /// SKUs that fail a substitution rule (named like the host constraint).
@@ -163,7 +144,7 @@ pub enum SkuRuledOut {
 /// first constraint (in [`Constraint`] order) that rules it out. When new
 /// hosts could have been provisioned, `skus` says why none were: SKUs per
 /// failed substitution rule, then offerings of acceptable SKUs per block.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Explanation {
     /// Hosts known to the scheduler when the decision was made.
     pub hosts: u32,
@@ -267,7 +248,7 @@ impl fmt::Display for Explanation {
 }
 
 /// Why an instance is pending.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PendingReason {

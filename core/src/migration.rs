@@ -18,6 +18,7 @@
 //! its host (its provisioning failed, or the host was removed) aborts the
 //! move rather than wait.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -31,9 +32,7 @@ use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
 /// Why a move was planned.
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MoveReason {
@@ -47,7 +46,7 @@ pub enum MoveReason {
 
 /// A planned move of one instance: to a more preferred SKU, or to another
 /// zone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Move {
     /// The app.
     pub app: AppId,
@@ -70,7 +69,7 @@ pub struct Move {
 /// A move in flight: its replacement instance runs (or is being placed)
 /// beside the original, until [`Scheduler::complete_move`] or
 /// [`Scheduler::abort_move`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveInFlight {
     /// The replacement instance (the [`Move::to`] to complete or abort).

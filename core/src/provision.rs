@@ -53,6 +53,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -89,7 +90,7 @@ use crate::time::Timestamp;
 ///   subtracted from it again: while orders are in flight, declare what the
 ///   provider can still supply besides them (what a provider's stock query
 ///   reports once the orders are placed).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stock {
     /// This many more hosts can be ordered (0 provides none).
@@ -101,7 +102,7 @@ pub enum Stock {
 }
 
 /// Why a provisioning failed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProvisionFailure {
@@ -154,7 +155,7 @@ impl OfferingState {
 }
 
 /// An offering as the scheduler sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OfferingView {
     /// SKU.
     pub sku: SkuId,
@@ -172,7 +173,7 @@ pub struct OfferingView {
 
 /// Whether an offering can provide hosts now: what
 /// [`Verdict::Accepted`] reports of the SKU's offering in the zone.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Availability {
@@ -202,7 +203,7 @@ impl From<Result<Option<u32>, OfferingBlock>> for Availability {
 }
 
 /// A SKU's verdict for an app in a zone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The SKU may serve the app.
@@ -229,7 +230,7 @@ pub enum Verdict {
 }
 
 /// One SKU of the catalog, judged for an app in a zone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SkuVerdict {
     /// The SKU.
     pub sku: SkuId,

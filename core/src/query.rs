@@ -1,5 +1,6 @@
 //! Read-only views of the state, and the invariant audit.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -13,7 +14,7 @@ use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
 use crate::time::Timestamp;
 
 /// One NUMA node of a host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeView {
     /// The node's share of the host's capacity.
     pub capacity: Resources,
@@ -26,7 +27,7 @@ pub struct NodeView {
 }
 
 /// A host as the scheduler sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HostView {
     /// Its id.
     pub id: HostId,
@@ -48,7 +49,7 @@ pub struct HostView {
 }
 
 /// Where an instance is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum InstanceStatus {
@@ -81,7 +82,7 @@ pub enum InstanceStatus {
 
 /// An instance as the scheduler sees it (and as a [`Snapshot`](crate::Snapshot)
 /// records it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceView {
     /// Its id.

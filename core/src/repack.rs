@@ -76,6 +76,7 @@
 //! # }
 //! ```
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
@@ -83,7 +84,7 @@ use crate::pack::{self, Bins, PackOptions};
 use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
 
 /// How hard [`Scheduler::plan_repack`] tries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct RepackOptions {
     /// Work units of the engine's improvement phase over all pools, shared
@@ -111,7 +112,7 @@ impl RepackOptions {
 }
 
 /// One instance to move, within its pool.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RepackMove {
     /// The instance.
     pub instance: InstanceId,
@@ -126,7 +127,7 @@ pub struct RepackMove {
 }
 
 /// What the plan does to one pool (one SKU in one zone).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PoolRepack {
     /// The pool's SKU.
     pub sku: SkuId,
@@ -148,7 +149,7 @@ pub struct PoolRepack {
 }
 
 /// The result of [`Scheduler::plan_repack`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[must_use]
 pub struct RepackPlan {
     /// The moves, by pool, then instance id.

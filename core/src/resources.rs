@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Number of resource dimensions.
@@ -14,17 +15,7 @@ pub const DIMENSIONS: usize = 4;
 
 /// One resource dimension.
 #[derive(
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
@@ -345,9 +336,7 @@ impl fmt::Display for Resources {
 /// assert_eq!(r, Resources::cpu_mem(4_000, 8_192)?);
 /// # Ok::<(), trimline::ResourceError>(())
 /// ```
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// CPU in millicores.
@@ -403,7 +392,7 @@ impl Serialize for Resources {
 }
 
 /// The schema is the [`ResourceSpec`]'s, the serialized form.
-impl schemars::JsonSchema for Resources {
+impl JsonSchema for Resources {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Resources".into()
     }

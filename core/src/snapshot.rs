@@ -9,6 +9,7 @@
 //! that no sequence of calls could have produced is refused. A restored
 //! scheduler serializes to the same snapshot and makes the same decisions.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppSpec;
@@ -31,7 +32,7 @@ use crate::time::Timestamp;
 pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// A zone in a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneRecord {
     /// Zone name.
@@ -41,7 +42,7 @@ pub struct ZoneRecord {
 }
 
 /// A host in a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostRecord {
     /// Host id.
@@ -61,7 +62,7 @@ pub struct HostRecord {
 }
 
 /// An offering in a snapshot (its planned hosts are counted from the hosts).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferingRecord {
     /// SKU.
@@ -78,7 +79,7 @@ pub struct OfferingRecord {
 
 /// The runs of one instance stopped at the snapshot's time, in a
 /// [`Snapshot`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceStops {
     /// The instance.
@@ -88,7 +89,7 @@ pub struct InstanceStops {
 }
 
 /// The whole state of a [`Scheduler`], serializable with serde.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
     /// [`SNAPSHOT_FORMAT`] when written.

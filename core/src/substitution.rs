@@ -77,6 +77,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -102,7 +103,7 @@ use crate::time::Timestamp;
     Ord,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
+    JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum OnExhaustion {
@@ -115,7 +116,7 @@ pub enum OnExhaustion {
 }
 
 /// Memory per vCPU bounds, in MiB per vCPU.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryRatio {
     /// Least MiB per vCPU.
@@ -125,7 +126,7 @@ pub struct MemoryRatio {
 }
 
 /// How an app's request may be served by other SKUs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SubstitutionPolicy {
     /// Largest price premium per delivered instance over the reference, in
@@ -159,7 +160,7 @@ impl Default for SubstitutionPolicy {
 }
 
 /// The first rule a SKU failed, with the values compared.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Rejection {
@@ -574,7 +575,7 @@ fn tier_of(app: &AppSpec, requested: Option<&SkuSpec>, sku: &SkuSpec) -> Result<
 /// is not the SKU it requested. The core builds it only then (rarely); a
 /// decision on a tier-0 SKU carries none. Instances placed alike in one
 /// call share one note (an [`Arc`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SubstitutionNote {
     /// The SKU the app asked for, if any.
     pub requested: Option<SkuId>,
@@ -597,7 +598,7 @@ pub struct SubstitutionNote {
 }
 
 /// One more preferred SKU passed over, in one zone or in all.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PassedOver {
     /// The SKU.
     pub sku: SkuId,
@@ -612,7 +613,7 @@ pub struct PassedOver {
 }
 
 /// Why a preferred SKU was passed over.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PassReason {
@@ -666,7 +667,7 @@ pub enum PassReason {
 
 /// What admitted the chosen SKU: the rules of the
 /// [module docs](self), with the values compared.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Admission {
     /// The SKU's architecture (the app has an image for it).
     pub arch: Arch,
@@ -692,7 +693,7 @@ pub struct Admission {
 }
 
 /// A SKU's price per delivered instance against the reference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PriceCheck {
     /// The reference: the requested SKU, or the cheapest equivalent.
     pub reference: SkuId,

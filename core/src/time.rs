@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A point in time, in milliseconds since an epoch the embedder chooses
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
     Ord,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
+    JsonSchema,
 )]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);

@@ -175,6 +175,7 @@
 //! equivalent substitution exactly as the real evacuation would, and
 //! reports the same shortfall.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -190,7 +191,7 @@ use crate::scheduler::{HostState, InstanceState, PendingKey, Scheduler, ZoneStat
 use crate::time::Timestamp;
 
 /// What losing one zone now would leave unplaced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneLossReport {
     /// The zone.
     pub zone: ZoneId,

@@ -9,13 +9,14 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use trimline::metering::{PriceTable, SubSecond};
 use trimline::*;
 
 /// A scenario, as read from JSON.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Scenario {
     /// Shown at the top of the report.
@@ -56,7 +57,7 @@ fn default_move_seconds() -> u64 {
 }
 
 /// A host type.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SkuDef {
     pub(crate) id: SkuId,
@@ -92,7 +93,7 @@ fn one() -> u64 {
 }
 
 /// `count` hosts of a SKU in each of `zones` (every zone when empty).
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HostGroup {
     pub(crate) sku: SkuId,
@@ -102,7 +103,7 @@ pub(crate) struct HostGroup {
 }
 
 /// The stock of a SKU in each of `zones` (every zone when empty).
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StockDef {
     pub(crate) sku: SkuId,
@@ -115,7 +116,7 @@ pub(crate) struct StockDef {
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct StockValue(pub(crate) Stock);
 
-impl schemars::JsonSchema for StockValue {
+impl JsonSchema for StockValue {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "StockValue".into()
     }
@@ -157,7 +158,7 @@ impl<'de> Deserialize<'de> for StockValue {
 }
 
 /// An application.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppDef {
     pub(crate) id: AppId,
@@ -201,7 +202,7 @@ fn default_arches() -> BTreeSet<Arch> {
 }
 
 /// Metering prices, in nano-units.
-#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct Prices {
     pub(crate) cpu_per_vcpu_second: u64,
@@ -243,7 +244,7 @@ impl Prices {
 }
 
 /// One event of the timeline.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum Step {
     /// A new section of the report.

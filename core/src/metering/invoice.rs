@@ -1,6 +1,7 @@
 //! Invoices: exact line amounts, one rounding per invoice, and the
 //! largest-remainder allocation that makes the lines sum to the total.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AppId, TenantId};
@@ -16,9 +17,7 @@ pub const SUBNANOS_PER_NANO: i128 = 128_000_000;
 
 /// How an invoice's exact total is rounded to a whole number of units.
 /// Negative totals (credits) round the same way on the number line.
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Rounding {
@@ -34,7 +33,7 @@ pub enum Rounding {
 }
 
 /// The declared rule by which each invoice is rounded, once.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct InvoiceRule {
     /// The unit invoices are rounded to, in nano-units (1, the default:
@@ -56,7 +55,7 @@ impl Default for InvoiceRule {
 
 /// One invoice line: a component of one app's usage under one price
 /// version, or of an adjustment to an earlier period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InvoiceLine {
     /// The app.
     pub app: AppId,
@@ -78,7 +77,7 @@ pub struct InvoiceLine {
 }
 
 /// A tenant's invoice for one period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Invoice {
     /// The tenant.
     pub tenant: TenantId,

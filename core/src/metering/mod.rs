@@ -232,6 +232,7 @@ use hashbrown::{HashTable, hash_table};
 use indexmap::Equivalent;
 use indexmap::map::Entry;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -253,7 +254,7 @@ pub use usage::{
 use price::{PriceBook, TableIx};
 
 /// Tuning of a [`Meter`]. Every field has a documented default.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MeterConfig {
     /// Start of the first period (default 0). Nothing before it is billed.
@@ -286,7 +287,7 @@ impl Default for MeterConfig {
 
 /// What [`Meter::ingest`] did with an event.
 #[must_use = "a duplicate or an adjustment may need the embedder's attention"]
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Ingested {
@@ -315,7 +316,7 @@ pub struct BatchIngested {
 /// Everything a closed period produced. The meter keeps none of it: store
 /// it.
 #[must_use = "the report is the period's only record"]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PeriodReport {
     /// The period.
     pub period: Period,

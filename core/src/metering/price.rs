@@ -1,6 +1,7 @@
 //! Price tables: versioned rates in integer nano-units, and the book that
 //! says which table is in force at any millisecond.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
@@ -9,9 +10,7 @@ use super::error::MeterError;
 use super::usage::Component;
 
 /// How a run's duration is rounded before the minimum applies.
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SubSecond {
@@ -29,7 +28,7 @@ pub enum SubSecond {
 ///
 /// Network bandwidth is not billed: the platforms trimline serves bill CPU, memory
 /// and accelerators.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceTable {
     /// The version. Each table added must have a larger version than every

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -40,7 +41,7 @@ pub const METER_SNAPSHOT_FORMAT: u32 = 1;
 /// bytes, whatever order it was reached in. What the meter derives (the
 /// open period's start, the horizon, each instance's state after its
 /// events, the id tables) is not in it: restore recomputes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeterSnapshot {
     /// [`METER_SNAPSHOT_FORMAT`] when written.
@@ -59,7 +60,7 @@ pub struct MeterSnapshot {
 }
 
 /// One instance in a [`MeterSnapshot`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeteredInstance {
     /// The instance.
@@ -82,7 +83,7 @@ pub struct MeteredInstance {
 }
 
 /// A run in a [`MeterSnapshot`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRecord {
     /// When the run started (its rounding and minimum count from there).
@@ -97,7 +98,7 @@ pub struct RunRecord {
 
 /// An event of an instance in a [`MeterSnapshot`] (its instance and owner
 /// are the [`MeteredInstance`]'s), shaped as in an [`Event`](super::Event).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRecord {
     /// Its id.

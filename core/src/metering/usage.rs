@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AppId, InstanceId, SkuId, TenantId};
@@ -26,7 +27,7 @@ use super::event::EventId;
     Ord,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
+    JsonSchema,
 )]
 #[serde(transparent)]
 pub struct PeriodId(pub u64);
@@ -38,7 +39,7 @@ impl fmt::Display for PeriodId {
 }
 
 /// A closed period: the half-open interval `[start, end)`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Period {
     /// Its number.
     pub id: PeriodId,
@@ -51,17 +52,7 @@ pub struct Period {
 /// One billed component of usage; each has its own rate in a
 /// [`PriceTable`](super::PriceTable) and its own invoice line.
 #[derive(
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -133,9 +124,7 @@ impl fmt::Display for Component {
 /// Exact usage quantities, billed on the requested shape. Signed, because
 /// an [`Adjustment`] may take usage back; usage in a [`UsageRecord`] is
 /// never negative.
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
     /// Instance-milliseconds billed, active and idle, rounding and minimum
     /// included.
@@ -241,7 +230,7 @@ impl Usage {
 }
 
 /// Usage priced by one price table version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PricedUsage {
     /// The price table version in force.
     pub price_version: u64,
@@ -251,7 +240,7 @@ pub struct PricedUsage {
 
 /// Billed instance time by the SKU actually delivered, for audit: billing
 /// follows the requested shape whatever the host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeliveredUsage {
     /// The SKU the instance ran on, as its events reported it (`None`: not
     /// reported).
@@ -261,7 +250,7 @@ pub struct DeliveredUsage {
 }
 
 /// The usage of one app of one tenant in one period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UsageRecord {
     /// The tenant.
     pub tenant: TenantId,
@@ -287,7 +276,7 @@ impl UsageRecord {
 /// An append-only correction of a closed period, made by an event that
 /// arrived after its period closed. It is billed in the period during which
 /// it was recorded, at the prices in force in the period it corrects.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Adjustment {
     /// The late event that caused it.
     pub event: EventId,
