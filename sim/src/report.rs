@@ -771,7 +771,8 @@ impl Text {
         let mut lines = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {
-            if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > WIDTH {
+            let lead = if lines.is_empty() { first } else { indent };
+            if !line.is_empty() && lead.len() + line.len() + 1 + word.len() > WIDTH {
                 lines.push(std::mem::take(&mut line));
             }
             if !line.is_empty() {
@@ -992,16 +993,12 @@ fn write_event(t: &mut Text, ev: &Event) {
                 t.item(
                     &format!("    {:<18} ", v.sku.as_str()),
                     &" ".repeat(23),
-                    &verdict_text(&v.verdict),
+                    &v.verdict.to_string(),
                 );
             }
         }
         EventKind::Stock(s) => {
-            let what = match s.stock {
-                Stock::Known(n) => count(n.into(), "host", "hosts"),
-                Stock::Unknown => "unknown (provisioning tries it)".into(),
-                Stock::Exhausted => "exhausted".into(),
-            };
+            let what = s.stock.to_string();
             let zones: Vec<&str> = s.zones.iter().map(|z| z.as_str()).collect();
             t.event(
                 at,
@@ -1090,19 +1087,7 @@ fn write_event(t: &mut Text, ev: &Event) {
         EventKind::Survive(s) => {
             t.event(at, "if one zone were lost now (a dry run of each loss):");
             for r in &s.zones {
-                if r.survivable() {
-                    t.say(format!(
-                        "    {:<15} survivable: every instance re-placed",
-                        r.zone.as_str()
-                    ));
-                } else {
-                    let parts: Vec<String> = r
-                        .unplaced
-                        .iter()
-                        .map(|u| format!("{} short {}", u.app, u.instances))
-                        .collect();
-                    t.say(format!("    {:<15} {}", r.zone.as_str(), parts.join(", ")));
-                }
+                t.item("    ", "        ", &r.to_string());
             }
         }
         EventKind::Utilisation(u) => {
@@ -1144,50 +1129,6 @@ fn write_event(t: &mut Text, ev: &Event) {
         }
         EventKind::Bill(b) => write_bill(t, at, b),
     }
-}
-
-fn verdict_text(v: &Verdict) -> String {
-    match v {
-        Verdict::Accepted {
-            tier,
-            rank,
-            offering,
-        } => {
-            let stock = match offering {
-                Availability::Hosts(n) => {
-                    format!("new hosts: up to {}", count((*n).into(), "more", "more"))
-                }
-                Availability::Unknown => "new hosts: stock unknown, provisioning tries it".into(),
-                Availability::Blocked(OfferingBlock::NotOffered) => {
-                    "no new hosts: the cloud offers none in this zone".into()
-                }
-                Availability::Blocked(OfferingBlock::Exhausted) => {
-                    "no new hosts: its stock here is exhausted".into()
-                }
-                Availability::Blocked(OfferingBlock::BackedOff) => {
-                    "no new hosts for now: backed off after a failed provisioning".into()
-                }
-                Availability::Blocked(b) => format!("no new hosts: {b}"),
-                _ => "new hosts: see the JSON report".into(),
-            };
-            format!(
-                "accepted, tier {tier}, {} to buy; {stock}",
-                ordinal(*rank + 1)
-            )
-        }
-        Verdict::Rejected(r) => format!("rejected: {r}"),
-    }
-}
-
-fn ordinal(n: u32) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (1, 11) | (2, 12) | (3, 13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 fn write_bill(t: &mut Text, at: u64, b: &BillStep) {
@@ -1275,7 +1216,10 @@ fn write_outcome(t: &mut Text, o: &Outcome) {
         t.say(format!("    {}", counts.join(", ")));
     }
     for p in &o.provisions {
-        t.item("    ", "        ", &provision_text(p));
+        // The note is printed once, with the substitution below.
+        let mut p = p.clone();
+        p.substitution = None;
+        t.item("    ", "        ", &p.to_string());
     }
     for s in &o.substitutions {
         write_substitution(t, s);
@@ -1303,27 +1247,27 @@ fn write_outcome(t: &mut Text, o: &Outcome) {
             "    ",
             "        ",
             &format!(
-                "evicted: {} of {} ({})",
+                "evicted: {} of {}: {}",
                 count(g.instances, "instance", "instances"),
                 g.app,
                 eviction_heading(&g.cause)
             ),
         );
         for e in &g.examples {
-            t.item("      e.g. ", "          ", &eviction_text(e));
+            t.item("      e.g. ", "          ", &e.to_string());
         }
     }
     for f in &o.shortfalls {
-        t.item("    short: ", "        ", &shortfall_text(f));
+        t.item("    ", "        ", &f.to_string());
     }
     for u in &o.unplaced {
-        t.item("    not re-placed: ", "        ", &unplaced_text(u));
+        t.item("    ", "        ", &u.to_string());
     }
     for c in &o.cancellations {
-        t.item("    ", "        ", &cancellation_text(c));
+        t.item("    ", "        ", &c.to_string());
     }
     for v in &o.skew_violations {
-        t.item("    ", "        ", &skew_violation_text(v));
+        t.item("    ", "        ", &v.to_string());
     }
     for m in &o.move_totals {
         let mine: Vec<&MoveGroup> = o.moves.iter().filter(|g| g.app == m.app).collect();
@@ -1331,13 +1275,7 @@ fn write_outcome(t: &mut Text, o: &Outcome) {
             z.as_ref()
                 .map_or_else(|| "a new host".to_string(), |z| z.to_string())
         };
-        let mut reasons: Vec<&str> = mine
-            .iter()
-            .map(|g| match g.reason {
-                MoveReason::Rebalance => "rebalance",
-                _ => "back to a preferred SKU",
-            })
-            .collect();
+        let mut reasons: Vec<String> = mine.iter().map(|g| g.reason.to_string()).collect();
         reasons.dedup();
         let groups: Vec<String> = mine
             .iter()
@@ -1377,14 +1315,10 @@ fn write_outcome(t: &mut Text, o: &Outcome) {
         t.item("    ", "        ", &text);
     }
     for p in &o.waiting {
-        t.item(
-            "    ",
-            "        ",
-            &format!("why {} waits ({}): {}", p.app, p.instance, p.reason),
-        );
+        t.item("    ", "        ", &format!("why {} waits: {p}", p.app));
     }
     for n in &o.numa_placements {
-        t.item("    ", "        ", &placement_text(&n.placement));
+        t.item("    ", "        ", &n.placement.to_string());
         let nodes: Vec<String> = n
             .nodes
             .iter()
@@ -1457,90 +1391,13 @@ fn write_substitution(t: &mut Text, s: &Substitution) {
     );
 }
 
-// How single decisions read.
+// How an eviction group reads.
 
 fn eviction_heading(c: &EvictionCause) -> String {
     match c {
+        // The group's instances were preempted by different rigid ones;
+        // the examples name them.
         EvictionCause::Preempted { .. } => "preempted by rigid instances".into(),
-        EvictionCause::HostRemoved => "host removed".into(),
-        EvictionCause::ProvisionFailed => "provisioning failed".into(),
-        EvictionCause::ZoneDown => "lost with its zone".into(),
-        EvictionCause::HostFailed => "host failed".into(),
-        _ => "evicted".into(),
+        other => other.to_string(),
     }
-}
-
-fn eviction_text(e: &Eviction) -> String {
-    match e.cause {
-        EvictionCause::Preempted { by } => {
-            format!("{} ({}) left {} for rigid {by}", e.instance, e.app, e.host)
-        }
-        _ => format!("{} ({}) left {}", e.instance, e.app, e.host),
-    }
-}
-
-fn provision_text(p: &Provision) -> String {
-    let why = match &p.substitutes_for {
-        Some(sku) => format!(", stands in for {sku} (tier {})", p.tier),
-        None => String::new(),
-    };
-    format!(
-        "provision {:>3} x {:<17} in {} for {}{why}",
-        p.count,
-        p.sku.as_str(),
-        p.zone,
-        p.app
-    )
-}
-
-fn placement_text(p: &Placement) -> String {
-    let nodes: Vec<String> = p.numa_nodes.iter().map(|n| n.to_string()).collect();
-    format!(
-        "{} ({}) -> {} ({}, {}), whole on NUMA node {}",
-        p.instance,
-        p.app,
-        p.host,
-        p.sku,
-        p.zone,
-        nodes.join(" and ")
-    )
-}
-
-fn shortfall_text(f: &Shortfall) -> String {
-    format!(
-        "{} in {}: {} instances ({} vCPU, {} GiB) neither fit nor can be provisioned",
-        f.app,
-        f.zone,
-        f.instances,
-        f.resources.cpu_millis / 1000,
-        f.resources.memory_mib / 1024
-    )
-}
-
-fn unplaced_text(u: &Unplaced) -> String {
-    format!(
-        "{} instances of {} ({} vCPU, {} GiB): they wait, pending",
-        u.instances,
-        u.app,
-        u.resources.cpu_millis / 1000,
-        u.resources.memory_mib / 1024
-    )
-}
-
-fn cancellation_text(c: &Cancellation) -> String {
-    format!(
-        "cancel: {} planned {} hosts in {} of provision {} ({:?})",
-        c.hosts.len(),
-        c.sku.as_str(),
-        c.zone,
-        c.provision.0,
-        c.cause
-    )
-}
-
-fn skew_violation_text(v: &SkewViolation) -> String {
-    format!(
-        "placed against its spread (schedules anyway): {} x{} (skew {})",
-        v.app, v.instances, v.skew
-    )
 }

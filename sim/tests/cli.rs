@@ -67,7 +67,11 @@ fn a_scale_above_the_batch_limit_is_refused_before_the_report_starts() {
     );
     let err = refused("batch", &text, "timeline[1].scale.to");
     assert!(err.contains("1000001") && err.contains("1000000"), "{err}");
-    let text = scenario(SKU, "", r#"[{"dry_run": {"app": "web", "to": 4000000000}}]"#);
+    let text = scenario(
+        SKU,
+        "",
+        r#"[{"dry_run": {"app": "web", "to": 4000000000}}]"#,
+    );
     refused("batch-dry", &text, "timeline[0].dry_run.to");
 }
 
@@ -92,7 +96,10 @@ fn a_wait_that_overflows_the_clock_is_refused_at_its_own_path() {
 
 #[test]
 fn zero_numa_nodes_are_refused() {
-    let sku = SKU.replace(r#""perf_score": 100"#, r#""perf_score": 100, "numa_nodes": 0"#);
+    let sku = SKU.replace(
+        r#""perf_score": 100"#,
+        r#""perf_score": 100, "numa_nodes": 0"#,
+    );
     let err = refused("numa", &scenario(&sku, "", "[]"), "catalog[0].numa_nodes");
     assert!(err.contains("at least 1"), "{err}");
 }
@@ -100,7 +107,10 @@ fn zero_numa_nodes_are_refused() {
 #[test]
 fn unknown_names_in_the_timeline_are_refused_at_their_field() {
     let cases = [
-        (r#"[{"zone_down": {"zone": "zone-x"}}]"#, "timeline[0].zone_down.zone"),
+        (
+            r#"[{"zone_down": {"zone": "zone-x"}}]"#,
+            "timeline[0].zone_down.zone",
+        ),
         (
             r#"[{"story": {"title": "s"}}, {"stock": {"sku": "g7", "zones": ["zone-a", "zone-x"], "stock": 3}}]"#,
             "timeline[1].stock.zones[1]",
@@ -141,12 +151,18 @@ fn demo_runs_and_schema_matches_the_checked_in_file() {
     let out = Command::new(bin).arg("demo").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("trimline: the region and its stories\n"), "{text}");
+    assert!(
+        text.starts_with("trimline: the region and its stories\n"),
+        "{text}"
+    );
     assert!(!text.to_lowercase().contains("seed"));
     let out = Command::new(bin).arg("schema").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let schema = String::from_utf8(out.stdout).unwrap();
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/schema/scenario.schema.json");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/schema/scenario.schema.json"
+    );
     let checked_in = std::fs::read_to_string(file).unwrap();
     assert!(
         schema == checked_in,
