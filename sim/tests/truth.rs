@@ -90,9 +90,9 @@ fn check_note(seen: &mut Seen, c: &Call<'_>, app: &AppId, zone: &ZoneId, note: &
                 r == *running && r_room == 0 && p_room == 0
             }
             PassReason::NotOffered => p.zone.is_some() && offering.is_none(),
-            PassReason::Exhausted { .. } => offering.is_some_and(|o| {
-                matches!(o.stock, Stock::Exhausted | Stock::Known(0))
-            }),
+            PassReason::Exhausted { .. } => {
+                offering.is_some_and(|o| matches!(o.stock, Stock::Exhausted | Stock::Known(0)))
+            }
             PassReason::BackedOff { until } => {
                 offering.is_some_and(|o| o.backoff_until == Some(*until)) && *until > c.now
             }
@@ -177,7 +177,11 @@ fn observe(seen: &mut Seen, c: &Call<'_>) {
                 panic!("{}: {p}: retried as {again}", c.path);
             };
             assert_eq!(was.hosts, now.hosts, "{}: {p}", c.path);
-            assert_eq!(was.ruled_out, now.ruled_out, "{}: {p}: retried as {again}", c.path);
+            assert_eq!(
+                was.ruled_out, now.ruled_out,
+                "{}: {p}: retried as {again}",
+                c.path
+            );
             seen.checked += 1;
         }
     }
@@ -255,7 +259,10 @@ fn every_reason_in_the_example_scenarios_holds_in_the_state() {
         let sc = Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
         let seen = check(&sc);
         if name == "zone-failure" {
-            assert!(!seen.pending.is_empty(), "{name}: no pending instance to check");
+            assert!(
+                !seen.pending.is_empty(),
+                "{name}: no pending instance to check"
+            );
         }
     }
 }
