@@ -70,7 +70,7 @@ pub const DEMO_JSON: &str = include_str!("../scenarios/demo.json");
 /// hosts, and its stories (launch day, peak sale, market open, month-end
 /// ERP, zone failure and recovery, the bill).
 pub fn demo_scenario() -> Scenario {
-    // The built-in file is checked by the tests (`tests/demo.rs`): it
+    // The built-in file is checked by the tests (`tests/truth.rs`): it
     // parses and validates, so this cannot fail.
     #[allow(clippy::expect_used)]
     Scenario::from_json(DEMO_JSON).expect("the built-in demo scenario parses")
