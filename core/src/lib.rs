@@ -92,10 +92,11 @@
 //!
 //! ## Where to read on
 //!
-//! * The demo (`cargo run --release --example demo`) plays the four
-//!   failures on a region of close to two thousand hosts, and
-//!   `cargo run --release --example simulate -- FILE.json` plays your own
-//!   scenario; the README documents the format.
+//! * The demo (`cargo run --release -p trimline-sim -- demo`) plays the
+//!   four failures on a region of close to two thousand hosts, and
+//!   `cargo run --release -p trimline-sim -- simulate FILE.json` plays your
+//!   own scenario; the README documents the format. The runner behind both
+//!   is the `trimline-sim` library, a reference embedder of this crate.
 //! * [`Scheduler`]: every call, with what it retries and when.
 //! * [`placement`]: the score, the candidate search and preemption.
 //! * [`index`](crate#the-host-index): the host index (below).
