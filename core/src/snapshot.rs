@@ -352,12 +352,13 @@ impl Scheduler {
             || snapshot.next_provision == 0
         {
             return Err(RestoreError::Counter(
-                "next_instance, next_planned and next_provision start at 1 and stay in range",
+                "next_instance, next_planned and next_provision start at 1, and next_planned \
+                 is at most 9,223,372,036,854,775,807 (planned host ids stay below bit 63)",
             ));
         }
         s.next_planned = snapshot.next_planned;
         s.next_provision = snapshot.next_provision;
-        const TOO_MANY: &str = "more instances than a scheduler holds (u32::MAX)";
+        const TOO_MANY: &str = "more instances than a scheduler holds (4,294,967,295)";
         if snapshot.instances.len() > MAX_INSTANCES {
             return Err(RestoreError::Counter(TOO_MANY));
         }
