@@ -132,6 +132,7 @@ mod app;
 mod catalog;
 mod decision;
 mod error;
+mod error_kind;
 mod explain;
 mod hash;
 mod ids;
@@ -158,6 +159,7 @@ pub use decision::{
     Placement, Provision, ProvisionId, Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
 };
 pub use error::{Error, RestoreError};
+pub use error_kind::ErrorKind;
 pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};
 pub use ids::{
     AppId, HostId, InstanceId, Label, MAX_NAME_LEN, NameError, PLANNED_HOST_BIT, SkuId, TenantId,
