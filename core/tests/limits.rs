@@ -54,6 +54,7 @@ fn a_scheduler_full_of_instances_says_how_many_it_holds() {
         "5 more instances of app web do not fit in the scheduler: \
          it holds 4294967293 and can hold at most 4,294,967,295"
     );
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
 }
 
 /// A restored snapshot whose instance id counter is at its end: adding an
@@ -86,6 +87,7 @@ fn an_exhausted_instance_id_counter_says_so() {
     assert_eq!(d.placements[0].instance, InstanceId(u64::MAX - 1));
     let e = sim.s.scale(&id("web"), 2, sim.now).unwrap_err();
     assert!(matches!(e, Error::InstanceIdsExhausted { .. }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
 }
 
 #[test]
