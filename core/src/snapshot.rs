@@ -224,6 +224,36 @@ impl Scheduler {
     }
 
     /// Rebuild a scheduler from a snapshot, checking it thoroughly.
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// # for (id, zone) in [(1, "a"), (2, "b")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # spec.spread.max_skew = Some(1);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// let _ = s.scale(&web, 3, Timestamp(1))?;
+    /// // Through its serialized form, as an embedder would store it.
+    /// let json = serde_json::to_string(&s.snapshot())?;
+    /// let restored = Scheduler::restore(serde_json::from_str(&json)?)?;
+    /// assert_eq!(restored.instance_count(), 3);
+    /// assert_eq!(restored.snapshot(), s.snapshot());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn restore(snapshot: Snapshot) -> Result<Scheduler, RestoreError> {
         if snapshot.format != SNAPSHOT_FORMAT {
             return Err(RestoreError::Format {
