@@ -360,10 +360,10 @@ impl fmt::Display for NumaNodes<'_> {
 impl fmt::Display for Placement {
     /// `i-1 of web placed on host-1 (g7 in zone-a), NUMA node 0`, then the
     /// substitution note if there is one. On a planned host the placement
-    /// reads "placed tentatively".
+    /// reads `placed tentatively on planned-1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let how = if self.host.is_planned() {
-            "placed tentatively on planned host"
+            "placed tentatively on"
         } else {
             "placed on"
         };
@@ -532,9 +532,14 @@ impl fmt::Display for ResourceTotals {
 impl fmt::Display for Shortfall {
     /// `web in zone-a: 3 instances short (cpu 6000m, memory 12288 MiB), …`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let they = if self.instances == 1 {
+            "it neither fits"
+        } else {
+            "they neither fit"
+        };
         write!(
             f,
-            "{} in zone {}: {} short ({}): they neither fit on a host nor can be provisioned",
+            "{} in zone {}: {} short ({}): {they} on a host nor can be provisioned",
             self.app,
             self.zone,
             Count(self.instances.into(), "instance", "instances"),
@@ -564,9 +569,10 @@ impl fmt::Display for SkewViolation {
 impl fmt::Display for Unplaced {
     /// `web: 3 instances could not be re-placed (…) and stay pending`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stay = if self.instances == 1 { "stays" } else { "stay" };
         write!(
             f,
-            "{}: {} could not be re-placed (the surviving hosts lack {}) and stay pending",
+            "{}: {} could not be re-placed (the surviving hosts lack {}) and {stay} pending",
             self.app,
             Count(self.instances.into(), "instance", "instances"),
             self.resources

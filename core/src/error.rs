@@ -2,9 +2,29 @@
 
 use crate::app::AppError;
 use crate::catalog::SkuError;
+use std::fmt;
+
+use crate::decision::Count;
 use crate::explain::Explanation;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::index::MAX_CLASS_SLOTS;
 use crate::time::Timestamp;
+
+/// A number with its thousands grouped by commas: `1,048,576`.
+pub(crate) struct Grouped(pub(crate) u64);
+
+impl fmt::Display for Grouped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.0.to_string();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
 
 /// Why a call was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -97,9 +117,7 @@ pub enum Error {
         /// How many instances it has.
         instances: usize,
     },
-    /// More instances in one call than [`Config::max_batch`](crate::Config::max_batch),
-    /// or than the scheduler has room for (it holds at most `u32::MAX`
-    /// instances).
+    /// More instances in one call than [`Config::max_batch`](crate::Config::max_batch).
     #[error("{requested} instances of app {app} in one call; the maximum is {max}")]
     BatchTooLarge {
         /// The app.
@@ -109,9 +127,45 @@ pub enum Error {
         /// The configured maximum.
         max: u32,
     },
+    /// More instances than the scheduler has room for: it holds at most
+    /// `u32::MAX` (4,294,967,295) instances, placed and pending.
+    #[error(
+        "{} of app {app} do not fit in the scheduler: it holds {held} and can hold at \
+         most {}",
+        Count(*requested, "more instance", "more instances"),
+        Grouped(u32::MAX.into())
+    )]
+    TooManyInstances {
+        /// The app.
+        app: AppId,
+        /// Instances asked for.
+        requested: u64,
+        /// Instances the scheduler holds.
+        held: u64,
+    },
+    /// The instance id counter has run out: instance ids are numbered from
+    /// 1 and end at `u64::MAX − 1` (a restored snapshot can set the counter
+    /// anywhere).
+    #[error(
+        "the instance id counter has run out: the next id is {next}, ids end at {}, \
+         so {} of app {app} cannot be numbered",
+        Grouped(u64::MAX - 1),
+        Count(*requested, "new instance", "new instances")
+    )]
+    InstanceIdsExhausted {
+        /// The app.
+        app: AppId,
+        /// Instances asked for.
+        requested: u64,
+        /// The counter: the id the next instance would get.
+        next: u64,
+    },
     /// The (SKU, zone) class already holds
-    /// [`MAX_CLASS_SLOTS`](crate::MAX_CLASS_SLOTS) hosts.
-    #[error("zone {zone} already holds the maximum number of hosts of sku {sku}")]
+    /// [`MAX_CLASS_SLOTS`](crate::MAX_CLASS_SLOTS) (1,048,576) hosts.
+    #[error(
+        "zone {zone} already holds the maximum number of hosts of sku {sku} ({})",
+        Grouped(MAX_CLASS_SLOTS.into())
+    )]
     ClassFull {
         /// The SKU.
         sku: SkuId,
@@ -153,11 +207,14 @@ pub enum RestoreError {
     /// The configuration is invalid.
     #[error("config: {0}")]
     Config(&'static str),
-    /// A counter is inconsistent with the ids in use.
+    /// A counter is inconsistent with the ids in use, or out of its range.
     #[error("counter: {0}")]
     Counter(&'static str),
     /// A host's slot is not below [`MAX_CLASS_SLOTS`](crate::MAX_CLASS_SLOTS).
-    #[error("host {host} has slot {slot}, beyond the largest class")]
+    #[error(
+        "host {host} has slot {slot}, beyond the largest class (slots are below {})",
+        Grouped(MAX_CLASS_SLOTS.into())
+    )]
     SlotOutOfRange {
         /// The host.
         host: HostId,

@@ -113,7 +113,10 @@ impl Error {
             | Error::DuplicateZone(_)
             | Error::DuplicateHost(_)
             | Error::DuplicateApp(_) => ErrorKind::AlreadyExists,
-            Error::BatchTooLarge { .. } | Error::ClassFull { .. } => ErrorKind::LimitExceeded,
+            Error::BatchTooLarge { .. }
+            | Error::TooManyInstances { .. }
+            | Error::InstanceIdsExhausted { .. }
+            | Error::ClassFull { .. } => ErrorKind::LimitExceeded,
             Error::GangUnschedulable { .. } => ErrorKind::Unschedulable,
         }
     }

@@ -156,13 +156,13 @@ macro_rules! number_type {
 }
 
 number_type!(
-    /// A host, numbered by the embedder (its machine inventory id). Prints
-    /// as `host-7`; a planned host (see [`PLANNED_HOST_BIT`]) as
-    /// `planned-N`, N its number without the bit. Serialized, it is the
-    /// number, bit included.
+    /// A host, numbered by the embedder (its machine inventory id).
     HostId
 );
 
+/// `host-7`; a planned host (see [`PLANNED_HOST_BIT`]) prints as
+/// `planned-N`, N its number without the bit. Serialized, a host id is the
+/// number, bit included.
 impl fmt::Display for HostId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_planned() {
@@ -186,10 +186,10 @@ impl HostId {
 
 number_type!(
     /// An instance, numbered by the scheduler in creation order from 1.
-    /// Prints as `i-3`.
     InstanceId
 );
 
+/// `i-3`.
 impl fmt::Display for InstanceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "i-{}", self.0)

@@ -130,6 +130,42 @@ impl Scheduler {
 
     /// Plan moves back to preferred SKUs, within every app's disruption
     /// budget. See the [module docs](crate::migration).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let sku = |id: &str, family: &str, cpu: u64, perf_score: u32, price: u64| -> Result<SkuSpec, Box<dyn std::error::Error>> {
+    /// #     Ok(SkuSpec {
+    /// #         id: id.parse()?, family: family.parse()?, generation: 7,
+    /// #         arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #         allocatable: Resources::cpu_mem(cpu, cpu * 4)?, perf_score,
+    /// #         numa_nodes: vec![], features: Default::default(),
+    /// #         accelerator_model: None, local_disk: None, price_nanos_per_second: price,
+    /// #     })
+    /// # };
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
+    /// // The app asks for g7.4x; g8i.8x may stand in (faster, 1.2x the price
+    /// // per instance); g7.large is too small for one instance.
+    /// s.add_sku(sku("g7.4x", "g7", 16_000, 100, 1_000)?, Timestamp(0))?;
+    /// s.add_sku(sku("g8i.8x", "g8i", 32_000, 120, 2_400)?, Timestamp(0))?;
+    /// s.add_sku(sku("g7.large", "g7", 2_000, 100, 200)?, Timestamp(0))?;
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?);
+    /// # spec.sku = Some("g7.4x".parse()?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// // Only a g8i.8x host runs: web's instance is placed there, as a
+    /// // substitute; then a g7.4x host arrives.
+    /// let _ = s.add_host(HostSpec { id: HostId(1), sku: "g8i.8x".parse()?, zone: "a".parse()? }, Timestamp(0))?;
+    /// let d = s.scale(&web, 1, Timestamp(1))?;
+    /// assert!(d.placements[0].substitution.is_some());
+    /// let _ = s.add_host(HostSpec { id: HostId(2), sku: "g7.4x".parse()?, zone: "a".parse()? }, Timestamp(2))?;
+    /// let d = s.plan_return(Timestamp(3))?;
+    /// let m = &d.moves[0];
+    /// assert_eq!(m.reason, MoveReason::ReturnToPreferred);
+    /// assert_eq!((m.from_host, m.to_host, m.to_tier), (HostId(1), HostId(2), 0));
+    /// assert_eq!(d.placements[0].instance, m.to); // the replacement, to start
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn plan_return(&mut self, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         self.now = now;
@@ -319,6 +355,44 @@ impl Scheduler {
 
     /// The embedder started the replacement `to` of a move: the original is
     /// removed and the replacement becomes an ordinary instance.
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let sku = |id: &str, family: &str, cpu: u64, perf_score: u32, price: u64| -> Result<SkuSpec, Box<dyn std::error::Error>> {
+    /// #     Ok(SkuSpec {
+    /// #         id: id.parse()?, family: family.parse()?, generation: 7,
+    /// #         arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #         allocatable: Resources::cpu_mem(cpu, cpu * 4)?, perf_score,
+    /// #         numa_nodes: vec![], features: Default::default(),
+    /// #         accelerator_model: None, local_disk: None, price_nanos_per_second: price,
+    /// #     })
+    /// # };
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
+    /// // The app asks for g7.4x; g8i.8x may stand in (faster, 1.2x the price
+    /// // per instance); g7.large is too small for one instance.
+    /// s.add_sku(sku("g7.4x", "g7", 16_000, 100, 1_000)?, Timestamp(0))?;
+    /// s.add_sku(sku("g8i.8x", "g8i", 32_000, 120, 2_400)?, Timestamp(0))?;
+    /// s.add_sku(sku("g7.large", "g7", 2_000, 100, 200)?, Timestamp(0))?;
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?);
+    /// # spec.sku = Some("g7.4x".parse()?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// // Only a g8i.8x host runs: web's instance is placed there, as a
+    /// // substitute; then a g7.4x host arrives.
+    /// let _ = s.add_host(HostSpec { id: HostId(1), sku: "g8i.8x".parse()?, zone: "a".parse()? }, Timestamp(0))?;
+    /// let d = s.scale(&web, 1, Timestamp(1))?;
+    /// assert!(d.placements[0].substitution.is_some());
+    /// let _ = s.add_host(HostSpec { id: HostId(2), sku: "g7.4x".parse()?, zone: "a".parse()? }, Timestamp(2))?;
+    /// let d = s.plan_return(Timestamp(3))?;
+    /// let (from, to) = (d.moves[0].from, d.moves[0].to);
+    /// // The embedder started the replacement: the original goes.
+    /// let d = s.complete_move(to, Timestamp(4))?;
+    /// assert_eq!(d.removals[0].instance, from);
+    /// assert!(s.instance(from).is_none());
+    /// assert!(s.moves_in_flight().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn complete_move(&mut self, to: InstanceId, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         let Some(&from) = self.moves.get(&to) else {

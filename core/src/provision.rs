@@ -427,6 +427,32 @@ impl Scheduler {
     /// ordered besides the planned hosts in flight, which are not
     /// subtracted again (see [`Stock`]). When the offering can provide hosts
     /// afterwards, pending instances are retried (and may provision).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// // No host and no offering: web's instance waits.
+    /// let d = s.scale(&web, 1, Timestamp(1))?;
+    /// assert_eq!(d.pending.len(), 1);
+    /// // Two hosts of g7.4x can be ordered in zone a: one is planned for it.
+    /// let d = s.set_stock(&"g7.4x".parse()?, &"a".parse()?, Stock::Known(2), Timestamp(2))?;
+    /// assert_eq!((d.provisions[0].count, d.tentative.len()), (1, 1));
+    /// assert_eq!(s.offerings()[0].stock, Stock::Known(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_stock(
         &mut self,
         sku: &SkuId,
@@ -467,6 +493,36 @@ impl Scheduler {
     /// their units go back to known stock (see [`Stock`]), the offering
     /// backs off, and the instances tentatively placed there are re-planned
     /// onto the next acceptable option (or stay pending, with the reason).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// // web's instance waits on a planned host of g7.4x in zone a.
+    /// # let _ = s.set_stock(&"g7.4x".parse()?, &"a".parse()?, Stock::Known(1), Timestamp(0))?;
+    /// let d = s.scale(&web, 1, Timestamp(1))?;
+    /// let planned = d.provisions[0].hosts[0];
+    /// let d = s.provision_failed(
+    ///     &"g7.4x".parse()?, &"a".parse()?, ProvisionFailure::InsufficientStock, Timestamp(2),
+    /// )?;
+    /// assert_eq!(d.cancellations[0].hosts, vec![planned]);
+    /// assert_eq!(d.cancellations[0].cause, CancellationCause::ProvisionFailed);
+    /// assert_eq!(d.pending.len(), 1); // nothing else can serve it
+    /// assert!(s.offerings()[0].backoff_until.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn provision_failed(
         &mut self,
         sku: &SkuId,
@@ -663,6 +719,38 @@ impl Scheduler {
     /// Judge every SKU of the catalog for `app` in `zone`: accepted (with
     /// tier, rank and offering availability) or the first rule that
     /// rejected it, with the values compared. In catalog order.
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let sku = |id: &str, family: &str, cpu: u64, perf_score: u32, price: u64| -> Result<SkuSpec, Box<dyn std::error::Error>> {
+    /// #     Ok(SkuSpec {
+    /// #         id: id.parse()?, family: family.parse()?, generation: 7,
+    /// #         arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #         allocatable: Resources::cpu_mem(cpu, cpu * 4)?, perf_score,
+    /// #         numa_nodes: vec![], features: Default::default(),
+    /// #         accelerator_model: None, local_disk: None, price_nanos_per_second: price,
+    /// #     })
+    /// # };
+    /// # let mut s = Scheduler::default();
+    /// # s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
+    /// // The app asks for g7.4x; g8i.8x may stand in (faster, 1.2x the price
+    /// // per instance); g7.large is too small for one instance.
+    /// s.add_sku(sku("g7.4x", "g7", 16_000, 100, 1_000)?, Timestamp(0))?;
+    /// s.add_sku(sku("g8i.8x", "g8i", 32_000, 120, 2_400)?, Timestamp(0))?;
+    /// s.add_sku(sku("g7.large", "g7", 2_000, 100, 200)?, Timestamp(0))?;
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(4_000, 8_192)?);
+    /// # spec.sku = Some("g7.4x".parse()?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// let verdicts = s.explain_substitution(&web, &"a".parse()?)?;
+    /// assert!(matches!(verdicts[0].verdict, Verdict::Accepted { tier: 0, .. }));
+    /// assert!(matches!(verdicts[1].verdict, Verdict::Accepted { tier: 1, .. }));
+    /// assert_eq!(
+    ///     verdicts[2].to_string(),
+    ///     "g7.large: rejected: cpu 2000 < 4000 millicores for one instance"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn explain_substitution(
         &self,
         app: &crate::ids::AppId,

@@ -135,7 +135,7 @@ fn parts(f: &mut fmt::Formatter<'_>, parts: &[(u8, Resources)]) -> fmt::Result {
 
 impl fmt::Display for InstanceStatus {
     /// `placed on host-1: NUMA node 0 holds …`, `placed tentatively on
-    /// planned host …`, or `pending since t=…: ` and the reason.
+    /// planned-1: …`, or `pending since t=…: ` and the reason.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InstanceStatus::Placed { host, parts: p } => {
@@ -146,7 +146,7 @@ impl fmt::Display for InstanceStatus {
                 planned_host,
                 parts: p,
             } => {
-                write!(f, "placed tentatively on planned host {planned_host}")?;
+                write!(f, "placed tentatively on {planned_host}")?;
                 parts(f, p)
             }
             InstanceStatus::Pending { since, reason } => {

@@ -788,13 +788,27 @@ impl Scheduler {
 
     fn check_batch(&self, app: usize, count: u64) -> Result<(), Error> {
         let max = self.config.max_batch;
-        let room = MAX_INSTANCES.saturating_sub(self.instances.len()) as u64;
-        if count > u64::from(max) || count > room || self.next_instance.checked_add(count).is_none()
-        {
+        let app = || self.apps[app].spec.id.clone();
+        if count > u64::from(max) {
             return Err(Error::BatchTooLarge {
-                app: self.apps[app].spec.id.clone(),
+                app: app(),
                 requested: count,
                 max,
+            });
+        }
+        let room = MAX_INSTANCES.saturating_sub(self.instances.len()) as u64;
+        if count > room {
+            return Err(Error::TooManyInstances {
+                app: app(),
+                requested: count,
+                held: self.instances.len() as u64,
+            });
+        }
+        if self.next_instance.checked_add(count).is_none() {
+            return Err(Error::InstanceIdsExhausted {
+                app: app(),
+                requested: count,
+                next: self.next_instance,
             });
         }
         Ok(())

@@ -224,6 +224,36 @@ impl Scheduler {
     }
 
     /// Rebuild a scheduler from a snapshot, checking it thoroughly.
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// # for (id, zone) in [(1, "a"), (2, "b")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # spec.spread.max_skew = Some(1);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// let _ = s.scale(&web, 3, Timestamp(1))?;
+    /// // Through its serialized form, as an embedder would store it.
+    /// let json = serde_json::to_string(&s.snapshot())?;
+    /// let restored = Scheduler::restore(serde_json::from_str(&json)?)?;
+    /// assert_eq!(restored.instance_count(), 3);
+    /// assert_eq!(restored.snapshot(), s.snapshot());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn restore(snapshot: Snapshot) -> Result<Scheduler, RestoreError> {
         if snapshot.format != SNAPSHOT_FORMAT {
             return Err(RestoreError::Format {
@@ -352,12 +382,13 @@ impl Scheduler {
             || snapshot.next_provision == 0
         {
             return Err(RestoreError::Counter(
-                "next_instance, next_planned and next_provision start at 1 and stay in range",
+                "next_instance, next_planned and next_provision start at 1, and next_planned \
+                 is at most 9,223,372,036,854,775,807 (planned host ids stay below bit 63)",
             ));
         }
         s.next_planned = snapshot.next_planned;
         s.next_provision = snapshot.next_provision;
-        const TOO_MANY: &str = "more instances than a scheduler holds (u32::MAX)";
+        const TOO_MANY: &str = "more instances than a scheduler holds (4,294,967,295)";
         if snapshot.instances.len() > MAX_INSTANCES {
             return Err(RestoreError::Counter(TOO_MANY));
         }

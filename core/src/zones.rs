@@ -449,6 +449,40 @@ impl Scheduler {
 
     /// The zone is lost: mark it down and re-place every instance recorded
     /// there, in one plan. See the [module docs](crate::zones#failure-one-evacuation-plan).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// // Zones a and b, one host each; web (max skew 1) has one instance in each.
+    /// # for (id, zone) in [(1, "a"), (2, "b")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # spec.spread.max_skew = Some(1);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// let _ = s.scale(&web, 2, Timestamp(1))?;
+    /// let d = s.zone_down(&"b".parse()?, Timestamp(2))?;
+    /// assert_eq!(d.evictions[0].cause, EvictionCause::ZoneDown);
+    /// assert_eq!(d.placements[0].host, HostId(1));
+    /// assert_eq!(
+    ///     d.to_string(),
+    ///     "evictions (1):\n  i-2 of web evicted from host-2: its zone was lost\n\
+    ///      placements on running hosts (1):\n  i-2 of web placed on host-1 (g7.4x in zone a), NUMA node 0"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn zone_down(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
         let (z, _) = self.switch_zone(zone, ZoneState::Down, now)?;
         let hosts: Vec<HostId> = self
@@ -486,6 +520,36 @@ impl Scheduler {
 
     /// A host failed: it is removed and its instances re-placed in one plan,
     /// as by [`zone_down`](Self::zone_down).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// // Two hosts in zone a; web's one instance runs on host-1.
+    /// # for (id, zone) in [(1, "a"), (2, "a")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// let d = s.scale(&web, 1, Timestamp(1))?;
+    /// assert_eq!(d.placements[0].host, HostId(1));
+    /// let d = s.host_failed(HostId(1), Timestamp(2))?;
+    /// assert_eq!(d.evictions[0].cause, EvictionCause::HostFailed);
+    /// assert_eq!(d.placements[0].host, HostId(2));
+    /// assert!(s.host(HostId(1)).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn host_failed(&mut self, host: HostId, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         let Some(h) = self.hosts.get(&host) else {
@@ -580,6 +644,42 @@ impl Scheduler {
 
     /// The zone is back: mark it up, retry pending instances and return the
     /// first rebalance moves. See the [module docs](crate::zones#rebalance).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// // Zones a and b, one host each; web (max skew 1) had one instance in
+    /// // each until b was lost and its instance re-placed in a.
+    /// # for (id, zone) in [(1, "a"), (2, "b")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # spec.spread.max_skew = Some(1);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// # let _ = s.scale(&web, 2, Timestamp(1))?;
+    /// # let _ = s.zone_down(&"b".parse()?, Timestamp(2))?;
+    /// assert_eq!(s.skew(&web)?, 0); // b is down and empty: out of the domain
+    /// // b is back: one instance moves there (its replacement starts in b).
+    /// let d = s.zone_up(&"b".parse()?, Timestamp(3))?;
+    /// assert_eq!(d.moves.len(), 1);
+    /// assert_eq!(d.moves[0].reason, MoveReason::Rebalance);
+    /// assert_eq!(d.moves[0].to_host, HostId(2));
+    /// let _ = s.complete_move(d.moves[0].to, Timestamp(4))?;
+    /// assert_eq!(s.app_zone_counts(&web)[1].1, 1); // one in b again
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn zone_up(&mut self, zone: &ZoneId, now: Timestamp) -> Result<Decisions, Error> {
         self.switch_zone(zone, ZoneState::Up, now)?;
         let mut out = Decisions::default();
@@ -593,6 +693,42 @@ impl Scheduler {
     /// within each app's disruption budget. Call it again after moves
     /// complete (or capacity appears) for the next steps. See the
     /// [module docs](crate::zones#rebalance).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// // Zones a and b, one host each; web (max skew 1, one move at a time)
+    /// // has all 4 instances in a after b came back empty.
+    /// # for (id, zone) in [(1, "a"), (2, "b")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let web: AppId = "web".parse()?;
+    /// # let mut spec = AppSpec::new(web.clone(), "acme".parse()?, Resources::cpu_mem(1000, 2048)?);
+    /// # spec.spread.max_skew = Some(1);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// # let _ = s.scale(&web, 4, Timestamp(1))?;
+    /// # let _ = s.zone_down(&"b".parse()?, Timestamp(2))?;
+    /// let first = s.zone_up(&"b".parse()?, Timestamp(3))?;
+    /// let _ = s.complete_move(first.moves[0].to, Timestamp(4))?;
+    /// assert_eq!(s.skew(&web)?, 2); // 3 in a, 1 in b
+    /// let d = s.rebalance(Timestamp(5))?;
+    /// assert_eq!(d.moves.len(), 1);
+    /// let _ = s.complete_move(d.moves[0].to, Timestamp(6))?;
+    /// assert_eq!(s.skew(&web)?, 0);
+    /// assert!(s.rebalance(Timestamp(7))?.moves.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rebalance(&mut self, now: Timestamp) -> Result<Decisions, Error> {
         self.check_time(now)?;
         self.now = now;
@@ -750,6 +886,40 @@ impl Scheduler {
     /// [`zone_down`](Self::zone_down) per zone, so it reports exactly the
     /// shortfall the evacuation would (see the
     /// [module docs](crate::zones#survivability)).
+    ///
+    /// ```
+    /// # use trimline::*;
+    /// # let mut s = Scheduler::default();
+    /// # for z in ["a", "b"] {
+    /// #     s.add_zone(z.parse()?, ZoneState::Up, Timestamp(0))?;
+    /// # }
+    /// # s.add_sku(SkuSpec {
+    /// #     id: "g7.4x".parse()?, family: "g7".parse()?, generation: 7,
+    /// #     arch: Arch::X86_64, cpu_vendor: "intel".parse()?,
+    /// #     allocatable: Resources::cpu_mem(16_000, 65_536)?, perf_score: 100,
+    /// #     numa_nodes: vec![], features: Default::default(),
+    /// #     accelerator_model: None, local_disk: None, price_nanos_per_second: 1_000,
+    /// # }, Timestamp(0))?;
+    /// // Zones a and b, one host each, each full with one instance of big.
+    /// # for (id, zone) in [(1, "a"), (2, "b")] {
+    /// #     let host = HostSpec { id: HostId(id), sku: "g7.4x".parse()?, zone: zone.parse()? };
+    /// #     let _ = s.add_host(host, Timestamp(0))?;
+    /// # }
+    /// # let big: AppId = "big".parse()?;
+    /// # let mut spec = AppSpec::new(big.clone(), "acme".parse()?, Resources::cpu_mem(16000, 32768)?);
+    /// # s.add_app(spec, Timestamp(0))?;
+    /// let _ = s.scale(&big, 2, Timestamp(1))?;
+    /// let reports = s.survive_zone_loss();
+    /// assert_eq!(reports.len(), 2);
+    /// assert!(!reports[0].survivable());
+    /// assert_eq!(reports[0].unplaced[0].instances, 1);
+    /// assert_eq!(
+    ///     reports[0].to_string(),
+    ///     "losing zone a would leave 1 instance of big unplaced \
+    ///      (the surviving hosts lack cpu 16000m, memory 32768 MiB)"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn survive_zone_loss(&self) -> Vec<ZoneLossReport> {
         let now = self.now;
         self.zones

@@ -77,7 +77,7 @@ fn placements_name_instance_app_host_sku_zone_and_nodes() {
     p.substitution = Some(Arc::new(note()));
     assert_eq!(
         p.to_string(),
-        "i-3 of web placed tentatively on planned host planned-2 (g6 in zone a), \
+        "i-3 of web placed tentatively on planned-2 (g6 in zone a), \
          NUMA nodes 0, 1 and 2; substitution: g6 (tier 1) instead of g7: \
          g7 in a: not offered; admitted: x86_64, perf 100 >= 90, no feature required, 4 per host"
     );
@@ -246,6 +246,16 @@ fn shortfalls_skew_violations_and_unplaced() {
         "web in zone a: 3 instances short (cpu 6000m, memory 12288 MiB): \
          they neither fit on a host nor can be provisioned"
     );
+    let one = Shortfall {
+        instances: 1,
+        resources: ResourceTotals::times(&cpu_mem(2_000, 4_096), 1),
+        ..s
+    };
+    assert_eq!(
+        one.to_string(),
+        "web in zone a: 1 instance short (cpu 2000m, memory 4096 MiB): \
+         it neither fits on a host nor can be provisioned"
+    );
     let mut v = SkewViolation {
         app: id("web"),
         instances: 2,
@@ -272,7 +282,7 @@ fn shortfalls_skew_violations_and_unplaced() {
     assert_eq!(
         u.to_string(),
         "db: 1 instance could not be re-placed \
-         (the surviving hosts lack cpu 2000m, memory 4096 MiB) and stay pending"
+         (the surviving hosts lack cpu 2000m, memory 4096 MiB) and stays pending"
     );
 }
 

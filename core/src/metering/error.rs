@@ -166,7 +166,12 @@ pub enum MeterError {
         instance: InstanceId,
     },
     /// [`EventId::derived`] cannot encode the time or the occurrence.
-    #[error("{instance}: cannot derive an event id for time {at} (occurrence {occurrence})")]
+    #[error(
+        "{instance}: cannot derive an event id for time {at} (occurrence {occurrence}): \
+         derived ids encode times below t={}ms and occurrences below {}",
+        EventId::DERIVED_TIME_LIMIT,
+        EventId::DERIVED_OCCURRENCE_LIMIT
+    )]
     IdOutOfRange {
         /// The instance.
         instance: InstanceId,

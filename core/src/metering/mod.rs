@@ -1303,6 +1303,31 @@ impl Meter {
 
     /// Ingest one event at the embedder's time `now`. Either the event is
     /// applied whole and marked seen, or it is refused and nothing changes.
+    ///
+    /// ```
+    /// use trimline::metering::*;
+    /// use trimline::{InstanceId, Resources, Timestamp};
+    ///
+    /// let mut meter = Meter::new(MeterConfig::default())?;
+    /// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;
+    /// let event = |id, instance, kind| Event {
+    ///     id: EventId(id),
+    ///     tenant: "acme".parse().unwrap(),
+    ///     app: "web".parse().unwrap(),
+    ///     instance: InstanceId(instance),
+    ///     at: Timestamp(1_000),
+    ///     kind,
+    /// };
+    /// let shape = Resources::cpu_mem(2_000, 4_096)?;
+    /// let start = event(1, 1, EventKind::Started { resources: shape, delivered: None });
+    /// let now = Timestamp(2_000);
+    /// assert_eq!(meter.ingest(&start, now)?, Ingested::Applied);
+    /// assert_eq!(meter.ingest(&start, now)?, Ingested::Duplicate); // redelivered
+    /// // An instance that never started cannot stop: refused, nothing changes.
+    /// let stop = event(2, 2, EventKind::Stopped);
+    /// assert!(matches!(meter.ingest(&stop, now), Err(MeterError::NotRunning { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ingest(&mut self, event: &Event, now: Timestamp) -> Result<Ingested, MeterError> {
         let Meter {
             config,
