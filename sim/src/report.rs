@@ -790,7 +790,6 @@ impl Text {
     }
 
     fn event(&mut self, at_ms: u64, text: impl AsRef<str>) {
-        self.last_zones = None;
         self.say(format!("  [{}] {}", clock_text(at_ms), text.as_ref()));
     }
 
@@ -813,10 +812,11 @@ impl Text {
         ));
     }
 
-    /// The zone table, unless the same table was printed since the last
-    /// event.
+    /// The zone table; a table equal to the last one printed is named, not
+    /// repeated.
     fn zones(&mut self, rows: &[ZoneRow]) {
         if self.last_zones.as_deref() == Some(rows) {
+            self.say("  (zones as in the last table above)");
             return;
         }
         self.usage_header("zone");
@@ -889,11 +889,7 @@ impl Report {
         t.say("");
         t.say("Final state");
         t.say("-".repeat(WIDTH));
-        if t.last_zones.as_deref() == Some(&f.zones[..]) {
-            t.say("  (zones as in the last table above)");
-        } else {
-            t.zones(&f.zones);
-        }
+        t.zones(&f.zones);
         t.say("");
         t.skus(&f.skus);
         t.say("");
@@ -1093,12 +1089,8 @@ fn write_event(t: &mut Text, ev: &Event) {
         EventKind::Utilisation(u) => {
             t.event(at, "utilisation");
             t.zones(&u.zones);
-            let zones = t.last_zones.take();
             t.say("");
             t.skus(&u.skus);
-            // The zone table stays the last one printed: the story's end
-            // does not repeat it.
-            t.last_zones = zones;
         }
         EventKind::NumaMemory(n) => {
             t.event(
