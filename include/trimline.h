@@ -502,6 +502,20 @@ typedef struct tl_decisions tl_decisions;
 typedef struct tl_error tl_error;
 
 /**
+ * A meter: lifecycle events in, usage and invoices out. Create it with
+ * `tl_meter_new` or `tl_meter_restore`, free it with `tl_meter_free`. The
+ * same threading rules as `tl_scheduler` apply.
+ */
+typedef struct tl_meter tl_meter;
+
+/**
+ * What one closed period billed: usage per app, adjustments and one
+ * invoice per tenant. Owned by the caller; free it with
+ * `tl_report_free`. Views borrowed from it live until it is freed.
+ */
+typedef struct tl_report tl_report;
+
+/**
  * A scheduler. Create it with `tl_scheduler_new` or `tl_scheduler_restore`,
  * free it with `tl_scheduler_free`.
  *
@@ -851,6 +865,70 @@ typedef struct tl_cancellation {
   uint32_t cause;
 } tl_cancellation;
 
+/**
+ * One tenant's invoice for a period; its lines are read with
+ * `tl_report_invoice_line`.
+ */
+typedef struct tl_invoice {
+  /**
+   * The tenant.
+   */
+  struct tl_str tenant;
+  /**
+   * The period's number.
+   */
+  uint64_t period;
+  /**
+   * How many lines.
+   */
+  size_t line_count;
+  /**
+   * The total, rounded once by the invoice rule, in nano-units; the sum
+   * of the lines' amounts.
+   */
+  int64_t total_nanos;
+} tl_invoice;
+
+/**
+ * One line of an invoice.
+ */
+typedef struct tl_invoice_line {
+  /**
+   * The app.
+   */
+  struct tl_str app;
+  /**
+   * The component's name: `cpu`, `idle_cpu`, `memory`, `idle_memory`
+   * or `accelerators` (a static string).
+   */
+  struct tl_str component;
+  /**
+   * The price table version that prices it.
+   */
+  uint64_t price_version;
+  /**
+   * Whether it corrects a closed period (then `corrects` is its number).
+   */
+  bool is_adjustment;
+  /**
+   * The corrected period, when `is_adjustment`.
+   */
+  uint64_t corrects;
+  /**
+   * The quantity in the component's unit (millicore-ms, MiB-ms,
+   * accelerator-ms); negative for a credit.
+   */
+  int64_t quantity;
+  /**
+   * The rate, in nano-units per unit-second (vCPU, GiB or accelerator).
+   */
+  int64_t rate_nanos;
+  /**
+   * The line's share of the rounded total, in nano-units.
+   */
+  int64_t amount_nanos;
+} tl_invoice_line;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1145,6 +1223,131 @@ const char *tl_status_name(uint32_t status);
  * panic never unwinds into the caller.
  */
 TL_MUST_USE tl_status tl_test_panic(struct tl_error **error_out);
+
+/**
+ * Creates a meter from a configuration: a JSON document in the schema of
+ * the core's `MeterConfig` (origin, allowed_lateness_ms,
+ * max_clock_skew_ms, adjustment_window_ms, invoice), or `config_json`
+ * NULL (with `config_len` 0) for the defaults.
+ */
+TL_MUST_USE
+tl_status tl_meter_new(const char *config_json,
+                       size_t config_len,
+                       struct tl_meter **meter_out,
+                       struct tl_error **error_out);
+
+/**
+ * Frees a meter. `tl_meter_free(NULL)` does nothing and returns
+ * `TL_STATUS_OK`; a second free of the same handle is detected and returns
+ * `TL_STATUS_INVALID_HANDLE` (as for `tl_scheduler_free`).
+ */
+tl_status tl_meter_free(struct tl_meter *meter);
+
+/**
+ * Adds a price table from a JSON document in the schema of the core's
+ * `PriceTable` (version, effective, cpu_nanos_per_vcpu_second,
+ * idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
+ * accelerator_nanos_per_second and, optional,
+ * idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second).
+ */
+TL_MUST_USE
+tl_status tl_meter_add_price_table_json(struct tl_meter *meter,
+                                        const char *json,
+                                        size_t json_len,
+                                        struct tl_error **error_out);
+
+/**
+ * Ingests a JSON array of events in the schema of the core's `Event` (id,
+ * tenant, app, instance, at, kind) at `now`; see `ingest` for a refusal.
+ * `*ingested_out` receives the count ingested.
+ */
+TL_MUST_USE
+tl_status tl_meter_ingest_json(struct tl_meter *meter,
+                               const char *events_json,
+                               size_t events_len,
+                               uint64_t now,
+                               size_t *ingested_out,
+                               struct tl_error **error_out);
+
+/**
+ * Ingests the starts and stops a scheduler call decided: pass the
+ * scheduler right after the call that returned `decisions`, and the same
+ * `now`. `*ingested_out` receives the number of events.
+ */
+TL_MUST_USE
+tl_status tl_meter_ingest_decisions(struct tl_meter *meter,
+                                    const struct tl_scheduler *scheduler,
+                                    const struct tl_decisions *decisions,
+                                    uint64_t now,
+                                    size_t *ingested_out,
+                                    struct tl_error **error_out);
+
+/**
+ * Closes the open period at `end` (at time `now`): on success
+ * `*report_out` is the period's report, owned by the caller.
+ */
+TL_MUST_USE
+tl_status tl_meter_close_period(struct tl_meter *meter,
+                                uint64_t end,
+                                uint64_t now,
+                                struct tl_report **report_out,
+                                struct tl_error **error_out);
+
+/**
+ * Writes the meter's state to `*snapshot_out` (a new buffer, JSON in the
+ * schema `core/schema/meter-snapshot.schema.json`).
+ */
+TL_MUST_USE
+tl_status tl_meter_snapshot(const struct tl_meter *meter,
+                            struct tl_buffer **snapshot_out,
+                            struct tl_error **error_out);
+
+/**
+ * Creates a meter from snapshot bytes (as `tl_meter_snapshot` wrote them).
+ */
+TL_MUST_USE
+tl_status tl_meter_restore(const uint8_t *snapshot,
+                           size_t snapshot_len,
+                           struct tl_meter **meter_out,
+                           struct tl_error **error_out);
+
+/**
+ * Frees a report. `tl_report_free(NULL)` does nothing.
+ */
+void tl_report_free(struct tl_report *report);
+
+/**
+ * The report as JSON (the schema `core/schema/period-report.schema.json`),
+ * every amount whole.
+ */
+TL_MUST_USE
+tl_status tl_report_to_json(const struct tl_report *report,
+                            struct tl_buffer **json_out,
+                            struct tl_error **error_out);
+
+/**
+ * The number of invoices (one per tenant billed); 0 when `report` is NULL.
+ */
+size_t tl_report_invoices_len(const struct tl_report *report);
+
+/**
+ * Invoice `i`.
+ */
+TL_MUST_USE
+tl_status tl_report_invoice(const struct tl_report *report,
+                            size_t i,
+                            struct tl_invoice *out,
+                            struct tl_error **error_out);
+
+/**
+ * Line `j` of invoice `i`.
+ */
+TL_MUST_USE
+tl_status tl_report_invoice_line(const struct tl_report *report,
+                                 size_t i,
+                                 size_t j,
+                                 struct tl_invoice_line *out,
+                                 struct tl_error **error_out);
 
 /**
  * Creates a scheduler from a configuration: a JSON document in the

@@ -40,6 +40,7 @@ pub mod args;
 pub mod buffer;
 pub mod decisions;
 pub mod error;
+pub mod meter;
 mod panic;
 pub mod scheduler;
 
