@@ -16,7 +16,7 @@ static int failures = 0;
 static int checks = 0;
 
 /* Records one check; prints what failed. */
-static void check_at(int ok, const char *what, const char *file, int line) {
+static inline void check_at(int ok, const char *what, const char *file, int line) {
   checks++;
   if (!ok) {
     failures++;
@@ -26,7 +26,7 @@ static void check_at(int ok, const char *what, const char *file, int line) {
 #define CHECK(cond) check_at((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
 
 /* The message of an error as a NUL-terminated string in `buf`. */
-static const char *message_of(const tl_error *err, char *buf, size_t len) {
+static inline const char *message_of(const tl_error *err, char *buf, size_t len) {
   size_t n = 0;
   if (err == NULL || tl_error_message(err, buf, len, &n) != TL_STATUS_OK) {
     snprintf(buf, len, "(no message)");
@@ -36,7 +36,7 @@ static const char *message_of(const tl_error *err, char *buf, size_t len) {
 
 /* Checks that a call succeeded; on failure prints its status and message
  * and frees the error. */
-static int ok_at(tl_status status, tl_error *err, const char *what, const char *file, int line) {
+static inline int ok_at(tl_status status, tl_error *err, const char *what, const char *file, int line) {
   char msg[512];
   int ok = status == TL_STATUS_OK && err == NULL;
   if (!ok) {
@@ -84,19 +84,19 @@ static int ok_at(tl_status status, tl_error *err, const char *what, const char *
 #define S(lit) (lit), (sizeof(lit) - 1)
 
 /* Whether a view equals a C string. */
-static int str_eq(tl_str s, const char *c) {
+static inline int str_eq(tl_str s, const char *c) {
   size_t n = strlen(c);
   return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
 }
 
 /* Whether two buffers hold the same bytes. */
-static int same_bytes(const tl_buffer *a, const tl_buffer *b) {
+static inline int same_bytes(const tl_buffer *a, const tl_buffer *b) {
   return tl_buffer_len(a) == tl_buffer_len(b) &&
          memcmp(tl_buffer_data(a), tl_buffer_data(b), tl_buffer_len(a)) == 0;
 }
 
 /* Decisions as JSON (a new buffer), or NULL. */
-static tl_buffer *json_of(const tl_decisions *d) {
+static inline tl_buffer *json_of(const tl_decisions *d) {
   tl_buffer *json = NULL;
   tl_error *err = NULL;
   if (tl_decisions_to_json(d, &json, &err) != TL_STATUS_OK) {
@@ -111,14 +111,14 @@ static tl_buffer *json_of(const tl_decisions *d) {
 #define ADD_APP(s, json, now) OKE(tl_scheduler_add_app_json((s), S(json), (now), &err))
 
 /* Adds a host and frees the (empty or not) decisions. */
-static void add_host(tl_scheduler *s, uint64_t id, const char *sku, const char *zone, uint64_t now) {
+static inline void add_host(tl_scheduler *s, uint64_t id, const char *sku, const char *zone, uint64_t now) {
   tl_decisions *d = NULL;
   OKE(tl_scheduler_add_host(s, id, sku, strlen(sku), zone, strlen(zone), now, TL_MODE_COMMIT, &d, &err));
   tl_decisions_free(d);
 }
 
 /* Prints the tally and returns the exit code. */
-static int finish(const char *name) {
+static inline int finish(const char *name) {
   printf("%s: %d passed, %d failed\n", name, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }
