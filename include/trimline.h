@@ -489,9 +489,12 @@ typedef struct tl_buffer tl_buffer;
 
 /**
  * Everything one call decided. Owned by the caller; free it with
- * `tl_decisions_free`. Read each list with its `_len` and `_get`
- * accessors (no allocation per record), or all of it as JSON with
- * `tl_decisions_to_json`.
+ * `tl_decisions_free`. Read each list with its `_len` function and its
+ * record accessor (no allocation per record), or all of it as JSON with
+ * `tl_decisions_to_json`. Every view in a record (`tl_str` fields,
+ * `numa_nodes`) borrows from this object: it stays valid, unchanged,
+ * until the object is freed, whatever calls are made in between. The
+ * object does not borrow from the scheduler, which may be freed first.
  */
 typedef struct tl_decisions tl_decisions;
 

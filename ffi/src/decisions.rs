@@ -17,9 +17,12 @@ use crate::error::{Failure, copy_text, run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
 
 /// Everything one call decided. Owned by the caller; free it with
-/// `tl_decisions_free`. Read each list with its `_len` and `_get`
-/// accessors (no allocation per record), or all of it as JSON with
-/// `tl_decisions_to_json`.
+/// `tl_decisions_free`. Read each list with its `_len` function and its
+/// record accessor (no allocation per record), or all of it as JSON with
+/// `tl_decisions_to_json`. Every view in a record (`tl_str` fields,
+/// `numa_nodes`) borrows from this object: it stays valid, unchanged,
+/// until the object is freed, whatever calls are made in between. The
+/// object does not borrow from the scheduler, which may be freed first.
 #[allow(non_camel_case_types)]
 pub struct tl_decisions {
     pub(crate) inner: Decisions,

@@ -1150,3 +1150,48 @@ pub extern "C" fn tl_scheduler_check_invariants(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic inside a call that changes the scheduler is a status, and
+    /// the handle refuses every later call instead of running on a state
+    /// the panic may have left half-changed.
+    #[test]
+    fn a_panic_poisons_the_handle() {
+        let s = tl_scheduler::into_raw(Scheduler::default());
+        let status = run(std::ptr::null_mut(), || {
+            // SAFETY: `s` is a live handle used by this test alone.
+            let handle = unsafe { sched_mut(s) }?;
+            handle.apply(|_| -> Result<(), Failure> { panic!("deliberate test panic") })
+        });
+        assert_eq!(status, tl_status::Panic);
+
+        let mut d = std::ptr::null_mut();
+        let status =
+            tl_scheduler_reconcile(s, 1, tl_mode::Commit as u32, &mut d, std::ptr::null_mut());
+        assert_eq!(status, tl_status::Poisoned);
+        assert!(d.is_null());
+        let mut now = 7;
+        let status = tl_scheduler_now(s, &mut now, std::ptr::null_mut());
+        assert_eq!((status, now), (tl_status::Poisoned, 7));
+        // A poisoned handle is still freed normally.
+        assert_eq!(tl_scheduler_free(s), tl_status::Ok);
+    }
+
+    /// Calls in both modes clear the mark they set, and a second free is
+    /// detected.
+    #[test]
+    fn a_call_that_returns_normally_leaves_the_handle_usable() {
+        let s = tl_scheduler::into_raw(Scheduler::default());
+        let mut d = std::ptr::null_mut();
+        for mode in [tl_mode::DryRun, tl_mode::Commit] {
+            let status = tl_scheduler_reconcile(s, 1, mode as u32, &mut d, std::ptr::null_mut());
+            assert_eq!(status, tl_status::Ok);
+            crate::decisions::tl_decisions_free(d);
+        }
+        assert_eq!(tl_scheduler_free(s), tl_status::Ok);
+        assert_eq!(tl_scheduler_free(s), tl_status::InvalidHandle);
+    }
+}
