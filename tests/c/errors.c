@@ -150,6 +150,77 @@ static void null_pointers(tl_scheduler *s) {
   char buf[8];
   CHECK(tl_error_message(NULL, buf, sizeof buf, &n) == TL_STATUS_NULL_POINTER);
 
+  /* Every record accessor: NULL decisions, then a NULL out-parameter. */
+  tl_decisions *real = NULL;
+  OKE(tl_scheduler_reconcile(s, 1, TL_MODE_DRY_RUN, &real, &err));
+  tl_provision pr;
+  tl_eviction ev;
+  tl_pending pe;
+  tl_removal re;
+  tl_shortfall sh;
+  tl_move mo;
+  tl_skew_violation sk;
+  tl_unplaced un;
+  tl_cancellation ca;
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_placement(NULL, 0, &p, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_placement(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_tentative(NULL, 0, &p, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_tentative(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_provision(NULL, 0, &pr, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_provision(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_provision_host(NULL, 0, 0, &u64, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_provision_host(real, 0, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_eviction(NULL, 0, &ev, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_eviction(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_pending(NULL, 0, &pe, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_pending(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_removal(NULL, 0, &re, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_removal(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_shortfall(NULL, 0, &sh, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_shortfall(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_move(NULL, 0, &mo, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_move(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_skew_violation(NULL, 0, &sk, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_skew_violation(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_unplaced(NULL, 0, &un, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_unplaced(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_cancellation(NULL, 0, &ca, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_cancellation(real, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_cancellation_host(NULL, 0, 0, &u64, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "out is NULL", tl_decisions_cancellation_host(real, 0, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_pending_reason(NULL, 0, buf, sizeof buf, &n, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL",
+        tl_decisions_substitution_note(NULL, TL_NOTE_LIST_PLACEMENTS, 0, buf, sizeof buf, &n, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "json_out is NULL", tl_decisions_to_json(real, NULL, &err));
+  tl_decisions_free(real);
+
+  /* The meter and its reports. */
+  tl_meter *m = NULL;
+  OKE(tl_meter_new(NULL, 0, &m, &err));
+  tl_meter *m_out = UNTOUCHED;
+  tl_report *r_out = UNTOUCHED;
+  tl_invoice inv;
+  tl_invoice_line line;
+  FAILS(TL_STATUS_NULL_POINTER, "meter_out is NULL", tl_meter_new(NULL, 0, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "config_json is NULL", tl_meter_new(NULL, 3, &m_out, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "meter is NULL", tl_meter_add_price_table_json(NULL, S("{}"), &err));
+  FAILS(TL_STATUS_NULL_POINTER, "json is NULL", tl_meter_add_price_table_json(m, NULL, 2, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "events_json is NULL", tl_meter_ingest_json(m, NULL, 2, 0, &n, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "meter is NULL", tl_meter_ingest_decisions(NULL, s, NULL, 0, &n, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "meter is NULL", tl_meter_close_period(NULL, 1, 1, &r_out, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "report_out is NULL", tl_meter_close_period(m, 1, 1, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "meter is NULL", tl_meter_snapshot(NULL, &b, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "snapshot_out is NULL", tl_meter_snapshot(m, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "snapshot is NULL", tl_meter_restore(NULL, 2, &m_out, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "meter_out is NULL", tl_meter_restore((const uint8_t *)"{}", 2, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "report is NULL", tl_report_invoice(NULL, 0, &inv, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "report is NULL", tl_report_invoice_line(NULL, 0, 0, &line, &err));
+  FAILS(TL_STATUS_BAD_JSON, "meter config: origin: invalid type", tl_meter_new(S("{\"origin\": \"x\"}"), &m_out, &err));
+  FAILS(TL_STATUS_BAD_JSON, "price table: version",
+        tl_meter_add_price_table_json(m, S("{\"version\": -1}"), &err));
+  CHECK(m_out == UNTOUCHED && r_out == UNTOUCHED && b == UNTOUCHED);
+  CHECK(tl_meter_free(m) == TL_STATUS_OK);
+
   /* Every _free accepts NULL. */
   CHECK(tl_scheduler_free(NULL) == TL_STATUS_OK);
   CHECK(tl_meter_free(NULL) == TL_STATUS_OK);
