@@ -5,6 +5,33 @@
  * GENERATED FILE, DO NOT EDIT. It is generated from ffi/src by cbindgen
  * (configuration: ffi/cbindgen.toml). Regenerate with:
  *     TRIMLINE_BLESS=1 cargo test -p trimline-ffi --test header
+ *
+ * Conventions, for every function below:
+ * - Errors. A fallible call returns a tl_status (TL_STATUS_OK is 0) and
+ *   takes a last `tl_error **error_out`. On failure, when error_out is not
+ *   NULL, *error_out receives a new tl_error owned by the caller (free it
+ *   with tl_error_free); tl_error_message copies the core's own message,
+ *   naming the offending id or value, into a caller buffer.
+ * - No partial success. Every other out-parameter is written only on
+ *   success; on failure nothing is written and nothing changes (but for
+ *   the meter's event batches, ingested in order up to the event refused).
+ * - Ownership. An object returned through a `**` out-parameter is owned
+ *   by the caller and freed with its own _free function; _free(NULL) does
+ *   nothing. Views (tl_str, numa_nodes) borrow from the object they were
+ *   read from and stay valid until that object is freed. Static strings
+ *   (tl_version, tl_status_name, component names) live forever.
+ * - Arguments. A `const` handle is not changed by the call. Strings are a
+ *   pointer and a length (no NUL needed), checked to be UTF-8. Enums are
+ *   uint32_t, checked (TL_STATUS_INVALID_ENUM). Time is milliseconds
+ *   (`now`) and never goes back. Specs with many optional fields are JSON
+ *   documents in the core's serde schema (core/schema/); a bad one is
+ *   TL_STATUS_BAD_JSON naming its JSON path.
+ * - Threads. A handle is used by one thread at a time (const calls may run
+ *   together); share it only under your own lock. Distinct handles are
+ *   independent and may be used on different threads at once.
+ * - Panics never unwind into the caller: a call that panics returns
+ *   TL_STATUS_PANIC, and a handle it was changing answers
+ *   TL_STATUS_POISONED from then on.
  */
 
 #ifndef TRIMLINE_H
@@ -1261,8 +1288,11 @@ tl_status tl_meter_add_price_table_json(struct tl_meter *meter,
 
 /**
  * Ingests a JSON array of events in the schema of the core's `Event` (id,
- * tenant, app, instance, at, kind) at `now`; see `ingest` for a refusal.
- * `*ingested_out` receives the count ingested.
+ * tenant, app, instance, at, kind) at `now`. On success
+ * `*ingested_out` is the number of events: all were ingested. A batch
+ * stops at the first event refused: the error names its index; the events
+ * before it were ingested, it and those after it were not, and sending the
+ * batch again is safe (ingested events are recognised as duplicates).
  */
 TL_MUST_USE
 tl_status tl_meter_ingest_json(struct tl_meter *meter,
@@ -1275,7 +1305,8 @@ tl_status tl_meter_ingest_json(struct tl_meter *meter,
 /**
  * Ingests the starts and stops a scheduler call decided: pass the
  * scheduler right after the call that returned `decisions`, and the same
- * `now`. `*ingested_out` receives the number of events.
+ * `now`. `*ingested_out` receives the number of events. A refusal stops
+ * the batch as in `tl_meter_ingest_json`.
  */
 TL_MUST_USE
 tl_status tl_meter_ingest_decisions(struct tl_meter *meter,

@@ -208,12 +208,7 @@ pub extern "C" fn tl_meter_add_price_table_json(
     }
 }
 
-/// Ingests events in order (a batch stops at the first event refused).
-/// On success `*ingested_out` is the number of events ingested: all of
-/// them. On failure the message names the refused event's index; the
-/// events before it were ingested, it and those after it were not, and
-/// sending the batch again is safe (ingested events are recognised as
-/// duplicates).
+/// Ingests events in order; a batch stops at the first event refused.
 fn ingest(m: &mut tl_meter, events: &[Event], now: u64) -> Result<usize, Failure> {
     let batch = m.apply(|m| m.ingest_batch(events, Timestamp(now)));
     match batch.refused {
@@ -229,8 +224,11 @@ fn ingest(m: &mut tl_meter, events: &[Event], now: u64) -> Result<usize, Failure
 }
 
 /// Ingests a JSON array of events in the schema of the core's `Event` (id,
-/// tenant, app, instance, at, kind) at `now`; see `ingest` for a refusal.
-/// `*ingested_out` receives the count ingested.
+/// tenant, app, instance, at, kind) at `now`. On success
+/// `*ingested_out` is the number of events: all were ingested. A batch
+/// stops at the first event refused: the error names its index; the events
+/// before it were ingested, it and those after it were not, and sending the
+/// batch again is safe (ingested events are recognised as duplicates).
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_meter_ingest_json(
@@ -259,7 +257,8 @@ pub extern "C" fn tl_meter_ingest_json(
 
 /// Ingests the starts and stops a scheduler call decided: pass the
 /// scheduler right after the call that returned `decisions`, and the same
-/// `now`. `*ingested_out` receives the number of events.
+/// `now`. `*ingested_out` receives the number of events. A refusal stops
+/// the batch as in `tl_meter_ingest_json`.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_meter_ingest_decisions(
