@@ -1729,14 +1729,15 @@ tl_status tl_scheduler_zone_up(struct tl_scheduler *scheduler,
 
 /**
  * Plans how few hosts could carry the running instances (a query: nothing
- * changes). `budget` is the engine's work budget (0: greedy only), `seed`
- * its tie-breaking seed. `*plan_out` receives the plan as JSON (moves,
+ * changes). `budget` is the engine's work budget (0: greedy only);
+ * `tie_break` picks among equally good packings (the same value gives the
+ * same plan). `*plan_out` receives the plan as JSON (moves,
  * pools, hosts before and after, freed hosts).
  */
 TL_MUST_USE
 tl_status tl_scheduler_plan_repack(const struct tl_scheduler *scheduler,
                                    uint64_t budget,
-                                   uint64_t seed,
+                                   uint64_t tie_break,
                                    struct tl_buffer **plan_out,
                                    struct tl_error **error_out);
 

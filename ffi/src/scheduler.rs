@@ -916,15 +916,16 @@ fn json_out<T: serde::Serialize>(value: &T, out: *mut *mut tl_buffer) -> Result<
 }
 
 /// Plans how few hosts could carry the running instances (a query: nothing
-/// changes). `budget` is the engine's work budget (0: greedy only), `seed`
-/// its tie-breaking seed. `*plan_out` receives the plan as JSON (moves,
+/// changes). `budget` is the engine's work budget (0: greedy only);
+/// `tie_break` picks among equally good packings (the same value gives the
+/// same plan). `*plan_out` receives the plan as JSON (moves,
 /// pools, hosts before and after, freed hosts).
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_scheduler_plan_repack(
     scheduler: *const tl_scheduler,
     budget: u64,
-    seed: u64,
+    tie_break: u64,
     plan_out: *mut *mut tl_buffer,
     error_out: *mut *mut tl_error,
 ) -> tl_status {
@@ -934,7 +935,7 @@ pub extern "C" fn tl_scheduler_plan_repack(
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(plan_out, "plan_out")?;
             let mut options = trimline::repack::RepackOptions::with_budget(budget);
-            options.seed = seed;
+            options.seed = tie_break;
             json_out(&s.plan_repack(&options), out)
         })
     }
