@@ -111,11 +111,16 @@ else
     missing_tool valgrind "the valgrind runs"
 fi
 
-# The header must also be valid C++ (cpp_compat, extern "C").
+# The header must also be valid C++ (cpp_compat, extern "C"): alone, and in
+# a C++ program that links and calls the library.
 CXX="${CXX:-c++}"
 if command -v "$CXX" >/dev/null 2>&1; then
     echo "-- include/trimline.h compiles as C++"
     "$CXX" -x c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only include/trimline.h
+    echo "-- tests/c/header.cpp"
+    "$CXX" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" tests/c/header.cpp \
+        "${LINK[@]}" -o "$C_OUT/header-cpp"
+    "$C_OUT/header-cpp"
 else
     missing_tool "$CXX (C++ compiler)" "the C++ header check"
 fi
@@ -126,6 +131,14 @@ if [ "${#c_tests[@]}" -eq 0 ]; then
     echo "no C tests found in tests/c/" >&2
     exit 1
 fi
+# The README's C quick start is compiled and run as written, like a test.
+awk '/^## C quick start/ { s = 1 } s && /^```c$/ { c = 1; next } c && /^```$/ { exit } c' \
+    README.md > "$C_OUT/readme_quickstart.c"
+if ! grep -q 'int main' "$C_OUT/readme_quickstart.c"; then
+    echo "README.md: no \`\`\`c program found in the \"C quick start\" section" >&2
+    exit 1
+fi
+c_tests+=("$C_OUT/readme_quickstart.c")
 for src in "${c_tests[@]}"; do
     name="$(basename "$src" .c)"
     echo "-- $name (ASan/UBSan)"

@@ -9,17 +9,40 @@
 //! Conventions (see rustls-ffi's "API Conventions"):
 //! - every exported function is prefixed `tl_` and its body runs inside
 //!   [`ffi_panic_boundary!`], so a Rust panic never unwinds into C;
-//! - a panic turns into the return type's "failure" value (null, zero, or an
-//!   error code), never a partial result.
+//! - a panic turns into the return type's "failure" value (null, zero, or
+//!   `TL_STATUS_PANIC`), never a partial result;
+//! - handles are opaque, with `_new`/`_free` pairs; `_free(NULL)` is a
+//!   no-op; a `const` handle argument means the call does not mutate it;
+//! - every fallible call returns a `tl_status` and takes a last
+//!   `tl_error **error_out`, written (when not NULL) only on failure; every
+//!   other out-parameter is written only on success;
+//! - enums arrive as `uint32_t` and are checked; strings are pointer plus
+//!   length, checked to be UTF-8;
+//! - specs with many optional fields (SKUs, apps, configurations, price
+//!   tables, events) are JSON documents in the core's serde schema;
+//! - decisions come back as one owned object with typed accessors whose
+//!   views borrow from it, or as JSON.
+//!
+//! The layer converts and forwards: it holds no scheduling logic.
 
 // The workspace denies `unsafe_code`. This crate is the one place where it is
-// needed: `#[unsafe(no_mangle)]` exports and, later, dereferencing pointers
-// handed in by C callers. Each `unsafe` block states its safety argument.
+// needed: `#[unsafe(no_mangle)]` exports and dereferencing pointers handed
+// in by C callers. Each `unsafe` block states its safety argument.
 #![allow(unsafe_code)]
+// C signatures take what C passes: many arguments, raw pointers checked for
+// NULL inside (the `unsafe` contract is the C caller's, stated in the
+// header), and C-style type names (`tl_scheduler`).
+#![allow(clippy::too_many_arguments, clippy::not_unsafe_ptr_arg_deref)]
 
 use std::ffi::{CStr, c_char};
 
+pub mod args;
+pub mod buffer;
+pub mod decisions;
+pub mod error;
+pub mod meter;
 mod panic;
+pub mod scheduler;
 
 use crate::panic::ffi_panic_boundary;
 

@@ -27,7 +27,14 @@ fn version_macros() -> String {
          #define TL_VERSION_MAJOR {}\n\
          #define TL_VERSION_MINOR {}\n\
          #define TL_VERSION_PATCH {}\n\
-         #define TL_VERSION \"{}\"",
+         #define TL_VERSION \"{}\"\n\
+         \n\
+         /* Marks calls whose returned status must be read. */\n\
+         #if defined(__GNUC__) || defined(__clang__)\n\
+         #define TL_MUST_USE __attribute__((warn_unused_result))\n\
+         #else\n\
+         #define TL_MUST_USE\n\
+         #endif",
         env!("CARGO_PKG_VERSION_MAJOR"),
         env!("CARGO_PKG_VERSION_MINOR"),
         env!("CARGO_PKG_VERSION_PATCH"),
