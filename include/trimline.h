@@ -1012,6 +1012,17 @@ tl_status tl_decisions_to_json(const struct tl_decisions *decisions,
                                struct tl_error **error_out);
 
 /**
+ * The decisions as text for people: the core's own rendering, one line
+ * per item grouped under headings ("nothing decided" when empty), each
+ * reason as the core states it. UTF-8, not NUL-terminated. On success
+ * `*text_out` is a new buffer owned by the caller.
+ */
+TL_MUST_USE
+tl_status tl_decisions_to_text(const struct tl_decisions *decisions,
+                               struct tl_buffer **text_out,
+                               struct tl_error **error_out);
+
+/**
  * Instances placed on running hosts.
  */
 size_t tl_decisions_placements_len(const struct tl_decisions *decisions);

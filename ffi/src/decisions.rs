@@ -499,6 +499,30 @@ pub extern "C" fn tl_decisions_to_json(
     }
 }
 
+/// The decisions as text for people: the core's own rendering, one line
+/// per item grouped under headings ("nothing decided" when empty), each
+/// reason as the core states it. UTF-8, not NUL-terminated. On success
+/// `*text_out` is a new buffer owned by the caller.
+#[unsafe(no_mangle)]
+#[must_use]
+pub extern "C" fn tl_decisions_to_text(
+    decisions: *const tl_decisions,
+    text_out: *mut *mut tl_buffer,
+    error_out: *mut *mut tl_error,
+) -> tl_status {
+    ffi_panic_boundary! {
+        run(error_out, || {
+            // SAFETY: NULL or a live `tl_decisions` (the C contract).
+            let d = unsafe { self::decisions(decisions) }?;
+            let out = out_arg(text_out, "text_out")?;
+            let text = d.to_string().into_bytes();
+            // SAFETY: `out` is checked.
+            unsafe { write(out, tl_buffer::into_raw(text)) };
+            Ok(())
+        })
+    }
+}
+
 /// Instances placed on running hosts.
 #[unsafe(no_mangle)]
 pub extern "C" fn tl_decisions_placements_len(decisions: *const tl_decisions) -> usize {

@@ -192,6 +192,8 @@ static void null_pointers(tl_scheduler *s) {
   FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL",
         tl_decisions_substitution_note(NULL, TL_NOTE_LIST_PLACEMENTS, 0, buf, sizeof buf, &n, &err));
   FAILS(TL_STATUS_NULL_POINTER, "json_out is NULL", tl_decisions_to_json(real, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "text_out is NULL", tl_decisions_to_text(real, NULL, &err));
+  FAILS(TL_STATUS_NULL_POINTER, "decisions is NULL", tl_decisions_to_text(NULL, &b, &err));
   tl_decisions_free(real);
 
   /* The meter and its reports. */

@@ -129,6 +129,19 @@ static void launch(void) {
   CHECK(g7_in_b == 0);
   CHECK(substituted_provisions > 0);
 
+  /* The same decisions as text for people: the core's rendering, with the
+   * substitution and readable planned host ids. */
+  tl_buffer *text = NULL;
+  OKE(tl_decisions_to_text(real, &text, &err));
+  char *t = malloc(tl_buffer_len(text) + 1);
+  memcpy(t, tl_buffer_data(text), tl_buffer_len(text));
+  t[tl_buffer_len(text)] = '\0';
+  CHECK(strstr(t, "(tier 1) instead of ecs.g7.4xlarge") != NULL);
+  CHECK(strstr(t, "planned-1") != NULL);
+  CHECK(strstr(t, "host-9223372036854775") == NULL);
+  free(t);
+  tl_buffer_free(text);
+
   /* Every tentative placement is on a planned host of these provisions. */
   for (size_t i = 0; i < tentative; i++) {
     tl_placement p;
