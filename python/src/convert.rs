@@ -265,3 +265,31 @@ pub(crate) fn from_json_input<T: DeserializeOwned>(
     };
     parsed.map_err(|e| crate::errors::RestoreError::new_err(format!("{what}: {e}")))
 }
+
+/// A non-negative integer argument (`count`, `target`, host and instance
+/// ids): a `bool`, `float` or other type is a `TypeError`, a negative or
+/// too large value a `ValueError` (not Python's `OverflowError`).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Nat<T>(pub(crate) T);
+
+impl<'a, 'py, T: TryFrom<i128>> FromPyObject<'a, 'py> for Nat<T> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!(
+                "expected an int, not {}",
+                obj.get_type().name()?
+            )));
+        }
+        let v: i128 = obj.extract().map_err(|_| {
+            PyValueError::new_err(format!(
+                "{} is out of range",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
+        T::try_from(v).map(Nat).map_err(|_| {
+            PyValueError::new_err(format!("{v} is out of range (negative or too large)"))
+        })
+    }
+}

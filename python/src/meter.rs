@@ -12,7 +12,7 @@ use trimline::metering::{Event as CoreEvent, EventId, EventKind, Ingested, Meter
 use trimline::{InstanceId, Timestamp};
 
 use crate::convert::{
-    Millis, from_json_input, from_py, parse_id, to_json_bytes, to_py, variant_name,
+    Millis, Nat, from_json_input, from_py, parse_id, to_json_bytes, to_py, variant_name,
 };
 use crate::errors::to_py_err;
 use crate::results::{Decisions, repr_of};
@@ -42,10 +42,10 @@ impl Event {
     #[pyo3(signature = (id, tenant, app, instance, at, kind, resources = None, delivered = None))]
     #[allow(clippy::too_many_arguments)] // one argument per field of the event
     fn new(
-        id: u128,
+        id: Nat<u128>,
         tenant: &str,
         app: &str,
-        instance: u64,
+        instance: Nat<u64>,
         at: Millis,
         kind: &str,
         resources: Option<&Bound<'_, PyAny>>,
@@ -94,10 +94,10 @@ impl Event {
         };
         Ok(Event {
             inner: CoreEvent {
-                id: EventId(id),
+                id: EventId(id.0),
                 tenant: parse_id(tenant)?,
                 app: parse_id(app)?,
-                instance: InstanceId(instance),
+                instance: InstanceId(instance.0),
                 at: Timestamp(at.0),
                 kind,
             },
@@ -448,8 +448,8 @@ impl Meter {
     }
 
     /// Whether an instance runs, as far as the meter knows.
-    fn is_running(&self, instance: u64) -> bool {
-        self.lock().is_running(InstanceId(instance))
+    fn is_running(&self, instance: Nat<u64>) -> bool {
+        self.lock().is_running(InstanceId(instance.0))
     }
 
     /// The whole state as JSON bytes; `Meter.restore` reads it back.

@@ -15,7 +15,7 @@ use trimline::{
 };
 
 use crate::convert::{
-    Millis, from_json_input, from_py, parse_id, to_json_bytes, to_py, variant_name,
+    Millis, Nat, from_json_input, from_py, parse_id, to_json_bytes, to_py, variant_name,
 };
 use crate::errors::{InvariantViolation, to_py_err};
 use crate::results::Decisions;
@@ -82,16 +82,9 @@ fn zone_state(obj: &Bound<'_, PyAny>) -> PyResult<ZoneState> {
 }
 
 fn stock(obj: &Bound<'_, PyAny>) -> PyResult<Stock> {
-    use pyo3::types::PyInt;
-    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<pyo3::types::PyBool>() {
-        let n: i128 = obj.extract()?;
-        let n = u32::try_from(n).map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err(format!(
-                "stock must be between 0 and {}, or 'unknown' or 'exhausted': {n}",
-                u32::MAX
-            ))
-        })?;
-        return Ok(Stock::Known(n));
+    if obj.is_instance_of::<pyo3::types::PyInt>() {
+        let n: Nat<u32> = obj.extract()?;
+        return Ok(Stock::Known(n.0));
     }
     from_py(obj, "stock")
 }
@@ -170,13 +163,13 @@ impl Scheduler {
     fn add_host(
         &self,
         py: Python<'_>,
-        id: u64,
+        id: Nat<u64>,
         sku: &str,
         zone: &str,
         now: Millis,
     ) -> PyResult<Decisions> {
         let spec = HostSpec {
-            id: HostId(id),
+            id: HostId(id.0),
             sku: parse_id(sku)?,
             zone: parse_id(zone)?,
         };
@@ -184,9 +177,9 @@ impl Scheduler {
     }
 
     /// Remove a host; its instances are evicted and re-placed if they can be.
-    fn remove_host(&self, py: Python<'_>, id: u64, now: Millis) -> PyResult<Decisions> {
+    fn remove_host(&self, py: Python<'_>, id: Nat<u64>, now: Millis) -> PyResult<Decisions> {
         self.decide(py, Gil::Release, |s| {
-            s.remove_host(HostId(id), Timestamp(now.0))
+            s.remove_host(HostId(id.0), Timestamp(now.0))
         })
     }
 
@@ -194,13 +187,13 @@ impl Scheduler {
     fn set_host_state(
         &self,
         py: Python<'_>,
-        id: u64,
+        id: Nat<u64>,
         state: &Bound<'_, PyAny>,
         now: Millis,
     ) -> PyResult<Decisions> {
         let state: HostState = from_py(state, "host state")?;
         self.decide(py, Gil::Release, |s| {
-            s.set_host_state(HostId(id), state, Timestamp(now.0))
+            s.set_host_state(HostId(id.0), state, Timestamp(now.0))
         })
     }
 
@@ -252,7 +245,7 @@ impl Scheduler {
         &self,
         py: Python<'_>,
         app: &str,
-        count: u32,
+        count: Nat<u32>,
         now: Millis,
         mode: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Decisions> {
@@ -262,22 +255,33 @@ impl Scheduler {
             None => BatchMode::Partial,
         };
         self.decide(py, Gil::Release, |s| {
-            s.place_batch(&app, count, mode, Timestamp(now.0))
+            s.place_batch(&app, count.0, mode, Timestamp(now.0))
         })
     }
 
     /// Scale an app to `target` instances (placing or removing).
-    fn scale(&self, py: Python<'_>, app: &str, target: u32, now: Millis) -> PyResult<Decisions> {
+    fn scale(
+        &self,
+        py: Python<'_>,
+        app: &str,
+        target: Nat<u32>,
+        now: Millis,
+    ) -> PyResult<Decisions> {
         let app: AppId = parse_id(app)?;
         self.decide(py, Gil::Release, |s| {
-            s.scale(&app, target, Timestamp(now.0))
+            s.scale(&app, target.0, Timestamp(now.0))
         })
     }
 
     /// Remove one instance.
-    fn remove_instance(&self, py: Python<'_>, instance: u64, now: Millis) -> PyResult<Decisions> {
+    fn remove_instance(
+        &self,
+        py: Python<'_>,
+        instance: Nat<u64>,
+        now: Millis,
+    ) -> PyResult<Decisions> {
         self.decide(py, Gil::Keep, |s| {
-            s.remove_instance(InstanceId(instance), Timestamp(now.0))
+            s.remove_instance(InstanceId(instance.0), Timestamp(now.0))
         })
     }
 
@@ -300,12 +304,12 @@ impl Scheduler {
     fn host_ready(
         &self,
         py: Python<'_>,
-        planned: u64,
-        host: u64,
+        planned: Nat<u64>,
+        host: Nat<u64>,
         now: Millis,
     ) -> PyResult<Decisions> {
         self.decide(py, Gil::Release, |s| {
-            s.host_ready(HostId(planned), HostId(host), Timestamp(now.0))
+            s.host_ready(HostId(planned.0), HostId(host.0), Timestamp(now.0))
         })
     }
 
@@ -374,9 +378,9 @@ impl Scheduler {
     }
 
     /// A host failed: evacuate its instances.
-    fn host_failed(&self, py: Python<'_>, host: u64, now: Millis) -> PyResult<Decisions> {
+    fn host_failed(&self, py: Python<'_>, host: Nat<u64>, now: Millis) -> PyResult<Decisions> {
         self.decide(py, Gil::Release, |s| {
-            s.host_failed(HostId(host), Timestamp(now.0))
+            s.host_failed(HostId(host.0), Timestamp(now.0))
         })
     }
 
@@ -391,16 +395,16 @@ impl Scheduler {
     }
 
     /// A move's replacement runs: the original stops.
-    fn complete_move(&self, py: Python<'_>, to: u64, now: Millis) -> PyResult<Decisions> {
+    fn complete_move(&self, py: Python<'_>, to: Nat<u64>, now: Millis) -> PyResult<Decisions> {
         self.decide(py, Gil::Keep, |s| {
-            s.complete_move(InstanceId(to), Timestamp(now.0))
+            s.complete_move(InstanceId(to.0), Timestamp(now.0))
         })
     }
 
     /// Call off a move: its replacement is removed.
-    fn abort_move(&self, py: Python<'_>, to: u64, now: Millis) -> PyResult<Decisions> {
+    fn abort_move(&self, py: Python<'_>, to: Nat<u64>, now: Millis) -> PyResult<Decisions> {
         self.decide(py, Gil::Keep, |s| {
-            s.abort_move(InstanceId(to), Timestamp(now.0))
+            s.abort_move(InstanceId(to.0), Timestamp(now.0))
         })
     }
 
@@ -417,18 +421,18 @@ impl Scheduler {
     }
 
     /// A plan that packs instances onto fewer hosts (nothing changes).
-    #[pyo3(signature = (budget = None, seed = 0))]
+    #[pyo3(signature = (budget = None, seed = Nat(0)))]
     fn plan_repack<'py>(
         &self,
         py: Python<'py>,
-        budget: Option<u64>,
-        seed: u64,
+        budget: Option<Nat<u64>>,
+        seed: Nat<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut options = match budget {
-            Some(b) => trimline::repack::RepackOptions::with_budget(b),
+            Some(b) => trimline::repack::RepackOptions::with_budget(b.0),
             None => trimline::repack::RepackOptions::default(),
         };
-        options.seed = seed;
+        options.seed = seed.0;
         let plan = self.run(py, Gil::Release, |s| s.plan_repack(&options));
         to_py(py, &plan)
     }
@@ -518,14 +522,14 @@ impl Scheduler {
 
     /// A host (SKU, zone, state, capacity, free, NUMA nodes, instances) as
     /// a dict, or `None`.
-    fn host<'py>(&self, py: Python<'py>, id: u64) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let h = self.lock().host(HostId(id));
+    fn host<'py>(&self, py: Python<'py>, id: Nat<u64>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let h = self.lock().host(HostId(id.0));
         h.map(|h| to_py(py, &h)).transpose()
     }
 
     /// An instance (app, status) as a dict, or `None`.
-    fn instance<'py>(&self, py: Python<'py>, id: u64) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let i = self.lock().instance(InstanceId(id));
+    fn instance<'py>(&self, py: Python<'py>, id: Nat<u64>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let i = self.lock().instance(InstanceId(id.0));
         i.map(|i| to_py(py, &i)).transpose()
     }
 
