@@ -421,7 +421,7 @@ impl Scheduler {
     }
 
     /// A plan that packs instances onto fewer hosts (nothing changes).
-    #[pyo3(signature = (budget = None, seed = Nat(0)))]
+    #[pyo3(signature = (budget = None, seed = Nat(0)), text_signature = "(self, /, budget=None, seed=0)")]
     fn plan_repack<'py>(
         &self,
         py: Python<'py>,
