@@ -7,6 +7,7 @@
 
 use pyo3::prelude::*;
 
+mod bench;
 mod convert;
 pub mod errors;
 mod meter;
@@ -40,6 +41,7 @@ fn _trimline(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::SubstitutionNote>()?;
     m.add_function(wrap_pyfunction!(meter::decision_events, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::_bench_rust, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_kind, m)?)?;
     m.add("TrimlineError", py.get_type::<errors::TrimlineError>())?;
     m.add("InvalidInput", py.get_type::<errors::InvalidInput>())?;

@@ -59,6 +59,7 @@ __all__ = [
     "Unplaced",
     "Unschedulable",
     "__version__",
+    "_bench_rust",
     "_error_kinds",
     "_raise_kind",
     "decision_events",
@@ -463,3 +464,4 @@ class Meter:
 
 def _error_kinds() -> list[tuple[str, type[TrimlineError]]]: ...
 def _raise_kind(name: str, message: str) -> None: ...
+def _bench_rust(snapshot: bytes | str | _Spec, op: Literal["scale", "place"], app: str, count: int, now: _Time) -> int: ...
