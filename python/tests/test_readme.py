@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def quick_start() -> str:
     text = README.read_text(encoding="utf-8")
     section = text.split("## Python quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 1, "the section has one Python example"
     return blocks[0]
 
