@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Check the key facts of a trimline report (`demo --json`, `simulate --json`).
+"""Check the key facts of a trimline report (`trimline demo --json`,
+`trimline simulate FILE --json`).
 
     check_report.py REPORT.json [--substitution] [--skew] [--invoice]
-                                [--first-scale-unsubstituted]
+                                [--first-scale-unsubstituted] [--evictions]
 
 --substitution  at least one substitution happened, each with the core's
                 note and its reason (naming the SKU asked for), on a SKU
@@ -15,14 +16,20 @@
                 with the same verdict from explain_substitution, ...
                 (the reasons about the spread policy and zone order,
                 which depend on the counts during the call, are not
-                checked);
+                checked); and no substitution is counted twice (the
+                placements on planned hosts that came up are not
+                substitutions again: no note names its planned host);
 --skew          every app with a skew limit is within it at the end of
                 every story;
 --invoice       there is an invoice, and each one's total equals the sum
                 of its lines;
 --first-scale-unsubstituted
                 the report's first scale step placed instances, none of
-                them on a substitute SKU.
+                them on a substitute SKU;
+--evictions     every example of an eviction group has the group's cause
+                (preempted instances are listed under "preempted", never
+                under another cause), and no group has more instances
+                listed than it counts.
 
 Checks facts, never layout. Exits 1 with the first failed fact.
 """
@@ -112,7 +119,9 @@ def main(argv):
     if len(argv) < 2:
         fail(__doc__)
     path, flags = argv[1], set(argv[2:])
-    unknown = flags - {"--substitution", "--skew", "--invoice", "--first-scale-unsubstituted"}
+    unknown = flags - {
+        "--substitution", "--skew", "--invoice", "--first-scale-unsubstituted", "--evictions"
+    }
     if unknown:
         fail(f"unknown option(s): {sorted(unknown)}")
     with open(path) as f:
@@ -136,6 +145,8 @@ def main(argv):
                 fail(f"{name}: substitution without a SKU asked for: {s}")
             if asked not in s.get("reason", "") or s["sku"] not in s["reason"]:
                 fail(f"{name}: substitution without its reason: {s}")
+            if s["note"].get("planned_host") is not None:
+                fail(f"{name}: a placement on a planned host that came up, counted again: {s}")
         reasons = sum(check_reasons(name, s) for s in subs)
         facts.append(
             f"{len(subs)} substitutions, each with the core's reason "
@@ -153,6 +164,21 @@ def main(argv):
         if not first["placed"] + first["tentative"] or first["substitutions"]:
             fail(f"{name}: the first scale step substituted: {first['substitutions']}")
         facts.append(f"the first scale ({first['app']} -> {first['to']}) on the SKU asked for")
+
+    if "--evictions" in flags:
+        groups = examples = 0
+        for story in report["stories"]:
+            for ev in story["events"]:
+                for g in ev.get("evictions", []):
+                    groups += 1
+                    kind, _ = reason_kind(g["cause"])
+                    if len(g["examples"]) > g["instances"]:
+                        fail(f"{name}: more examples than evictions: {g}")
+                    for e in g["examples"]:
+                        examples += 1
+                        if reason_kind(e["cause"])[0] != kind or e["app"] != g["app"]:
+                            fail(f"{name}: eviction {e} listed under {g['app']} {kind}")
+        facts.append(f"{groups} eviction groups, {examples} examples under their own cause")
 
     if "--skew" in flags:
         checked = 0

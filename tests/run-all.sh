@@ -29,44 +29,48 @@ cargo test --workspace
 section "the demo and the example scenarios run to the end, with their key facts"
 # The key facts are checked from the JSON reports, never the layout: a
 # substitution happened, with the core's reasons, each holding in the state
-# (and the demo's first scale substituted nothing); every app with a skew limit is
-# within it; each invoice's total is the sum of its lines (and no guarantee
-# audit failed). See tests/check_report.py.
+# (and the demo's first scale substituted nothing), and none counted twice;
+# every app with a skew limit is within it; each invoice's total is the sum
+# of its lines (and no guarantee audit failed); preempted examples sit under
+# their own cause. See tests/check_report.py. (sim/tests/truth.rs checks
+# every reason against the scheduler itself, under `cargo test` above.)
 demo_start=$SECONDS
-cargo build -q -p trimline --example demo --example simulate
-EX="$ROOT/target/debug/examples"
-"$EX/demo" > "$ROOT/target/demo.out"
+cargo build -q -p trimline-sim --bin trimline
+TRIMLINE="$ROOT/target/debug/trimline"
+"$TRIMLINE" demo > "$ROOT/target/demo.out"
 tail -n 1 "$ROOT/target/demo.out"
-"$EX/demo" --json > "$ROOT/target/demo.json"
-python3 tests/check_report.py "$ROOT/target/demo.json" --substitution --skew --invoice --first-scale-unsubstituted
-# The demo is the built-in scenarios/demo.json: simulate prints the same report.
-"$EX/simulate" --json core/examples/scenarios/demo.json | cmp - "$ROOT/target/demo.json"
+"$TRIMLINE" demo --json > "$ROOT/target/demo.json"
+python3 tests/check_report.py "$ROOT/target/demo.json" --substitution --skew --invoice \
+    --first-scale-unsubstituted --evictions
+# The demo is the built-in sim/scenarios/demo.json: simulate prints the same report.
+"$TRIMLINE" simulate sim/scenarios/demo.json --json | cmp - "$ROOT/target/demo.json"
 # The checked-in scenario schema is the one the scenario types give.
-if ! "$EX/simulate" --schema | cmp -s - core/schema/scenario.schema.json; then
+if ! "$TRIMLINE" schema | cmp -s - core/schema/scenario.schema.json; then
     echo "core/schema/scenario.schema.json is stale: regenerate it with" >&2
-    echo "  cargo run --example simulate -- --schema > core/schema/scenario.schema.json" >&2
+    echo "  cargo run -p trimline-sim -- schema > core/schema/scenario.schema.json" >&2
     exit 1
 fi
-for scenario in core/examples/scenarios/*.json; do
+for scenario in sim/scenarios/*.json; do
     name="$(basename "$scenario" .json)"
     [ "$name" = demo ] && continue
-    facts=(--skew --invoice)
+    facts=(--skew --invoice --evictions)
     [ "$name" = launch-day ] && facts+=(--substitution)
-    "$EX/simulate" "$scenario" > "$ROOT/target/scenario-$name.out"
-    "$EX/simulate" --json "$scenario" > "$ROOT/target/scenario-$name.json"
+    "$TRIMLINE" simulate "$scenario" > "$ROOT/target/scenario-$name.out"
+    "$TRIMLINE" simulate "$scenario" --json > "$ROOT/target/scenario-$name.json"
     python3 tests/check_report.py "$ROOT/target/scenario-$name.json" "${facts[@]}"
 done
-# A bad scenario file is an error naming the JSON path, not a panic.
+# A bad scenario file exits 2 naming the JSON path, before anything runs.
 bad="$ROOT/target/bad-scenario.json"
 printf '%s' '{"name": "bad", "zones": ["a"], "catalog": [], "hosts": [],
   "apps": [{"id": "w", "tenant": "t", "cpu_millis": "x", "memory_mib": 1}],
   "timeline": []}' > "$bad"
 set +e
-"$EX/simulate" "$bad" 2> "$ROOT/target/bad-scenario.err"
+"$TRIMLINE" simulate "$bad" > "$ROOT/target/bad-scenario.out" 2> "$ROOT/target/bad-scenario.err"
 status=$?
 set -e
-if [ "$status" -ne 2 ] || ! grep -q 'apps\[0\]\.cpu_millis: invalid type' "$ROOT/target/bad-scenario.err"; then
-    echo "a bad scenario file should exit 2 naming apps[0].cpu_millis; got $status:" >&2
+if [ "$status" -ne 2 ] || ! grep -q 'apps\[0\]\.cpu_millis: invalid type' "$ROOT/target/bad-scenario.err" \
+    || [ -s "$ROOT/target/bad-scenario.out" ]; then
+    echo "a bad scenario file should exit 2 naming apps[0].cpu_millis, printing no report; got $status:" >&2
     cat "$ROOT/target/bad-scenario.err" >&2
     exit 1
 fi
@@ -161,7 +165,7 @@ PIP=("$PY" -m pip --quiet --disable-pip-version-check --no-input)
 # values the Rust schema test serialized from a live run (written under
 # target/tmp by `cargo test` above) and every example scenario validate.
 "$PY" tests/check_schema.py core/schema "$ROOT/target/tmp/schema-samples" \
-    core/examples/scenarios/*.json
+    sim/scenarios/*.json
 
 # Build the wheel as users get it and install it into the venv, so the tests
 # see the packaged files (py.typed, .pyi), not the source tree. A separate

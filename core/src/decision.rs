@@ -1,5 +1,6 @@
 //! Decisions: what a call asks the embedder to carry out.
 
+use std::fmt;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -291,5 +292,344 @@ impl Decisions {
             && self.pending.is_empty()
             && self.removals.is_empty()
             && self.cancellations.is_empty()
+    }
+}
+
+// ----- how decisions read ---------------------------------------------------
+
+/// `n` and the noun, singular or plural: `1 host`, `2 hosts`.
+pub(crate) struct Count<'a>(pub(crate) u64, pub(crate) &'a str, pub(crate) &'a str);
+
+impl fmt::Display for Count<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0 == 1 { self.1 } else { self.2 };
+        write!(f, "{} {noun}", self.0)
+    }
+}
+
+/// Host ids, comma-separated; a run of three or more consecutive ids reads
+/// `first to last`.
+pub(crate) struct HostList<'a>(pub(crate) &'a [HostId]);
+
+impl fmt::Display for HostList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids = self.0;
+        let mut i = 0;
+        while i < ids.len() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            let mut j = i;
+            while j + 1 < ids.len() && ids[j].0.checked_add(1) == Some(ids[j + 1].0) {
+                j += 1;
+            }
+            if j >= i + 2 {
+                write!(f, "{} to {}", ids[i], ids[j])?;
+                i = j + 1;
+            } else {
+                write!(f, "{}", ids[i])?;
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `NUMA node 0`, `NUMA nodes 0 and 1`, `NUMA nodes 0, 1 and 2`.
+struct NumaNodes<'a>(&'a [u8]);
+
+impl fmt::Display for NumaNodes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [] => Ok(()),
+            [n] => write!(f, "NUMA node {n}"),
+            [init @ .., last] => {
+                f.write_str("NUMA nodes ")?;
+                for (i, n) in init.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                write!(f, " and {last}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    /// `i-1 of web placed on host-1 (g7 in zone-a), NUMA node 0`, then the
+    /// substitution note if there is one. On a planned host the placement
+    /// reads "placed tentatively".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = if self.host.is_planned() {
+            "placed tentatively on planned host"
+        } else {
+            "placed on"
+        };
+        write!(
+            f,
+            "{} of {} {how} {} ({} in zone {})",
+            self.instance, self.app, self.host, self.sku, self.zone
+        )?;
+        if !self.numa_nodes.is_empty() {
+            write!(f, ", {}", NumaNodes(&self.numa_nodes))?;
+        }
+        if let Some(note) = &self.substitution {
+            write!(f, "; substitution: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for EvictionCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvictionCause::Preempted { by } => write!(f, "preempted by rigid instance {by}"),
+            EvictionCause::HostRemoved => f.write_str("its host was removed"),
+            EvictionCause::ProvisionFailed => {
+                f.write_str("its planned host could not be provisioned")
+            }
+            EvictionCause::ZoneDown => f.write_str("its zone was lost"),
+            EvictionCause::HostFailed => f.write_str("its host failed"),
+        }
+    }
+}
+
+impl fmt::Display for Eviction {
+    /// `i-2 of batch evicted from host-3: preempted by rigid instance i-5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} evicted from {}: {}",
+            self.instance, self.app, self.host, self.cause
+        )
+    }
+}
+
+impl fmt::Display for PendingInstance {
+    /// `i-4 of web pending: ` and the reason.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} pending: {}",
+            self.instance, self.app, self.reason
+        )
+    }
+}
+
+impl fmt::Display for Removal {
+    /// `i-4 of web removed from host-3`, or `(it was not placed)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.host {
+            Some(h) => write!(f, "{} of {} removed from {h}", self.instance, self.app),
+            None => write!(
+                f,
+                "{} of {} removed (it was not placed)",
+                self.instance, self.app
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ProvisionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "provision-{}", self.0)
+    }
+}
+
+impl fmt::Display for Provision {
+    /// `provision-1: 2 new hosts of g7 in zone-a (…) for 3 instances of
+    /// web`, then why this SKU when it stands in for another.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} of {} in zone {}",
+            self.id,
+            Count(self.count.into(), "new host", "new hosts"),
+            self.sku,
+            self.zone
+        )?;
+        if !self.hosts.is_empty() {
+            write!(f, " ({})", HostList(&self.hosts))?;
+        }
+        write!(
+            f,
+            " for {} of {}",
+            Count(self.instances.into(), "instance", "instances"),
+            self.app
+        )?;
+        match (&self.substitution, &self.substitutes_for) {
+            (Some(note), _) => write!(f, "; substitution: {note}"),
+            (None, Some(sku)) => write!(f, ", standing in for {sku} (tier {})", self.tier),
+            (None, None) if self.tier > 0 => {
+                write!(f, ", tier {} of the app's preferences", self.tier)
+            }
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for CancellationCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CancellationCause::Unneeded => "no instance waits on them any more",
+            CancellationCause::ProvisionFailed => "their offering failed to provision",
+            CancellationCause::ZoneDown => "their zone was lost",
+            CancellationCause::HostRemoved => "they were removed",
+            CancellationCause::HostFailed => "they failed",
+        })
+    }
+}
+
+impl fmt::Display for Cancellation {
+    /// `cancel 2 planned hosts of g7 in zone-a from provision-1 (…): ` and
+    /// the cause.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cancel {} of {} in zone {} from {}",
+            Count(self.hosts.len() as u64, "planned host", "planned hosts"),
+            self.sku,
+            self.zone,
+            self.provision
+        )?;
+        if !self.hosts.is_empty() {
+            write!(f, " ({})", HostList(&self.hosts))?;
+        }
+        write!(f, ": {}", self.cause)
+    }
+}
+
+impl fmt::Display for ResourceTotals {
+    /// The dimensions that are not zero, like [`Resources`] reads:
+    /// `cpu 6000m, memory 12288 MiB`; `nothing` when all are zero.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = [
+            (self.cpu_millis, "cpu ", "m"),
+            (self.memory_mib, "memory ", " MiB"),
+            (self.network_mbps, "network ", " Mbit/s"),
+            (self.accelerators, "accelerators ", ""),
+        ];
+        let mut first = true;
+        for (v, name, unit) in parts {
+            if v == 0 {
+                continue;
+            }
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            write!(f, "{name}{v}{unit}")?;
+        }
+        if first {
+            f.write_str("nothing")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Shortfall {
+    /// `web in zone-a: 3 instances short (cpu 6000m, memory 12288 MiB), …`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} in zone {}: {} short ({}): they neither fit on a host nor can be provisioned",
+            self.app,
+            self.zone,
+            Count(self.instances.into(), "instance", "instances"),
+            self.resources
+        )
+    }
+}
+
+impl fmt::Display for SkewViolation {
+    /// `web: 2 instances placed against its spread policy (…), as it
+    /// schedules anyway`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} placed against its spread policy (",
+            self.app,
+            Count(self.instances.into(), "instance", "instances")
+        )?;
+        match self.max_skew {
+            Some(max) => write!(f, "skew now {}, its limit is {max}", self.skew)?,
+            None => write!(f, "in fewer zones than its minimum, skew now {}", self.skew)?,
+        }
+        f.write_str("), as it schedules anyway")
+    }
+}
+
+impl fmt::Display for Unplaced {
+    /// `web: 3 instances could not be re-placed (…) and stay pending`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} could not be re-placed (the surviving hosts lack {}) and stay pending",
+            self.app,
+            Count(self.instances.into(), "instance", "instances"),
+            self.resources
+        )
+    }
+}
+
+impl fmt::Display for Decisions {
+    /// One line per item, grouped under a heading with the group's size,
+    /// groups in the order the embedder carries them out (evictions and
+    /// cancellations first); empty groups are left out. `nothing decided`
+    /// when the call decided nothing.
+    ///
+    /// ```text
+    /// evictions (1):
+    ///   i-2 of batch evicted from host-1: preempted by rigid instance i-3
+    /// placements on running hosts (1):
+    ///   i-3 of web placed on host-1 (g7 in zone zone-a), NUMA node 0
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn group<T: fmt::Display>(
+            f: &mut fmt::Formatter<'_>,
+            first: &mut bool,
+            title: &str,
+            items: &[T],
+        ) -> fmt::Result {
+            if items.is_empty() {
+                return Ok(());
+            }
+            if !*first {
+                f.write_str("\n")?;
+            }
+            *first = false;
+            write!(f, "{title} ({}):", items.len())?;
+            for item in items {
+                write!(f, "\n  {item}")?;
+            }
+            Ok(())
+        }
+        if self.is_empty() {
+            return f.write_str("nothing decided");
+        }
+        let first = &mut true;
+        group(f, first, "evictions", &self.evictions)?;
+        group(f, first, "cancellations", &self.cancellations)?;
+        group(f, first, "removals", &self.removals)?;
+        group(f, first, "placements on running hosts", &self.placements)?;
+        group(
+            f,
+            first,
+            "tentative placements on planned hosts",
+            &self.tentative,
+        )?;
+        group(f, first, "provisions", &self.provisions)?;
+        group(f, first, "moves", &self.moves)?;
+        group(f, first, "pending", &self.pending)?;
+        group(f, first, "not re-placed", &self.unplaced)?;
+        group(f, first, "shortfalls", &self.shortfalls)?;
+        group(
+            f,
+            first,
+            "placed against their spread policy",
+            &self.skew_violations,
+        )
     }
 }

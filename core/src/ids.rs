@@ -147,25 +147,32 @@ name_type!(
 );
 
 macro_rules! number_type {
-    ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
+    ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
         #[serde(transparent)]
         pub struct $name(pub u64);
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!($prefix, "{}"), self.0)
-            }
-        }
     };
 }
 
 number_type!(
-    /// A host, numbered by the embedder (its machine inventory id).
-    HostId,
-    "host-"
+    /// A host, numbered by the embedder (its machine inventory id). Prints
+    /// as `host-7`; a planned host (see [`PLANNED_HOST_BIT`]) as
+    /// `planned-N`, N its number without the bit. Serialized, it is the
+    /// number, bit included.
+    HostId
 );
+
+impl fmt::Display for HostId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_planned() {
+            write!(f, "planned-{}", self.0 & !PLANNED_HOST_BIT)
+        } else {
+            write!(f, "host-{}", self.0)
+        }
+    }
+}
+
 /// Host ids with this bit set name planned hosts (numbered by the scheduler
 /// while they are provisioned); embedders' ids must not use it.
 pub const PLANNED_HOST_BIT: u64 = 1 << 63;
@@ -179,9 +186,15 @@ impl HostId {
 
 number_type!(
     /// An instance, numbered by the scheduler in creation order from 1.
-    InstanceId,
-    "i-"
+    /// Prints as `i-3`.
+    InstanceId
 );
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "i-{}", self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -214,5 +227,23 @@ mod tests {
         assert!(serde_json::from_str::<SkuId>("\"bad name\"").is_err());
         assert_eq!(HostId(7).to_string(), "host-7");
         assert_eq!(serde_json::to_string(&InstanceId(3)).unwrap(), "3");
+    }
+
+    #[test]
+    fn planned_hosts_print_as_planned() {
+        let planned = HostId(PLANNED_HOST_BIT | 1);
+        assert_eq!(planned.to_string(), "planned-1");
+        assert_eq!(HostId(PLANNED_HOST_BIT).to_string(), "planned-0");
+        assert_eq!(
+            HostId(u64::MAX >> 1).to_string(),
+            format!("host-{}", u64::MAX >> 1)
+        );
+        // The serialized form stays the number, bit included.
+        assert_eq!(
+            serde_json::to_string(&planned).unwrap(),
+            "9223372036854775809"
+        );
+        let back: HostId = serde_json::from_str("9223372036854775809").unwrap();
+        assert_eq!(back, planned);
     }
 }

@@ -18,6 +18,8 @@
 //! its host (its provisioning failed, or the host was removed) aborts the
 //! move rather than wait.
 
+use std::fmt;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -76,6 +78,34 @@ pub struct MoveInFlight {
     pub to: InstanceId,
     /// The original instance, still running.
     pub from: InstanceId,
+}
+
+impl fmt::Display for MoveReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MoveReason::ReturnToPreferred => "back to a more preferred SKU",
+            MoveReason::Rebalance => "to restore the app's zone skew",
+        })
+    }
+}
+
+impl fmt::Display for Move {
+    /// `web: move i-3 on host-1 to its replacement i-9 on host-4 (SKU tier
+    /// 0), back to a more preferred SKU`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: move {} on {} to its replacement {} on {} (SKU tier {}), {}",
+            self.app, self.from, self.from_host, self.to, self.to_host, self.to_tier, self.reason
+        )
+    }
+}
+
+impl fmt::Display for MoveInFlight {
+    /// `i-9 replacing i-3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} replacing {}", self.to, self.from)
+    }
 }
 
 /// The tier of a verdict; SKUs that serve only existing hosts rank last.

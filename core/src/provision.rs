@@ -51,6 +51,7 @@
 //! [`Scheduler::reconcile`] again.
 
 use std::cmp::Ordering;
+use std::fmt;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -58,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::app::QosTier;
+use crate::decision::Count;
 use crate::decision::{
     Cancellation, CancellationCause, Decisions, EvictionCause, Placement, Provision, ProvisionId,
     ResourceTotals, Shortfall,
@@ -236,6 +238,109 @@ pub struct SkuVerdict {
     pub sku: SkuId,
     /// Its verdict.
     pub verdict: Verdict,
+}
+
+impl fmt::Display for Stock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stock::Known(n) => write!(
+                f,
+                "{} can be ordered",
+                Count((*n).into(), "more host", "more hosts")
+            ),
+            Stock::Unknown => f.write_str("stock unknown"),
+            Stock::Exhausted => f.write_str("stock exhausted"),
+        }
+    }
+}
+
+impl fmt::Display for ProvisionFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProvisionFailure::InsufficientStock => "the provider had no stock",
+            ProvisionFailure::Other => "the provisioning failed",
+        })
+    }
+}
+
+impl fmt::Display for OfferingView {
+    /// `g7 in zone a: 3 more hosts can be ordered, 2 planned hosts not yet
+    /// ready`, then its failures and back-off if any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} in zone {}: {}, {} not yet ready",
+            self.sku,
+            self.zone,
+            self.stock,
+            Count(self.planned.into(), "planned host", "planned hosts")
+        )?;
+        if self.failures > 0 {
+            write!(
+                f,
+                ", {} in a row",
+                Count(
+                    self.failures.into(),
+                    "failed provisioning",
+                    "failed provisionings"
+                )
+            )?;
+        }
+        if let Some(t) = self.backoff_until {
+            write!(f, ", backed off until {t}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Availability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Availability::Hosts(n) => write!(
+                f,
+                "its offering here can provide up to {}",
+                Count((*n).into(), "more host", "more hosts")
+            ),
+            Availability::Unknown => {
+                f.write_str("its offering here has unknown stock: provisioning tries it")
+            }
+            Availability::Blocked(OfferingBlock::NotOffered) => {
+                f.write_str("it is not offered in this zone: no new hosts")
+            }
+            Availability::Blocked(OfferingBlock::Exhausted) => {
+                f.write_str("its stock in this zone is exhausted: no new hosts")
+            }
+            Availability::Blocked(OfferingBlock::BackedOff) => f.write_str(
+                "its offering here is backed off after a failed provisioning: no new hosts",
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    /// `accepted: tier 0, position 1 in provisioning order; ` and its
+    /// offering's availability, or `rejected: ` and the rule it failed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Accepted {
+                tier,
+                rank,
+                offering,
+            } => write!(
+                f,
+                "accepted: tier {tier}, position {} in provisioning order; {offering}",
+                u64::from(*rank) + 1
+            ),
+            Verdict::Rejected(r) => write!(f, "rejected: {r}"),
+        }
+    }
+}
+
+impl fmt::Display for SkuVerdict {
+    /// `g7: ` and the verdict.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.sku, self.verdict)
+    }
 }
 
 /// The host constraint a substitution rejection rules hosts out under.

@@ -1,11 +1,14 @@
 //! Read-only views of the state, and the invariant audit.
 
+use std::fmt;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::app::{AppSpec, QosTier};
 use crate::catalog::SkuSpec;
+use crate::decision::Count;
 use crate::explain::PendingReason;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::ClassIndex;
@@ -91,6 +94,73 @@ pub struct InstanceView {
     pub app: AppId,
     /// Placed, tentative or pending.
     pub status: InstanceStatus,
+}
+
+impl fmt::Display for NodeView {
+    /// `capacity …; rigid …; best effort …; free …`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "capacity {}; rigid {}; best effort {}; free {}",
+            self.capacity, self.rigid, self.best_effort, self.free
+        )
+    }
+}
+
+impl fmt::Display for HostView {
+    /// `host-1: ready, g7 in zone a, 2 instances; free … (capacity …)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}, {} in zone {}, {}; free {} (capacity {})",
+            self.id,
+            self.state,
+            self.sku,
+            self.zone,
+            Count(self.instances.len() as u64, "instance", "instances"),
+            self.free,
+            self.capacity
+        )
+    }
+}
+
+/// `NUMA node 0 holds …; NUMA node 1 holds …`.
+fn parts(f: &mut fmt::Formatter<'_>, parts: &[(u8, Resources)]) -> fmt::Result {
+    for (i, (node, r)) in parts.iter().enumerate() {
+        f.write_str(if i == 0 { ": " } else { "; " })?;
+        write!(f, "NUMA node {node} holds {r}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for InstanceStatus {
+    /// `placed on host-1: NUMA node 0 holds …`, `placed tentatively on
+    /// planned host …`, or `pending since t=…: ` and the reason.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstanceStatus::Placed { host, parts: p } => {
+                write!(f, "placed on {host}")?;
+                parts(f, p)
+            }
+            InstanceStatus::Tentative {
+                planned_host,
+                parts: p,
+            } => {
+                write!(f, "placed tentatively on planned host {planned_host}")?;
+                parts(f, p)
+            }
+            InstanceStatus::Pending { since, reason } => {
+                write!(f, "pending since {since}: {reason}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for InstanceView {
+    /// `i-3 of web: ` and its status.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {}: {}", self.id, self.app, self.status)
+    }
 }
 
 /// A broken invariant, found by [`Scheduler::check_invariants`]. Seeing one

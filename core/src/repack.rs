@@ -76,9 +76,12 @@
 //! # }
 //! ```
 
+use std::fmt;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::decision::{Count, HostList};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::pack::{self, Bins, PackOptions};
 use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
@@ -164,6 +167,72 @@ pub struct RepackPlan {
     pub freed: Vec<HostId>,
     /// Work units the engine spent.
     pub work: u64,
+}
+
+impl fmt::Display for RepackMove {
+    /// `move i-3 of web from host-1 to host-2, NUMA node 0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "move {} of {} from {} to {}, NUMA node {}",
+            self.instance, self.app, self.from, self.to, self.numa_node
+        )
+    }
+}
+
+impl fmt::Display for PoolRepack {
+    /// `g7 in zone a: 8 of 10 ready hosts carry instances, 5 after the plan
+    /// (…); 20 instances movable, 2 stay put`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} in zone {}: {} of {} carry instances, {} after the plan (",
+            self.sku,
+            self.zone,
+            self.hosts_before,
+            Count(self.hosts as u64, "ready host", "ready hosts"),
+            self.hosts_after
+        )?;
+        if self.hosts_after <= self.lower_bound {
+            f.write_str("optimal: ")?;
+        }
+        write!(
+            f,
+            "no packing needs fewer than {}); {} movable, {} stay put",
+            Count(
+                self.lower_bound as u64,
+                "host or NUMA node",
+                "hosts or NUMA nodes"
+            ),
+            Count(self.movable as u64, "instance", "instances"),
+            self.pinned
+        )
+    }
+}
+
+impl fmt::Display for RepackPlan {
+    /// A summary line, then one line per pool and one per move.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "repack: {} carry instances now, {} after the plan; {}, {} freed",
+            Count(self.hosts_before as u64, "host", "hosts"),
+            self.hosts_after,
+            Count(self.moves.len() as u64, "move", "moves"),
+            Count(self.freed.len() as u64, "host", "hosts"),
+        )?;
+        if !self.freed.is_empty() {
+            write!(f, " ({})", HostList(&self.freed))?;
+        }
+        write!(f, "; {} work units spent", self.work)?;
+        for p in &self.pools {
+            write!(f, "\n  {p}")?;
+        }
+        for m in &self.moves {
+            write!(f, "\n  {m}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Hosts a window packs together: instances move only within theirs.

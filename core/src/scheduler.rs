@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
+use std::fmt;
 
 use crate::hash::Map;
 use schemars::JsonSchema;
@@ -97,6 +98,26 @@ pub enum HostState {
     /// Planned by the scheduler and being provisioned: instances on it are
     /// tentative until [`Scheduler::host_ready`].
     Planned,
+}
+
+impl fmt::Display for ZoneState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ZoneState::Up => "up",
+            ZoneState::Down => "down",
+            ZoneState::Draining => "draining",
+        })
+    }
+}
+
+impl fmt::Display for HostState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HostState::Ready => "ready",
+            HostState::Cordoned => "cordoned",
+            HostState::Planned => "planned",
+        })
+    }
 }
 
 /// A host to add: the embedder's machine, of a SKU, in a zone.

@@ -175,11 +175,14 @@
 //! equivalent substitution exactly as the real evacuation would, and
 //! reports the same shortfall.
 
+use std::fmt;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::app::WhenUnsatisfiable;
+use crate::decision::Count;
 use crate::decision::{
     CancellationCause, Decisions, EvictionCause, ResourceTotals, SkewViolation, Unplaced,
 };
@@ -204,6 +207,34 @@ impl ZoneLossReport {
     /// Whether every instance of the zone would be re-placed.
     pub fn survivable(&self) -> bool {
         self.unplaced.is_empty()
+    }
+}
+
+impl fmt::Display for ZoneLossReport {
+    /// `losing zone a is survivable: every instance would be re-placed`, or
+    /// what would stay unplaced, per app.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.survivable() {
+            return write!(
+                f,
+                "losing zone {} is survivable: every instance would be re-placed",
+                self.zone
+            );
+        }
+        write!(f, "losing zone {} would leave ", self.zone)?;
+        for (i, u) in self.unplaced.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(
+                f,
+                "{} of {} unplaced (the surviving hosts lack {})",
+                Count(u.instances.into(), "instance", "instances"),
+                u.app,
+                u.resources
+            )?;
+        }
+        Ok(())
     }
 }
 
