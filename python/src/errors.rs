@@ -79,6 +79,13 @@ create_exception!(
     "check_invariants found a broken invariant (a bug in trimline)."
 );
 
+create_exception!(
+    trimline,
+    SimulationError,
+    TrimlineError,
+    "A scenario run stopped: the core refused a call of its timeline (named by its JSON path)."
+);
+
 /// The exception class of an error kind: one exhaustive match.
 pub(crate) fn exception_for(kind: ErrorKind, message: String) -> PyErr {
     match kind {

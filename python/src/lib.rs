@@ -13,6 +13,7 @@ pub mod errors;
 mod meter;
 mod results;
 mod scheduler;
+mod sim;
 
 /// The native half of the `trimline` package.
 #[pymodule]
@@ -42,6 +43,9 @@ fn _trimline(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(meter::decision_events, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_bench_rust, m)?)?;
+    m.add_function(wrap_pyfunction!(sim::run_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(sim::demo_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(sim::scenario_schema, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_kind, m)?)?;
     m.add("TrimlineError", py.get_type::<errors::TrimlineError>())?;
     m.add("InvalidInput", py.get_type::<errors::InvalidInput>())?;
@@ -60,5 +64,6 @@ fn _trimline(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "InvariantViolation",
         py.get_type::<errors::InvariantViolation>(),
     )?;
+    m.add("SimulationError", py.get_type::<errors::SimulationError>())?;
     Ok(())
 }

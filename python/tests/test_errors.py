@@ -27,6 +27,7 @@ ERROR_CLASSES = [
     trimline.Unschedulable,
     trimline.RestoreError,
     trimline.InvariantViolation,
+    trimline.SimulationError,
 ]
 
 

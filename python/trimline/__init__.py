@@ -35,6 +35,7 @@ from trimline._trimline import (
     ResourceTotals,
     RestoreError,
     Scheduler,
+    SimulationError,
     Shortfall,
     SkewViolation,
     SubstitutionNote,
@@ -69,6 +70,7 @@ from trimline.specs import (
     WhenUnsatisfiable,
     ZoneState,
 )
+from trimline.simulation import simulate, simulate_text
 
 __all__ = [
     "AlreadyExists",
@@ -109,6 +111,7 @@ __all__ = [
     "RestoreError",
     "Rounding",
     "Scheduler",
+    "SimulationError",
     "Shortfall",
     "SkewViolation",
     "SkuSpec",
@@ -125,4 +128,6 @@ __all__ = [
     "ZoneState",
     "__version__",
     "decision_events",
+    "simulate",
+    "simulate_text",
 ]
