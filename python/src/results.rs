@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 
 use crate::convert::{to_json_bytes, to_py, variant_name};
 
@@ -91,19 +91,36 @@ impl Notes {
     }
 }
 
+/// One Python string per distinct name in a list of placements: ten
+/// thousand placements of one app in three zones make four strings, not
+/// thirty thousand.
+#[derive(Default)]
+struct Names(HashMap<String, Py<PyString>>);
+
+impl Names {
+    fn get(&mut self, py: Python<'_>, name: &str) -> Py<PyString> {
+        if let Some(s) = self.0.get(name) {
+            return s.clone_ref(py);
+        }
+        let s = PyString::new(py, name).unbind();
+        self.0.insert(name.to_owned(), s.clone_ref(py));
+        s
+    }
+}
+
 /// An instance placed on a host (or tentatively on a planned host).
 #[pyclass(module = "trimline._trimline", frozen, get_all)]
 pub(crate) struct Placement {
     /// The instance id.
     instance: u64,
     /// Its app.
-    app: String,
+    app: Py<PyString>,
     /// The host.
     host: u64,
     /// The host's zone.
-    zone: String,
+    zone: Py<PyString>,
     /// The host's SKU.
-    sku: String,
+    sku: Py<PyString>,
     /// The NUMA nodes it uses.
     numa_nodes: Vec<u32>,
     /// Why another SKU than the first choice, if so.
@@ -111,13 +128,18 @@ pub(crate) struct Placement {
 }
 
 impl Placement {
-    fn new(py: Python<'_>, p: &trimline::Placement, notes: &mut Notes) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        p: &trimline::Placement,
+        notes: &mut Notes,
+        names: &mut Names,
+    ) -> PyResult<Self> {
         Ok(Placement {
             instance: p.instance.0,
-            app: p.app.to_string(),
+            app: names.get(py, p.app.as_str()),
             host: p.host.0,
-            zone: p.zone.to_string(),
-            sku: p.sku.to_string(),
+            zone: names.get(py, p.zone.as_str()),
+            sku: names.get(py, p.sku.as_str()),
             numa_nodes: p.numa_nodes.iter().map(|&n| u32::from(n)).collect(),
             substitution: notes.get(py, &p.substitution)?,
         })
@@ -355,8 +377,10 @@ impl Decisions {
     #[getter]
     fn placements(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
         self.cached(py, 0, |py, d| {
-            let mut notes = Notes::default();
-            tuple(py, &d.placements, |p| Placement::new(py, p, &mut notes))
+            let (mut notes, mut names) = (Notes::default(), Names::default());
+            tuple(py, &d.placements, |p| {
+                Placement::new(py, p, &mut notes, &mut names)
+            })
         })
     }
 
@@ -364,8 +388,10 @@ impl Decisions {
     #[getter]
     fn tentative(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
         self.cached(py, 1, |py, d| {
-            let mut notes = Notes::default();
-            tuple(py, &d.tentative, |p| Placement::new(py, p, &mut notes))
+            let (mut notes, mut names) = (Notes::default(), Names::default());
+            tuple(py, &d.tentative, |p| {
+                Placement::new(py, p, &mut notes, &mut names)
+            })
         })
     }
 
