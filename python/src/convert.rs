@@ -22,8 +22,9 @@ use crate::errors::InvalidInput;
 const MAX_DEPTH: usize = 64;
 
 /// A Python value as JSON: dicts with `str` keys, lists, tuples, sets,
-/// `str` (and `str` enums), `int`, `bool`, `None`, finite `float`, and
-/// dataclass instances (their fields, in order).
+/// `str` (and `str` enums), `int`, `bool`, `None`, finite `float`,
+/// dataclass instances (their fields, in order), and times (an aware
+/// `datetime` or a `timedelta`, as milliseconds).
 pub(crate) fn to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     to_json_at(obj, 0)
 }
@@ -93,6 +94,13 @@ fn to_json_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
             }
             return Ok(Value::Object(map));
         }
+    }
+    // A time: an aware datetime or a timedelta, as milliseconds.
+    let datetime = obj.py().import(pyo3::intern!(obj.py(), "datetime"))?;
+    if obj.is_instance(&datetime.getattr(pyo3::intern!(obj.py(), "datetime"))?)?
+        || obj.is_instance(&datetime.getattr(pyo3::intern!(obj.py(), "timedelta"))?)?
+    {
+        return Ok(Value::Number(millis(obj, "time")?.into()));
     }
     Err(PyTypeError::new_err(format!(
         "cannot use a value of type {} here",

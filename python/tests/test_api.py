@@ -120,3 +120,26 @@ def test_money_is_exact_with_decimal_views() -> None:
     assert invoice.total_nanos == 6_000_000_006
     assert invoice.total == Decimal("6.000000006")
     assert invoice.lines[0].amount == Decimal("6.000000006")
+
+
+def test_times_in_specs() -> None:
+    m = Meter(trimline.MeterConfig(origin=timedelta(seconds=1)))
+    assert m.open_period() == (0, 1000)
+    m.add_price_table(
+        PriceTable(
+            version=1,
+            effective=datetime(1970, 1, 1, 0, 0, 2, tzinfo=timezone.utc),
+            cpu_nanos_per_vcpu_second=1,
+            memory_nanos_per_gib_second=1,
+        )
+    )
+    snapshot = m.snapshot().decode()
+    assert '"effective":2000' in snapshot
+    naive = PriceTable(
+        version=2,
+        effective=datetime(2026, 1, 1),
+        cpu_nanos_per_vcpu_second=1,
+        memory_nanos_per_gib_second=1,
+    )
+    with pytest.raises(ValueError, match="naive datetime"):
+        m.add_price_table(naive)

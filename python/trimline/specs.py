@@ -8,13 +8,15 @@ holds scheduling logic. A plain ``dict`` in the same shape is accepted
 wherever a spec is.
 
 Enums are ``str`` enums whose values are the core's names, so ``"x86_64"``
-and ``Arch.X86_64`` are interchangeable.
+and ``Arch.X86_64`` are interchangeable. Times are ``int`` milliseconds, or
+an aware ``datetime`` or a ``timedelta``.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 
 class Arch(str, enum.Enum):
@@ -203,7 +205,7 @@ class InvoiceRule:
 class MeterConfig:
     """Meter tuning; every field has the core's default."""
 
-    origin: int = 0
+    origin: int | datetime | timedelta = 0
     allowed_lateness_ms: int = 0
     max_clock_skew_ms: int = 0
     adjustment_window_ms: int = 3_600_000
@@ -217,7 +219,7 @@ class PriceTable:
     (``idle_memory_nanos_per_gib_second`` ``None``: the memory rate)."""
 
     version: int
-    effective: int
+    effective: int | datetime | timedelta
     cpu_nanos_per_vcpu_second: int
     memory_nanos_per_gib_second: int
     accelerator_nanos_per_second: int = 0
