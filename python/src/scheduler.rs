@@ -293,7 +293,7 @@ impl Scheduler {
     /// Call `fn(copy)` on a copy of this scheduler and return what it
     /// returns; this scheduler does not change.
     fn dry_run(&self, py: Python<'_>, r#fn: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let copy = self.run(py, Gil::Keep, |s| s.clone());
+        let copy = self.run(py, Gil::Release, |s| s.clone());
         let copy = Py::new(py, Scheduler::wrap(copy))?;
         Ok(r#fn.call1((copy,))?.unbind())
     }

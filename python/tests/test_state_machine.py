@@ -1,5 +1,6 @@
 """A hypothesis state machine over the Python API: hosts, apps, scale,
-zones down and up, provisioning (stock, host_ready, provision_failed).
+zones down and up, failed hosts, provisioning (stock, host_ready,
+provision_failed) and moves.
 After every step: no node holds more than its capacity in any dimension,
 no instance is lost, and metering the decisions twice counts them once."""
 
@@ -151,6 +152,15 @@ class SchedulerMachine(RuleBasedStateMachine):
         except trimline.UnknownId:
             return  # no offering declared for it
         self.record(d)
+
+    @precondition(lambda self: self.next_host > 1)
+    @rule(data=st.data(), step=st.integers(0, 1000))
+    def host_failed(self, data: st.DataObject, step: int) -> None:
+        running = [h for h in self.s.host_ids() if h not in self.planned]
+        if not running:
+            return
+        host = data.draw(st.sampled_from(running))
+        self.record(self.s.host_failed(host, self.tick(step)))
 
     @rule(step=st.integers(0, 200_000))
     def reconcile(self, step: int) -> None:
