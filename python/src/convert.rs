@@ -234,15 +234,13 @@ pub(crate) fn millis(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
             obj.get_type().name()?
         )));
     };
-    // timedelta // timedelta(milliseconds=1) is an exact int.
+    // timedelta // timedelta(milliseconds=1) is an exact int (floored).
     let one = datetime
         .getattr(pyo3::intern!(py, "timedelta"))?
-        .call((), Some(&[("milliseconds", 1)].into_py_dict(py)?))?;
+        .call1((0, 0, 0, 1))?;
     let n = ms.call_method1(pyo3::intern!(py, "__floordiv__"), (one,))?;
     millis(&n, what)
 }
-
-use pyo3::types::IntoPyDict;
 
 /// JSON bytes of a core value (snapshots).
 pub(crate) fn to_json_bytes<'py, T: Serialize>(
