@@ -50,8 +50,13 @@ def test_two_schedulers_in_two_threads_overlap() -> None:
 
     # While the heavy scale runs in Rust without the GIL, the other thread
     # keeps calling its scheduler: it returns from calls in the middle half
-    # of every heavy call. Holding the GIL, it could not run at all there.
-    for t0, t1 in spans:
+    # of a heavy call. Holding the GIL, it could not run at all there (at
+    # most a switch interval, 5 ms, right at the start). One heavy call of
+    # the three suffices, so a busy machine that leaves the other thread
+    # without a core for a while does not fail the test.
+    def progressed(t0: float, t1: float) -> bool:
         quarter = (t1 - t0) / 4
-        inside = [x for x in ticks if t0 + quarter <= x <= t1 - quarter]
-        assert inside, f"no progress during a {1000 * (t1 - t0):.0f} ms call"
+        return any(t0 + quarter <= x <= t1 - quarter for x in ticks)
+
+    calls = ", ".join(f"{1000 * (t1 - t0):.0f} ms" for t0, t1 in spans)
+    assert any(progressed(t0, t1) for t0, t1 in spans), f"no progress during {calls}"
