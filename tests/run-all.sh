@@ -171,7 +171,8 @@ if [ ! -x "$PY" ]; then
     fi
 fi
 PIP=("$PY" -m pip --quiet --disable-pip-version-check --no-input)
-"${PIP[@]}" install "maturin>=1.9.4,<2" "pytest>=8,<10" "jsonschema>=4.18,<5"
+"${PIP[@]}" install "maturin>=1.9.4,<2" "pytest>=8,<10" "jsonschema>=4.18,<5" \
+    "hypothesis>=6.100,<7" "mypy>=1.10,<2"
 
 # The JSON Schemas in core/schema describe what serde really writes: the
 # values the Rust schema test serialized from a live run (written under
@@ -188,6 +189,12 @@ rm -rf "$WHEELS"
 "$VENV/bin/maturin" build --quiet --manifest-path python/Cargo.toml \
     --interpreter "$PY" --target-dir "$ROOT/target/maturin" --out "$WHEELS"
 "${PIP[@]}" install --force-reinstall --no-deps "$WHEELS"/trimline-*.whl
+
+# The stubs describe the built module: stubtest compares them with it (no
+# allowlist is needed), and mypy checks the package and the tests against
+# them. Run from python/ with -P so the installed wheel is what is checked.
+(cd python && "$PY" -P -m mypy.stubtest trimline._trimline)
+(cd python && "$PY" -P -m mypy --strict --no-incremental trimline tests benches)
 
 # Run from python/ so pytest picks up its config from python/pyproject.toml.
 # The venv's `pytest` script (unlike `python -m pytest`) does not put the
