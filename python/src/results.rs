@@ -571,6 +571,12 @@ impl Decisions {
         ))
     }
 
+    /// The decisions as text for people: the core's own rendering, one
+    /// line per item under headings, every reason as the core states it.
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
     fn __repr__(&self) -> String {
         let d = &self.inner;
         let mut parts = Vec::new();

@@ -58,6 +58,11 @@ def test_game_launch_substitutes_with_its_reason() -> None:
     assert note.tier == 1
     assert "instead of ecs.g7.4xlarge" in note.reason
     assert note.details["sku"] == "ecs.g8i.32xlarge"
+    # The decisions as text for people: the core's rendering, reasons included.
+    text = str(d)
+    assert text.startswith("placements on running hosts (4):")
+    assert "(tier 1) instead of ecs.g7.4xlarge" in text
+    assert str(s.reconcile(now=10)) == "nothing decided"
     # Why each SKU was accepted or rejected, on demand.
     verdicts = {v["sku"]: v for v in s.explain_substitution("game-server", "zone-a")}
     assert set(verdicts) == {"ecs.g7.4xlarge", "ecs.g8i.32xlarge"}
