@@ -132,6 +132,18 @@ def main():
                 f"| metering ingest (`ingest_batch`, 1,024 events a call), `{label}` stream | ≥ 2,000,000 events/s | {fmt_rate(n / (ns / 1e9))} |"
             )
 
+    bindings = []
+    for group, what in [
+        ("ffi_scale_out_10k", "scale-out of one app by 10,000 instances, every placement read back"),
+        ("ffi_place_stream", "stream of single `place` calls, every placement read back"),
+    ]:
+        rust = get(group, "rust/10000_hosts")
+        c_abi = get(group, "c_abi/10000_hosts")
+        if rust and c_abi:
+            bindings.append(
+                f"| {what} | {fmt_time(rust[0])} | {fmt_time(c_abi[0])} | {c_abi[0] / rust[0]:.2f}x |"
+            )
+
     def collected(name):
         path = out_dir / name
         return path.read_text().strip() if path.exists() else ""
@@ -141,6 +153,11 @@ def main():
     online_fill = collected("online_fill.txt")
     vbp_md = collected("vbp.md")
     vbp_time = collected("vbp-time.txt")
+    python_bench = collected("python-bench.md")
+    # The Python bench writes a page of its own: keep its table.
+    python_table = "\n".join(
+        l for l in python_bench.splitlines() if l.startswith("|")
+    )
 
     text = f"""# trimline: benchmark results
 
@@ -189,6 +206,29 @@ quality") says how to count them with callgrind.
   next 32 events' instances while it ingests, so their reads overlap. Cold
   streams without `Meter::reserve` spend about a third of their time
   growing the table.
+
+## Bindings
+
+The same work through the Rust API and through the bindings, in one run.
+
+C ABI (`cargo bench -p trimline-bench --bench ffi`), at 10,000 hosts: the
+C path calls the exported `extern "C"` functions as a C caller does (names
+as pointer and length, a `tl_decisions` object per call, one
+`tl_decisions_placement` per record, `tl_decisions_free`), compiled into the
+bench from the library's sources; both paths start from the same snapshot.
+Target: at most 1.2x the Rust path.
+
+| measurement | Rust | C ABI | C / Rust |
+|---|---|---|---|
+{chr(10).join(bindings) or "| (not measured) | | | |"}
+
+Python (`python python/benches/bench.py --out FILE`, the wheel built in
+release mode): a region of three zones of 16 vCPU hosts, medians of 7 runs
+each on a scheduler restored from one snapshot; the Rust figures are the
+same calls timed inside the extension. Target: the scale-out costs at most
+1.5x the Rust time.
+
+{python_table or "(not measured)"}
 
 ## Memory
 

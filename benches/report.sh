@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates benches/RESULTS.md and benches/throughput.png: runs every
-# criterion bench, the memory harnesses and the packing-quality harness on
-# the full vbp sets (with the baselines), then writes the report.
+# criterion bench (the C ABI's included), the Python bench, the memory
+# harnesses and the packing-quality harness on the full vbp sets (with the
+# baselines), then writes the report.
 # Needs Rust and Python 3; installs matplotlib into target/venv for the plot.
 # Takes about 15-25 minutes on a 2-core machine.
 set -euo pipefail
@@ -12,7 +13,7 @@ OUT="$ROOT/target/report"
 mkdir -p "$OUT"
 
 echo "== criterion benches (placement, evacuation, repack, metering)"
-cargo bench -p trimline-bench --bench placement --bench evacuation --bench repack --bench metering -- \
+cargo bench -p trimline-bench --bench placement --bench evacuation --bench repack --bench metering --bench ffi -- \
     --warm-up-time 1 --measurement-time 4 2>&1 | tee "$OUT/criterion.txt"
 
 echo "== memory per host and per instance"
@@ -45,12 +46,22 @@ find "$VBP" -name '*.vbp' | sort > "$OUT/vbp-files.txt"
     $(cat "$OUT/vbp-files.txt") > "$OUT/vbp.md"
 echo "vbp harness took $((SECONDS - start)) s" | tee "$OUT/vbp-time.txt"
 
-echo "== report"
 VENV="$ROOT/target/venv"
 PY="$VENV/bin/python"
 if [ ! -x "$PY" ]; then
     python3 -m venv "$VENV"
 fi
+
+echo "== Python against Rust (the wheel built in release mode)"
+"$PY" -m pip --quiet --disable-pip-version-check --no-input install "maturin>=1.9.4,<2"
+rm -rf "$ROOT/target/wheels-release"
+"$VENV/bin/maturin" build --release --quiet --manifest-path python/Cargo.toml \
+    --interpreter "$PY" --target-dir "$ROOT/target/maturin" --out "$ROOT/target/wheels-release"
+"$PY" -m pip --quiet --disable-pip-version-check --no-input install --force-reinstall --no-deps \
+    "$ROOT"/target/wheels-release/trimline-*.whl
+"$PY" python/benches/bench.py --out "$OUT/python-bench.md"
+
+echo "== report"
 "$PY" -m pip --quiet --disable-pip-version-check --no-input install "matplotlib>=3.7,<4"
 "$PY" benches/report.py "$OUT" benches/RESULTS.md benches/throughput.png
 echo "wrote benches/RESULTS.md and benches/throughput.png"

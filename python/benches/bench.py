@@ -10,9 +10,10 @@ zones of 16 vCPU hosts and an app of 4 vCPU instances):
   difference per call is the binding's overhead, reported in µs.
 
 Each figure is the median of ``--repeat`` runs, each on a fresh restore.
-The figures are written to ``python/benches/RESULTS.md`` (``--out``).
-Build the wheel in release mode first (``maturin build --release`` and
-install it, or ``maturin develop --release``): see that file.
+The figures are printed, and written as a Markdown page to ``--out`` when
+given: ``benches/report.sh`` does that and copies the table into
+``benches/RESULTS.md``. Build the wheel in release mode first (``maturin
+build --release`` and install it, or ``maturin develop --release``).
 
     python python/benches/bench.py            # 10,000 instances
     python python/benches/bench.py --tiny     # a smoke run, no file written
@@ -31,7 +32,6 @@ import trimline
 from trimline import AppSpec, Resources, Scheduler, SkuSpec
 from trimline._trimline import _bench_rust
 
-HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 1.5
 
 SKU = SkuSpec(
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=2_000, help="single place calls")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--tiny", action="store_true", help="a smoke run: 100 instances, no file")
-    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--out", type=Path, help="write the figures here as Markdown")
     args = parser.parse_args()
     if args.tiny:
         args.instances, args.places, args.repeat = 100, 50, 1
@@ -122,7 +122,7 @@ def main() -> None:
         print(f"{name:<{width}}  {value:>10}  {note}")
     target = "met" if ratio <= TARGET_RATIO else "NOT met"
     print(f"target: the scale-out costs at most {TARGET_RATIO}x the Rust time: {target}")
-    if args.tiny:
+    if args.tiny or args.out is None:
         return
 
     lines = [
