@@ -380,7 +380,10 @@ fn g3_replaying_the_log_gives_byte_identical_records() {
 
 #[test]
 fn g4_an_event_older_than_the_last_is_out_of_order() {
-    let mut f = Feed::default();
+    let mut f = Feed::new(MeterConfig {
+        allowed_lateness_ms: 0,
+        ..MeterConfig::default()
+    });
     f.ok(1, 0, started(shape()));
     f.ok(1, 100, EventKind::Idle);
     let before = f.state();

@@ -302,3 +302,65 @@ fn a_format_one_snapshot_restores_with_per_second_tables() {
     // 60 vCPU-s × 10 + 60 GiB-s × 20.
     assert_eq!(r.invoices[0].total_nanos, 600 + 1_200);
 }
+
+/// The defaults survive a real event pipeline: an event stamped a little
+/// ahead of the embedder's clock, and one that arrives minutes late.
+#[test]
+fn default_lateness_and_skew_accept_a_real_pipeline() {
+    let config = MeterConfig::default();
+    assert_eq!(config.allowed_lateness_ms, 300_000);
+    assert_eq!(config.max_clock_skew_ms, 5_000);
+    let mut m = Meter::new(config).unwrap();
+    let mut table = PriceTable::new(1, Timestamp(0), 1_000, 0, 0);
+    table.idle_cpu_nanos_per_vcpu_second = 200;
+    m.add_price_table(table).unwrap();
+    let event = |n, at, kind| Event {
+        id: EventId(n),
+        tenant: id("acme"),
+        app: id("web"),
+        instance: InstanceId(1),
+        at: Timestamp(at),
+        kind,
+    };
+    let shape = Resources::cpu_mem(1_000, 1_024).unwrap();
+    let started = EventKind::Started {
+        resources: shape,
+        delivered: None,
+    };
+    // 1 ms, then 5 s, ahead of `now`: accepted; 5.001 s: refused.
+    let now = Timestamp(10_000);
+    assert_eq!(
+        m.ingest(&event(1, 10_001, started), now).unwrap(),
+        Ingested::Applied
+    );
+    assert_eq!(
+        m.ingest(&event(2, 15_000, EventKind::Idle), now).unwrap(),
+        Ingested::Applied
+    );
+    assert!(matches!(
+        m.ingest(&event(3, 15_001, EventKind::Stopped), now),
+        Err(MeterError::AheadOfWatermark { .. })
+    ));
+    // The stop at 370.001 s, then an `active` at 70.001 s that arrives
+    // 5 min late: it is slotted into place; 1 ms more is too late.
+    let now = Timestamp(HOUR);
+    assert_eq!(
+        m.ingest(&event(4, 6 * MINUTE + 10_001, EventKind::Stopped), now)
+            .unwrap(),
+        Ingested::Applied
+    );
+    assert_eq!(
+        m.ingest(&event(5, MINUTE + 10_001, EventKind::Active), now)
+            .unwrap(),
+        Ingested::Applied
+    );
+    assert!(matches!(
+        m.ingest(&event(6, MINUTE + 10_000, EventKind::Idle), now),
+        Err(MeterError::OutOfOrder { .. })
+    ));
+    // Active [10.001 s, 15 s) and [70.001 s, 370.001 s): 304.999 vCPU-s
+    // × 1,000 = 304,999; idle [15 s, 70.001 s): 55.001 vCPU-s × 200 =
+    // 11,000.2. Total 315,999.2, rounded once: 315,999.
+    let r = m.close_period(Timestamp(HOUR), now).unwrap();
+    assert_eq!(r.invoices[0].total_nanos, 315_999);
+}

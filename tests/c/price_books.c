@@ -104,5 +104,32 @@ int main(void) {
                                         " \"memory_nanos_per_gib_second\": 1, \"accelerator_nanos_per_second\": 0}"),
                                       &err));
   CHECK(tl_meter_free(bad) == TL_STATUS_OK);
+
+  /* A default meter takes an event stamped 1 ms (up to 5 s) ahead of the
+   * caller's clock, and one up to 5 minutes older than its instance's
+   * latest. */
+  m = meter_with(S("{\"version\": 1, \"effective\": 0, \"cpu_nanos_per_vcpu_second\": 1,"
+                   " \"idle_cpu_nanos_per_vcpu_second\": 1, \"memory_nanos_per_gib_second\": 1,"
+                   " \"accelerator_nanos_per_second\": 0}"));
+  OKE(tl_meter_ingest_json(
+      m,
+      S("[{\"id\": 1, \"tenant\": \"acme\", \"app\": \"web\", \"instance\": 1, \"at\": 10001,"
+        "  \"kind\": {\"started\": {\"resources\": {\"cpu_millis\": 1000, \"memory_mib\": 1024}}}},"
+        " {\"id\": 2, \"tenant\": \"acme\", \"app\": \"web\", \"instance\": 1, \"at\": 15000, \"kind\": \"idle\"}]"),
+      10000, &n, &err));
+  CHECK(n == 2);
+  OKE(tl_meter_ingest_json(
+      m,
+      S("[{\"id\": 3, \"tenant\": \"acme\", \"app\": \"web\", \"instance\": 1, \"at\": 300000, \"kind\": \"stopped\"},"
+        " {\"id\": 4, \"tenant\": \"acme\", \"app\": \"web\", \"instance\": 1, \"at\": 20000, \"kind\": \"active\"}]"),
+      300000, &n, &err));
+  CHECK(n == 2);
+  FAILS(TL_STATUS_OUT_OF_ORDER, "watermark",
+        tl_meter_ingest_json(m,
+                             S("[{\"id\": 5, \"tenant\": \"acme\", \"app\": \"web\", \"instance\": 2,"
+                               " \"at\": 305001, \"kind\": {\"started\": {\"resources\":"
+                               " {\"cpu_millis\": 1000, \"memory_mib\": 1024}}}}]"),
+                             300000, &n, &err));
+  CHECK(tl_meter_free(m) == TL_STATUS_OK);
   return finish("price_books.c");
 }

@@ -271,9 +271,14 @@ pub struct MeterConfig {
     pub origin: Timestamp,
     /// How much older than an instance's latest event an event may be and
     /// still be slotted into place, if it falls in the open period (default
-    /// 0: strictly in order).
+    /// five minutes, [`DEFAULT_ALLOWED_LATENESS_MS`]: an event pipeline
+    /// that retries, batches or merges partitions delivers an instance's
+    /// events out of order by seconds to minutes; 0 demands strict order).
     pub allowed_lateness_ms: u64,
-    /// How far past the embedder's `now` an event's time may be (default 0).
+    /// How far past the embedder's `now` an event's time may be (default
+    /// five seconds, [`DEFAULT_MAX_CLOCK_SKEW_MS`]: events are stamped by
+    /// other machines' clocks, which run ahead of the embedder's by up to
+    /// some milliseconds under NTP, more when it falters).
     pub max_clock_skew_ms: u64,
     /// How far before the end of the last closed period late events are
     /// still accepted, as adjustments; event ids are remembered that far
@@ -283,12 +288,18 @@ pub struct MeterConfig {
     pub invoice: InvoiceRule,
 }
 
+/// The default [`MeterConfig::allowed_lateness_ms`]: five minutes.
+pub const DEFAULT_ALLOWED_LATENESS_MS: u64 = 300_000;
+
+/// The default [`MeterConfig::max_clock_skew_ms`]: five seconds.
+pub const DEFAULT_MAX_CLOCK_SKEW_MS: u64 = 5_000;
+
 impl Default for MeterConfig {
     fn default() -> Self {
         MeterConfig {
             origin: Timestamp::ZERO,
-            allowed_lateness_ms: 0,
-            max_clock_skew_ms: 0,
+            allowed_lateness_ms: DEFAULT_ALLOWED_LATENESS_MS,
+            max_clock_skew_ms: DEFAULT_MAX_CLOCK_SKEW_MS,
             adjustment_window_ms: 3_600_000,
             invoice: InvoiceRule::default(),
         }
