@@ -99,3 +99,21 @@ def test_a_billing_increment_with_exact_billing_is_invalid() -> None:
                 memory_nanos_per_gib_second=1,
             )
         )
+
+
+def test_default_meter_accepts_a_little_skew_and_lateness() -> None:
+    config = trimline.MeterConfig()
+    assert (config.allowed_lateness_ms, config.max_clock_skew_ms) == (300_000, 5_000)
+    m = Meter()
+    m.add_price_table(
+        PriceTable(version=1, effective=0, cpu_nanos_per_vcpu_second=1_000, memory_nanos_per_gib_second=0)
+    )
+    # 1 ms ahead of `now`, then a stop, then an idle 4 minutes older than it.
+    assert m.ingest(Event(1, "acme", "web", 1, 10_001, "started", Resources(1000, 1024)), 10_000) == "applied"
+    assert m.ingest(Event(2, "acme", "web", 1, 250_001, "stopped"), 250_001) == "applied"
+    assert m.ingest(Event(3, "acme", "web", 1, 10_001 + 1, "idle"), 250_001) == "applied"
+    with pytest.raises(trimline.OutOfOrder, match="watermark"):
+        m.ingest(Event(4, "acme", "web", 2, 260_002, "started", Resources(1000, 1024)), 255_001)
+    (invoice,) = m.close_period(3_600_000, 3_600_000).invoices
+    # 240 s at 1,000 per vCPU-s (idle CPU at the active rate).
+    assert invoice.total_nanos == 240_000

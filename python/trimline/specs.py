@@ -214,8 +214,8 @@ class MeterConfig:
     """Meter tuning; every field has the core's default."""
 
     origin: int | datetime | timedelta = 0
-    allowed_lateness_ms: int = 0
-    max_clock_skew_ms: int = 0
+    allowed_lateness_ms: int = 300_000
+    max_clock_skew_ms: int = 5_000
     adjustment_window_ms: int = 3_600_000
     invoice: InvoiceRule = field(default_factory=InvoiceRule)
 
