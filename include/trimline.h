@@ -950,9 +950,15 @@ typedef struct tl_invoice_line {
    */
   int64_t quantity;
   /**
-   * The rate, in nano-units per unit-second (vCPU, GiB or accelerator).
+   * The rate, in nano-units per unit (vCPU, GiB or accelerator) and per
+   * `rate_per_seconds` seconds, as the price table quotes it.
    */
   int64_t rate_nanos;
+  /**
+   * The time unit of the rate, in seconds: 1, 60 or 3,600 (the table's
+   * `rates_per`: second, minute or hour).
+   */
+  uint32_t rate_per_seconds;
   /**
    * The line's share of the rounded total, in nano-units.
    */
@@ -1289,7 +1295,10 @@ tl_status tl_meter_free(struct tl_meter *meter);
  * `PriceTable` (version, effective, cpu_nanos_per_vcpu_second,
  * idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
  * accelerator_nanos_per_second and, optional,
- * idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second).
+ * idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second,
+ * rates_per and billing_increment_seconds). With `"rates_per": "hour"`
+ * (or `"minute"`) the rates are read per vCPU-hour, GiB-hour and
+ * accelerator-hour, exactly as a price book publishes them.
  */
 TL_MUST_USE
 tl_status tl_meter_add_price_table_json(struct tl_meter *meter,

@@ -189,9 +189,9 @@ impl PriceError {
     /// The kind of failure: always [`ErrorKind::InvalidInput`].
     pub const fn kind(&self) -> ErrorKind {
         match self {
-            PriceError::NegativeRate { .. } | PriceError::IdleAboveActive { .. } => {
-                ErrorKind::InvalidInput
-            }
+            PriceError::NegativeRate { .. }
+            | PriceError::IdleAboveActive { .. }
+            | PriceError::BillingIncrement { .. } => ErrorKind::InvalidInput,
         }
     }
 }

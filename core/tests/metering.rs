@@ -380,7 +380,10 @@ fn g3_replaying_the_log_gives_byte_identical_records() {
 
 #[test]
 fn g4_an_event_older_than_the_last_is_out_of_order() {
-    let mut f = Feed::default();
+    let mut f = Feed::new(MeterConfig {
+        allowed_lateness_ms: 0,
+        ..MeterConfig::default()
+    });
     f.ok(1, 0, started(shape()));
     f.ok(1, 100, EventKind::Idle);
     let before = f.state();
@@ -726,10 +729,18 @@ fn g8_idle_discounts_cpu_only_unless_memory_is_configured() {
     // CPU: 10 s active at 10,000, 20 s idle at 2,000 per vCPU-s.
     assert_eq!(line(&r, Component::Cpu).amount_nanos, 2 * 10 * 10_000);
     assert_eq!(line(&r, Component::IdleCpu).amount_nanos, 2 * 20 * 2_000);
-    // Memory: all 30 s at the full 1,000 per GiB-s.
-    assert_eq!(line(&r, Component::Memory).amount_nanos, 4 * 10 * 1_000);
-    assert_eq!(line(&r, Component::IdleMemory).rate_nanos, 1_000);
-    assert_eq!(line(&r, Component::IdleMemory).amount_nanos, 4 * 20 * 1_000);
+    // Memory: all 30 s at the full 1,000 per GiB-s, on one line: there is
+    // no idle memory line at the full rate.
+    assert_eq!(line(&r, Component::Memory).quantity, 4_096 * 30_000);
+    assert_eq!(line(&r, Component::Memory).amount_nanos, 4 * 30 * 1_000);
+    assert!(
+        r.invoices[0]
+            .lines
+            .iter()
+            .all(|l| l.component != Component::IdleMemory)
+    );
+    // The usage record still tells idle memory apart.
+    assert_eq!(usage_of(&r).idle_memory_mib_ms, 4_096 * 20_000);
     // Accelerators: all 30 s at the full rate.
     assert_eq!(line(&r, Component::Accelerators).amount_nanos, 30 * 50_000);
 
@@ -1266,9 +1277,8 @@ fn end_to_end_scale_up_idle_scale_to_zero_and_back() {
     //   Idle vCPU-s:   1.5 × 601 × 3 = 2,704.5
     //     × 1,401                                   =  3,789,004.5
     //   Memory GiB-s, active: 3 × (1,200 + 1,200 + 600 + 60 + 600) = 10,980
-    //     × 1,003                                   = 11,012,940
-    //   Memory GiB-s, idle:   3 × 601 × 3 = 5,409
-    //     × 1,003 (idle memory is not discounted)   =  5,425,227
+    //     and idle: 3 × 601 × 3 = 5,409, on one line (idle memory is
+    //     not discounted): 16,389 × 1,003           = 16,438,167
     //   Exact total                                 = 58,662,661.5
     //   Rounded once, half up                       = 58,662,662
     //   The half goes to the only line with a remainder, idle CPU:
@@ -1290,8 +1300,7 @@ fn end_to_end_scale_up_idle_scale_to_zero_and_back() {
         [
             (Component::Cpu, 7_001, 38_435_490),
             (Component::IdleCpu, 1_401, 3_789_005),
-            (Component::Memory, 1_003, 11_012_940),
-            (Component::IdleMemory, 1_003, 5_425_227),
+            (Component::Memory, 1_003, 16_438_167),
         ]
     );
     assert_eq!(
@@ -1815,9 +1824,9 @@ fn corrupt(change: impl FnOnce(&mut MeterSnapshot)) -> MeterRestoreError {
 #[test]
 fn restore_refuses_a_wrong_format_config_or_price_table() {
     assert_eq!(
-        corrupt(|s| s.format = 2),
+        corrupt(|s| s.format = 3),
         MeterRestoreError::Format {
-            found: 2,
+            found: 3,
             expected: METER_SNAPSHOT_FORMAT
         }
     );

@@ -83,8 +83,19 @@ fn build(raw: &[RawOps]) -> Vec<Event> {
 }
 
 /// Raw price tables: (effective, cpu, idle share %, memory, idle memory %,
-/// accelerator, minimum choice, exact).
-type RawPrice = (u64, i128, i128, i128, Option<i128>, i128, usize, bool);
+/// accelerator, minimum choice, rounding choice (to the second, exact, to
+/// the minute), rate unit choice).
+type RawPrice = (
+    u64,
+    i128,
+    i128,
+    i128,
+    Option<i128>,
+    i128,
+    usize,
+    usize,
+    usize,
+);
 
 fn raw_prices() -> impl Strategy<Value = Vec<RawPrice>> {
     prop::collection::vec(
@@ -96,7 +107,8 @@ fn raw_prices() -> impl Strategy<Value = Vec<RawPrice>> {
             prop::option::of(0i128..=100),
             0i128..100_000,
             0usize..4,
-            any::<bool>(),
+            0usize..3,
+            0usize..3,
         ),
         0..4,
     )
@@ -108,14 +120,17 @@ fn tables(raw: &[RawPrice]) -> Vec<PriceTable> {
     base.idle_cpu_nanos_per_vcpu_second = 1_401;
     base.minimum_run_seconds = 5;
     let mut out = vec![base];
-    for (i, &(at, cpu, idle, mem, idle_mem, acc, min, exact)) in raw.iter().enumerate() {
+    for (i, &(at, cpu, idle, mem, idle_mem, acc, min, rounding, unit)) in raw.iter().enumerate() {
         let mut p = PriceTable::new(i as u64 + 2, Timestamp(at), cpu, mem, acc);
         p.idle_cpu_nanos_per_vcpu_second = cpu * idle / 100;
         p.idle_memory_nanos_per_gib_second = idle_mem.map(|s| mem * s / 100);
         p.minimum_run_seconds = [0, 1, 5, 60][min];
-        if exact {
-            p.sub_second = SubSecond::Exact;
+        match rounding {
+            1 => p.sub_second = SubSecond::Exact,
+            2 => p.billing_increment_seconds = 60,
+            _ => {}
         }
+        p.rates_per = [RateUnit::Second, RateUnit::Minute, RateUnit::Hour][unit];
         out.push(p);
     }
     out
@@ -226,10 +241,13 @@ fn oracle(prices: &[PriceTable], events: &[Event]) -> i128 {
         } else {
             (p.cpu_nanos_per_vcpu_second, p.memory_nanos_per_gib_second)
         };
-        // Per ms: millicores × rate / 10⁶ nano = × 128 sub-nanos, and so on.
-        i128::from(r.cpu_millis()) * cpu * 128
-            + i128::from(r.memory_mib()) * mem * 125
-            + i128::from(r.accelerators()) * p.accelerator_nanos_per_second * 128_000
+        // Per ms: millicores × rate per second / 10⁶ nano = × 460,800
+        // sub-nanos, and so on; a rate per minute or hour is 60 or 3,600
+        // times smaller per second.
+        let s = i128::from(p.rates_per.seconds());
+        i128::from(r.cpu_millis()) * cpu * (460_800 / s)
+            + i128::from(r.memory_mib()) * mem * (450_000 / s)
+            + i128::from(r.accelerators()) * p.accelerator_nanos_per_second * (460_800_000 / s)
     };
     let mut total = 0;
     let mut instances: Vec<InstanceId> = events.iter().map(|e| e.instance).collect();
@@ -252,7 +270,10 @@ fn oracle(prices: &[PriceTable], events: &[Event]) -> i128 {
                     let d = t - start;
                     if d > 0 {
                         let rounded = match p.sub_second {
-                            SubSecond::RoundUp => d.div_ceil(1000) * 1000,
+                            SubSecond::RoundUp => {
+                                let step = p.billing_increment_seconds * 1000;
+                                d.div_ceil(step) * step
+                            }
                             _ => d,
                         };
                         let billed = rounded.max(p.minimum_run_seconds * 1000);

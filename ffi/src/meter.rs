@@ -73,8 +73,12 @@ pub struct tl_invoice_line {
     /// The quantity in the component's unit (millicore-ms, MiB-ms,
     /// accelerator-ms); negative for a credit.
     pub quantity: i64,
-    /// The rate, in nano-units per unit-second (vCPU, GiB or accelerator).
+    /// The rate, in nano-units per unit (vCPU, GiB or accelerator) and per
+    /// `rate_per_seconds` seconds, as the price table quotes it.
     pub rate_nanos: i64,
+    /// The time unit of the rate, in seconds: 1, 60 or 3,600 (the table's
+    /// `rates_per`: second, minute or hour).
+    pub rate_per_seconds: u32,
     /// The line's share of the rounded total, in nano-units.
     pub amount_nanos: i64,
 }
@@ -187,7 +191,10 @@ pub extern "C" fn tl_meter_free(meter: *mut tl_meter) -> tl_status {
 /// `PriceTable` (version, effective, cpu_nanos_per_vcpu_second,
 /// idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
 /// accelerator_nanos_per_second and, optional,
-/// idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second).
+/// idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second,
+/// rates_per and billing_increment_seconds). With `"rates_per": "hour"`
+/// (or `"minute"`) the rates are read per vCPU-hour, GiB-hour and
+/// accelerator-hour, exactly as a price book publishes them.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_meter_add_price_table_json(
@@ -467,6 +474,7 @@ pub extern "C" fn tl_report_invoice_line(
                 corrects: line.corrects.map_or(0, |p| p.0),
                 quantity: i64_of(line.quantity, "quantity")?,
                 rate_nanos: i64_of(line.rate_nanos, "rate_nanos")?,
+                rate_per_seconds: line.rate_per.seconds(),
                 amount_nanos: i64_of(line.amount_nanos, "amount_nanos")?,
             };
             // SAFETY: `out` is checked.

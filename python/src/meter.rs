@@ -207,8 +207,11 @@ pub(crate) struct InvoiceLine {
     corrects: Option<u64>,
     /// The quantity (millicore-ms, MiB-ms, accelerator-ms).
     quantity: i128,
-    /// The rate, in nano-units per unit-second.
+    /// The rate, in nano-units per unit (vCPU, GiB, accelerator) and per
+    /// `rate_per`.
     rate_nanos: i128,
+    /// The rate's time unit: `second`, `minute` or `hour`.
+    rate_per: String,
     /// The exact amount in sub-nano-units (before rounding).
     exact_subnanos: i128,
     /// The amount in nano-units (the invoice's share of its rounded total).
@@ -227,7 +230,14 @@ impl InvoiceLine {
         repr_of(
             slf.as_any(),
             "InvoiceLine",
-            &["app", "component", "quantity", "rate_nanos", "amount_nanos"],
+            &[
+                "app",
+                "component",
+                "quantity",
+                "rate_nanos",
+                "rate_per",
+                "amount_nanos",
+            ],
         )
     }
 }
@@ -306,6 +316,7 @@ fn period_report(py: Python<'_>, r: &trimline::metering::PeriodReport) -> PyResu
                     corrects: l.corrects.map(|p| p.0),
                     quantity: l.quantity,
                     rate_nanos: l.rate_nanos,
+                    rate_per: variant_name(&l.rate_per),
                     exact_subnanos: l.exact_subnanos,
                     amount_nanos: l.amount_nanos,
                 },

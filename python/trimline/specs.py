@@ -100,6 +100,14 @@ class SubSecond(str, enum.Enum):
     EXACT = "exact"
 
 
+class RateUnit(str, enum.Enum):
+    """The time unit a price table's rates are quoted in."""
+
+    SECOND = "second"
+    MINUTE = "minute"
+    HOUR = "hour"
+
+
 @dataclass
 class Resources:
     """What an instance needs, or what a host or NUMA node offers."""
@@ -206,17 +214,21 @@ class MeterConfig:
     """Meter tuning; every field has the core's default."""
 
     origin: int | datetime | timedelta = 0
-    allowed_lateness_ms: int = 0
-    max_clock_skew_ms: int = 0
+    allowed_lateness_ms: int = 300_000
+    max_clock_skew_ms: int = 5_000
     adjustment_window_ms: int = 3_600_000
     invoice: InvoiceRule = field(default_factory=InvoiceRule)
 
 
 @dataclass(kw_only=True)
 class PriceTable:
-    """A versioned price table; rates are ``int`` nano-units per second of
-    one unit (vCPU, GiB, accelerator). Idle rates default to the active ones
-    (``idle_memory_nanos_per_gib_second`` ``None``: the memory rate)."""
+    """A versioned price table; rates are ``int`` nano-units per
+    ``rates_per`` (a second by default, or a minute or an hour, as the price
+    book publishes them) of one unit (vCPU, GiB, accelerator). Idle rates
+    default to the active ones (``idle_memory_nanos_per_gib_second``
+    ``None``: idle memory is billed on the memory line). With ``round_up``,
+    each run is rounded up to whole ``billing_increment_seconds`` (60 for
+    per-minute billing)."""
 
     version: int
     effective: int | datetime | timedelta
@@ -227,6 +239,8 @@ class PriceTable:
     idle_memory_nanos_per_gib_second: int | None = None
     minimum_run_seconds: int = 0
     sub_second: SubSecond | str = SubSecond.ROUND_UP
+    rates_per: RateUnit | str = RateUnit.SECOND
+    billing_increment_seconds: int = 1
 
     def __post_init__(self) -> None:
         if self.idle_cpu_nanos_per_vcpu_second is None:
@@ -248,6 +262,7 @@ __all__ = [
     "ProvisionFailure",
     "QosTier",
     "Resources",
+    "RateUnit",
     "Rounding",
     "SkuSpec",
     "SpreadPolicy",

@@ -189,13 +189,14 @@ pub enum MeterError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MeterRestoreError {
-    /// The snapshot's format version is not the one this build reads.
+    /// The snapshot's format version is not one this build reads.
     #[error("meter snapshot format {found} is not supported (expected {expected})")]
     Format {
         /// The version found.
         found: u32,
-        /// The version this build reads
-        /// ([`METER_SNAPSHOT_FORMAT`](super::METER_SNAPSHOT_FORMAT)).
+        /// The version this build writes
+        /// ([`METER_SNAPSHOT_FORMAT`](super::METER_SNAPSHOT_FORMAT); it
+        /// also reads format 1).
         expected: u32,
     },
     /// Refused for the reason a meter call would give: the configuration

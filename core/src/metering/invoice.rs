@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{AppId, TenantId};
 
 use super::error::MeterError;
+use super::price::RateUnit;
 use super::usage::{Component, PeriodId};
 
 /// Sub-nano-units per nano-unit. Exact amounts are kept in sub-nanos,
-/// 1/128,000,000 of a nano-unit: the finest unit in which a millisecond of
-/// any component at any integer rate is a whole number (see
-/// [`Component::subnanos_factor`]).
-pub const SUBNANOS_PER_NANO: i128 = 128_000_000;
+/// 1/460,800,000,000 of a nano-unit (128,000,000 × 3,600): the finest unit
+/// in which a millisecond of any component at any integer rate per second,
+/// minute or hour is a whole number (see [`Component::subnanos_factor`]).
+pub const SUBNANOS_PER_NANO: i128 = 460_800_000_000;
 
 /// How an invoice's exact total is rounded to a whole number of units.
 /// Negative totals (credits) round the same way on the number line.
@@ -67,10 +68,13 @@ pub struct InvoiceLine {
     pub corrects: Option<PeriodId>,
     /// The quantity, in [`Component::unit`] (negative for a credit).
     pub quantity: i128,
-    /// The rate applied, in nano-units per unit-second.
+    /// The rate applied, in nano-units per unit (vCPU, GiB, accelerator)
+    /// and per [`rate_per`](InvoiceLine::rate_per), as the table quotes it.
     pub rate_nanos: i128,
-    /// `quantity × rate × factor`: the exact amount, in sub-nanos
-    /// ([`SUBNANOS_PER_NANO`]).
+    /// The time unit of the rate.
+    pub rate_per: RateUnit,
+    /// `quantity × rate × factor / seconds(rate_per)`: the exact amount,
+    /// in sub-nanos ([`SUBNANOS_PER_NANO`], [`Component::subnanos_factor`]).
     pub exact_subnanos: i128,
     /// The line's share of the rounded total, in nano-units.
     pub amount_nanos: i128,

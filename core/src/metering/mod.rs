@@ -82,7 +82,9 @@
 //! is billed in the period and at the price in force at that millisecond.
 //! Rounding and the minimum apply once per run, when it stops: the run's
 //! whole duration `d` (ms) is rounded as the price table in force at the
-//! stop says ([`SubSecond::RoundUp`] to whole seconds, as SAE does, or
+//! stop says ([`SubSecond::RoundUp`] to whole billing increments, one
+//! second by default, a minute for per-minute billing or an hour for hourly
+//! cycles with [`PriceTable::billing_increment_seconds`]; or
 //! [`SubSecond::Exact`]), the table's minimum is applied, and the
 //! difference, the *top-up* (`max(round(d), minimum) − d`, never
 //! negative), is billed in the period that holds the stop, at the prices in
@@ -101,7 +103,15 @@
 //! the last closed period ([`MeterError::PriceInClosedPeriod`]), so a
 //! closed period is never repriced. A change inside a period splits the usage at the change.
 //! Idle instances pay the idle CPU rate; memory is not discounted unless the
-//! table sets an idle memory rate; accelerators are never discounted.
+//! table sets an idle memory rate (without one, idle memory is billed on the
+//! memory line, and no idle memory line appears); accelerators are never
+//! discounted.
+//!
+//! A table's rates are quoted per second, minute or hour
+//! ([`PriceTable::rates_per`]), as the price book publishes them, and kept
+//! exact at that unit: $0.04048 per vCPU-hour is 40,480,000 nano-units per
+//! vCPU-hour, not a per-second rate rounded to 11,244. Only the invoice
+//! total is rounded.
 //!
 //! ## Periods, usage records and adjustments
 //!
@@ -124,7 +134,7 @@
 //!
 //! Line amounts are kept exact in sub-nano-units ([`SUBNANOS_PER_NANO`] to
 //! the nano-unit), in which every millisecond of usage at every integer rate
-//! is whole. Each invoice's exact total is rounded **once**, by the declared
+//! per second, minute or hour is whole. Each invoice's exact total is rounded **once**, by the declared
 //! [`InvoiceRule`], and that total is shared among the lines by the
 //! largest-remainder method (ties to the earlier line), so the lines sum to
 //! the total exactly and no line is off by a unit or more.
@@ -245,7 +255,7 @@ pub use error::{MeterError, MeterRestoreError};
 use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
-pub use price::{PriceError, PriceTable, SubSecond};
+pub use price::{PriceError, PriceTable, RateUnit, SubSecond};
 pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
@@ -261,9 +271,14 @@ pub struct MeterConfig {
     pub origin: Timestamp,
     /// How much older than an instance's latest event an event may be and
     /// still be slotted into place, if it falls in the open period (default
-    /// 0: strictly in order).
+    /// five minutes, [`DEFAULT_ALLOWED_LATENESS_MS`]: an event pipeline
+    /// that retries, batches or merges partitions delivers an instance's
+    /// events out of order by seconds to minutes; 0 demands strict order).
     pub allowed_lateness_ms: u64,
-    /// How far past the embedder's `now` an event's time may be (default 0).
+    /// How far past the embedder's `now` an event's time may be (default
+    /// five seconds, [`DEFAULT_MAX_CLOCK_SKEW_MS`]: events are stamped by
+    /// other machines' clocks, which run ahead of the embedder's by up to
+    /// some milliseconds under NTP, more when it falters).
     pub max_clock_skew_ms: u64,
     /// How far before the end of the last closed period late events are
     /// still accepted, as adjustments; event ids are remembered that far
@@ -273,12 +288,18 @@ pub struct MeterConfig {
     pub invoice: InvoiceRule,
 }
 
+/// The default [`MeterConfig::allowed_lateness_ms`]: five minutes.
+pub const DEFAULT_ALLOWED_LATENESS_MS: u64 = 300_000;
+
+/// The default [`MeterConfig::max_clock_skew_ms`]: five seconds.
+pub const DEFAULT_MAX_CLOCK_SKEW_MS: u64 = 5_000;
+
 impl Default for MeterConfig {
     fn default() -> Self {
         MeterConfig {
             origin: Timestamp::ZERO,
-            allowed_lateness_ms: 0,
-            max_clock_skew_ms: 0,
+            allowed_lateness_ms: DEFAULT_ALLOWED_LATENESS_MS,
+            max_clock_skew_ms: DEFAULT_MAX_CLOCK_SKEW_MS,
             adjustment_window_ms: 3_600_000,
             invoice: InvoiceRule::default(),
         }
@@ -1758,6 +1779,8 @@ impl Meter {
     }
 
     /// One line per non-zero component of `usage`, priced by table `t`.
+    /// Without an idle memory rate, idle memory is billed on the memory
+    /// line: there is no idle memory line at the full rate.
     fn push_lines(
         &self,
         lines: &mut Vec<InvoiceLine>,
@@ -1766,19 +1789,30 @@ impl Meter {
         usage: &Usage,
         corrects: Option<PeriodId>,
     ) -> Result<(), MeterError> {
+        let overflow = MeterError::Overflow {
+            what: "line amount",
+        };
         let table = self.prices.table(t);
+        let fold_idle_memory = table.idle_memory_nanos_per_gib_second.is_none();
+        let seconds = i128::from(table.rates_per.seconds());
         for component in Component::ALL {
-            let quantity = usage.quantity(component);
+            let quantity = match component {
+                Component::IdleMemory if fold_idle_memory => continue,
+                Component::Memory if fold_idle_memory => usage
+                    .memory_mib_ms
+                    .checked_add(usage.idle_memory_mib_ms)
+                    .ok_or(overflow.clone())?,
+                _ => usage.quantity(component),
+            };
             if quantity == 0 {
                 continue;
             }
             let rate_nanos = table.rate(component);
+            // The factor holds 3,600, which every unit's seconds divide.
             let exact_subnanos = quantity
                 .checked_mul(rate_nanos)
-                .and_then(|v| v.checked_mul(component.subnanos_factor()))
-                .ok_or(MeterError::Overflow {
-                    what: "line amount",
-                })?;
+                .and_then(|v| v.checked_mul(component.subnanos_factor() / seconds))
+                .ok_or(overflow.clone())?;
             lines.push(InvoiceLine {
                 app: app.clone(),
                 component,
@@ -1786,6 +1820,7 @@ impl Meter {
                 corrects,
                 quantity,
                 rate_nanos,
+                rate_per: table.rates_per,
                 exact_subnanos,
                 amount_nanos: 0,
             });

@@ -22,9 +22,58 @@ pub enum SubSecond {
     Exact,
 }
 
+/// The time unit a table's rates are quoted in, as the price book
+/// publishes them: $0.04048 per vCPU-hour is 40,480,000 nano-units per
+/// [`RateUnit::Hour`], exactly, where per second it would be 101,200/9.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RateUnit {
+    /// Per second. The default.
+    #[default]
+    Second,
+    /// Per minute.
+    Minute,
+    /// Per hour.
+    Hour,
+}
+
+impl RateUnit {
+    /// Its length in seconds: 1, 60 or 3,600 (each divides 3,600, which
+    /// [`SUBNANOS_PER_NANO`](super::SUBNANOS_PER_NANO) holds as a factor,
+    /// so every line stays exact).
+    pub const fn seconds(self) -> u32 {
+        match self {
+            RateUnit::Second => 1,
+            RateUnit::Minute => 60,
+            RateUnit::Hour => 3_600,
+        }
+    }
+}
+
+fn one() -> u64 {
+    1
+}
+
 /// A versioned price table. Rates are integer nano-units (10⁻⁹ of the
-/// currency unit) per second of one unit of the resource; no float is ever
-/// involved.
+/// currency unit) per [`rates_per`](PriceTable::rates_per) (a second, by
+/// default) of one unit of the resource: the `_second` in the rate names
+/// reads as that unit. No float is ever involved, and a rate published per
+/// hour or per minute is kept exact at that unit: each invoice is rounded
+/// once, at its total.
 ///
 /// Network bandwidth is not billed: the platforms trimline serves bill CPU, memory
 /// and accelerators.
@@ -58,6 +107,15 @@ pub struct PriceTable {
     /// Rounding of a run's duration.
     #[serde(default)]
     pub sub_second: SubSecond,
+    /// The time unit of every rate in the table (default: a second).
+    #[serde(default)]
+    pub rates_per: RateUnit,
+    /// With [`SubSecond::RoundUp`], each run's duration is rounded up to a
+    /// whole number of these, in seconds: 1 (the default) bills per
+    /// started second, 60 per started minute, 3,600 per started hour. At
+    /// least 1; with [`SubSecond::Exact`], exactly 1.
+    #[serde(default = "one")]
+    pub billing_increment_seconds: u64,
 }
 
 /// What is wrong with a price table.
@@ -82,6 +140,16 @@ pub enum PriceError {
         /// The active rate.
         active: i128,
     },
+    /// The billing increment is zero, or not 1 with exact billing.
+    #[error(
+        "billing_increment_seconds = {increment} is not allowed: at least 1, and exactly 1 with exact billing"
+    )]
+    BillingIncrement {
+        /// The increment.
+        increment: u64,
+        /// The rounding it was given with.
+        sub_second: SubSecond,
+    },
 }
 
 impl PriceTable {
@@ -104,11 +172,21 @@ impl PriceTable {
             accelerator_nanos_per_second,
             minimum_run_seconds: 0,
             sub_second: SubSecond::RoundUp,
+            rates_per: RateUnit::Second,
+            billing_increment_seconds: 1,
         }
     }
 
-    /// Check the rates: none negative, idle rates at most the active ones.
+    /// Check the rates (none negative, idle rates at most the active ones)
+    /// and the billing increment.
     pub fn validate(&self) -> Result<(), PriceError> {
+        let increment = self.billing_increment_seconds;
+        if increment == 0 || (self.sub_second == SubSecond::Exact && increment != 1) {
+            return Err(PriceError::BillingIncrement {
+                increment,
+                sub_second: self.sub_second,
+            });
+        }
         let rates = [
             ("cpu_nanos_per_vcpu_second", self.cpu_nanos_per_vcpu_second),
             (
@@ -152,8 +230,9 @@ impl PriceTable {
         Ok(())
     }
 
-    /// The rate that prices one unit of a component's quantity per second:
-    /// per vCPU-second, GiB-second or accelerator-second.
+    /// The rate that prices one unit of a component's quantity per
+    /// [`rates_per`](PriceTable::rates_per): per vCPU, GiB or accelerator
+    /// and per second, minute or hour.
     pub fn rate(&self, component: Component) -> i128 {
         match component {
             Component::Cpu => self.cpu_nanos_per_vcpu_second,
@@ -167,8 +246,9 @@ impl PriceTable {
     }
 
     /// Milliseconds added to a run of `run_ms` milliseconds by this table's
-    /// rounding and minimum: `billed - run_ms`, never negative. A run of
-    /// zero milliseconds is billed nothing: no phantom minimum.
+    /// rounding (up to whole billing increments) and minimum:
+    /// `billed - run_ms`, never negative. A run of zero milliseconds is
+    /// billed nothing: no phantom minimum.
     pub fn top_up_ms(&self, run_ms: u64) -> Result<u64, MeterError> {
         if run_ms == 0 {
             return Ok(0);
@@ -177,10 +257,19 @@ impl PriceTable {
             what: "run duration",
         };
         let rounded = match self.sub_second {
-            SubSecond::RoundUp => run_ms
-                .div_ceil(1000)
-                .checked_mul(1000)
-                .ok_or(overflow.clone())?,
+            SubSecond::RoundUp => {
+                // Validated at least 1; `max` keeps an unvalidated table
+                // from dividing by zero.
+                let increment_ms = self
+                    .billing_increment_seconds
+                    .max(1)
+                    .checked_mul(1000)
+                    .ok_or(overflow.clone())?;
+                run_ms
+                    .div_ceil(increment_ms)
+                    .checked_mul(increment_ms)
+                    .ok_or(overflow.clone())?
+            }
             SubSecond::Exact => run_ms,
         };
         let minimum = self
@@ -325,5 +414,33 @@ mod tests {
         p.sub_second = SubSecond::Exact;
         assert_eq!(p.top_up_ms(60_001).unwrap(), 0);
         assert_eq!(p.top_up_ms(30_200).unwrap(), 29_800);
+    }
+
+    #[test]
+    fn billing_increments_round_whole_minutes_and_hours() {
+        let mut p = t(1, 0);
+        p.billing_increment_seconds = 60;
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(p.top_up_ms(1).unwrap(), 59_999);
+        assert_eq!(p.top_up_ms(60_000).unwrap(), 0);
+        assert_eq!(p.top_up_ms(60_001).unwrap(), 59_999);
+        p.minimum_run_seconds = 300; // the minimum applies after rounding
+        assert_eq!(p.top_up_ms(61_000).unwrap(), 239_000);
+        p.minimum_run_seconds = 0;
+        p.billing_increment_seconds = 3_600;
+        assert_eq!(p.top_up_ms(3_600_001).unwrap(), 3_599_999);
+        p.billing_increment_seconds = 0;
+        assert_eq!(
+            p.validate(),
+            Err(PriceError::BillingIncrement {
+                increment: 0,
+                sub_second: SubSecond::RoundUp
+            })
+        );
+        p.billing_increment_seconds = 60;
+        p.sub_second = SubSecond::Exact;
+        assert!(p.validate().is_err());
+        p.billing_increment_seconds = 1;
+        assert_eq!(p.validate(), Ok(()));
     }
 }

@@ -29,8 +29,12 @@ use super::{
     index_u32, step,
 };
 
-/// The meter snapshot format this build writes and reads.
-pub const METER_SNAPSHOT_FORMAT: u32 = 1;
+/// The meter snapshot format this build writes. It reads it and format 1,
+/// whose price tables have neither `rates_per` nor
+/// `billing_increment_seconds` and read with their defaults (per second,
+/// in increments of one second), which is what format 1 meant; such a
+/// meter then writes format 2.
+pub const METER_SNAPSHOT_FORMAT: u32 = 2;
 
 /// The whole state of a [`Meter`], for persistence or replication: a plain
 /// serde type, written by [`Meter::snapshot`] and read back by
@@ -262,7 +266,7 @@ impl Meter {
     /// On success the meter writes the same snapshot and behaves exactly as
     /// the one that wrote it.
     pub fn restore(snapshot: MeterSnapshot) -> Result<Meter, MeterRestoreError> {
-        if snapshot.format != METER_SNAPSHOT_FORMAT {
+        if snapshot.format != METER_SNAPSHOT_FORMAT && snapshot.format != 1 {
             return Err(MeterRestoreError::Format {
                 found: snapshot.format,
                 expected: METER_SNAPSHOT_FORMAT,

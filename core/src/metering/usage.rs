@@ -63,8 +63,9 @@ pub enum Component {
     IdleCpu,
     /// Memory of active instances, in MiB-milliseconds.
     Memory,
-    /// Memory of idle instances, in MiB-milliseconds (at the memory rate
-    /// unless the table sets an idle memory rate).
+    /// Memory of idle instances, in MiB-milliseconds. Billed on a line of
+    /// its own only when the table sets an idle memory rate; otherwise it
+    /// is billed on the [`Memory`](Component::Memory) line.
     IdleMemory,
     /// Accelerators, idle or not, in accelerator-milliseconds.
     Accelerators,
@@ -89,17 +90,19 @@ impl Component {
         }
     }
 
-    /// Sub-nano-units per (quantity unit × rate unit): the exact amount of a
-    /// line is `quantity × rate × factor` sub-nanos, with no division.
+    /// Sub-nano-units per (quantity unit × nano-unit per unit-second): the
+    /// exact amount of a line is `quantity × rate × factor` sub-nanos for a
+    /// rate per second, and that divided by 60 or 3,600 (exactly, as the
+    /// factor holds 3,600) for a rate per minute or per hour.
     ///
-    /// * CPU: 1 millicore-ms = 10⁻⁶ vCPU-s, and 128,000,000 / 10⁶ = 128.
-    /// * Memory: 1 MiB-ms = 1 / 1,024,000 GiB-s, and 128,000,000 / 1,024,000 = 125.
-    /// * Accelerators: 1 accelerator-ms = 10⁻³ accelerator-s: 128,000.
+    /// * CPU: 1 millicore-ms = 10⁻⁶ vCPU-s: 460,800,000,000 / 10⁶ = 460,800.
+    /// * Memory: 1 MiB-ms = 1 / 1,024,000 GiB-s: 460,800,000,000 / 1,024,000 = 450,000.
+    /// * Accelerators: 1 accelerator-ms = 10⁻³ accelerator-s: 460,800,000.
     pub const fn subnanos_factor(self) -> i128 {
         match self {
-            Component::Cpu | Component::IdleCpu => 128,
-            Component::Memory | Component::IdleMemory => 125,
-            Component::Accelerators => 128_000,
+            Component::Cpu | Component::IdleCpu => 460_800,
+            Component::Memory | Component::IdleMemory => 450_000,
+            Component::Accelerators => 460_800_000,
         }
     }
 
