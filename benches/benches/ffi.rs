@@ -132,7 +132,10 @@ fn scale_out(c: &mut Criterion) {
                     .iter()
                     .fold(0u64, |a, p| a.wrapping_add(p.instance.0 ^ p.host.0));
                 assert_eq!(d.placements.len() + d.tentative.len(), 10_000);
-                (s, d, sum)
+                // Dropped inside the timed part, as the C path frees its
+                // decisions there: both measure the same work.
+                drop(d);
+                (s, sum)
             },
             BatchSize::LargeInput,
         )
