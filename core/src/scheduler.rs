@@ -199,6 +199,9 @@ pub(crate) struct App {
     /// Every SKU's substitution verdict, by SKU index, valid while
     /// `Scheduler::epoch` equals the first field (derived).
     pub(crate) verdicts: Option<(u64, Vec<Result<u32, Rejection>>)>,
+    /// How long its instances waited before being placed (not in
+    /// snapshots).
+    pub(crate) waits: crate::observe::Waits,
 }
 
 impl Host {
@@ -337,6 +340,8 @@ pub struct Scheduler {
     /// The last placement's substitution note, shared by the next ones
     /// that would build the same (derived; not in snapshots).
     pub(crate) note_memo: Option<crate::substitution::NoteMemo>,
+    /// The audit log and counters (not in snapshots).
+    pub(crate) observe: crate::observe::Observer,
 }
 
 impl Default for Scheduler {
@@ -391,6 +396,7 @@ impl Scheduler {
             stops: Map::default(),
             stops_at: Timestamp::ZERO,
             note_memo: None,
+            observe: Default::default(),
         }
     }
 
@@ -748,6 +754,7 @@ impl Scheduler {
                 substitutes: false,
                 explained: None,
                 verdicts: None,
+                waits: Default::default(),
             },
         );
         self.now = now;
@@ -1381,11 +1388,16 @@ impl Scheduler {
         // An instance without a reason was created by this call and never
         // queued (only explained instances are).
         if let InstanceState::Pending {
-            reason: Some(_), ..
+            reason: Some(_),
+            since,
         } = inst.state
         {
-            let spec = &self.apps[app].spec;
-            self.pending.remove(&(spec.qos, Reverse(spec.priority), id));
+            let a = &mut self.apps[app];
+            self.pending
+                .remove(&(a.spec.qos, Reverse(a.spec.priority), id));
+            a.waits.record(self.now.0.saturating_sub(since.0));
+        } else if let InstanceState::Pending { .. } = inst.state {
+            self.apps[app].waits.record_zero();
         }
         inst.state = InstanceState::Placed {
             host: host_id,
