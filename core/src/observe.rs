@@ -171,14 +171,14 @@ impl Default for AuditLog {
 }
 
 impl AuditLog {
+    /// Append a record; with the log off (capacity 0), nothing happens.
     fn push(&mut self, at: Timestamp, event: AuditEvent) {
+        if self.capacity == 0 {
+            return;
+        }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         if self.records.len() >= self.capacity {
-            if self.capacity == 0 {
-                self.dropped = self.dropped.saturating_add(1);
-                return;
-            }
             self.records.pop_front();
             self.dropped = self.dropped.saturating_add(1);
         }
@@ -634,9 +634,12 @@ impl Scheduler {
         self.observe.log.capacity
     }
 
-    /// Bound the audit log to `capacity` records (0 turns it off; counters
-    /// are kept either way). Records beyond a smaller bound are dropped,
-    /// oldest first, and counted in [`AuditBatch::dropped`].
+    /// Bound the audit log to `capacity` records. Records beyond a smaller
+    /// bound are dropped, oldest first, and counted in
+    /// [`AuditBatch::dropped`]. 0 turns the log off: decisions are then
+    /// neither recorded nor counted as dropped, and sequence numbers go on
+    /// from where they were when it is turned on again; the
+    /// [`Counters`] are kept either way.
     pub fn set_audit_capacity(&mut self, capacity: usize) {
         self.observe.log.set_capacity(capacity);
     }
@@ -1274,7 +1277,7 @@ mod tests {
         assert_eq!((seqs, log.dropped), (vec![4, 5], 3));
         log.set_capacity(0);
         log.push(Timestamp(9), AuditEvent::Unplaced(unplaced()));
-        assert_eq!((log.records.len(), log.dropped, log.next_seq), (0, 6, 7));
+        assert_eq!((log.records.len(), log.dropped, log.next_seq), (0, 5, 6));
     }
 
     fn unplaced() -> Unplaced {
