@@ -500,6 +500,9 @@ impl Waits {
 pub(crate) struct Observer {
     pub(crate) log: AuditLog,
     pub(crate) counters: Counters,
+    /// When each instance on a planned host began to wait (its wait ends
+    /// when the host is ready).
+    pub(crate) tentative_since: std::collections::BTreeMap<InstanceId, Timestamp>,
     latency: LatencyHistogram,
 }
 
@@ -1049,10 +1052,12 @@ pub struct AppDelivery {
     pub numa_split: u32,
     /// Placed instances on a substitute SKU.
     pub substitutions: u32,
-    /// Median time spent pending, in milliseconds, over the instances
-    /// placed since the scheduler was created or restored and those
-    /// pending now (their wait so far); a bucket's upper bound, within
-    /// 12.5%. `None` with no instance.
+    /// Median time spent waiting, in milliseconds: from when an instance
+    /// was created or evicted to when it was placed on a running host (a
+    /// tentative placement on a planned host waits until the host is
+    /// ready), over the instances placed since the scheduler was created
+    /// or restored and those still waiting (their wait so far); a
+    /// bucket's upper bound, within 12.5%. `None` with no instance.
     pub pending_p50_ms: Option<u64>,
     /// 99th percentile of the same.
     pub pending_p99_ms: Option<u64>,
@@ -1120,6 +1125,9 @@ impl Scheduler {
                     d.placed += 1;
                     if host.is_planned() {
                         d.tentative += 1;
+                        if let Some(since) = self.observe.tentative_since.get(id) {
+                            waits.record(now.0.saturating_sub(since.0));
+                        }
                     }
                     if parts.len() > 1 {
                         d.numa_split += 1;

@@ -687,6 +687,11 @@ impl Scheduler {
                 continue;
             };
             *on = host;
+            if let Some(since) = self.observe.tentative_since.remove(&id) {
+                self.apps[app]
+                    .waits
+                    .record(self.now.0.saturating_sub(since.0));
+            }
             let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
             out.placements.push(Placement {
                 instance: id,

@@ -1328,6 +1328,9 @@ impl Scheduler {
             return None;
         };
         let (host_id, parts, app) = (*host, parts.clone(), inst.app());
+        if host_id.is_planned() {
+            self.observe.tentative_since.remove(&id);
+        }
         let rigid = self.apps[app].spec.qos == QosTier::Rigid;
         if let Some(h) = self.hosts.get_mut(&host_id) {
             for (node, amount) in &parts {
@@ -1387,22 +1390,35 @@ impl Scheduler {
         let zone = h.zone();
         // An instance without a reason was created by this call and never
         // queued (only explained instances are).
-        if let InstanceState::Pending {
-            reason: Some(_),
-            since,
-        } = inst.state
-        {
-            let a = &mut self.apps[app];
-            self.pending
-                .remove(&(a.spec.qos, Reverse(a.spec.priority), id));
-            a.waits.record(self.now.0.saturating_sub(since.0));
-        } else if let InstanceState::Pending { .. } = inst.state {
-            self.apps[app].waits.record_zero();
-        }
+        // When its wait began: an instance created by this call waits from
+        // now.
+        let waited_since = match &inst.state {
+            InstanceState::Pending {
+                reason: Some(_),
+                since,
+            } => {
+                let spec = &self.apps[app].spec;
+                self.pending.remove(&(spec.qos, Reverse(spec.priority), id));
+                Some(*since)
+            }
+            InstanceState::Pending { reason: None, .. } => Some(self.now),
+            InstanceState::Placed { .. } => None,
+        };
         inst.state = InstanceState::Placed {
             host: host_id,
             parts,
         };
+        match waited_since {
+            // On a planned host it waits on until the host is ready.
+            Some(since) if host_id.is_planned() => {
+                self.observe.tentative_since.insert(id, since);
+            }
+            Some(since) if since == self.now => self.apps[app].waits.record_zero(),
+            Some(since) => self.apps[app]
+                .waits
+                .record(self.now.0.saturating_sub(since.0)),
+            None => {}
+        }
         self.apps[app].bump_zone(zone, true);
         self.refresh_host_at(host_ix);
     }

@@ -525,3 +525,26 @@ fn waits_are_measured_from_pending_to_placed() {
     let p99 = d.pending_p99_ms.unwrap();
     assert!((60_000..=67_500).contains(&p99), "{p99}");
 }
+
+#[test]
+fn a_tentative_placement_waits_until_its_host_is_ready() {
+    let mut s = Scheduler::default();
+    s.add_zone(id("a"), ZoneState::Up, t(0)).unwrap();
+    s.add_sku(sku("g7.4x", 16_000, 65_536), t(0)).unwrap();
+    s.add_app(app("web", 8_000, 16_384), t(0)).unwrap();
+    let _ = s
+        .set_stock(&id("g7.4x"), &id("a"), Stock::Unknown, t(0))
+        .unwrap();
+    let d = s.scale(&id("web"), 2, t(1_000)).unwrap();
+    assert_eq!(d.tentative.len(), 2);
+    // Still waiting at 31 s: 30 s so far, though placed tentatively.
+    let w = s.delivery(&id("web"), t(31_000)).unwrap();
+    assert_eq!((w.placed, w.tentative, w.pending), (2, 2, 0));
+    assert!((30_000..=33_750).contains(&w.pending_p50_ms.unwrap()));
+    let planned = d.provisions[0].hosts[0];
+    let _ = s.host_ready(planned, HostId(7), t(121_000)).unwrap();
+    let w = s.delivery(&id("web"), t(500_000)).unwrap();
+    assert_eq!((w.placed, w.tentative), (2, 0));
+    let p50 = w.pending_p50_ms.unwrap();
+    assert!((120_000..=135_000).contains(&p50), "{p50}");
+}
