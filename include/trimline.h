@@ -1404,6 +1404,82 @@ tl_status tl_report_invoice_line(const struct tl_report *report,
                                  struct tl_error **error_out);
 
 /**
+ * Hands over the audit log's records, oldest first, leaving the log
+ * empty. `*batch_out` receives `{format, dropped, records}` as JSON:
+ * `dropped` counts the records lost at the log's bound since the
+ * scheduler was created or restored, and each record carries its
+ * sequence number, the `now` of its call and the decision.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_drain_audit(struct tl_scheduler *scheduler,
+                                   struct tl_buffer **batch_out,
+                                   struct tl_error **error_out);
+
+/**
+ * Bounds the audit log to `capacity` records (default 65,536). At the
+ * bound the oldest record is dropped and counted; records beyond a
+ * smaller bound are dropped now. 0 turns the log off (the counters are
+ * kept either way).
+ */
+TL_MUST_USE
+tl_status tl_scheduler_set_audit_capacity(struct tl_scheduler *scheduler,
+                                          size_t capacity,
+                                          struct tl_error **error_out);
+
+/**
+ * The decision totals since the scheduler was created or restored, as
+ * JSON in `*counters_out`. Replaying every drained audit record gives the
+ * same totals.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_counters(const struct tl_scheduler *scheduler,
+                                struct tl_buffer **counters_out,
+                                struct tl_error **error_out);
+
+/**
+ * Counts one placement call's latency, measured by the caller, in
+ * nanoseconds, in the `trimline_placement_latency_seconds` histogram.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_record_placement_latency(struct tl_scheduler *scheduler,
+                                                uint64_t nanos,
+                                                struct tl_error **error_out);
+
+/**
+ * The metrics as OpenMetrics text exposition (`# HELP`, `# TYPE`, the
+ * samples, `# EOF`) in `*text_out`, ready to serve to a scraper.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_metrics_text(const struct tl_scheduler *scheduler,
+                                    struct tl_buffer **text_out,
+                                    struct tl_error **error_out);
+
+/**
+ * Promise versus delivery for one app at `now`, as JSON in
+ * `*delivery_out`: what it was promised, where its instances run and at
+ * what per-vCPU performance, NUMA locality, waits (p50/p99), substitutions
+ * in force, skew against its limit. An app not declared is
+ * `TL_STATUS_UNKNOWN_ID`.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_delivery(const struct tl_scheduler *scheduler,
+                                const char *app,
+                                size_t app_len,
+                                uint64_t now,
+                                struct tl_buffer **delivery_out,
+                                struct tl_error **error_out);
+
+/**
+ * Promise versus delivery for every app at `now`, in declaration order,
+ * as a JSON array in `*deliveries_out`.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_deliveries(const struct tl_scheduler *scheduler,
+                                  uint64_t now,
+                                  struct tl_buffer **deliveries_out,
+                                  struct tl_error **error_out);
+
+/**
  * Creates a scheduler from a configuration: a JSON document in the
  * schema of the core's `Config` (every field optional, for example
  * `{"candidates_per_class": 4}`), or `config_json` NULL (with

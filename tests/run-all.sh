@@ -172,7 +172,8 @@ if [ ! -x "$PY" ]; then
 fi
 PIP=("$PY" -m pip --quiet --disable-pip-version-check --no-input)
 "${PIP[@]}" install "maturin>=1.9.4,<2" "pytest>=8,<10" "jsonschema>=4.18,<5" \
-    "hypothesis>=6.100,<7" "mypy>=1.10,<2"
+    "hypothesis>=6.100,<7" "mypy>=1.10,<2" \
+    "prometheus_client>=0.20,<1" # the metrics exposition is parsed by its parser (test_observe.py)
 
 # The JSON Schemas in core/schema describe what serde really writes: the
 # values the Rust schema test serialized from a live run (written under

@@ -141,6 +141,7 @@ mod index;
 mod instances;
 pub mod metering;
 pub mod migration;
+pub mod observe;
 pub mod pack;
 pub mod placement;
 pub mod provision;
@@ -168,6 +169,7 @@ pub use ids::{
 };
 pub use index::MAX_CLASS_SLOTS;
 pub use migration::{Move, MoveInFlight, MoveReason};
+pub use observe::{AppDelivery, AuditBatch, AuditEvent, AuditRecord, Counters};
 pub use provision::{Availability, OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};

@@ -540,6 +540,16 @@ impl Scheduler {
             let doublings = o.failures.saturating_sub(1).min(63);
             let backoff = initial.saturating_mul(1u64 << doublings).min(max);
             o.backoff_until = Some(Timestamp(now.0.saturating_add(backoff)));
+            let failures = o.failures;
+            let until = Timestamp(now.0.saturating_add(backoff));
+            self.audit_event(crate::observe::AuditEvent::BackOff(
+                crate::observe::BackOff {
+                    zone: zone.clone(),
+                    sku: sku.clone(),
+                    failures,
+                    until,
+                },
+            ));
         }
         let mut out = Decisions::default();
         let planned: Vec<HostId> = match self.classes.get(&(key.0, key.1, true)) {
@@ -677,6 +687,11 @@ impl Scheduler {
                 continue;
             };
             *on = host;
+            if let Some(since) = self.observe.tentative_since.remove(&id) {
+                self.apps[app]
+                    .waits
+                    .record(self.now.0.saturating_sub(since.0));
+            }
             let numa_nodes = parts.iter().map(|(n, _)| *n).collect();
             out.placements.push(Placement {
                 instance: id,
@@ -1163,7 +1178,14 @@ impl Scheduler {
     /// hosts of earlier provisions that lost their last instance are
     /// cancelled ([`CancellationCause::Unneeded`]). Costs nothing unless
     /// the call planned hosts or emptied one.
+    /// Every call that returns [`Decisions`] ends here, which also counts
+    /// them and appends them to the audit log.
     pub(crate) fn settle_planned(&mut self, out: &mut Decisions) {
+        self.drop_unused_planned(out);
+        self.audit_decisions(out);
+    }
+
+    fn drop_unused_planned(&mut self, out: &mut Decisions) {
         if out.provisions.is_empty() && self.emptied.is_empty() {
             return;
         }

@@ -199,6 +199,9 @@ pub(crate) struct App {
     /// Every SKU's substitution verdict, by SKU index, valid while
     /// `Scheduler::epoch` equals the first field (derived).
     pub(crate) verdicts: Option<(u64, Vec<Result<u32, Rejection>>)>,
+    /// How long its instances waited before being placed (not in
+    /// snapshots).
+    pub(crate) waits: crate::observe::Waits,
 }
 
 impl Host {
@@ -337,6 +340,8 @@ pub struct Scheduler {
     /// The last placement's substitution note, shared by the next ones
     /// that would build the same (derived; not in snapshots).
     pub(crate) note_memo: Option<crate::substitution::NoteMemo>,
+    /// The audit log and counters (not in snapshots).
+    pub(crate) observe: crate::observe::Observer,
 }
 
 impl Default for Scheduler {
@@ -391,6 +396,7 @@ impl Scheduler {
             stops: Map::default(),
             stops_at: Timestamp::ZERO,
             note_memo: None,
+            observe: Default::default(),
         }
     }
 
@@ -748,6 +754,7 @@ impl Scheduler {
                 substitutes: false,
                 explained: None,
                 verdicts: None,
+                waits: Default::default(),
             },
         );
         self.now = now;
@@ -1321,6 +1328,9 @@ impl Scheduler {
             return None;
         };
         let (host_id, parts, app) = (*host, parts.clone(), inst.app());
+        if host_id.is_planned() {
+            self.observe.tentative_since.remove(&id);
+        }
         let rigid = self.apps[app].spec.qos == QosTier::Rigid;
         if let Some(h) = self.hosts.get_mut(&host_id) {
             for (node, amount) in &parts {
@@ -1380,17 +1390,35 @@ impl Scheduler {
         let zone = h.zone();
         // An instance without a reason was created by this call and never
         // queued (only explained instances are).
-        if let InstanceState::Pending {
-            reason: Some(_), ..
-        } = inst.state
-        {
-            let spec = &self.apps[app].spec;
-            self.pending.remove(&(spec.qos, Reverse(spec.priority), id));
-        }
+        // When its wait began: an instance created by this call waits from
+        // now.
+        let waited_since = match &inst.state {
+            InstanceState::Pending {
+                reason: Some(_),
+                since,
+            } => {
+                let spec = &self.apps[app].spec;
+                self.pending.remove(&(spec.qos, Reverse(spec.priority), id));
+                Some(*since)
+            }
+            InstanceState::Pending { reason: None, .. } => Some(self.now),
+            InstanceState::Placed { .. } => None,
+        };
         inst.state = InstanceState::Placed {
             host: host_id,
             parts,
         };
+        match waited_since {
+            // On a planned host it waits on until the host is ready.
+            Some(since) if host_id.is_planned() => {
+                self.observe.tentative_since.insert(id, since);
+            }
+            Some(since) if since == self.now => self.apps[app].waits.record_zero(),
+            Some(since) => self.apps[app]
+                .waits
+                .record(self.now.0.saturating_sub(since.0)),
+            None => {}
+        }
         self.apps[app].bump_zone(zone, true);
         self.refresh_host_at(host_ix);
     }

@@ -542,7 +542,11 @@ pub(crate) fn placement_tier(
 }
 
 /// Rule 3: the SKU's preference tier.
-fn tier_of(app: &AppSpec, requested: Option<&SkuSpec>, sku: &SkuSpec) -> Result<u32, Rejection> {
+pub(crate) fn tier_of(
+    app: &AppSpec,
+    requested: Option<&SkuSpec>,
+    sku: &SkuSpec,
+) -> Result<u32, Rejection> {
     let policy = &app.substitution;
     let named =
         |entry: &Label| entry.as_str() == sku.id.as_str() || entry.as_str() == sku.family.as_str();

@@ -38,6 +38,9 @@ fn schemas() -> Vec<(&'static str, String)> {
         ("meter-event", schema_of::<Event>()),
         ("meter-snapshot", schema_of::<MeterSnapshot>()),
         ("period-report", schema_of::<PeriodReport>()),
+        ("audit", schema_of::<AuditBatch>()),
+        ("counters", schema_of::<Counters>()),
+        ("delivery", schema_of::<Vec<AppDelivery>>()),
     ]
 }
 
@@ -197,6 +200,9 @@ fn live_values_cover_every_decision_and_are_written_for_the_schema_check() {
     let end = sim.tick(3_600_000);
     let report = meter.close_period(end, end).unwrap();
     let verdicts = sim.s.explain_substitution(&id("web"), &id("a")).unwrap();
+    let deliveries = sim.s.deliveries(end);
+    let audit = sim.s.drain_audit();
+    assert!(audit.records.len() > 50 && audit.dropped == 0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schema-samples");
     std::fs::create_dir_all(&dir).unwrap();
     // Serialized as text: 128-bit event ids do not fit a `serde_json::Value`.
@@ -214,6 +220,9 @@ fn live_values_cover_every_decision_and_are_written_for_the_schema_check() {
         ("meter-event", list(&events)),
         ("meter-snapshot", list(&[meter.snapshot()])),
         ("period-report", list(&[report])),
+        ("audit", list(&[audit])),
+        ("counters", list(&[sim.s.counters()])),
+        ("delivery", list(&[deliveries])),
     ] {
         std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
     }

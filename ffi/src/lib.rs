@@ -41,6 +41,7 @@ pub mod buffer;
 pub mod decisions;
 pub mod error;
 pub mod meter;
+pub mod observe;
 mod panic;
 pub mod scheduler;
 

@@ -124,7 +124,7 @@ fn mode_arg(mode: u32) -> Result<tl_mode, Failure> {
 ///
 /// # Safety
 /// `s` is NULL or a live `tl_scheduler` not used elsewhere for `'a`.
-unsafe fn sched_mut<'a>(s: *mut tl_scheduler) -> Result<&'a mut tl_scheduler, Failure> {
+pub(crate) unsafe fn sched_mut<'a>(s: *mut tl_scheduler) -> Result<&'a mut tl_scheduler, Failure> {
     // SAFETY: per the contract.
     let s = unsafe { s.as_mut() }.ok_or_else(|| Failure::null("scheduler"))?;
     if s.poisoned {
@@ -165,7 +165,7 @@ impl tl_scheduler {
     }
 
     /// Runs a call that changes the scheduler; a panic leaves it poisoned.
-    fn apply<T>(&mut self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
+    pub(crate) fn apply<T>(&mut self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
         self.poisoned = true;
         let result = f(&mut self.inner);
         self.poisoned = false;
@@ -214,7 +214,7 @@ where
 ///
 /// # Safety
 /// `ptr` is NULL or valid for `len` bytes.
-unsafe fn id_arg<T: std::str::FromStr<Err = trimline::NameError>>(
+pub(crate) unsafe fn id_arg<T: std::str::FromStr<Err = trimline::NameError>>(
     ptr: *const c_char,
     len: usize,
     arg: &str,
@@ -908,7 +908,10 @@ pub extern "C" fn tl_scheduler_zone_up(
 }
 
 /// Writes a query's JSON to a new buffer.
-fn json_out<T: serde::Serialize>(value: &T, out: *mut *mut tl_buffer) -> Result<(), Failure> {
+pub(crate) fn json_out<T: serde::Serialize>(
+    value: &T,
+    out: *mut *mut tl_buffer,
+) -> Result<(), Failure> {
     let bytes = to_json(value)?;
     // SAFETY: `out` was checked by the caller with `out_arg`.
     unsafe { write(out, tl_buffer::into_raw(bytes)) };

@@ -11,6 +11,7 @@ mod bench;
 mod convert;
 pub mod errors;
 mod meter;
+mod observe;
 mod results;
 mod scheduler;
 mod sim;

@@ -589,6 +589,60 @@ impl Scheduler {
             s.instance_count()
         )
     }
+
+    // ----- observability (python/src/observe.rs) --------------------------
+
+    /// Hand over the audit log, oldest record first, leaving it empty:
+    /// `{"format", "dropped", "records"}`.
+    fn drain_audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::observe::drain_audit(py, &mut self.lock())
+    }
+
+    /// Bound the audit log to `capacity` records (0 turns it off).
+    fn set_audit_capacity(&self, capacity: Nat<usize>) {
+        self.lock().set_audit_capacity(capacity.0);
+    }
+
+    /// Most records the audit log holds (0: off).
+    fn audit_capacity(&self) -> usize {
+        self.lock().audit_capacity()
+    }
+
+    /// Records waiting in the audit log.
+    fn audit_len(&self) -> usize {
+        self.lock().audit_len()
+    }
+
+    /// The decision totals since creation or restore, as a dict.
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::observe::counters(py, &self.lock())
+    }
+
+    /// Count one placement call's latency, in nanoseconds, in the
+    /// latency histogram.
+    fn record_placement_latency(&self, nanos: Nat<u64>) {
+        self.lock().record_placement_latency(nanos.0);
+    }
+
+    /// The metrics as OpenMetrics text exposition.
+    fn metrics_text(&self, py: Python<'_>) -> String {
+        self.run(py, Gil::Release, |s| s.metrics_text())
+    }
+
+    /// Promise versus delivery for one app at `now`, as a dict.
+    fn delivery<'py>(
+        &self,
+        py: Python<'py>,
+        app: &str,
+        now: Millis,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::observe::delivery(py, &self.lock(), app, now.0)
+    }
+
+    /// Promise versus delivery for every app at `now`.
+    fn deliveries<'py>(&self, py: Python<'py>, now: Millis) -> PyResult<Bound<'py, PyAny>> {
+        crate::observe::deliveries(py, &self.lock(), now.0)
+    }
 }
 
 /// The meter's access to a scheduler, for `decision_events`.

@@ -187,6 +187,25 @@ pub enum EventKind {
     NumaMemory(NumaMemoryStep),
     /// A billing period closed.
     Bill(BillStep),
+    /// The metrics exposition.
+    Metrics(MetricsStep),
+    /// Promise versus delivery, per app.
+    Delivery(DeliveryStep),
+}
+
+/// The scheduler's metrics at a point of the timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricsStep {
+    /// OpenMetrics text exposition ([`Scheduler::metrics_text`]), printed
+    /// as it is.
+    pub text: String,
+}
+
+/// Promise versus delivery at a point of the timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryStep {
+    /// Per app, in declaration order ([`Scheduler::deliveries`]).
+    pub apps: Vec<AppDelivery>,
 }
 
 /// A scale step or a dry run.
@@ -1120,6 +1139,101 @@ fn write_event(t: &mut Text, ev: &Event) {
             }
         }
         EventKind::Bill(b) => write_bill(t, at, b),
+        EventKind::Metrics(m) => {
+            t.event(
+                at,
+                "metrics (OpenMetrics text exposition, as a scrape reads it):",
+            );
+            // Verbatim: a wrapped or indented exposition would not parse.
+            t.out.push_str(&m.text);
+        }
+        EventKind::Delivery(d) => write_delivery(t, at, d),
+    }
+}
+
+/// The promise-versus-delivery table: one row per app, then what it got
+/// on which SKU.
+fn write_delivery(t: &mut Text, at: u64, d: &DeliveryStep) {
+    t.event(at, "promise versus delivery, per app:");
+    t.say(format!(
+        "    {:<12} {:<15} {:>6} {:>7} {:>8} {:>14} {:>5}",
+        "app", "promised", "placed", "pending", "NUMA-loc", "waited p50/p99", "skew"
+    ));
+    for a in &d.apps {
+        let promised = format!(
+            "{} vCPU {} GiB",
+            fmt_vcpus(a.requested.get(Dimension::Cpu)),
+            a.requested.get(Dimension::Memory) / 1024
+        );
+        let waited = match (a.pending_p50_ms, a.pending_p99_ms) {
+            (Some(p50), Some(p99)) => format!("{}/{}", short_wait(p50), short_wait(p99)),
+            _ => "-".to_string(),
+        };
+        let skew = match a.max_skew {
+            Some(m) => format!("{}/{m}", a.skew),
+            None => a.skew.to_string(),
+        };
+        let numa = if a.placed == 0 {
+            "-".to_string()
+        } else {
+            format!("{}%", percent(a.numa_local.into(), a.placed.into()))
+        };
+        t.say(format!(
+            "    {:<12} {:<15} {:>6} {:>7} {:>8} {:>14} {:>5}",
+            a.app.as_str(),
+            promised,
+            a.placed,
+            a.pending,
+            numa,
+            waited,
+            skew
+        ));
+        if a.skus.is_empty() {
+            continue;
+        }
+        let on: Vec<String> = a
+            .skus
+            .iter()
+            .map(|k| {
+                let mut s = format!("{} on {}", k.instances, k.sku);
+                match (k.perf_percent, k.substitute) {
+                    (Some(p), true) => write!(s, " ({p}% per vCPU, substitute)"),
+                    (Some(p), false) => write!(s, " ({p}% per vCPU)"),
+                    (None, true) => write!(s, " (substitute)"),
+                    (None, false) => Ok(()),
+                }
+                .unwrap_or(());
+                s
+            })
+            .collect();
+        let asked = match &a.requested_sku {
+            Some(sku) => format!(" (asked for {sku})"),
+            None => String::new(),
+        };
+        t.item(
+            "      ",
+            "        ",
+            &format!("delivered{asked}: {}", on.join(", ")),
+        );
+    }
+}
+
+/// vCPUs from millicores: `16`, or `0.5`.
+fn fmt_vcpus(millis: u32) -> String {
+    if millis % 1000 == 0 {
+        (millis / 1000).to_string()
+    } else {
+        format!("{}", f64::from(millis) / 1000.0)
+    }
+}
+
+/// A wait in a few characters: `0s`, `45s`, `12m`, `3h`.
+fn short_wait(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        _ => format!("{}h", s / 3600),
     }
 }
 

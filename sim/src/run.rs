@@ -511,6 +511,17 @@ impl<'a> Runner<'a> {
                 Ok(())
             }
             Step::Bill {} => self.bill(),
+            Step::Metrics {} => {
+                let text = self.s.metrics_text();
+                self.push(EventKind::Metrics(MetricsStep { text }));
+                Ok(())
+            }
+            Step::Delivery {} => {
+                let now = Timestamp(self.clock.max(self.s.now().0));
+                let apps = self.s.deliveries(now);
+                self.push(EventKind::Delivery(DeliveryStep { apps }));
+                Ok(())
+            }
         }
     }
 

@@ -370,6 +370,11 @@ pub enum Step {
     NumaMemory {},
     /// Close the billing period now and print the invoices.
     Bill {},
+    /// The scheduler's metrics, as OpenMetrics text exposition.
+    Metrics {},
+    /// Promise versus delivery: per app, what it asked for against what it
+    /// got.
+    Delivery {},
 }
 
 impl Step {
@@ -390,6 +395,8 @@ impl Step {
             Step::Utilisation {} => "utilisation",
             Step::NumaMemory {} => "numa_memory",
             Step::Bill {} => "bill",
+            Step::Metrics {} => "metrics",
+            Step::Delivery {} => "delivery",
         }
     }
 }
@@ -613,7 +620,9 @@ impl Scenario {
                 | Step::Survive {}
                 | Step::Utilisation {}
                 | Step::NumaMemory {}
-                | Step::Bill {} => None,
+                | Step::Bill {}
+                | Step::Metrics {}
+                | Step::Delivery {} => None,
             };
             if let Some(e) = problem {
                 return Err(e);
