@@ -109,7 +109,7 @@ pub enum tl_provision_failure {
     Other = 1,
 }
 
-fn mode_arg(mode: u32) -> Result<tl_mode, Failure> {
+pub(crate) fn mode_arg(mode: u32) -> Result<tl_mode, Failure> {
     enum_arg(
         mode,
         &[
@@ -124,7 +124,7 @@ fn mode_arg(mode: u32) -> Result<tl_mode, Failure> {
 ///
 /// # Safety
 /// `s` is NULL or a live `tl_scheduler` not used elsewhere for `'a`.
-unsafe fn sched_mut<'a>(s: *mut tl_scheduler) -> Result<&'a mut tl_scheduler, Failure> {
+pub(crate) unsafe fn sched_mut<'a>(s: *mut tl_scheduler) -> Result<&'a mut tl_scheduler, Failure> {
     // SAFETY: per the contract.
     let s = unsafe { s.as_mut() }.ok_or_else(|| Failure::null("scheduler"))?;
     if s.poisoned {
@@ -164,8 +164,13 @@ impl tl_scheduler {
         raw
     }
 
+    /// Runs `f` on a copy of the scheduler: a dry run.
+    pub(crate) fn dry_run<T>(&self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
+        self.inner.dry_run(f)
+    }
+
     /// Runs a call that changes the scheduler; a panic leaves it poisoned.
-    fn apply<T>(&mut self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
+    pub(crate) fn apply<T>(&mut self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
         self.poisoned = true;
         let result = f(&mut self.inner);
         self.poisoned = false;
