@@ -428,6 +428,10 @@ enum tl_move_reason
    * Into another zone to restore the app's skew (`tl_scheduler_rebalance`).
    */
   TL_MOVE_REASON_REBALANCE = 2,
+  /**
+   * Off a host being emptied (`tl_scheduler_start_consolidation`).
+   */
+  TL_MOVE_REASON_CONSOLIDATE = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -995,6 +999,45 @@ size_t tl_buffer_len(const struct tl_buffer *buffer);
  * Frees a buffer. `tl_buffer_free(NULL)` does nothing.
  */
 void tl_buffer_free(struct tl_buffer *buffer);
+
+/**
+ * Plans which hosts to empty and the ordered moves that empty them (a
+ * query: nothing changes). `options_json` is a JSON object with the
+ * optional fields `max_hosts` and `max_moves` (integers or null), or NULL
+ * with `options_len` 0 for no limits. `*plan_out` receives the plan as
+ * JSON: `moves` (each `instance`, `app`, `from`, `to`, `numa_node`,
+ * `frees`, in the order to start them), `freed`, `hosts_freed`,
+ * `instances_moved`, `hosts_before`, `hosts_after`,
+ * `cost_saved_nanos_per_second` and `options`.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_plan_consolidation(const struct tl_scheduler *scheduler,
+                                          const char *options_json,
+                                          size_t options_len,
+                                          struct tl_buffer **plan_out,
+                                          struct tl_error **error_out);
+
+/**
+ * Starts the moves of a consolidation plan that can start now, in plan
+ * order, each within its app's disruption budget. `plan_json` is a plan
+ * as `tl_scheduler_plan_consolidation` wrote it (or a `replan` from an
+ * earlier step). In `mode` (a `tl_mode`). `*step_out` receives the step
+ * as JSON: `decisions` (the moves started, with their replacements in
+ * `placements`, in the shape `core/schema/decisions.schema.json`),
+ * `in_flight`, `done`, `waiting`, `stale` (instances whose move can no
+ * longer be carried out; nothing of their host's group started) and
+ * `replan` (a fresh plan when a move was stale, else null). Call it
+ * again after completing or aborting moves until `in_flight`, `waiting`
+ * and `stale` are all empty.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_start_consolidation(struct tl_scheduler *scheduler,
+                                           const char *plan_json,
+                                           size_t plan_len,
+                                           uint64_t now,
+                                           uint32_t mode,
+                                           struct tl_buffer **step_out,
+                                           struct tl_error **error_out);
 
 /**
  * Frees decisions (and every view borrowed from them).

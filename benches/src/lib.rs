@@ -2,6 +2,7 @@
 //! workloads shared by the criterion benches in `benches/` and the harness
 //! binaries in `src/bin/`.
 
+pub mod gpu;
 pub mod metering;
 pub mod vbp;
 

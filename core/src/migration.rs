@@ -44,6 +44,9 @@ pub enum MoveReason {
     /// Into another zone to restore the app's skew
     /// ([`Scheduler::rebalance`]).
     Rebalance,
+    /// Off a host being emptied, onto a host that keeps running
+    /// ([`Scheduler::start_consolidation`]).
+    Consolidate,
 }
 
 /// A planned move of one instance: to a more preferred SKU, or to another
@@ -85,6 +88,7 @@ impl fmt::Display for MoveReason {
         f.write_str(match self {
             MoveReason::ReturnToPreferred => "back to a more preferred SKU",
             MoveReason::Rebalance => "to restore the app's zone skew",
+            MoveReason::Consolidate => "to empty its host",
         })
     }
 }

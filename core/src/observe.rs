@@ -435,6 +435,7 @@ fn move_label(r: MoveReason) -> &'static str {
     match r {
         MoveReason::ReturnToPreferred => "return_to_preferred",
         MoveReason::Rebalance => "rebalance",
+        MoveReason::Consolidate => "consolidate",
     }
 }
 

@@ -29,7 +29,13 @@
 //!
 //! The plan's moves are a target arrangement, not a sequence: applying them
 //! one by one may need an order (or a spare host) in which each target has
-//! room when its move starts. The [`budget`](RepackOptions::budget) bounds
+//! room when its move starts. To free hosts with few moves, in an order
+//! that is safe at every step, use [`Scheduler::plan_consolidation`]
+//! (which hosts to empty, and the ordered moves, with hosts freed,
+//! instances moved and the cost saved) and carry it out with
+//! [`Scheduler::start_consolidation`] through the move mechanism
+//! ([`Scheduler::complete_move`] / [`Scheduler::abort_move`]) within each
+//! app's disruption budget. The [`budget`](RepackOptions::budget) bounds
 //! the improvement effort in the engine's work units, shared among pools by
 //! their instance counts.
 //!
@@ -81,10 +87,18 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{Count, HostList};
+use smallvec::SmallVec;
+
+use crate::decision::{Count, Decisions, HostList, Placement};
+use crate::error::Error;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
+use crate::instances::Parts;
+use crate::migration::MoveReason;
 use crate::pack::{self, Bins, PackOptions};
+use crate::resources::Resources;
 use crate::scheduler::{HostState, InstanceState, Scheduler, ZoneState};
+use crate::substitution::NoteBasis;
+use crate::time::Timestamp;
 
 /// How hard [`Scheduler::plan_repack`] tries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -501,4 +515,629 @@ fn keep_in_place(
         label[b] = target;
     }
     bin_of.iter().map(|&b| label[b]).collect()
+}
+
+/// What [`Scheduler::plan_consolidation`] may do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ConsolidationOptions {
+    /// Most hosts to free; `None` frees every host that can be freed.
+    #[serde(default)]
+    pub max_hosts: Option<u32>,
+    /// Most instances to move in all; a host whose instances would pass
+    /// the limit is not emptied. `None` for no limit.
+    #[serde(default)]
+    pub max_moves: Option<u32>,
+}
+
+impl ConsolidationOptions {
+    /// Options freeing at most `max_hosts` hosts with at most `max_moves`
+    /// moves (`None`: no limit).
+    pub fn new(max_hosts: Option<u32>, max_moves: Option<u32>) -> ConsolidationOptions {
+        ConsolidationOptions {
+            max_hosts,
+            max_moves,
+        }
+    }
+}
+
+/// One step of a [`ConsolidationPlan`]: move one instance, within its pool,
+/// to help empty the host `frees`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConsolidationMove {
+    /// The instance.
+    pub instance: InstanceId,
+    /// Its app.
+    pub app: AppId,
+    /// Where it runs now.
+    pub from: HostId,
+    /// Where its replacement goes.
+    pub to: HostId,
+    /// The NUMA node on `to`.
+    pub numa_node: u8,
+    /// The host this move helps empty (`from`).
+    pub frees: HostId,
+}
+
+/// The result of [`Scheduler::plan_consolidation`]: hosts to empty and the
+/// ordered moves that empty them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[must_use]
+pub struct ConsolidationPlan {
+    /// The moves in the order to start them, host by host in the order of
+    /// `freed`. Each has room at its step, whichever earlier moves are in
+    /// flight or done: no step needs a spare host.
+    pub moves: Vec<ConsolidationMove>,
+    /// The hosts emptied, cheapest to empty first (fewest moves, then the
+    /// most expensive SKU, then host id).
+    pub freed: Vec<HostId>,
+    /// Hosts freed (`freed.len()`).
+    pub hosts_freed: usize,
+    /// Instances moved (`moves.len()`).
+    pub instances_moved: usize,
+    /// Ready hosts carrying instances now, over all pools.
+    pub hosts_before: usize,
+    /// Ready hosts carrying instances once the plan is carried out.
+    pub hosts_after: usize,
+    /// The price of the freed hosts, in nanos per second (exact).
+    pub cost_saved_nanos_per_second: u64,
+    /// The options the plan was made with (a re-plan uses them again).
+    pub options: ConsolidationOptions,
+}
+
+impl fmt::Display for ConsolidationMove {
+    /// `move i-3 of web from host-1 to host-2, NUMA node 0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "move {} of {} from {} to {}, NUMA node {}",
+            self.instance, self.app, self.from, self.to, self.numa_node
+        )
+    }
+}
+
+impl fmt::Display for ConsolidationPlan {
+    /// A summary line, then one line per move.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "consolidation: {} carry instances now, {} after the plan; {} freed",
+            Count(self.hosts_before as u64, "host", "hosts"),
+            self.hosts_after,
+            Count(self.hosts_freed as u64, "host", "hosts"),
+        )?;
+        if !self.freed.is_empty() {
+            write!(f, " ({})", HostList(&self.freed))?;
+        }
+        write!(
+            f,
+            " by {}; {} nanos per second saved",
+            Count(self.instances_moved as u64, "move", "moves"),
+            self.cost_saved_nanos_per_second
+        )?;
+        for m in &self.moves {
+            write!(f, "\n  {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What one call of [`Scheduler::start_consolidation`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[must_use]
+pub struct ConsolidationStep {
+    /// The moves started (in `decisions.moves`, with their replacements in
+    /// `decisions.placements`), for the embedder to carry out.
+    pub decisions: Decisions,
+    /// Moves of the plan in flight (started now or earlier).
+    pub in_flight: usize,
+    /// Moves of the plan done (the original instance is gone).
+    pub done: usize,
+    /// Moves of the plan waiting for their app's disruption budget.
+    pub waiting: usize,
+    /// Instances whose move can no longer be carried out as planned (the
+    /// original left its host, or the target host lost its room or left
+    /// the pool). Nothing of their host's group was started.
+    pub stale: Vec<InstanceId>,
+    /// A fresh plan for the current state, made with the same options,
+    /// when some move was stale: carry on with it.
+    pub replan: Option<ConsolidationPlan>,
+}
+
+impl ConsolidationStep {
+    /// Whether the plan is carried out: every move done, none in flight,
+    /// waiting or stale.
+    pub fn is_finished(&self) -> bool {
+        self.in_flight == 0 && self.waiting == 0 && self.stale.is_empty()
+    }
+}
+
+/// Hosts a consolidation window considers together: instances move only
+/// within theirs.
+const CONSOLIDATION_WINDOW: usize = 256;
+
+/// One ready host of a window being consolidated.
+struct Slot {
+    id: HostId,
+    /// Free capacity per NUMA node.
+    free: SmallVec<[Resources; 2]>,
+    /// Capacity per NUMA node.
+    cap: SmallVec<[Resources; 2]>,
+    /// Movable instances: (id, app, amount), biggest first.
+    items: Vec<(InstanceId, usize, Resources)>,
+    /// It carries an instance that cannot move.
+    pinned: bool,
+    /// It carries instances now.
+    busy: bool,
+    /// It takes moves of the plan (so it is not emptied).
+    receives: bool,
+    /// It is emptied by the plan.
+    freed: bool,
+}
+
+/// One host a window empties: its moves.
+struct Group {
+    host: HostId,
+    price: u64,
+    moves: Vec<ConsolidationMove>,
+}
+
+/// The sum over dimensions of `part` as a fraction of `cap`.
+fn volume(part: &Resources, cap: &Resources) -> u64 {
+    let (p, c) = (part.as_array(), cap.as_array());
+    p.iter()
+        .zip(c)
+        .map(|(&p, c)| crate::resources::fraction(p, c))
+        .sum()
+}
+
+impl Scheduler {
+    /// The smaller of an app's two disruption budgets (return to preferred
+    /// and rebalance): the moves of it a consolidation keeps in flight.
+    fn consolidation_budget(&self, app: usize) -> usize {
+        let spec = &self.apps[app].spec;
+        spec.substitution
+            .disruption_budget
+            .min(spec.spread.disruption_budget) as usize
+    }
+
+    /// Plan which hosts to empty and the ordered moves that empty them,
+    /// freeing the most hosts per instance moved. A query: nothing changes,
+    /// and the same state and options give the same plan.
+    ///
+    /// Hosts are pooled as for [`plan_repack`](Self::plan_repack) (ready
+    /// hosts of one SKU in one zone that is up), so a move keeps the SKU
+    /// (tier and substitution rules), the zone (spread counts) and puts the
+    /// whole instance on one NUMA node. A host is emptied only when every
+    /// instance on it has a place on a host that keeps carrying instances,
+    /// fewest instances first; each instance goes where it fits best. A
+    /// host is not emptied if it carries an instance split over NUMA nodes,
+    /// one with a move in flight, or one of an app whose disruption budget
+    /// is 0. Hosts that receive moves are never emptied, and emptied hosts
+    /// never receive, so every move has room at its step even with all the
+    /// earlier ones in flight: no step needs a spare host.
+    ///
+    /// ```
+    /// use trimline::repack::ConsolidationOptions;
+    /// use trimline::*;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut s = Scheduler::default();
+    /// s.add_zone("a".parse()?, ZoneState::Up, Timestamp(0))?;
+    /// s.add_sku(SkuSpec {
+    ///     id: "g7".parse()?,
+    ///     family: "g7".parse()?,
+    ///     generation: 7,
+    ///     arch: Arch::X86_64,
+    ///     cpu_vendor: "intel".parse()?,
+    ///     allocatable: Resources::cpu_mem(16_000, 65_536)?,
+    ///     perf_score: 100,
+    ///     numa_nodes: vec![],
+    ///     features: Default::default(),
+    ///     accelerator_model: None,
+    ///     local_disk: None,
+    ///     price_nanos_per_second: 180_000,
+    /// }, Timestamp(0))?;
+    /// for id in 1..=4 {
+    ///     let spec = HostSpec { id: HostId(id), sku: "g7".parse()?, zone: "a".parse()? };
+    ///     let _ = s.add_host(spec, Timestamp(0))?;
+    /// }
+    /// let big = AppSpec::new("batch".parse()?, "t".parse()?, Resources::cpu_mem(12_000, 8_192)?);
+    /// let web = AppSpec::new("web".parse()?, "t".parse()?, Resources::cpu_mem(4_000, 8_192)?);
+    /// s.add_app(big, Timestamp(0))?;
+    /// s.add_app(web, Timestamp(0))?;
+    /// let _ = s.scale(&"batch".parse()?, 4, Timestamp(1))?;
+    /// let _ = s.scale(&"web".parse()?, 4, Timestamp(1))?;
+    /// let _ = s.scale(&"batch".parse()?, 0, Timestamp(2))?;
+    ///
+    /// // One web instance per host: three moves free three hosts.
+    /// let plan = s.plan_consolidation(&ConsolidationOptions::default());
+    /// assert_eq!((plan.hosts_freed, plan.instances_moved), (3, 3));
+    /// assert_eq!(plan.cost_saved_nanos_per_second, 3 * 180_000);
+    ///
+    /// // Carry it out: start the moves (one per app at a time, its
+    /// // disruption budget), complete them, start the next.
+    /// let mut now = 3;
+    /// loop {
+    ///     let step = s.start_consolidation(&plan, Timestamp(now))?;
+    ///     if step.is_finished() {
+    ///         break;
+    ///     }
+    ///     for m in &step.decisions.moves {
+    ///         let _ = s.complete_move(m.to, Timestamp(now))?;
+    ///     }
+    ///     now += 1;
+    /// }
+    /// // All four web instances now run on the one host kept.
+    /// let kept = plan.moves[0].to;
+    /// assert_eq!(s.host(kept).map(|h| h.instances.len()), Some(4));
+    /// assert!(plan.freed.iter().all(|h| s.host(*h).is_some_and(|v| v.instances.is_empty())));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn plan_consolidation(&self, options: &ConsolidationOptions) -> ConsolidationPlan {
+        let mut pools: Vec<Pool> = Vec::new();
+        let mut pool_of: crate::hash::Map<(usize, usize), usize> = crate::hash::Map::default();
+        for (id, h) in &self.hosts {
+            let zone_up = self.zones.get_index(h.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
+            if h.state != HostState::Ready || !zone_up {
+                continue;
+            }
+            let key = (h.sku(), h.zone());
+            let p = *pool_of.entry(key).or_insert_with(|| {
+                pools.push(Pool {
+                    sku: key.0,
+                    zone: key.1,
+                    hosts: Vec::new(),
+                });
+                pools.len() - 1
+            });
+            pools[p].hosts.push(*id);
+        }
+        pools.sort_by_key(|p| (p.sku, p.zone));
+        let moving: crate::hash::Set<InstanceId> = self
+            .moves
+            .iter()
+            .flat_map(|(from, to)| [*from, *to])
+            .collect();
+        let mut plan = ConsolidationPlan {
+            options: options.clone(),
+            ..ConsolidationPlan::default()
+        };
+        let mut groups: Vec<Group> = Vec::new();
+        for pool in &mut pools {
+            pool.hosts.sort_unstable();
+            for window in pool.hosts.chunks(CONSOLIDATION_WINDOW) {
+                plan.hosts_before += window
+                    .iter()
+                    .filter(|id| self.hosts.get(*id).is_some_and(|h| !h.instances.is_empty()))
+                    .count();
+                self.consolidate_window(pool.sku, window, &moving, &mut groups);
+            }
+        }
+        // Any subset of the groups keeps every move feasible (dropping a
+        // group only leaves its targets emptier), so the cheapest are kept.
+        groups.sort_by(|a, b| {
+            (a.moves.len(), std::cmp::Reverse(a.price), a.host).cmp(&(
+                b.moves.len(),
+                std::cmp::Reverse(b.price),
+                b.host,
+            ))
+        });
+        let max_hosts = options.max_hosts.map_or(usize::MAX, |n| n as usize);
+        let max_moves = options.max_moves.map_or(usize::MAX, |n| n as usize);
+        for g in groups {
+            if plan.freed.len() >= max_hosts || plan.moves.len() + g.moves.len() > max_moves {
+                break;
+            }
+            plan.freed.push(g.host);
+            plan.cost_saved_nanos_per_second =
+                plan.cost_saved_nanos_per_second.saturating_add(g.price);
+            plan.moves.extend(g.moves);
+        }
+        plan.hosts_freed = plan.freed.len();
+        plan.instances_moved = plan.moves.len();
+        plan.hosts_after = plan.hosts_before - plan.hosts_freed;
+        plan
+    }
+
+    /// Choose the hosts of one window to empty, fewest instances first,
+    /// and where their instances go; adds one group per emptied host.
+    fn consolidate_window(
+        &self,
+        sku: usize,
+        hosts: &[HostId],
+        moving: &crate::hash::Set<InstanceId>,
+        groups: &mut Vec<Group>,
+    ) {
+        let Some(spec) = self.skus.get_index(sku).map(|(_, s)| s) else {
+            return;
+        };
+        let mut slots: Vec<Slot> = Vec::with_capacity(hosts.len());
+        for id in hosts {
+            let Some(h) = self.hosts.get(id) else {
+                continue;
+            };
+            let cap: SmallVec<[Resources; 2]> = spec.numa_nodes.iter().copied().collect();
+            let free = cap
+                .iter()
+                .zip(&h.used)
+                .map(|(c, u)| c.saturating_sub(&u.rigid).saturating_sub(&u.best_effort))
+                .collect();
+            let mut slot = Slot {
+                id: *id,
+                free,
+                cap,
+                items: Vec::new(),
+                pinned: false,
+                busy: !h.instances.is_empty(),
+                receives: false,
+                freed: false,
+            };
+            for iid in &h.instances {
+                let Some(inst) = self.instances.get(iid) else {
+                    continue;
+                };
+                let app = inst.app();
+                match &inst.state {
+                    InstanceState::Placed { parts, .. }
+                        if parts.len() == 1
+                            && !moving.contains(iid)
+                            && self.consolidation_budget(app) > 0 =>
+                    {
+                        slot.items.push((*iid, app, parts[0].1));
+                    }
+                    _ => slot.pinned = true,
+                }
+            }
+            let whole = spec.allocatable;
+            slot.items
+                .sort_by_key(|(iid, _, r)| (std::cmp::Reverse(volume(r, &whole)), *iid));
+            slots.push(slot);
+        }
+        let mut order: Vec<usize> = (0..slots.len())
+            .filter(|&i| slots[i].busy && !slots[i].pinned)
+            .collect();
+        let used_volume = |s: &Slot| -> u64 {
+            s.cap
+                .iter()
+                .zip(&s.free)
+                .map(|(c, f)| volume(&c.saturating_sub(f), c))
+                .sum()
+        };
+        order.sort_by_key(|&i| (slots[i].items.len(), used_volume(&slots[i]), slots[i].id));
+        let mut taken: Vec<(usize, usize, Resources)> = Vec::new();
+        for c in order {
+            if slots[c].receives {
+                continue;
+            }
+            taken.clear();
+            let mut all = true;
+            for k in 0..slots[c].items.len() {
+                let (_, _, req) = slots[c].items[k];
+                // Best fit: the busy host and node left with the least free
+                // volume; ties to the lower host id, then node.
+                let mut best: Option<(u64, usize, usize)> = None;
+                for (t, s) in slots.iter().enumerate() {
+                    if t == c || s.freed || !s.busy {
+                        continue;
+                    }
+                    for (n, (f, cap)) in s.free.iter().zip(&s.cap).enumerate() {
+                        if !req.fits_in(f) {
+                            continue;
+                        }
+                        let left = volume(&f.saturating_sub(&req), cap);
+                        if best.is_none_or(|(b, _, _)| left < b) {
+                            best = Some((left, t, n));
+                        }
+                    }
+                }
+                let Some((_, t, n)) = best else {
+                    all = false;
+                    break;
+                };
+                slots[t].free[n] = slots[t].free[n].saturating_sub(&req);
+                taken.push((t, n, req));
+            }
+            if !all {
+                for &(t, n, req) in &taken {
+                    // Given back exactly what was taken just above.
+                    slots[t].free[n] = slots[t].free[n]
+                        .checked_add(&req)
+                        .unwrap_or(slots[t].free[n]);
+                }
+                continue;
+            }
+            slots[c].freed = true;
+            let from = slots[c].id;
+            let mut moves = Vec::with_capacity(taken.len());
+            for (k, &(t, n, _)) in taken.iter().enumerate() {
+                slots[t].receives = true;
+                let (instance, app, _) = slots[c].items[k];
+                moves.push(ConsolidationMove {
+                    instance,
+                    app: self.apps[app].spec.id.clone(),
+                    from,
+                    to: slots[t].id,
+                    // At most MAX_NUMA_NODES nodes, so n fits a u8.
+                    numa_node: n as u8,
+                    frees: from,
+                });
+            }
+            groups.push(Group {
+                host: from,
+                price: spec.price_nanos_per_second,
+                moves,
+            });
+        }
+    }
+
+    /// Start the moves of `plan` that can start now: each whose app has
+    /// room in its disruption budget (the smaller of its two; every move
+    /// of the app in flight counts), in plan order. The embedder starts
+    /// each replacement and calls [`complete_move`](Self::complete_move),
+    /// or [`abort_move`](Self::abort_move); then calls this again with the
+    /// same plan until the step [`is_finished`](ConsolidationStep::is_finished).
+    /// An aborted move is started again at the next call if it still has
+    /// room.
+    ///
+    /// A move is never forced: if its instance left its host, or its target
+    /// left the pool or no longer has room on its NUMA node, it is stale;
+    /// nothing of its host's group is started, and the step carries a
+    /// re-plan of the current state ([`ConsolidationStep::replan`]) to go
+    /// on with. Errors only when `now` is earlier than an earlier call, and
+    /// then nothing changes.
+    pub fn start_consolidation(
+        &mut self,
+        plan: &ConsolidationPlan,
+        now: Timestamp,
+    ) -> Result<ConsolidationStep, Error> {
+        self.check_time(now)?;
+        self.now = now;
+        let mut step = ConsolidationStep::default();
+        // Groups with a stale move: none of their moves start.
+        let mut stale_groups: Vec<HostId> = Vec::new();
+        for m in &plan.moves {
+            if !stale_groups.contains(&m.frees) && self.consolidation_move_stale(m) {
+                stale_groups.push(m.frees);
+            }
+        }
+        for m in &plan.moves {
+            let Some(inst) = self.instances.get(&m.instance) else {
+                step.done += 1;
+                continue;
+            };
+            let app = inst.app();
+            if self.replacement_of(m.instance).is_some() {
+                step.in_flight += 1;
+                continue;
+            }
+            if stale_groups.contains(&m.frees) {
+                if self.consolidation_move_stale(m) {
+                    step.stale.push(m.instance);
+                }
+                continue;
+            }
+            let in_flight = self
+                .moves
+                .keys()
+                .filter(|to| self.instances.get(to).is_some_and(|i| i.app() == app))
+                .count();
+            if in_flight >= self.consolidation_budget(app)
+                || !self.start_consolidation_move(m, app, &mut step.decisions)
+            {
+                step.waiting += 1;
+                continue;
+            }
+            step.in_flight += 1;
+        }
+        self.settle_planned(&mut step.decisions);
+        if !step.stale.is_empty() {
+            step.replan = Some(self.plan_consolidation(&plan.options));
+        }
+        Ok(step)
+    }
+
+    /// Whether a move of a plan can no longer be carried out as planned:
+    /// its instance is on another host (or split), or its target is not a
+    /// ready host of the same pool in a zone that is up with the room on
+    /// the planned node. A move done or in flight is not stale.
+    fn consolidation_move_stale(&self, m: &ConsolidationMove) -> bool {
+        let Some(inst) = self.instances.get(&m.instance) else {
+            return false;
+        };
+        if self.replacement_of(m.instance).is_some() {
+            return false;
+        }
+        let InstanceState::Placed { host, parts } = &inst.state else {
+            return true;
+        };
+        let ([(_, req)], true) = (parts.as_slice(), *host == m.from) else {
+            return true;
+        };
+        let (Some(from), Some(to)) = (self.hosts.get(&m.from), self.hosts.get(&m.to)) else {
+            return true;
+        };
+        let zone_up = self.zones.get_index(to.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
+        if to.state != HostState::Ready
+            || !zone_up
+            || (to.sku(), to.zone()) != (from.sku(), from.zone())
+        {
+            return true;
+        }
+        let node = usize::from(m.numa_node);
+        let (Some(cap), Some(u)) = (self.skus[to.sku()].numa_nodes.get(node), to.used.get(node))
+        else {
+            return true;
+        };
+        let free = cap.saturating_sub(&u.rigid).saturating_sub(&u.best_effort);
+        !req.fits_in(&free)
+    }
+
+    /// Place the replacement of a consolidation move (checked not stale)
+    /// and record the move. Returns false, changing nothing, if the
+    /// instance table is full.
+    fn start_consolidation_move(
+        &mut self,
+        m: &ConsolidationMove,
+        app: usize,
+        out: &mut Decisions,
+    ) -> bool {
+        let Some(InstanceState::Placed { parts, .. }) =
+            self.instances.get(&m.instance).map(|i| &i.state)
+        else {
+            return false;
+        };
+        let Some(&(_, req)) = parts.first() else {
+            return false;
+        };
+        let Some((zone, sku)) = self.hosts.get(&m.to).map(|h| (h.zone(), h.sku())) else {
+            return false;
+        };
+        let id = InstanceId(self.next_instance);
+        let Some(next) = self.next_instance.checked_add(1) else {
+            return false;
+        };
+        let state = InstanceState::Pending {
+            since: self.now,
+            reason: None,
+        };
+        if !self.add_instance(id, app, state) {
+            return false;
+        }
+        self.next_instance = next;
+        let note = self.apps[app]
+            .sku_tiers
+            .get(sku)
+            .filter(|t| t.note)
+            .map(|t| t.tier);
+        let substitution = note.map(|tier| {
+            let basis = NoteBasis::Placement {
+                zones: &[zone],
+                blocked: &[],
+                planned: false,
+            };
+            self.substitution_note(app, sku, tier, basis)
+        });
+        self.allocate(id, m.to, Parts::one(m.numa_node, req));
+        out.placements.push(Placement {
+            instance: id,
+            app: self.apps[app].spec.id.clone(),
+            host: m.to,
+            zone: self.zone_id(zone).clone(),
+            sku: self.skus[sku].id.clone(),
+            numa_nodes: SmallVec::from_buf_and_len([m.numa_node, 0], 1),
+            substitution,
+        });
+        let tier = self.apps[app].sku_tiers.get(sku).map_or(0, |t| t.tier);
+        self.record_move(
+            app,
+            (m.instance, m.from),
+            (id, m.to, tier),
+            MoveReason::Consolidate,
+            out,
+        );
+        true
+    }
 }

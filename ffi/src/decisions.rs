@@ -237,6 +237,8 @@ pub enum tl_move_reason {
     ReturnToPreferred = 1,
     /// Into another zone to restore the app's skew (`tl_scheduler_rebalance`).
     Rebalance = 2,
+    /// Off a host being emptied (`tl_scheduler_start_consolidation`).
+    Consolidate = 3,
 }
 
 /// A planned move: start `to` on `to_host`, then confirm with
@@ -391,6 +393,7 @@ fn move_reason(reason: trimline::MoveReason) -> tl_move_reason {
     match reason {
         trimline::MoveReason::ReturnToPreferred => tl_move_reason::ReturnToPreferred,
         trimline::MoveReason::Rebalance => tl_move_reason::Rebalance,
+        trimline::MoveReason::Consolidate => tl_move_reason::Consolidate,
         // The core's enum is non-exhaustive: a newer reason is `Other`.
         _ => tl_move_reason::Other,
     }

@@ -109,7 +109,7 @@ pub enum tl_provision_failure {
     Other = 1,
 }
 
-fn mode_arg(mode: u32) -> Result<tl_mode, Failure> {
+pub(crate) fn mode_arg(mode: u32) -> Result<tl_mode, Failure> {
     enum_arg(
         mode,
         &[
@@ -162,6 +162,11 @@ impl tl_scheduler {
         }));
         register(raw);
         raw
+    }
+
+    /// Runs `f` on a copy of the scheduler: a dry run.
+    pub(crate) fn dry_run<T>(&self, f: impl FnOnce(&mut Scheduler) -> T) -> T {
+        self.inner.dry_run(f)
     }
 
     /// Runs a call that changes the scheduler; a panic leaves it poisoned.

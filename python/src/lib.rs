@@ -8,6 +8,7 @@
 use pyo3::prelude::*;
 
 mod bench;
+mod consolidation;
 mod convert;
 pub mod errors;
 mod meter;
@@ -41,6 +42,7 @@ fn _trimline(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::Unplaced>()?;
     m.add_class::<results::Move>()?;
     m.add_class::<results::SubstitutionNote>()?;
+    m.add_class::<consolidation::ConsolidationStep>()?;
     m.add_function(wrap_pyfunction!(meter::decision_events, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_bench_rust, m)?)?;

@@ -307,7 +307,7 @@ pub(crate) struct Move {
     to_host: u64,
     /// The replacement's SKU tier.
     to_tier: u32,
-    /// `return_to_preferred` or `rebalance`.
+    /// `return_to_preferred`, `rebalance` or `consolidate`.
     reason: String,
 }
 

@@ -14,6 +14,7 @@ use trimline::{
     Stock, Timestamp, ZoneId, ZoneState,
 };
 
+use crate::consolidation::ConsolidationStep;
 use crate::convert::{
     Millis, Nat, from_json_input, from_py, parse_id, to_json_bytes, to_py, variant_name,
 };
@@ -435,6 +436,44 @@ impl Scheduler {
         options.seed = seed.0;
         let plan = self.run(py, Gil::Release, |s| s.plan_repack(&options));
         to_py(py, &plan)
+    }
+
+    /// A plan (a dict) of which hosts to empty and the ordered moves that
+    /// empty them, at most `max_hosts` hosts and `max_moves` moves
+    /// (nothing changes).
+    #[pyo3(
+        signature = (max_hosts = None, max_moves = None),
+        text_signature = "(self, /, max_hosts=None, max_moves=None)"
+    )]
+    fn plan_consolidation<'py>(
+        &self,
+        py: Python<'py>,
+        max_hosts: Option<Nat<u32>>,
+        max_moves: Option<Nat<u32>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = trimline::repack::ConsolidationOptions::new(
+            max_hosts.map(|n| n.0),
+            max_moves.map(|n| n.0),
+        );
+        let plan = self.run(py, Gil::Release, |s| s.plan_consolidation(&options));
+        to_py(py, &plan)
+    }
+
+    /// Start the moves of a consolidation plan (a dict from
+    /// `plan_consolidation`, or a step's `replan`) that can start now.
+    fn start_consolidation(
+        &self,
+        py: Python<'_>,
+        plan: &Bound<'_, PyAny>,
+        now: Millis,
+    ) -> PyResult<ConsolidationStep> {
+        let plan: trimline::repack::ConsolidationPlan = from_py(plan, "consolidation plan")?;
+        let step = self
+            .run(py, Gil::Release, |s| {
+                s.start_consolidation(&plan, Timestamp(now.0))
+            })
+            .map_err(to_py_err)?;
+        ConsolidationStep::new(py, step)
     }
 
     /// An app's zone skew (largest minus smallest instance count).

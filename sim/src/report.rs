@@ -187,6 +187,8 @@ pub enum EventKind {
     NumaMemory(NumaMemoryStep),
     /// A billing period closed.
     Bill(BillStep),
+    /// Hosts were freed by a consolidation plan carried out.
+    Consolidate(ConsolidateStep),
     /// The metrics exposition.
     Metrics(MetricsStep),
     /// Promise versus delivery, per app.
@@ -292,6 +294,25 @@ pub struct ActivityStep {
     pub app: AppId,
     /// Running instances metered.
     pub instances: u32,
+}
+
+/// A consolidation plan, carried out.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsolidateStep {
+    /// Ready hosts carrying instances before.
+    pub hosts_before: usize,
+    /// Ready hosts carrying instances after.
+    pub hosts_after: usize,
+    /// Hosts the plans emptied, in the order freed.
+    pub freed: Vec<HostId>,
+    /// Moves completed.
+    pub moves_made: usize,
+    /// Calls that started moves (each within the apps' disruption budgets).
+    pub rounds: usize,
+    /// Plans made (1, plus one per re-plan after a stale move).
+    pub plans: usize,
+    /// The price of the freed hosts, in nanos per second.
+    pub cost_saved_nanos_per_second: u64,
 }
 
 /// The core's answer to "could each zone be lost now?".
@@ -1099,6 +1120,36 @@ fn write_event(t: &mut Text, ev: &Event) {
                 a.app
             ),
         ),
+        EventKind::Consolidate(c) => {
+            t.event(
+                at,
+                format!(
+                    "consolidation: {} freed by {} in {} ({}); {} carried instances, {} now",
+                    count(c.freed.len() as u64, "host", "hosts"),
+                    count(c.moves_made as u64, "move", "moves"),
+                    count(c.rounds as u64, "round", "rounds"),
+                    count(c.plans as u64, "plan", "plans"),
+                    count(c.hosts_before as u64, "host", "hosts"),
+                    c.hosts_after
+                ),
+            );
+            // Nanos per second to currency units per hour: × 3600 / 1e9.
+            let per_hour = u128::from(c.cost_saved_nanos_per_second) * 3_600;
+            t.item(
+                "    ",
+                "        ",
+                &format!(
+                    "cost saved: {} nanos per second ({}.{:04} per hour)",
+                    c.cost_saved_nanos_per_second,
+                    per_hour / 1_000_000_000,
+                    per_hour % 1_000_000_000 / 100_000
+                ),
+            );
+            if !c.freed.is_empty() {
+                let ids: Vec<String> = c.freed.iter().map(|h| h.to_string()).collect();
+                t.item("    ", "        ", &format!("freed: {}", ids.join(", ")));
+            }
+        }
         EventKind::Survive(s) => {
             t.event(at, "if one zone were lost now (a dry run of each loss):");
             for r in &s.zones {

@@ -511,6 +511,10 @@ impl<'a> Runner<'a> {
                 Ok(())
             }
             Step::Bill {} => self.bill(),
+            Step::Consolidate {
+                max_hosts,
+                max_moves,
+            } => self.consolidate(*max_hosts, *max_moves),
             Step::Metrics {} => {
                 let text = self.s.metrics_text();
                 self.push(EventKind::Metrics(MetricsStep { text }));
@@ -523,6 +527,77 @@ impl<'a> Runner<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// Plan a consolidation and carry it out: start what each call allows,
+    /// confirm every move started, until the plan is done; a stale plan is
+    /// followed by its re-plan.
+    fn consolidate(&mut self, max_hosts: Option<u32>, max_moves: Option<u32>) -> Res<()> {
+        let options = trimline::repack::ConsolidationOptions::new(max_hosts, max_moves);
+        let mut plan = self.s.plan_consolidation(&options);
+        let hosts_before = plan.hosts_before;
+        let (mut plans, mut rounds, mut moves_made) = (1usize, 0usize, 0usize);
+        let mut freed: Vec<HostId> = Vec::new();
+        // Every round completes at least one move or re-plans; the bound
+        // only guards against a plan that never ends.
+        let limit = 4 * (plan.moves.len() + 2);
+        loop {
+            if rounds > limit {
+                return Err(format!("consolidation did not end after {limit} rounds"));
+            }
+            let mut step = None;
+            let d = self.act(|s, now| {
+                let st = s.start_consolidation(&plan, now)?;
+                let d = st.decisions.clone();
+                step = Some(st);
+                Ok(d)
+            })?;
+            let Some(step) = step else {
+                return Err("consolidation: no step".to_string());
+            };
+            rounds += 1;
+            for m in &d.moves {
+                let to = m.to;
+                let _ = self.act(|s, now| s.complete_move(to, now))?;
+                moves_made += 1;
+            }
+            if let Some(next) = step.replan {
+                freed.extend(
+                    plan.freed
+                        .iter()
+                        .filter(|h| self.s.host(**h).is_some_and(|v| v.instances.is_empty())),
+                );
+                plan = next;
+                plans += 1;
+                continue;
+            }
+            if step.is_finished() {
+                break;
+            }
+        }
+        freed.extend(plan.freed.iter().copied());
+        freed.dedup();
+        let cost_saved_nanos_per_second = freed
+            .iter()
+            .filter_map(|h| self.s.host(*h))
+            .filter_map(|v| self.s.sku(&v.sku).map(|k| k.price_nanos_per_second))
+            .fold(0u64, u64::saturating_add);
+        let hosts_after = self
+            .s
+            .host_ids()
+            .filter_map(|h| self.s.host(h))
+            .filter(|v| v.state == trimline::HostState::Ready && !v.instances.is_empty())
+            .count();
+        self.push(EventKind::Consolidate(ConsolidateStep {
+            hosts_before,
+            hosts_after,
+            freed,
+            moves_made,
+            rounds,
+            plans,
+            cost_saved_nanos_per_second,
+        }));
+        Ok(())
     }
 
     /// Close the current story: audit the guarantees, record the zones.

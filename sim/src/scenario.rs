@@ -370,6 +370,18 @@ pub enum Step {
     NumaMemory {},
     /// Close the billing period now and print the invoices.
     Bill {},
+    /// Free hosts: plan which hosts to empty and the ordered moves
+    /// (`Scheduler::plan_consolidation`), then carry the plan out, each
+    /// move confirmed as soon as its replacement runs, within every app's
+    /// disruption budget; a stale plan is re-planned.
+    Consolidate {
+        /// Most hosts to free (none: every host that can be freed).
+        #[serde(default)]
+        max_hosts: Option<u32>,
+        /// Most instances to move (none: no limit).
+        #[serde(default)]
+        max_moves: Option<u32>,
+    },
     /// The scheduler's metrics, as OpenMetrics text exposition.
     Metrics {},
     /// Promise versus delivery: per app, what it asked for against what it
@@ -395,6 +407,7 @@ impl Step {
             Step::Utilisation {} => "utilisation",
             Step::NumaMemory {} => "numa_memory",
             Step::Bill {} => "bill",
+            Step::Consolidate { .. } => "consolidate",
             Step::Metrics {} => "metrics",
             Step::Delivery {} => "delivery",
         }
@@ -620,6 +633,7 @@ impl Scenario {
                 | Step::Survive {}
                 | Step::Utilisation {}
                 | Step::NumaMemory {}
+                | Step::Consolidate { .. }
                 | Step::Bill {}
                 | Step::Metrics {}
                 | Step::Delivery {} => None,

@@ -36,6 +36,24 @@ pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assign
             .map(|&v| u128::from(v) * u128::from(v))
             .sum()
     });
+    // The bottleneck dimension: the largest total normalised demand. On
+    // items dominated by one scarce dimension (accelerators per host) the
+    // others mislead the size orders; this one packs that dimension first.
+    let bottleneck = (0..p.d)
+        .max_by_key(|&k| {
+            let total: u128 = (0..p.n).map(|i| u128::from(p.nsize[i * p.d + k])).sum();
+            (total, std::cmp::Reverse(k))
+        })
+        .unwrap_or(0);
+    let by_bottleneck = order(p, |i| {
+        (u128::from(p.nsize[i * p.d + bottleneck]) << 64) | u128::from(p.norm[i])
+    });
+    // Online best fit: the items in the order given, as a scheduler places
+    // them one at a time; the portfolio is never worse than it.
+    let given: Vec<usize> = (0..p.n).collect();
+    consider(fit(p, &given, true));
+    consider(fit_rule(p, &given, Rule::LeastSquares));
+    consider(fit(p, &by_bottleneck, true));
     consider(fit(p, &by_sum, false));
     consider(fit(p, &by_max, false));
     consider(fit(p, &by_sq, false));
@@ -84,9 +102,41 @@ fn slack_after(p: &Problem, size: &[u64], load: &[u64], cap: &[u64]) -> u128 {
     s
 }
 
+/// Normalised free capacity left after adding `size`, squared per
+/// dimension and summed (fixed point): the scheduler's "least stranded"
+/// score. Requires `fits_in(size, load, cap)`.
+fn stranded_after(p: &Problem, size: &[u64], load: &[u64], cap: &[u64]) -> u128 {
+    let mut s = 0u128;
+    for k in 0..p.d {
+        let free = cap[k] - load[k] - size[k];
+        if cap[k] > 0 {
+            let f = (u128::from(free) << 20) / u128::from(cap[k]);
+            s += f * f;
+        }
+    }
+    s
+}
+
+/// How [`fit_rule`] picks among the open bins an item fits.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Rule {
+    /// The first in opening order.
+    First,
+    /// The least normalised free capacity left (sum over dimensions).
+    Best,
+    /// The least squared normalised free capacity left: the scheduler's
+    /// online score.
+    LeastSquares,
+}
+
 /// First fit (`best == false`) or best fit over the open bins in opening
 /// order; a new bin is the lowest-indexed unused bin the item fits.
 fn fit(p: &Problem, order: &[usize], best: bool) -> Result<Assignment, usize> {
+    fit_rule(p, order, if best { Rule::Best } else { Rule::First })
+}
+
+/// [`fit`] with the choice among open bins given by `rule`.
+fn fit_rule(p: &Problem, order: &[usize], rule: Rule) -> Result<Assignment, usize> {
     let d = p.d;
     let mut load = vec![0u64; p.m * d];
     let mut open: Vec<usize> = Vec::new();
@@ -100,11 +150,15 @@ fn fit(p: &Problem, order: &[usize], best: bool) -> Result<Assignment, usize> {
         let mut chosen_slack = u128::MAX;
         for &b in &open {
             if fits_in(size, &load[b * d..(b + 1) * d], p.bin_cap(b)) {
-                if !best {
-                    chosen = Some(b);
-                    break;
-                }
-                let s = slack_after(p, size, &load[b * d..(b + 1) * d], p.bin_cap(b));
+                let l = &load[b * d..(b + 1) * d];
+                let s = match rule {
+                    Rule::First => {
+                        chosen = Some(b);
+                        break;
+                    }
+                    Rule::Best => slack_after(p, size, l, p.bin_cap(b)),
+                    Rule::LeastSquares => stranded_after(p, size, l, p.bin_cap(b)),
+                };
                 if s < chosen_slack {
                     chosen_slack = s;
                     chosen = Some(b);

@@ -17,6 +17,11 @@
 //! 1. **Construction: a portfolio of greedy packings**, the best kept (ties
 //!    go to the earlier one; a [warm start](PackOptions::warm_start) comes
 //!    first, so an equal greedy packing never replaces it):
+//!    online best fit, the items in the order given (by the summed and by
+//!    the squared free capacity left, the scheduler's own score), so a
+//!    packing is never worse than placing the items one at a time; best fit
+//!    decreasing by the bottleneck dimension (the one with the most total
+//!    demand, accelerators on a GPU fleet), then the sum;
 //!    first fit decreasing by the sum, the maximum and the sum of squares of
 //!    the normalised sizes; best fit decreasing by the sum; and the
 //!    bin-centric "dot product" norm-based greedy of Panigrahy et al. (2011),
