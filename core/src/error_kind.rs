@@ -137,7 +137,12 @@ impl RestoreError {
             | RestoreError::DuplicateInstance(_)
             | RestoreError::PlannedHost { .. }
             | RestoreError::BadPlacement { .. }
-            | RestoreError::StopsAtNow { .. } => ErrorKind::Restore,
+            | RestoreError::StopsAtNow { .. }
+            | RestoreError::Offering { .. }
+            | RestoreError::BackoffTooLong { .. }
+            | RestoreError::SkuCannotServe { .. }
+            | RestoreError::ZoneNotAllowed { .. }
+            | RestoreError::ProvisionMixed { .. } => ErrorKind::Restore,
         }
     }
 }
