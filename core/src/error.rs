@@ -8,6 +8,7 @@ use crate::decision::Count;
 use crate::explain::Explanation;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
+use crate::limits::Limit;
 use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
@@ -173,6 +174,13 @@ pub enum Error {
         /// The zone.
         zone: ZoneId,
     },
+    /// The scheduler already holds as many hosts, SKUs, zones or apps as
+    /// it can (see [`limits`](crate::limits)).
+    #[error("the scheduler already holds {limit}, the most it can hold")]
+    LimitReached {
+        /// Which limit.
+        limit: Limit,
+    },
     /// An all-or-nothing batch does not fit; nothing was placed.
     #[error(
         "all-or-nothing batch of {requested} instances of app {app} does not fit: \
@@ -270,6 +278,20 @@ pub enum RestoreError {
         host: HostId,
         /// What is wrong.
         what: &'static str,
+    },
+    /// The snapshot lists more hosts, SKUs, zones or apps than a scheduler
+    /// holds (see [`limits`](crate::limits)); nothing was rebuilt.
+    #[error(
+        "snapshot lists {} {}; a scheduler holds at most {}",
+        Grouped(*count as u64),
+        limit.name(),
+        Grouped(limit.maximum() as u64)
+    )]
+    TooMany {
+        /// Which limit.
+        limit: Limit,
+        /// How many the snapshot lists.
+        count: usize,
     },
     /// An offering's back-off contradicts its failure count: failures
     /// are counted exactly while a back-off is set (a failed provisioning

@@ -116,7 +116,8 @@ impl Error {
             Error::BatchTooLarge { .. }
             | Error::TooManyInstances { .. }
             | Error::InstanceIdsExhausted { .. }
-            | Error::ClassFull { .. } => ErrorKind::LimitExceeded,
+            | Error::ClassFull { .. }
+            | Error::LimitReached { .. } => ErrorKind::LimitExceeded,
             Error::GangUnschedulable { .. } => ErrorKind::Unschedulable,
         }
     }
@@ -142,7 +143,8 @@ impl RestoreError {
             | RestoreError::BackoffTooLong { .. }
             | RestoreError::SkuCannotServe { .. }
             | RestoreError::ZoneNotAllowed { .. }
-            | RestoreError::ProvisionMixed { .. } => ErrorKind::Restore,
+            | RestoreError::ProvisionMixed { .. }
+            | RestoreError::TooMany { .. } => ErrorKind::Restore,
         }
     }
 }
@@ -167,9 +169,9 @@ impl MeterError {
             | MeterError::EmptyPeriod { .. }
             | MeterError::InvoiceUnit { .. } => ErrorKind::InvalidInput,
             MeterError::UnknownApp(_) => ErrorKind::UnknownId,
-            MeterError::Overflow { .. } | MeterError::IdOutOfRange { .. } => {
-                ErrorKind::LimitExceeded
-            }
+            MeterError::Overflow { .. }
+            | MeterError::IdOutOfRange { .. }
+            | MeterError::TooManyPriceTables => ErrorKind::LimitExceeded,
         }
     }
 }

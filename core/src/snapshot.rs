@@ -23,6 +23,7 @@ use crate::ids::PLANNED_HOST_BIT;
 use crate::ids::{HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
 use crate::instances::MAX_INSTANCES;
+use crate::limits::{Limit, MAX_BATCH};
 use crate::migration::MoveInFlight;
 use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
@@ -280,7 +281,23 @@ impl Scheduler {
                 "backoff_max_ms must not be below backoff_initial_ms",
             ));
         }
+        if config.max_batch > MAX_BATCH {
+            return Err(RestoreError::Config(
+                "max_batch is above MAX_BATCH (16,777,216)",
+            ));
+        }
         let mut s = Scheduler::new(config);
+        // Measured before anything is rebuilt.
+        for (limit, count) in [
+            (Limit::Skus, snapshot.skus.len()),
+            (Limit::Zones, snapshot.zones.len()),
+            (Limit::Apps, snapshot.apps.len()),
+            (Limit::Hosts, snapshot.hosts.len()),
+        ] {
+            if s.limits.fits(limit, count).is_err() {
+                return Err(RestoreError::TooMany { limit, count });
+            }
+        }
         for sku in snapshot.skus {
             s.add_sku(sku, Timestamp::ZERO)?;
         }
