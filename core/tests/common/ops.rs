@@ -210,8 +210,8 @@ fn instances(s: &Scheduler) -> BTreeSet<InstanceId> {
 impl Run {
     pub fn new(s: Scheduler) -> Run {
         Run {
+            now: s.now().0.max(1),
             s,
-            now: 1,
             next_host: 1_000,
             steps: 0,
         }
