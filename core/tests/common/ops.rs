@@ -78,6 +78,12 @@ pub enum Op {
     },
     Reconcile,
     SnapshotRestore,
+    /// Restore a snapshot with one number changed: refused, or a state
+    /// that passes the audit and keeps working.
+    CorruptRestore {
+        leaf: u16,
+        value: u8,
+    },
     Tick {
         ms: u16,
     },
@@ -293,7 +299,7 @@ impl Run {
             Op::CompleteMove { pick: p } => s.complete_move(pick(&moves, p)?, now),
             Op::AbortMove { pick: p } => s.abort_move(pick(&moves, p)?, now),
             Op::Reconcile => s.reconcile(now),
-            Op::SnapshotRestore | Op::Tick { .. } => return None,
+            Op::SnapshotRestore | Op::CorruptRestore { .. } | Op::Tick { .. } => return None,
             Op::Backwards => s.reconcile(Timestamp(self.now.saturating_sub(1))),
         })
     }
@@ -319,6 +325,33 @@ impl Run {
                 let b = restored.dry_run(|d| (d.reconcile(now), d.snapshot()));
                 assert_eq!(a, b, "a restored scheduler decides differently");
                 self.s = restored;
+                return;
+            }
+            Op::CorruptRestore { leaf, value } => {
+                let mut json = serde_json::to_value(self.s.snapshot()).unwrap();
+                let mut leaves = Vec::new();
+                numbers(&mut json, &mut leaves);
+                if let Some(n) = pick(&(0..leaves.len()).collect::<Vec<_>>(), leaf) {
+                    let old = leaves[n].as_u64().unwrap_or(0);
+                    *leaves[n] = serde_json::Value::from(match value % 6 {
+                        0 => 0,
+                        1 => old.saturating_add(1),
+                        2 => old.saturating_sub(1),
+                        3 => u64::MAX,
+                        4 => u64::from(u32::MAX),
+                        _ => old.saturating_mul(2),
+                    });
+                }
+                let Ok(snap) = serde_json::from_value::<Snapshot>(json) else {
+                    return;
+                };
+                if let Ok(restored) = Scheduler::restore(snap.clone()) {
+                    if let Err(v) = restored.check_invariants() {
+                        panic!("a corrupted snapshot restored into a broken state: {v}");
+                    }
+                    assert_eq!(restored.snapshot(), snap, "restore changed the snapshot");
+                    self.s = restored;
+                }
                 return;
             }
             _ => {}
@@ -356,6 +389,16 @@ impl Run {
                 }
             }
         }
+    }
+}
+
+/// Every number in a JSON tree.
+fn numbers<'a>(v: &'a mut serde_json::Value, out: &mut Vec<&'a mut serde_json::Value>) {
+    match v {
+        serde_json::Value::Number(_) => out.push(v),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|x| numbers(x, out)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|x| numbers(x, out)),
+        _ => {}
     }
 }
 
