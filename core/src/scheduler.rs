@@ -48,8 +48,8 @@ pub struct Config {
     /// Hosts per class examined for preemption (default 8; at least 1).
     pub preemption_candidates: u32,
     /// Most instances one call may create (default 1,000,000; at most
-    /// [`MAX_BATCH`](crate::MAX_BATCH), to which
-    /// [`Scheduler::new`] lowers a larger value).
+    /// `MAX_BATCH`, 16,777,216, to which `Scheduler::new` lowers a larger
+    /// value).
     pub max_batch: u32,
     /// Index nodes (each a group of 16 subtrees or hosts) a candidate
     /// search may open per level of a class's index before it stops early
