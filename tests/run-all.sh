@@ -204,4 +204,18 @@ rm -rf "$WHEELS"
 (cd python && "$VENV/bin/pytest" -p no:cacheprovider)
 echo "Python tests took $((SECONDS - py_start))s"
 
+section "fuzz targets (fuzz/), 30 s each, when cargo-fuzz is installed"
+# The operation-sequence harness also runs under `cargo test` above
+# (core/tests/fuzz_ops.rs). cargo-fuzz is not installed here for CI (it
+# takes minutes to build): without it this step is skipped, in CI too.
+# Without a sanitizer (-s none) the targets build on stable Rust.
+if cargo fuzz --version >/dev/null 2>&1; then
+    for target in ops snapshot; do
+        echo "-- fuzz target $target"
+        (cd fuzz && cargo fuzz run -s none "$target" -- -max_total_time=30)
+    done
+else
+    echo "note: cargo-fuzz is not installed; fuzz targets skipped (cargo install cargo-fuzz)"
+fi
+
 section "all suites passed"

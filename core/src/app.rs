@@ -207,6 +207,16 @@ pub enum AppError {
     /// `spread.disruption_budget` is 0: rebalance could never move.
     #[error("spread.disruption_budget must be at least 1")]
     ZeroDisruptionBudget,
+    /// `substitution.tiers` lists more than [`MAX_TIERS`](crate::MAX_TIERS)
+    /// tiers.
+    #[error(
+        "substitution.tiers lists {count} tiers; the maximum is {}",
+        crate::MAX_TIERS
+    )]
+    TooManyTiers {
+        /// How many are listed.
+        count: usize,
+    },
     /// `spread.min_zones` is more than the zones the app may use.
     #[error("spread.min_zones is {min_zones} but the app may use only {zones} zones")]
     MinZones {
@@ -264,6 +274,11 @@ impl AppSpec {
         }
         if self.spread.disruption_budget == 0 {
             return Err(AppError::ZeroDisruptionBudget);
+        }
+        if self.substitution.tiers.len() > crate::MAX_TIERS {
+            return Err(AppError::TooManyTiers {
+                count: self.substitution.tiers.len(),
+            });
         }
         Ok(())
     }

@@ -8,6 +8,8 @@ use crate::decision::Count;
 use crate::explain::Explanation;
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
+use crate::limits::Limit;
+use crate::substitution::Rejection;
 use crate::time::Timestamp;
 
 /// A number with its thousands grouped by commas: `1,048,576`.
@@ -172,6 +174,13 @@ pub enum Error {
         /// The zone.
         zone: ZoneId,
     },
+    /// The scheduler already holds as many hosts, SKUs, zones or apps as
+    /// it can (see [`limits`](crate::limits)).
+    #[error("the scheduler already holds {limit}, the most it can hold")]
+    LimitReached {
+        /// Which limit.
+        limit: Limit,
+    },
     /// An all-or-nothing batch does not fit; nothing was placed.
     #[error(
         "all-or-nothing batch of {requested} instances of app {app} does not fit: \
@@ -269,6 +278,94 @@ pub enum RestoreError {
         host: HostId,
         /// What is wrong.
         what: &'static str,
+    },
+    /// The snapshot lists more hosts, SKUs, zones or apps than a scheduler
+    /// holds (see [`limits`](crate::limits)); nothing was rebuilt.
+    #[error(
+        "snapshot lists {} {}; a scheduler holds at most {}",
+        Grouped(*count as u64),
+        limit.name(),
+        Grouped(limit.maximum() as u64)
+    )]
+    TooMany {
+        /// Which limit.
+        limit: Limit,
+        /// How many the snapshot lists.
+        count: usize,
+    },
+    /// An offering's back-off contradicts its failure count: failures
+    /// are counted exactly while a back-off is set (a failed provisioning
+    /// sets both, a host that comes up clears both).
+    #[error("offering of sku {sku} in zone {zone}: {what}")]
+    Offering {
+        /// The SKU.
+        sku: SkuId,
+        /// The zone.
+        zone: ZoneId,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// An offering backs off until later than the longest back-off
+    /// ([`Config::backoff_max_ms`](crate::Config::backoff_max_ms)) after the
+    /// snapshot's time.
+    #[error(
+        "offering of sku {sku} in zone {zone}: backoff_until {} is more than \
+         backoff_max_ms ({max_ms}) after the snapshot's time {}",
+        until.0,
+        now.0
+    )]
+    BackoffTooLong {
+        /// The SKU.
+        sku: SkuId,
+        /// The zone.
+        zone: ZoneId,
+        /// Its `backoff_until`.
+        until: Timestamp,
+        /// The configured longest back-off.
+        max_ms: u64,
+        /// The snapshot's time.
+        now: Timestamp,
+    },
+    /// An instance is on a host whose SKU its app rejects by a rule that
+    /// never changes (architecture, features, accelerator, local disk,
+    /// size, performance, tiers): no call places it there.
+    #[error("instance {instance} on {host}: its sku {sku} cannot serve the app ({rejection})")]
+    SkuCannotServe {
+        /// The instance.
+        instance: InstanceId,
+        /// The host.
+        host: HostId,
+        /// The host's SKU.
+        sku: SkuId,
+        /// The rule the SKU fails.
+        rejection: Rejection,
+    },
+    /// An instance is on a host in a zone outside its app's
+    /// `spread.zones`.
+    #[error("instance {instance} on {host}: zone {zone} is not among the app's spread.zones")]
+    ZoneNotAllowed {
+        /// The instance.
+        instance: InstanceId,
+        /// The host.
+        host: HostId,
+        /// The host's zone.
+        zone: ZoneId,
+    },
+    /// Planned hosts of one provision request belong to different
+    /// offerings: a request orders hosts of one SKU in one zone.
+    #[error(
+        "planned host {host}: provision {provision} orders sku {sku} in zone {zone}, \
+         not this host's offering"
+    )]
+    ProvisionMixed {
+        /// The host.
+        host: HostId,
+        /// Its provision request.
+        provision: crate::decision::ProvisionId,
+        /// The SKU of the request's first host.
+        sku: SkuId,
+        /// The zone of the request's first host.
+        zone: ZoneId,
     },
     /// An entry of [`Snapshot::stops_at_now`](crate::Snapshot::stops_at_now)
     /// is impossible: an instance id not below `next_instance`, listed out

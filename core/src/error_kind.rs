@@ -116,7 +116,8 @@ impl Error {
             Error::BatchTooLarge { .. }
             | Error::TooManyInstances { .. }
             | Error::InstanceIdsExhausted { .. }
-            | Error::ClassFull { .. } => ErrorKind::LimitExceeded,
+            | Error::ClassFull { .. }
+            | Error::LimitReached { .. } => ErrorKind::LimitExceeded,
             Error::GangUnschedulable { .. } => ErrorKind::Unschedulable,
         }
     }
@@ -137,7 +138,13 @@ impl RestoreError {
             | RestoreError::DuplicateInstance(_)
             | RestoreError::PlannedHost { .. }
             | RestoreError::BadPlacement { .. }
-            | RestoreError::StopsAtNow { .. } => ErrorKind::Restore,
+            | RestoreError::StopsAtNow { .. }
+            | RestoreError::Offering { .. }
+            | RestoreError::BackoffTooLong { .. }
+            | RestoreError::SkuCannotServe { .. }
+            | RestoreError::ZoneNotAllowed { .. }
+            | RestoreError::ProvisionMixed { .. }
+            | RestoreError::TooMany { .. } => ErrorKind::Restore,
         }
     }
 }
@@ -162,9 +169,9 @@ impl MeterError {
             | MeterError::EmptyPeriod { .. }
             | MeterError::InvoiceUnit { .. } => ErrorKind::InvalidInput,
             MeterError::UnknownApp(_) => ErrorKind::UnknownId,
-            MeterError::Overflow { .. } | MeterError::IdOutOfRange { .. } => {
-                ErrorKind::LimitExceeded
-            }
+            MeterError::Overflow { .. }
+            | MeterError::IdOutOfRange { .. }
+            | MeterError::TooManyPriceTables => ErrorKind::LimitExceeded,
         }
     }
 }

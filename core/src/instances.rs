@@ -91,8 +91,7 @@ impl<'a> IntoIterator for &'a Parts {
     }
 }
 
-/// Most instances the table holds: positions are `u32`.
-pub(crate) const MAX_INSTANCES: usize = u32::MAX as usize;
+pub(crate) use crate::limits::MAX_INSTANCES;
 
 /// The table is full ([`MAX_INSTANCES`]); nothing was inserted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

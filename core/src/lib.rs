@@ -139,6 +139,7 @@ mod hash;
 mod ids;
 mod index;
 mod instances;
+pub mod limits;
 pub mod metering;
 pub mod migration;
 pub mod observe;
@@ -168,6 +169,10 @@ pub use ids::{
     ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
+pub use limits::{
+    Limit, MAX_APPS, MAX_BATCH, MAX_HOSTS, MAX_INSTANCES, MAX_PRICE_TABLES, MAX_SKUS, MAX_TIERS,
+    MAX_ZONES,
+};
 pub use migration::{Move, MoveInFlight, MoveReason};
 pub use observe::{AppDelivery, AuditBatch, AuditEvent, AuditRecord, Counters};
 pub use provision::{Availability, OfferingView, ProvisionFailure, SkuVerdict, Stock, Verdict};

@@ -1025,7 +1025,10 @@ impl Scheduler {
         let mut ids = Vec::new();
         for _ in 0..hosts {
             let slot = self.classes[class].next_slot();
-            if slot >= MAX_CLASS_SLOTS || self.next_planned >= !PLANNED_HOST_BIT {
+            if slot >= MAX_CLASS_SLOTS
+                || self.next_planned >= !PLANNED_HOST_BIT
+                || self.hosts.len() >= self.limits.hosts
+            {
                 break;
             }
             let id = HostId(PLANNED_HOST_BIT | self.next_planned);

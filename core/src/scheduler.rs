@@ -20,6 +20,7 @@ use crate::explain::{Explanation, PendingReason};
 use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
 use crate::index::{Bounds, ClassIndex, MAX_CLASS_SLOTS};
 use crate::instances::{InstanceTable, MAX_INSTANCES};
+use crate::limits::Limit;
 use crate::provision::OfferingState;
 use crate::resources::{Dimension, Resources, Scale, fraction};
 use crate::substitution::Rejection;
@@ -46,7 +47,9 @@ pub struct Config {
     pub classes_per_zone: u32,
     /// Hosts per class examined for preemption (default 8; at least 1).
     pub preemption_candidates: u32,
-    /// Most instances one call may create (default 1,000,000).
+    /// Most instances one call may create (default 1,000,000; at most
+    /// `MAX_BATCH`, 16,777,216, to which `Scheduler::new` lowers a larger
+    /// value).
     pub max_batch: u32,
     /// Index nodes (each a group of 16 subtrees or hosts) a candidate
     /// search may open per level of a class's index before it stops early
@@ -342,6 +345,8 @@ pub struct Scheduler {
     pub(crate) note_memo: Option<crate::substitution::NoteMemo>,
     /// The audit log and counters (not in snapshots).
     pub(crate) observe: crate::observe::Observer,
+    /// The limits enforced (the constants of [`limits`](crate::limits)).
+    pub(crate) limits: crate::limits::Limits,
 }
 
 impl Default for Scheduler {
@@ -367,7 +372,7 @@ impl Scheduler {
             candidates_per_class: config.candidates_per_class.max(1),
             classes_per_zone: config.classes_per_zone,
             preemption_candidates: config.preemption_candidates.max(1),
-            max_batch: config.max_batch,
+            max_batch: config.max_batch.min(crate::limits::MAX_BATCH),
             search_budget: config.search_budget,
             backoff_initial_ms: config.backoff_initial_ms,
             backoff_max_ms: config.backoff_max_ms.max(config.backoff_initial_ms),
@@ -397,6 +402,7 @@ impl Scheduler {
             stops_at: Timestamp::ZERO,
             note_memo: None,
             observe: Default::default(),
+            limits: crate::limits::Limits::default(),
         }
     }
 
@@ -455,6 +461,7 @@ impl Scheduler {
         if self.skus.contains_key(&spec.id) {
             return Err(Error::DuplicateSku(spec.id));
         }
+        self.limits.room(Limit::Skus, self.skus.len())?;
         let id = spec.id.clone();
         let spec = spec.validated().map_err(|source| Error::InvalidSku {
             sku: id.clone(),
@@ -482,6 +489,7 @@ impl Scheduler {
         if self.zones.contains_key(&zone) {
             return Err(Error::DuplicateZone(zone));
         }
+        self.limits.room(Limit::Zones, self.zones.len())?;
         self.zones.insert(zone, state);
         self.now = now;
         Ok(())
@@ -563,6 +571,7 @@ impl Scheduler {
         if self.hosts.contains_key(&spec.id) {
             return Err(Error::DuplicateHost(spec.id));
         }
+        self.limits.room(Limit::Hosts, self.hosts.len())?;
         let sku = self
             .skus
             .get_index_of(&spec.sku)
@@ -701,6 +710,7 @@ impl Scheduler {
         if self.apps.contains_key(&spec.id) {
             return Err(Error::DuplicateApp(spec.id));
         }
+        self.limits.room(Limit::Apps, self.apps.len())?;
         spec.validate().map_err(|source| Error::InvalidApp {
             app: spec.id.clone(),
             source,

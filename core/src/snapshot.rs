@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
+use std::collections::BTreeMap;
+
 use crate::decision::ProvisionId;
 use crate::error::{Error, RestoreError};
 use crate::explain::PendingReason;
@@ -21,11 +23,13 @@ use crate::ids::PLANNED_HOST_BIT;
 use crate::ids::{HostId, InstanceId, SkuId, ZoneId};
 use crate::index::MAX_CLASS_SLOTS;
 use crate::instances::MAX_INSTANCES;
+use crate::limits::{Limit, MAX_BATCH};
 use crate::migration::MoveInFlight;
 use crate::provision::{OfferingState, Stock};
 use crate::query::{InstanceStatus, InstanceView};
 use crate::resources::Resources;
 use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
+use crate::substitution::{Rejection, serves_existing};
 use crate::time::Timestamp;
 
 /// The snapshot format this build writes and reads.
@@ -277,7 +281,23 @@ impl Scheduler {
                 "backoff_max_ms must not be below backoff_initial_ms",
             ));
         }
+        if config.max_batch > MAX_BATCH {
+            return Err(RestoreError::Config(
+                "max_batch is above MAX_BATCH (16,777,216)",
+            ));
+        }
         let mut s = Scheduler::new(config);
+        // Measured before anything is rebuilt.
+        for (limit, count) in [
+            (Limit::Skus, snapshot.skus.len()),
+            (Limit::Zones, snapshot.zones.len()),
+            (Limit::Apps, snapshot.apps.len()),
+            (Limit::Hosts, snapshot.hosts.len()),
+        ] {
+            if s.limits.fits(limit, count).is_err() {
+                return Err(RestoreError::TooMany { limit, count });
+            }
+        }
         for sku in snapshot.skus {
             s.add_sku(sku, Timestamp::ZERO)?;
         }
@@ -299,11 +319,35 @@ impl Scheduler {
             let sku = s
                 .skus
                 .get_index_of(&o.sku)
-                .ok_or(Error::UnknownSku(o.sku))?;
+                .ok_or_else(|| Error::UnknownSku(o.sku.clone()))?;
             let zone = s
                 .zones
                 .get_index_of(&o.zone)
-                .ok_or(Error::UnknownZone(o.zone))?;
+                .ok_or_else(|| Error::UnknownZone(o.zone.clone()))?;
+            let what = match (o.failures, o.backoff_until) {
+                (0, Some(_)) => "backoff_until is set but failures is 0",
+                (1.., None) => "failures is above 0 but backoff_until is not set",
+                _ => "",
+            };
+            if !what.is_empty() {
+                return Err(RestoreError::Offering {
+                    sku: o.sku,
+                    zone: o.zone,
+                    what,
+                });
+            }
+            let max_ms = s.config.backoff_max_ms;
+            if let Some(until) = o.backoff_until {
+                if until.0 > snapshot.now.0.saturating_add(max_ms) {
+                    return Err(RestoreError::BackoffTooLong {
+                        sku: o.sku,
+                        zone: o.zone,
+                        until,
+                        max_ms,
+                        now: snapshot.now,
+                    });
+                }
+            }
             s.offerings.insert(
                 (sku, zone),
                 OfferingState {
@@ -314,6 +358,8 @@ impl Scheduler {
                 },
             );
         }
+        // The offering of each provision request, by its first host.
+        let mut provisions: BTreeMap<ProvisionId, (usize, usize)> = BTreeMap::new();
         for h in snapshot.hosts {
             if s.hosts.contains_key(&h.id) {
                 return Err(Error::DuplicateHost(h.id).into());
@@ -346,6 +392,15 @@ impl Scheduler {
                 o.planned += 1;
                 match h.provision {
                     Some(p) if p.0 > 0 && p.0 < snapshot.next_provision => {
+                        let (psku, pzone) = *provisions.entry(p).or_insert((sku, zone));
+                        if (psku, pzone) != (sku, zone) {
+                            return Err(RestoreError::ProvisionMixed {
+                                host: h.id,
+                                provision: p,
+                                sku: s.skus[psku].id.clone(),
+                                zone: s.zone_id(pzone).clone(),
+                            });
+                        }
                         s.provision_of.insert(h.id, p);
                     }
                     _ => {
@@ -375,6 +430,15 @@ impl Scheduler {
                 });
             }
         }
+        for (&(sku, zone), o) in &s.offerings {
+            if o.planned > 0 && o.backoff_until.is_some_and(|t| t > snapshot.now) {
+                return Err(RestoreError::Offering {
+                    sku: s.skus[sku].id.clone(),
+                    zone: s.zone_id(zone).clone(),
+                    what: "it has planned hosts while it backs off",
+                });
+            }
+        }
         s.next_instance = snapshot.next_instance;
         if snapshot.next_instance == 0
             || snapshot.next_planned == 0
@@ -394,6 +458,8 @@ impl Scheduler {
         }
         // The count is known: no growth slack.
         s.instances.reserve(snapshot.instances.len());
+        // Each app's SKU verdicts, computed on its first placed instance.
+        let mut verdicts: Vec<Option<Vec<Result<u32, Rejection>>>> = vec![None; s.apps.len()];
         for rec in snapshot.instances {
             if rec.id.0 >= snapshot.next_instance || rec.id.0 == 0 {
                 return Err(RestoreError::InstanceId {
@@ -449,6 +515,7 @@ impl Scheduler {
                         });
                     }
                     s.check_placement(rec.id, app, host, &parts)?;
+                    s.check_eligible(rec.id, app, host, &mut verdicts)?;
                     let added = s.add_instance(
                         rec.id,
                         app,
@@ -534,6 +601,44 @@ impl Scheduler {
                 what,
             }),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the app may be on the host at all: a zone among its
+    /// `spread.zones`, and a SKU that no unchanging rule rejects (as
+    /// placement judges classes: the price, memory-ratio and oversize
+    /// band may reject a SKU later, when a cheaper one is added, and
+    /// existing hosts keep serving apps that request no SKU).
+    fn check_eligible(
+        &self,
+        id: InstanceId,
+        app: usize,
+        host: HostId,
+        verdicts: &mut [Option<Vec<Result<u32, Rejection>>>],
+    ) -> Result<(), RestoreError> {
+        let h = self.hosts.get(&host).ok_or(Error::UnknownHost(host))?;
+        let a = &self.apps[app];
+        if !a.zones.is_empty() && !a.zones.contains(&h.zone()) {
+            return Err(RestoreError::ZoneNotAllowed {
+                instance: id,
+                host,
+                zone: self.zone_id(h.zone()).clone(),
+            });
+        }
+        let Some(slot) = verdicts.get_mut(app) else {
+            return Ok(());
+        };
+        let v = slot.get_or_insert_with(|| self.verdicts(app));
+        match v.get(h.sku()) {
+            Some(verdict @ Err(r)) if !serves_existing(verdict, a.spec.sku.is_some()) => {
+                Err(RestoreError::SkuCannotServe {
+                    instance: id,
+                    host,
+                    sku: self.skus[h.sku()].id.clone(),
+                    rejection: r.clone(),
+                })
+            }
+            _ => Ok(()),
         }
     }
 

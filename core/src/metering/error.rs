@@ -109,6 +109,13 @@ pub enum MeterError {
         #[source]
         source: PriceError,
     },
+    /// The meter already holds [`MAX_PRICE_TABLES`](crate::MAX_PRICE_TABLES)
+    /// price tables.
+    #[error(
+        "the meter already holds {} price tables, the most it can hold",
+        crate::MAX_PRICE_TABLES
+    )]
+    TooManyPriceTables,
     /// A price table's version is not newer than every table added before.
     #[error("price table version {version} is not newer than version {latest}")]
     StaleVersion {

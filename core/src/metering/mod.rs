@@ -1204,6 +1204,9 @@ impl Meter {
                 closed_until: self.open_start,
             });
         }
+        if self.prices.tables().len() >= crate::MAX_PRICE_TABLES {
+            return Err(MeterError::TooManyPriceTables);
+        }
         self.prices.push(table)
     }
 
