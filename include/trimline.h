@@ -1296,9 +1296,13 @@ tl_status tl_meter_free(struct tl_meter *meter);
  * idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
  * accelerator_nanos_per_second and, optional,
  * idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second,
- * rates_per and billing_increment_seconds). With `"rates_per": "hour"`
+ * rates_per, billing_increment_seconds and plans). With `"rates_per": "hour"`
  * (or `"minute"`) the rates are read per vCPU-hour, GiB-hour and
- * accelerator-hour, exactly as a price book publishes them.
+ * accelerator-hour, exactly as a price book publishes them. `plans` lists
+ * per-tenant discounts, `{"tenant", "app" (optional),
+ * "discount_basis_points"}`: a line is priced by the plan naming its
+ * tenant and app, else the one naming its tenant alone, else at list
+ * prices; a discounted rate that is not a whole nano-unit is refused.
  */
 TL_MUST_USE
 tl_status tl_meter_add_price_table_json(struct tl_meter *meter,
