@@ -68,6 +68,7 @@ from trimline.specs import (
     SpreadPolicy,
     SubSecond,
     SubstitutionPolicy,
+    TenantPlan,
     WhenUnsatisfiable,
     ZoneState,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "SubSecond",
     "SubstitutionNote",
     "SubstitutionPolicy",
+    "TenantPlan",
     "TimeWentBackwards",
     "TrimlineError",
     "UnknownId",

@@ -220,6 +220,19 @@ class MeterConfig:
     invoice: InvoiceRule = field(default_factory=InvoiceRule)
 
 
+@dataclass
+class TenantPlan:
+    """A tenant's discount, in basis points (1,500 for 15%), off every rate
+    of the ``PriceTable`` that lists it; with ``app``, for that app alone.
+    A line is priced by the plan naming its tenant and app, else the one
+    naming its tenant alone, else at list prices. Each discounted rate must
+    be a whole number of nano-units (the table is refused otherwise)."""
+
+    tenant: str
+    discount_basis_points: int
+    app: str | None = None
+
+
 @dataclass(kw_only=True)
 class PriceTable:
     """A versioned price table; rates are ``int`` nano-units per
@@ -241,6 +254,7 @@ class PriceTable:
     sub_second: SubSecond | str = SubSecond.ROUND_UP
     rates_per: RateUnit | str = RateUnit.SECOND
     billing_increment_seconds: int = 1
+    plans: list[TenantPlan] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.idle_cpu_nanos_per_vcpu_second is None:
@@ -268,6 +282,7 @@ __all__ = [
     "SpreadPolicy",
     "SubSecond",
     "SubstitutionPolicy",
+    "TenantPlan",
     "WhenUnsatisfiable",
     "ZoneState",
 ]
