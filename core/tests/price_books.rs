@@ -535,3 +535,83 @@ fn tenant_plans_are_validated() {
         Some(40_480_000)
     );
 }
+
+/// An idle-accelerator rate: a GPU at $2.48 per accelerator-hour, idle at
+/// a tenth of that. Without the idle rate, idle accelerators pay the full
+/// rate on the accelerator line and no idle line appears.
+#[test]
+fn idle_accelerators_at_their_own_rate() {
+    let gpu_bill = |idle_rate: Option<i128>| {
+        let mut table = PriceTable::new(1, Timestamp(0), 0, 0, 2_480_000_000);
+        table.rates_per = RateUnit::Hour;
+        table.idle_accelerator_nanos_per_second = idle_rate;
+        let mut bill = Bill::new(table);
+        let resources = Resources::new(1_000, 1_024, 0, 2).unwrap();
+        bill.send(
+            1,
+            0,
+            EventKind::Started {
+                resources,
+                delivered: None,
+            },
+        );
+        bill.send(1, HOUR, EventKind::Idle);
+        bill.send(1, 3 * HOUR / 2, EventKind::Stopped);
+        let inv = bill.close(2 * HOUR);
+        let acc: Vec<_> = lines(&inv)
+            .into_iter()
+            .filter(|l| matches!(l.0, Component::Accelerators | Component::IdleAccelerators))
+            .collect();
+        (acc, inv.total_nanos)
+    };
+    let h = RateUnit::Hour;
+    // Active: 2 GPUs × 1 h = 7,200,000 accelerator-ms, 2 h × 2,480,000,000
+    // = 4,960,000,000. Idle: 2 GPUs × 0.5 h = 3,600,000 accelerator-ms,
+    // 1 h × 248,000,000 = 248,000,000. Total 5,208,000,000.
+    assert_eq!(
+        gpu_bill(Some(248_000_000)),
+        (
+            vec![
+                (
+                    Component::Accelerators,
+                    7_200_000,
+                    2_480_000_000,
+                    h,
+                    4_960_000_000
+                ),
+                (
+                    Component::IdleAccelerators,
+                    3_600_000,
+                    248_000_000,
+                    h,
+                    248_000_000
+                ),
+            ],
+            5_208_000_000
+        )
+    );
+    // No idle rate: 3 GPU-hours at the full rate, one line.
+    assert_eq!(
+        gpu_bill(None),
+        (
+            vec![(
+                Component::Accelerators,
+                10_800_000,
+                2_480_000_000,
+                h,
+                7_440_000_000
+            )],
+            7_440_000_000
+        )
+    );
+    let mut table = PriceTable::new(1, Timestamp(0), 0, 0, 10);
+    table.idle_accelerator_nanos_per_second = Some(11);
+    assert_eq!(
+        table.validate(),
+        Err(PriceError::IdleAboveActive {
+            rate: "idle_accelerator_nanos_per_second",
+            idle: 11,
+            active: 10
+        })
+    );
+}

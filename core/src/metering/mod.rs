@@ -104,8 +104,10 @@
 //! closed period is never repriced. A change inside a period splits the usage at the change.
 //! Idle instances pay the idle CPU rate; memory is not discounted unless the
 //! table sets an idle memory rate (without one, idle memory is billed on the
-//! memory line, and no idle memory line appears); accelerators are never
-//! discounted.
+//! memory line, and no idle memory line appears); accelerators are not
+//! discounted unless the table sets an idle accelerator rate
+//! ([`PriceTable::idle_accelerator_nanos_per_second`]; without one, idle
+//! accelerators are billed on the accelerator line).
 //!
 //! A table's rates are quoted per second, minute or hour
 //! ([`PriceTable::rates_per`]), as the price book publishes them, and kept
@@ -1807,10 +1809,16 @@ impl Meter {
         };
         let table = self.prices.table(t);
         let fold_idle_memory = table.idle_memory_nanos_per_gib_second.is_none();
+        let fold_idle_accelerators = table.idle_accelerator_nanos_per_second.is_none();
         let seconds = i128::from(table.rates_per.seconds());
         for component in Component::ALL {
             let quantity = match component {
                 Component::IdleMemory if fold_idle_memory => continue,
+                Component::IdleAccelerators if fold_idle_accelerators => continue,
+                Component::Accelerators if fold_idle_accelerators => usage
+                    .accelerator_ms
+                    .checked_add(usage.idle_accelerator_ms)
+                    .ok_or(overflow.clone())?,
                 Component::Memory if fold_idle_memory => usage
                     .memory_mib_ms
                     .checked_add(usage.idle_memory_mib_ms)

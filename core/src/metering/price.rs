@@ -99,8 +99,15 @@ pub struct PriceTable {
     /// memory is not discounted and costs the memory rate.
     #[serde(default)]
     pub idle_memory_nanos_per_gib_second: Option<i128>,
-    /// Accelerators, per accelerator-second, idle or not.
+    /// Accelerators, per accelerator-second (idle or not, without an idle
+    /// accelerator rate).
     pub accelerator_nanos_per_second: i128,
+    /// Accelerators of idle instances, per accelerator-second, at most the
+    /// accelerator rate (some platforms discount idle GPUs as they do idle
+    /// CPU). `None` (the default): idle accelerators are not discounted and
+    /// are billed on the accelerator line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_accelerator_nanos_per_second: Option<i128>,
     /// Minimum billable duration of a run, in seconds (0, the default, for
     /// none; 60 as on EC2 and Fargate).
     #[serde(default)]
@@ -231,6 +238,7 @@ impl PriceTable {
             memory_nanos_per_gib_second,
             idle_memory_nanos_per_gib_second: None,
             accelerator_nanos_per_second,
+            idle_accelerator_nanos_per_second: None,
             minimum_run_seconds: 0,
             sub_second: SubSecond::RoundUp,
             rates_per: RateUnit::Second,
@@ -266,6 +274,10 @@ impl PriceTable {
             (
                 "accelerator_nanos_per_second",
                 self.accelerator_nanos_per_second,
+            ),
+            (
+                "idle_accelerator_nanos_per_second",
+                self.idle_accelerator_nanos_per_second.unwrap_or(0),
             ),
         ];
         for (rate, value) in rates {
@@ -315,6 +327,15 @@ impl PriceTable {
                 });
             }
         }
+        if let Some(idle) = self.idle_accelerator_nanos_per_second {
+            if idle > self.accelerator_nanos_per_second {
+                return Err(PriceError::IdleAboveActive {
+                    rate: "idle_accelerator_nanos_per_second",
+                    idle,
+                    active: self.accelerator_nanos_per_second,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -330,6 +351,9 @@ impl PriceTable {
                 .idle_memory_nanos_per_gib_second
                 .unwrap_or(self.memory_nanos_per_gib_second),
             Component::Accelerators => self.accelerator_nanos_per_second,
+            Component::IdleAccelerators => self
+                .idle_accelerator_nanos_per_second
+                .unwrap_or(self.accelerator_nanos_per_second),
         }
     }
 
