@@ -82,3 +82,31 @@ def test_plans_are_validated_and_a_refused_table_changes_nothing() -> None:
     (invoice,) = m.close_period(2 * HOUR, 2 * HOUR).invoices
     assert [ln.rate_nanos for ln in invoice.lines] == [0, 0]
     assert invoice.total_nanos == 0
+
+
+def test_idle_accelerators_at_their_own_rate() -> None:
+    # A GPU at $2.48 per accelerator-hour, idle at a tenth: two GPUs active
+    # for 1 h (4,960,000,000) and idle for 0.5 h (248,000,000).
+    m = Meter()
+    m.add_price_table(
+        PriceTable(
+            version=1,
+            effective=0,
+            rates_per=RateUnit.HOUR,
+            cpu_nanos_per_vcpu_second=0,
+            memory_nanos_per_gib_second=0,
+            accelerator_nanos_per_second=2_480_000_000,
+            idle_accelerator_nanos_per_second=248_000_000,
+        )
+    )
+    shape = Resources(cpu_millis=1_000, memory_mib=1_024, accelerators=2)
+    events = [
+        Event(1, "acme", "train", 1, 0, "started", shape),
+        Event(2, "acme", "train", 1, HOUR, "idle"),
+        Event(3, "acme", "train", 1, 3 * HOUR // 2, "stopped"),
+    ]
+    assert m.ingest_batch(events, 2 * HOUR).refused is None
+    (invoice,) = m.close_period(2 * HOUR, 2 * HOUR).invoices
+    gpu = [(ln.component, ln.quantity, ln.amount_nanos) for ln in invoice.lines if "accelerators" in ln.component]
+    assert gpu == [("accelerators", 7_200_000, 4_960_000_000), ("idle_accelerators", 3_600_000, 248_000_000)]
+    assert invoice.total_nanos == 5_208_000_000

@@ -239,7 +239,8 @@ class PriceTable:
     ``rates_per`` (a second by default, or a minute or an hour, as the price
     book publishes them) of one unit (vCPU, GiB, accelerator). Idle rates
     default to the active ones (``idle_memory_nanos_per_gib_second``
-    ``None``: idle memory is billed on the memory line). With ``round_up``,
+    ``None``: idle memory is billed on the memory line; likewise
+    ``idle_accelerator_nanos_per_second`` for idle accelerators). With ``round_up``,
     each run is rounded up to whole ``billing_increment_seconds`` (60 for
     per-minute billing)."""
 
@@ -250,6 +251,7 @@ class PriceTable:
     accelerator_nanos_per_second: int = 0
     idle_cpu_nanos_per_vcpu_second: int | None = None
     idle_memory_nanos_per_gib_second: int | None = None
+    idle_accelerator_nanos_per_second: int | None = None
     minimum_run_seconds: int = 0
     sub_second: SubSecond | str = SubSecond.ROUND_UP
     rates_per: RateUnit | str = RateUnit.SECOND
