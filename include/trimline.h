@@ -933,7 +933,7 @@ typedef struct tl_invoice_line {
   struct tl_str app;
   /**
    * The component's name: `cpu`, `idle_cpu`, `memory`, `idle_memory`
-   * or `accelerators` (a static string).
+   * `accelerators` or `idle_accelerators` (a static string).
    */
   struct tl_str component;
   /**
@@ -1338,10 +1338,15 @@ tl_status tl_meter_free(struct tl_meter *meter);
  * `PriceTable` (version, effective, cpu_nanos_per_vcpu_second,
  * idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
  * accelerator_nanos_per_second and, optional,
- * idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second,
- * rates_per and billing_increment_seconds). With `"rates_per": "hour"`
+ * idle_memory_nanos_per_gib_second, idle_accelerator_nanos_per_second,
+ * minimum_run_seconds, sub_second,
+ * rates_per, billing_increment_seconds and plans). With `"rates_per": "hour"`
  * (or `"minute"`) the rates are read per vCPU-hour, GiB-hour and
- * accelerator-hour, exactly as a price book publishes them.
+ * accelerator-hour, exactly as a price book publishes them. `plans` lists
+ * per-tenant discounts, `{"tenant", "app" (optional),
+ * "discount_basis_points"}`: a line is priced by the plan naming its
+ * tenant and app, else the one naming its tenant alone, else at list
+ * prices; a discounted rate that is not a whole nano-unit is refused.
  */
 TL_MUST_USE
 tl_status tl_meter_add_price_table_json(struct tl_meter *meter,

@@ -198,7 +198,10 @@ impl PriceError {
         match self {
             PriceError::NegativeRate { .. }
             | PriceError::IdleAboveActive { .. }
-            | PriceError::BillingIncrement { .. } => ErrorKind::InvalidInput,
+            | PriceError::BillingIncrement { .. }
+            | PriceError::DiscountAboveFull { .. }
+            | PriceError::InexactDiscount { .. }
+            | PriceError::DuplicatePlan { .. } => ErrorKind::InvalidInput,
         }
     }
 }

@@ -364,3 +364,254 @@ fn default_lateness_and_skew_accept_a_real_pipeline() {
     let r = m.close_period(Timestamp(HOUR), now).unwrap();
     assert_eq!(r.invoices[0].total_nanos, 315_999);
 }
+
+fn plan(tenant: &str, app: Option<&str>, discount_basis_points: u32) -> TenantPlan {
+    TenantPlan {
+        tenant: id(tenant),
+        app: app.map(id),
+        discount_basis_points,
+    }
+}
+
+/// Per-tenant plans: the plan naming the tenant and app wins over the
+/// tenant-wide one; a tenant without a plan pays list prices; a plan
+/// change is a new table version and splits the period at its effective
+/// time.
+#[test]
+fn tenant_plans_discount_exactly_and_change_mid_period() {
+    let mut v1 = PriceTable::new(1, Timestamp(0), 40_480_000, 4_445_000, 0);
+    v1.rates_per = RateUnit::Hour;
+    v1.plans = vec![
+        plan("acme", None, 1_500),
+        plan("acme", Some("batch"), 5_000),
+    ];
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    v2.effective = Timestamp(30 * MINUTE);
+    v2.plans = vec![plan("acme", None, 2_000)];
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(v1).unwrap();
+    m.add_price_table(v2).unwrap();
+    let now = Timestamp(100 * HOUR);
+    let mut next = 0;
+    for (instance, tenant, app) in [(1, "acme", "web"), (2, "acme", "batch"), (3, "zeta", "web")] {
+        for (at, kind) in [
+            (
+                0,
+                EventKind::Started {
+                    resources: Resources::cpu_mem(1_000, 1_024).unwrap(),
+                    delivered: None,
+                },
+            ),
+            (HOUR, EventKind::Stopped),
+        ] {
+            next += 1;
+            let e = Event {
+                id: EventId(next),
+                tenant: id(tenant),
+                app: id(app),
+                instance: InstanceId(instance),
+                at: Timestamp(at),
+                kind,
+            };
+            assert_eq!(m.ingest(&e, now).unwrap(), Ingested::Applied);
+        }
+    }
+    let r = m.close_period(Timestamp(2 * HOUR), now).unwrap();
+    let cpu = 1_800_000_000; // 1 vCPU for half an hour, millicore-ms
+    let mem = 1_843_200_000; // 1 GiB for half an hour, MiB-ms
+    let h = RateUnit::Hour;
+    let line = |inv: &Invoice| {
+        inv.lines
+            .iter()
+            .map(|l| {
+                (
+                    l.app.to_string(),
+                    l.price_version,
+                    l.component,
+                    l.quantity,
+                    l.rate_nanos,
+                    l.rate_per,
+                    l.amount_nanos,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (c, g) = (Component::Cpu, Component::Memory);
+    // acme/batch: 50% off under v1 (its own plan), 20% off under v2 (the
+    // tenant-wide plan, as v2 has no batch plan).
+    //   v1 CPU: 40,480,000 × 0.5 = 20,240,000 per vCPU-h, × 0.5 h = 10,120,000
+    //   v1 mem:  4,445,000 × 0.5 =  2,222,500 per GiB-h,  × 0.5 h =  1,111,250
+    //   v2 CPU: 40,480,000 × 0.8 = 32,384,000,            × 0.5 h = 16,192,000
+    //   v2 mem:  4,445,000 × 0.8 =  3,556,000,            × 0.5 h =  1,778,000
+    // acme/web: 15% off under v1, 20% under v2.
+    //   v1 CPU: 34,408,000 × 0.5 h = 17,204,000; mem 3,778,250 × 0.5 h = 1,889,125
+    //   v2 as batch: 16,192,000 and 1,778,000
+    // Total: 66,264,375.
+    assert_eq!(r.invoices.len(), 2);
+    assert_eq!(
+        line(&r.invoices[0]),
+        vec![
+            ("batch".into(), 1, c, cpu, 20_240_000, h, 10_120_000),
+            ("batch".into(), 1, g, mem, 2_222_500, h, 1_111_250),
+            ("batch".into(), 2, c, cpu, 32_384_000, h, 16_192_000),
+            ("batch".into(), 2, g, mem, 3_556_000, h, 1_778_000),
+            ("web".into(), 1, c, cpu, 34_408_000, h, 17_204_000),
+            ("web".into(), 1, g, mem, 3_778_250, h, 1_889_125),
+            ("web".into(), 2, c, cpu, 32_384_000, h, 16_192_000),
+            ("web".into(), 2, g, mem, 3_556_000, h, 1_778_000),
+        ]
+    );
+    assert_eq!(r.invoices[0].total_nanos, 66_264_375);
+    // zeta has no plan: list prices, 2 × (20,240,000 + 2,222,500).
+    assert_eq!(r.invoices[1].tenant.to_string(), "zeta");
+    assert_eq!(
+        line(&r.invoices[1]),
+        vec![
+            ("web".into(), 1, c, cpu, 40_480_000, h, 20_240_000),
+            ("web".into(), 1, g, mem, 4_445_000, h, 2_222_500),
+            ("web".into(), 2, c, cpu, 40_480_000, h, 20_240_000),
+            ("web".into(), 2, g, mem, 4_445_000, h, 2_222_500),
+        ]
+    );
+    assert_eq!(r.invoices[1].total_nanos, 44_925_000);
+}
+
+/// A plan must keep every rate whole, be at most 100% and be the only one
+/// for its (tenant, app); a refused table leaves the meter as it was.
+#[test]
+fn tenant_plans_are_validated() {
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    let mut table = PriceTable::new(1, Timestamp(0), 40_480_000, 4_445_000, 0);
+    table.rates_per = RateUnit::Hour;
+    let refused = |plans: Vec<TenantPlan>, m: &mut Meter| {
+        let mut t = table.clone();
+        t.plans = plans;
+        match m.add_price_table(t) {
+            Err(MeterError::InvalidPrice { version: 1, source }) => source,
+            other => panic!("{other:?}"),
+        }
+    };
+    // 4,445,000 × 9,997 / 10,000 = 4,443,666.5
+    assert_eq!(
+        refused(vec![plan("acme", None, 3)], &mut m),
+        PriceError::InexactDiscount {
+            tenant: id("acme"),
+            rate: "memory_nanos_per_gib_second",
+            value: 4_445_000,
+            basis_points: 3,
+        }
+    );
+    assert_eq!(
+        refused(vec![plan("acme", None, 10_001)], &mut m),
+        PriceError::DiscountAboveFull {
+            tenant: id("acme"),
+            basis_points: 10_001,
+        }
+    );
+    assert_eq!(
+        refused(
+            vec![
+                plan("acme", Some("web"), 100),
+                plan("acme", Some("web"), 200)
+            ],
+            &mut m
+        ),
+        PriceError::DuplicatePlan {
+            tenant: id("acme"),
+            app: Some(id("web")),
+        }
+    );
+    assert!(m.price_tables().is_empty());
+    // A free plan (100% off) is exact.
+    table.plans = vec![plan("acme", None, 10_000), plan("acme", Some("web"), 100)];
+    m.add_price_table(table).unwrap();
+    let t = &m.price_tables()[0];
+    let (acme, web, api) = (id("acme"), id("web"), id("api"));
+    assert_eq!(t.rate_for(Component::Cpu, &acme, &api), Some(0));
+    assert_eq!(t.rate_for(Component::Cpu, &acme, &web), Some(40_075_200));
+    assert_eq!(
+        t.rate_for(Component::Cpu, &id("zeta"), &web),
+        Some(40_480_000)
+    );
+}
+
+/// An idle-accelerator rate: a GPU at $2.48 per accelerator-hour, idle at
+/// a tenth of that. Without the idle rate, idle accelerators pay the full
+/// rate on the accelerator line and no idle line appears.
+#[test]
+fn idle_accelerators_at_their_own_rate() {
+    let gpu_bill = |idle_rate: Option<i128>| {
+        let mut table = PriceTable::new(1, Timestamp(0), 0, 0, 2_480_000_000);
+        table.rates_per = RateUnit::Hour;
+        table.idle_accelerator_nanos_per_second = idle_rate;
+        let mut bill = Bill::new(table);
+        let resources = Resources::new(1_000, 1_024, 0, 2).unwrap();
+        bill.send(
+            1,
+            0,
+            EventKind::Started {
+                resources,
+                delivered: None,
+            },
+        );
+        bill.send(1, HOUR, EventKind::Idle);
+        bill.send(1, 3 * HOUR / 2, EventKind::Stopped);
+        let inv = bill.close(2 * HOUR);
+        let acc: Vec<_> = lines(&inv)
+            .into_iter()
+            .filter(|l| matches!(l.0, Component::Accelerators | Component::IdleAccelerators))
+            .collect();
+        (acc, inv.total_nanos)
+    };
+    let h = RateUnit::Hour;
+    // Active: 2 GPUs × 1 h = 7,200,000 accelerator-ms, 2 h × 2,480,000,000
+    // = 4,960,000,000. Idle: 2 GPUs × 0.5 h = 3,600,000 accelerator-ms,
+    // 1 h × 248,000,000 = 248,000,000. Total 5,208,000,000.
+    assert_eq!(
+        gpu_bill(Some(248_000_000)),
+        (
+            vec![
+                (
+                    Component::Accelerators,
+                    7_200_000,
+                    2_480_000_000,
+                    h,
+                    4_960_000_000
+                ),
+                (
+                    Component::IdleAccelerators,
+                    3_600_000,
+                    248_000_000,
+                    h,
+                    248_000_000
+                ),
+            ],
+            5_208_000_000
+        )
+    );
+    // No idle rate: 3 GPU-hours at the full rate, one line.
+    assert_eq!(
+        gpu_bill(None),
+        (
+            vec![(
+                Component::Accelerators,
+                10_800_000,
+                2_480_000_000,
+                h,
+                7_440_000_000
+            )],
+            7_440_000_000
+        )
+    );
+    let mut table = PriceTable::new(1, Timestamp(0), 0, 0, 10);
+    table.idle_accelerator_nanos_per_second = Some(11);
+    assert_eq!(
+        table.validate(),
+        Err(PriceError::IdleAboveActive {
+            rate: "idle_accelerator_nanos_per_second",
+            idle: 11,
+            active: 10
+        })
+    );
+}

@@ -62,7 +62,7 @@ pub struct tl_invoice_line {
     /// The app.
     pub app: tl_str,
     /// The component's name: `cpu`, `idle_cpu`, `memory`, `idle_memory`
-    /// or `accelerators` (a static string).
+    /// `accelerators` or `idle_accelerators` (a static string).
     pub component: tl_str,
     /// The price table version that prices it.
     pub price_version: u64,
@@ -191,10 +191,15 @@ pub extern "C" fn tl_meter_free(meter: *mut tl_meter) -> tl_status {
 /// `PriceTable` (version, effective, cpu_nanos_per_vcpu_second,
 /// idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
 /// accelerator_nanos_per_second and, optional,
-/// idle_memory_nanos_per_gib_second, minimum_run_seconds, sub_second,
-/// rates_per and billing_increment_seconds). With `"rates_per": "hour"`
+/// idle_memory_nanos_per_gib_second, idle_accelerator_nanos_per_second,
+/// minimum_run_seconds, sub_second,
+/// rates_per, billing_increment_seconds and plans). With `"rates_per": "hour"`
 /// (or `"minute"`) the rates are read per vCPU-hour, GiB-hour and
-/// accelerator-hour, exactly as a price book publishes them.
+/// accelerator-hour, exactly as a price book publishes them. `plans` lists
+/// per-tenant discounts, `{"tenant", "app" (optional),
+/// "discount_basis_points"}`: a line is priced by the plan naming its
+/// tenant and app, else the one naming its tenant alone, else at list
+/// prices; a discounted rate that is not a whole nano-unit is refused.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_meter_add_price_table_json(

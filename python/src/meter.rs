@@ -199,7 +199,8 @@ pub(crate) fn decision_events(
 pub(crate) struct InvoiceLine {
     /// The app.
     app: String,
-    /// `cpu`, `idle_cpu`, `memory`, `idle_memory` or `accelerators`.
+    /// `cpu`, `idle_cpu`, `memory`, `idle_memory`, `accelerators` or
+    /// `idle_accelerators`.
     component: String,
     /// The price table version.
     price_version: u64,

@@ -69,6 +69,7 @@ from trimline.specs import (
     SpreadPolicy,
     SubSecond,
     SubstitutionPolicy,
+    TenantPlan,
     WhenUnsatisfiable,
     ZoneState,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "SubSecond",
     "SubstitutionNote",
     "SubstitutionPolicy",
+    "TenantPlan",
     "TimeWentBackwards",
     "TrimlineError",
     "UnknownId",

@@ -220,13 +220,27 @@ class MeterConfig:
     invoice: InvoiceRule = field(default_factory=InvoiceRule)
 
 
+@dataclass
+class TenantPlan:
+    """A tenant's discount, in basis points (1,500 for 15%), off every rate
+    of the ``PriceTable`` that lists it; with ``app``, for that app alone.
+    A line is priced by the plan naming its tenant and app, else the one
+    naming its tenant alone, else at list prices. Each discounted rate must
+    be a whole number of nano-units (the table is refused otherwise)."""
+
+    tenant: str
+    discount_basis_points: int
+    app: str | None = None
+
+
 @dataclass(kw_only=True)
 class PriceTable:
     """A versioned price table; rates are ``int`` nano-units per
     ``rates_per`` (a second by default, or a minute or an hour, as the price
     book publishes them) of one unit (vCPU, GiB, accelerator). Idle rates
     default to the active ones (``idle_memory_nanos_per_gib_second``
-    ``None``: idle memory is billed on the memory line). With ``round_up``,
+    ``None``: idle memory is billed on the memory line; likewise
+    ``idle_accelerator_nanos_per_second`` for idle accelerators). With ``round_up``,
     each run is rounded up to whole ``billing_increment_seconds`` (60 for
     per-minute billing)."""
 
@@ -237,10 +251,12 @@ class PriceTable:
     accelerator_nanos_per_second: int = 0
     idle_cpu_nanos_per_vcpu_second: int | None = None
     idle_memory_nanos_per_gib_second: int | None = None
+    idle_accelerator_nanos_per_second: int | None = None
     minimum_run_seconds: int = 0
     sub_second: SubSecond | str = SubSecond.ROUND_UP
     rates_per: RateUnit | str = RateUnit.SECOND
     billing_increment_seconds: int = 1
+    plans: list[TenantPlan] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.idle_cpu_nanos_per_vcpu_second is None:
@@ -268,6 +284,7 @@ __all__ = [
     "SpreadPolicy",
     "SubSecond",
     "SubstitutionPolicy",
+    "TenantPlan",
     "WhenUnsatisfiable",
     "ZoneState",
 ]

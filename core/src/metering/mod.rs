@@ -104,14 +104,27 @@
 //! closed period is never repriced. A change inside a period splits the usage at the change.
 //! Idle instances pay the idle CPU rate; memory is not discounted unless the
 //! table sets an idle memory rate (without one, idle memory is billed on the
-//! memory line, and no idle memory line appears); accelerators are never
-//! discounted.
+//! memory line, and no idle memory line appears); accelerators are not
+//! discounted unless the table sets an idle accelerator rate
+//! ([`PriceTable::idle_accelerator_nanos_per_second`]; without one, idle
+//! accelerators are billed on the accelerator line).
 //!
 //! A table's rates are quoted per second, minute or hour
 //! ([`PriceTable::rates_per`]), as the price book publishes them, and kept
 //! exact at that unit: $0.04048 per vCPU-hour is 40,480,000 nano-units per
 //! vCPU-hour, not a per-second rate rounded to 11,244. Only the invoice
 //! total is rounded.
+//!
+//! A table may carry per-tenant plans ([`PriceTable::plans`],
+//! [`TenantPlan`]): a discount in basis points off every rate of the
+//! table, for a tenant or for one app of a tenant. Precedence is fixed:
+//! the plan naming the line's tenant and app, else the plan naming its
+//! tenant and no app, else list prices; two plans for the same (tenant,
+//! app) are refused. Every discounted rate must be a whole number of
+//! nano-units ([`PriceError::InexactDiscount`]), so money stays exact and
+//! the invoice line shows the rate actually applied. Plans are priced at
+//! invoice time and cost ingest nothing; a plan change is a new table
+//! version, so it splits a period exactly like any price change.
 //!
 //! ## Periods, usage records and adjustments
 //!
@@ -255,7 +268,7 @@ pub use error::{MeterError, MeterRestoreError};
 use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
-pub use price::{PriceError, PriceTable, RateUnit, SubSecond};
+pub use price::{PriceError, PriceTable, RateUnit, SubSecond, TenantPlan};
 pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
@@ -1721,7 +1734,7 @@ impl Meter {
             priced.sort_by_key(|(t, _)| *t);
             let tenant_lines = lines.entry(tenant.clone()).or_default();
             for (t, usage) in &priced {
-                self.push_lines(tenant_lines, app, *t, usage, None)?;
+                self.push_lines(tenant_lines, tenant, app, *t, usage, None)?;
             }
             let mut delivered: Vec<DeliveredUsage> = acc[i]
                 .delivered
@@ -1757,7 +1770,7 @@ impl Meter {
         }
         for ((tenant, corrects, app, t), usage) in adjusted {
             let tenant_lines = lines.entry(tenant.clone()).or_default();
-            self.push_lines(tenant_lines, app, t, &usage, Some(corrects))?;
+            self.push_lines(tenant_lines, tenant, app, t, &usage, Some(corrects))?;
         }
 
         let mut invoices = Vec::with_capacity(lines.len());
@@ -1781,12 +1794,14 @@ impl Meter {
         Ok((records, invoices))
     }
 
-    /// One line per non-zero component of `usage`, priced by table `t`.
+    /// One line per non-zero component of `usage`, priced by table `t`
+    /// under the tenant's plan for the app, if the table has one.
     /// Without an idle memory rate, idle memory is billed on the memory
     /// line: there is no idle memory line at the full rate.
     fn push_lines(
         &self,
         lines: &mut Vec<InvoiceLine>,
+        tenant: &TenantId,
         app: &AppId,
         t: TableIx,
         usage: &Usage,
@@ -1797,10 +1812,16 @@ impl Meter {
         };
         let table = self.prices.table(t);
         let fold_idle_memory = table.idle_memory_nanos_per_gib_second.is_none();
+        let fold_idle_accelerators = table.idle_accelerator_nanos_per_second.is_none();
         let seconds = i128::from(table.rates_per.seconds());
         for component in Component::ALL {
             let quantity = match component {
                 Component::IdleMemory if fold_idle_memory => continue,
+                Component::IdleAccelerators if fold_idle_accelerators => continue,
+                Component::Accelerators if fold_idle_accelerators => usage
+                    .accelerator_ms
+                    .checked_add(usage.idle_accelerator_ms)
+                    .ok_or(overflow.clone())?,
                 Component::Memory if fold_idle_memory => usage
                     .memory_mib_ms
                     .checked_add(usage.idle_memory_mib_ms)
@@ -1810,7 +1831,10 @@ impl Meter {
             if quantity == 0 {
                 continue;
             }
-            let rate_nanos = table.rate(component);
+            // Validated when the table was added: every discount is exact.
+            let rate_nanos = table
+                .rate_for(component, tenant, app)
+                .ok_or(overflow.clone())?;
             // The factor holds 3,600, which every unit's seconds divide.
             let exact_subnanos = quantity
                 .checked_mul(rate_nanos)

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{AppId, TenantId};
 use crate::time::Timestamp;
 
 use super::error::MeterError;
@@ -98,8 +99,15 @@ pub struct PriceTable {
     /// memory is not discounted and costs the memory rate.
     #[serde(default)]
     pub idle_memory_nanos_per_gib_second: Option<i128>,
-    /// Accelerators, per accelerator-second, idle or not.
+    /// Accelerators, per accelerator-second (idle or not, without an idle
+    /// accelerator rate).
     pub accelerator_nanos_per_second: i128,
+    /// Accelerators of idle instances, per accelerator-second, at most the
+    /// accelerator rate (some platforms discount idle GPUs as they do idle
+    /// CPU). `None` (the default): idle accelerators are not discounted and
+    /// are billed on the accelerator line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_accelerator_nanos_per_second: Option<i128>,
     /// Minimum billable duration of a run, in seconds (0, the default, for
     /// none; 60 as on EC2 and Fargate).
     #[serde(default)]
@@ -116,7 +124,37 @@ pub struct PriceTable {
     /// least 1; with [`SubSecond::Exact`], exactly 1.
     #[serde(default = "one")]
     pub billing_increment_seconds: u64,
+    /// Per-tenant plans: discounts off every rate of this table for a
+    /// tenant, or for one app of a tenant. The plan that prices a line is
+    /// the one naming its tenant and app if there is one, else the one
+    /// naming its tenant and no app, else none (list prices). At most one
+    /// plan per (tenant, app). Plans are part of the table, so a plan
+    /// change is a new table version and takes effect at its effective
+    /// time, mid-period or not, like any price change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<TenantPlan>,
 }
+
+/// A tenant's discount off a [`PriceTable`]'s rates.
+///
+/// The discounted rate is `rate × (10,000 − discount_basis_points) /
+/// 10,000` and must be a whole number of nano-units for every rate of the
+/// table ([`PriceError::InexactDiscount`] otherwise), so money stays exact:
+/// 15% off $0.04048 per vCPU-hour (40,480,000 nano-units) is 34,408,000.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPlan {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Only this app of the tenant (`None`, the default: all its apps
+    /// that no plan of their own names).
+    #[serde(default)]
+    pub app: Option<AppId>,
+    /// The discount, in basis points (1,500 for 15%), at most 10,000.
+    pub discount_basis_points: u32,
+}
+
+const BASIS_POINTS: i128 = 10_000;
 
 /// What is wrong with a price table.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -150,6 +188,36 @@ pub enum PriceError {
         /// The rounding it was given with.
         sub_second: SubSecond,
     },
+    /// A plan's discount is above 100%.
+    #[error("plan for tenant {tenant}: discount_basis_points = {basis_points} is above 10,000")]
+    DiscountAboveFull {
+        /// The plan's tenant.
+        tenant: TenantId,
+        /// The discount.
+        basis_points: u32,
+    },
+    /// A plan's discount makes a rate a fraction of a nano-unit.
+    #[error(
+        "plan for tenant {tenant}: {basis_points} basis points off {rate} = {value} is not a whole number of nano-units"
+    )]
+    InexactDiscount {
+        /// The plan's tenant.
+        tenant: TenantId,
+        /// Which rate.
+        rate: &'static str,
+        /// Its list value.
+        value: i128,
+        /// The discount.
+        basis_points: u32,
+    },
+    /// Two plans name the same tenant and app.
+    #[error("two plans for tenant {tenant}, app {app:?}")]
+    DuplicatePlan {
+        /// The tenant.
+        tenant: TenantId,
+        /// The app (`None`: the tenant-wide plan).
+        app: Option<AppId>,
+    },
 }
 
 impl PriceTable {
@@ -170,10 +238,12 @@ impl PriceTable {
             memory_nanos_per_gib_second,
             idle_memory_nanos_per_gib_second: None,
             accelerator_nanos_per_second,
+            idle_accelerator_nanos_per_second: None,
             minimum_run_seconds: 0,
             sub_second: SubSecond::RoundUp,
             rates_per: RateUnit::Second,
             billing_increment_seconds: 1,
+            plans: Vec::new(),
         }
     }
 
@@ -205,10 +275,40 @@ impl PriceTable {
                 "accelerator_nanos_per_second",
                 self.accelerator_nanos_per_second,
             ),
+            (
+                "idle_accelerator_nanos_per_second",
+                self.idle_accelerator_nanos_per_second.unwrap_or(0),
+            ),
         ];
         for (rate, value) in rates {
             if value < 0 {
                 return Err(PriceError::NegativeRate { rate, value });
+            }
+        }
+        let mut named = std::collections::BTreeSet::new();
+        for plan in &self.plans {
+            let basis_points = plan.discount_basis_points;
+            if i128::from(basis_points) > BASIS_POINTS {
+                return Err(PriceError::DiscountAboveFull {
+                    tenant: plan.tenant.clone(),
+                    basis_points,
+                });
+            }
+            for (rate, value) in rates {
+                if discounted(value, basis_points).is_none() {
+                    return Err(PriceError::InexactDiscount {
+                        tenant: plan.tenant.clone(),
+                        rate,
+                        value,
+                        basis_points,
+                    });
+                }
+            }
+            if !named.insert((&plan.tenant, &plan.app)) {
+                return Err(PriceError::DuplicatePlan {
+                    tenant: plan.tenant.clone(),
+                    app: plan.app.clone(),
+                });
             }
         }
         if self.idle_cpu_nanos_per_vcpu_second > self.cpu_nanos_per_vcpu_second {
@@ -227,6 +327,15 @@ impl PriceTable {
                 });
             }
         }
+        if let Some(idle) = self.idle_accelerator_nanos_per_second {
+            if idle > self.accelerator_nanos_per_second {
+                return Err(PriceError::IdleAboveActive {
+                    rate: "idle_accelerator_nanos_per_second",
+                    idle,
+                    active: self.accelerator_nanos_per_second,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -242,6 +351,38 @@ impl PriceTable {
                 .idle_memory_nanos_per_gib_second
                 .unwrap_or(self.memory_nanos_per_gib_second),
             Component::Accelerators => self.accelerator_nanos_per_second,
+            Component::IdleAccelerators => self
+                .idle_accelerator_nanos_per_second
+                .unwrap_or(self.accelerator_nanos_per_second),
+        }
+    }
+
+    /// The plan that prices `app` of `tenant`: the one naming both, else
+    /// the one naming the tenant and no app, else `None`.
+    pub fn plan_for(&self, tenant: &TenantId, app: &AppId) -> Option<&TenantPlan> {
+        let mut tenant_wide = None;
+        for plan in &self.plans {
+            if plan.tenant != *tenant {
+                continue;
+            }
+            match &plan.app {
+                Some(a) if a == app => return Some(plan),
+                Some(_) => {}
+                None => tenant_wide = Some(plan),
+            }
+        }
+        tenant_wide
+    }
+
+    /// The rate of `component` for `app` of `tenant`: [`rate`](Self::rate)
+    /// less the discount of its [`plan_for`](Self::plan_for), exact (the
+    /// table's validation checks every discounted rate is whole). `None`
+    /// only for an unvalidated table whose discount is not exact.
+    pub fn rate_for(&self, component: Component, tenant: &TenantId, app: &AppId) -> Option<i128> {
+        let rate = self.rate(component);
+        match self.plan_for(tenant, app) {
+            Some(plan) => discounted(rate, plan.discount_basis_points),
+            None => Some(rate),
         }
     }
 
@@ -278,6 +419,17 @@ impl PriceTable {
             .ok_or(overflow.clone())?;
         rounded.max(minimum).checked_sub(run_ms).ok_or(overflow)
     }
+}
+
+/// `rate × (10,000 − basis_points) / 10,000` if that is whole (and the
+/// discount at most 100%).
+fn discounted(rate: i128, basis_points: u32) -> Option<i128> {
+    let keep = BASIS_POINTS.checked_sub(i128::from(basis_points))?;
+    if keep < 0 {
+        return None;
+    }
+    let scaled = rate.checked_mul(keep)?;
+    (scaled % BASIS_POINTS == 0).then_some(scaled / BASIS_POINTS)
 }
 
 /// Index of a table in the book (tables are kept in version order).

@@ -67,18 +67,25 @@ pub enum Component {
     /// its own only when the table sets an idle memory rate; otherwise it
     /// is billed on the [`Memory`](Component::Memory) line.
     IdleMemory,
-    /// Accelerators, idle or not, in accelerator-milliseconds.
+    /// Accelerators of active instances (and of idle ones, without an idle
+    /// accelerator rate), in accelerator-milliseconds.
     Accelerators,
+    /// Accelerators of idle instances, in accelerator-milliseconds. Billed
+    /// on a line of its own only when the table sets an idle accelerator
+    /// rate; otherwise on the [`Accelerators`](Component::Accelerators)
+    /// line.
+    IdleAccelerators,
 }
 
 impl Component {
     /// Every component, in line order.
-    pub const ALL: [Component; 5] = [
+    pub const ALL: [Component; 6] = [
         Component::Cpu,
         Component::IdleCpu,
         Component::Memory,
         Component::IdleMemory,
         Component::Accelerators,
+        Component::IdleAccelerators,
     ];
 
     /// The unit of its quantity.
@@ -86,7 +93,7 @@ impl Component {
         match self {
             Component::Cpu | Component::IdleCpu => "millicore-ms",
             Component::Memory | Component::IdleMemory => "MiB-ms",
-            Component::Accelerators => "accelerator-ms",
+            Component::Accelerators | Component::IdleAccelerators => "accelerator-ms",
         }
     }
 
@@ -102,7 +109,7 @@ impl Component {
         match self {
             Component::Cpu | Component::IdleCpu => 460_800,
             Component::Memory | Component::IdleMemory => 450_000,
-            Component::Accelerators => 460_800_000,
+            Component::Accelerators | Component::IdleAccelerators => 460_800_000,
         }
     }
 
@@ -114,6 +121,7 @@ impl Component {
             Component::Memory => "memory",
             Component::IdleMemory => "idle_memory",
             Component::Accelerators => "accelerators",
+            Component::IdleAccelerators => "idle_accelerators",
         }
     }
 }
@@ -142,8 +150,15 @@ pub struct Usage {
     pub memory_mib_ms: i128,
     /// Idle memory, MiB-milliseconds.
     pub idle_memory_mib_ms: i128,
-    /// Accelerators, accelerator-milliseconds.
+    /// Accelerators of active instances, accelerator-milliseconds.
     pub accelerator_ms: i128,
+    /// Accelerators of idle instances, accelerator-milliseconds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub idle_accelerator_ms: i128,
+}
+
+fn is_zero(v: &i128) -> bool {
+    *v == 0
 }
 
 fn add(a: i128, b: i128) -> Result<i128, MeterError> {
@@ -166,6 +181,7 @@ impl Usage {
             Component::Memory => self.memory_mib_ms,
             Component::IdleMemory => self.idle_memory_mib_ms,
             Component::Accelerators => self.accelerator_ms,
+            Component::IdleAccelerators => self.idle_accelerator_ms,
         }
     }
 
@@ -184,6 +200,7 @@ impl Usage {
             memory_mib_ms: add(self.memory_mib_ms, other.memory_mib_ms)?,
             idle_memory_mib_ms: add(self.idle_memory_mib_ms, other.idle_memory_mib_ms)?,
             accelerator_ms: add(self.accelerator_ms, other.accelerator_ms)?,
+            idle_accelerator_ms: add(self.idle_accelerator_ms, other.idle_accelerator_ms)?,
         })
     }
 
@@ -201,6 +218,7 @@ impl Usage {
             memory_mib_ms: neg(self.memory_mib_ms)?,
             idle_memory_mib_ms: neg(self.idle_memory_mib_ms)?,
             accelerator_ms: neg(self.accelerator_ms)?,
+            idle_accelerator_ms: neg(self.idle_accelerator_ms)?,
         })
     }
 
@@ -220,14 +238,16 @@ impl Usage {
         }
         let cpu = mul(shape.cpu_millis(), ms)?;
         let mem = mul(shape.memory_mib(), ms)?;
+        let acc = mul(shape.accelerators(), ms)?;
         if idle {
             self.idle_cpu_millicore_ms = add(self.idle_cpu_millicore_ms, cpu)?;
             self.idle_memory_mib_ms = add(self.idle_memory_mib_ms, mem)?;
+            self.idle_accelerator_ms = add(self.idle_accelerator_ms, acc)?;
         } else {
             self.cpu_millicore_ms = add(self.cpu_millicore_ms, cpu)?;
             self.memory_mib_ms = add(self.memory_mib_ms, mem)?;
+            self.accelerator_ms = add(self.accelerator_ms, acc)?;
         }
-        self.accelerator_ms = add(self.accelerator_ms, mul(shape.accelerators(), ms)?)?;
         Ok(())
     }
 }
