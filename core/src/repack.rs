@@ -268,9 +268,9 @@ struct Pool {
 }
 
 impl Scheduler {
-    /// Plan how few hosts could carry the instances running now; see the
-    /// [module documentation](crate::repack). A query: nothing changes.
-    pub fn plan_repack(&self, options: &RepackOptions) -> RepackPlan {
+    /// The ready hosts of up zones, grouped into pools of one SKU in one
+    /// zone, in (SKU, zone) order, each pool's hosts in host order.
+    fn ready_pools(&self) -> Vec<Pool> {
         let mut pools: Vec<Pool> = Vec::new();
         let mut pool_of: crate::hash::Map<(usize, usize), usize> = crate::hash::Map::default();
         for (id, h) in &self.hosts {
@@ -290,6 +290,15 @@ impl Scheduler {
             pools[p].hosts.push(*id);
         }
         pools.sort_by_key(|p| (p.sku, p.zone));
+        pools
+    }
+}
+
+impl Scheduler {
+    /// Plan how few hosts could carry the instances running now; see the
+    /// [module documentation](crate::repack). A query: nothing changes.
+    pub fn plan_repack(&self, options: &RepackOptions) -> RepackPlan {
+        let mut pools = self.ready_pools();
         let total: usize = pools
             .iter()
             .flat_map(|p| &p.hosts)
@@ -777,25 +786,7 @@ impl Scheduler {
     /// # }
     /// ```
     pub fn plan_consolidation(&self, options: &ConsolidationOptions) -> ConsolidationPlan {
-        let mut pools: Vec<Pool> = Vec::new();
-        let mut pool_of: crate::hash::Map<(usize, usize), usize> = crate::hash::Map::default();
-        for (id, h) in &self.hosts {
-            let zone_up = self.zones.get_index(h.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
-            if h.state != HostState::Ready || !zone_up {
-                continue;
-            }
-            let key = (h.sku(), h.zone());
-            let p = *pool_of.entry(key).or_insert_with(|| {
-                pools.push(Pool {
-                    sku: key.0,
-                    zone: key.1,
-                    hosts: Vec::new(),
-                });
-                pools.len() - 1
-            });
-            pools[p].hosts.push(*id);
-        }
-        pools.sort_by_key(|p| (p.sku, p.zone));
+        let mut pools = self.ready_pools();
         let moving: crate::hash::Set<InstanceId> = self
             .moves
             .iter()
