@@ -154,6 +154,7 @@ def main():
     vbp_md = collected("vbp.md")
     vbp_time = collected("vbp-time.txt")
     python_bench = collected("python-bench.md")
+    replication = collected("replication.txt")
     # The Python bench writes a page of its own: keep its table.
     python_table = "\n".join(
         l for l in python_bench.splitlines() if l.startswith("|")
@@ -243,6 +244,21 @@ Metering (`--bin meter_memory`):
 
 ```
 {meter_memory.strip()}
+```
+
+## Replicated control plane
+
+Three replicas in one process on loopback TCP, openraft with the JSON
+transport of `trimline-replicated`
+(`cargo bench -p trimline-replicated --bench replication`): proposal to
+applied `Decisions`, per proposal, and committed commands per second, for
+one `place` per proposal (one client, then 16 at once), 100 `place`
+commands per proposal, and one `place_batch(100)` per proposal; then the
+state snapshot of a 100,000-host region (take, serialize, peak memory
+allocated meanwhile, decode and restore).
+
+```
+{replication.strip() or "(not measured)"}
 ```
 
 ## Online fill

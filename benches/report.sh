@@ -61,6 +61,9 @@ rm -rf "$ROOT/target/wheels-release"
     "$ROOT"/target/wheels-release/trimline-*.whl
 "$PY" python/benches/bench.py --out "$OUT/python-bench.md"
 
+echo "== replication: three loopback replicas, and the snapshot of a 100,000-host region"
+cargo bench -q -p trimline-replicated --bench replication 2>&1 | tee "$OUT/replication.txt"
+
 echo "== report"
 "$PY" -m pip --quiet --disable-pip-version-check --no-input install "matplotlib>=3.7,<4"
 "$PY" benches/report.py "$OUT" benches/RESULTS.md benches/throughput.png

@@ -56,7 +56,7 @@ pub enum ReplicaError {
         /// The replica.
         replica: NodeId,
         /// The engine's error.
-        source: Fatal<NodeId>,
+        source: Box<Fatal<NodeId>>,
     },
     /// The engine refused to form the cluster.
     #[error("replica {replica}: initialize: {source}")]
@@ -159,7 +159,7 @@ impl Replica {
         .await
         .map_err(|source| ReplicaError::Start {
             replica: id,
-            source,
+            source: Box::new(source),
         })?;
         let server = tokio::spawn(serve(listener, raft.clone()));
         Ok(Replica {

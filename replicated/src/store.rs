@@ -29,6 +29,8 @@ use crate::{NodeId, TypeConfig};
 #[error("a replica's storage lock was poisoned by a panic")]
 pub struct Poisoned;
 
+// The error type is the engine's storage traits' own.
+#[allow(clippy::result_large_err)]
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, StorageError<NodeId>> {
     m.lock()
         .map_err(|_| StorageIOError::read(AnyError::new(&Poisoned)).into())

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use trimline::{Error, HostId, HostSpec};
-use trimline_replicated::{
-    Client, Command, CoreError, Outcome, ProposeError, RefusalKind, Reply,
-};
+use trimline_replicated::{Client, Command, CoreError, Outcome, ProposeError, RefusalKind, Reply};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_leader_change_is_not_applied_twice() {
@@ -20,7 +18,13 @@ async fn a_retry_after_a_leader_change_is_not_applied_twice() {
     let all: Vec<_> = replicas.iter().collect();
     let first = leader(&all).await;
     let mut client = Client::new(7, Duration::from_secs(30));
-    all_applied(client.propose(&all, at(1), region(10)).await.unwrap().outcomes());
+    all_applied(
+        client
+            .propose(&all, at(1), region(10))
+            .await
+            .unwrap()
+            .outcomes(),
+    );
 
     // Applied once: the reply carries one placement.
     let place = client.request(at(2), vec![Command::Place { app: app_id() }]);
@@ -42,7 +46,10 @@ async fn a_retry_after_a_leader_change_is_not_applied_twice() {
     // The leader stops before the client hears back; the client retries
     // the same request on the new leader: the same answer, applied once.
     replicas[first].stop().await;
-    let live: Vec<_> = replicas.iter().filter(|r| r.id() != replicas[first].id()).collect();
+    let live: Vec<_> = replicas
+        .iter()
+        .filter(|r| r.id() != replicas[first].id())
+        .collect();
     let repeated = client.submit(&live, &place).await.unwrap();
     assert_eq!(repeated, Reply::Repeated(outcomes.clone()));
     let new_leader = live[leader(&live).await];
