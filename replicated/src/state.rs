@@ -196,3 +196,119 @@ impl State {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use trimline::{AppSpec, Arch, BatchMode, HostId, HostSpec, Resources, SkuSpec, ZoneState};
+
+    use super::*;
+
+    fn proposal(request: u64, now: u64, commands: Vec<Command>) -> Proposal {
+        Proposal {
+            id: RequestId { client: 1, request },
+            now: Timestamp(now),
+            commands,
+        }
+    }
+
+    fn region() -> Vec<Command> {
+        let mut commands = vec![
+            Command::AddZone {
+                zone: "z".parse().unwrap(),
+                state: ZoneState::Up,
+            },
+            Command::AddSku {
+                spec: SkuSpec {
+                    id: "s".parse().unwrap(),
+                    family: "f".parse().unwrap(),
+                    generation: 1,
+                    arch: Arch::X86_64,
+                    cpu_vendor: "intel".parse().unwrap(),
+                    allocatable: Resources::cpu_mem(4_000, 8_192).unwrap(),
+                    perf_score: 100,
+                    numa_nodes: vec![Resources::cpu_mem(4_000, 8_192).unwrap()],
+                    features: Default::default(),
+                    accelerator_model: None,
+                    local_disk: None,
+                    price_nanos_per_second: 1,
+                },
+            },
+        ];
+        for id in 1..=4 {
+            commands.push(Command::AddHost {
+                spec: HostSpec {
+                    id: HostId(id),
+                    sku: "s".parse().unwrap(),
+                    zone: "z".parse().unwrap(),
+                },
+            });
+        }
+        commands.push(Command::AddApp {
+            spec: AppSpec::new(
+                "a".parse().unwrap(),
+                "t".parse().unwrap(),
+                Resources::cpu_mem(1_000, 1_024).unwrap(),
+            ),
+        });
+        commands
+    }
+
+    fn place(count: u32) -> Vec<Command> {
+        vec![Command::PlaceBatch {
+            app: "a".parse().unwrap(),
+            count,
+            mode: BatchMode::Partial,
+        }]
+    }
+
+    #[test]
+    fn a_restored_state_writes_the_same_snapshot_and_applies_alike() {
+        let mut a = State::new(Config::default(), MeterConfig::default()).unwrap();
+        a.apply(&proposal(1, 1, region()));
+        a.apply(&proposal(2, 2, place(5)));
+        let bytes = serde_json::to_vec(&a.snapshot()).unwrap();
+        let decoded: StateSnapshot = serde_json::from_slice(&bytes).unwrap();
+        let mut b = State::restore(decoded).unwrap();
+        assert!(
+            serde_json::to_vec(&b.snapshot()).unwrap() == bytes,
+            "the restored state writes another snapshot"
+        );
+        // The session survives: a retry is answered, not applied.
+        let retry = b.apply(&proposal(2, 2, place(5)));
+        assert!(matches!(retry, Reply::Repeated(ref o) if o.len() == 1));
+        assert_eq!(b.scheduler().instance_count(), 5);
+        // The next proposal decides alike on both.
+        let next = proposal(3, 3, place(20));
+        assert_eq!(a.apply(&next), b.apply(&next));
+        assert_eq!(a.snapshot(), b.snapshot());
+        // 16 fit on the four hosts; the other 9 wait.
+        assert_eq!(a.scheduler().instance_count(), 25);
+        assert_eq!(a.scheduler().pending().len(), 9);
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing_and_the_next_one_applies() {
+        let mut s = State::new(Config::default(), MeterConfig::default()).unwrap();
+        s.apply(&proposal(1, 5, region()));
+        let before = s.snapshot().scheduler;
+        // `now` went backwards: refused.
+        let reply = s.apply(&proposal(2, 4, place(1)));
+        let Outcome::Refused(r) = &reply.outcomes()[0] else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(r.kind, crate::command::RefusalKind::TimeWentBackwards);
+        assert!(matches!(
+            r.error,
+            Some(CoreError::Scheduler(
+                trimline::Error::TimeWentBackwards { .. }
+            ))
+        ));
+        assert_eq!(s.snapshot().scheduler, before);
+        assert_eq!(s.last_request(1), Some(2));
+        // The next request applies.
+        let reply = s.apply(&proposal(3, 6, place(1)));
+        assert_eq!(reply.outcomes()[0].decisions().unwrap().placements.len(), 1);
+    }
+}
