@@ -76,8 +76,12 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    connections.spawn(connection(stream, raft.clone()));
+                match accepted {
+                    Ok((stream, _)) => {
+                        connections.spawn(connection(stream, raft.clone()));
+                    }
+                    // Out of file descriptors, say: wait instead of spinning.
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -143,8 +143,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let mut log = lock(&self.inner)?;
         log.last_purged = Some(log_id);
-        let keep = log.entries.split_off(&(log_id.index + 1));
-        log.entries = keep;
+        match log_id.index.checked_add(1) {
+            Some(next) => {
+                let keep = log.entries.split_off(&next);
+                log.entries = keep;
+            }
+            None => log.entries.clear(),
+        }
         Ok(())
     }
 }
