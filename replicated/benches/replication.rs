@@ -159,12 +159,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(i).copied().unwrap_or_default()
 }
 
-fn report(name: &str, mut latencies: Vec<Duration>, commands: usize, wall: Duration) {
+fn report(
+    name: &str,
+    mut latencies: Vec<Duration>,
+    commands: usize,
+    placements: usize,
+    wall: Duration,
+) {
     latencies.sort();
     println!(
-        "{name:<34} {:>6} proposals  {:>9.0} commands/s  p50 {:>8.3} ms  p99 {:>8.3} ms",
+        "{name:<34} {:>6} proposals  {:>9.0} commands/s  {:>9.0} placements/s  p50 {:>8.3} ms  p99 {:>8.3} ms",
         latencies.len(),
         commands as f64 / wall.as_secs_f64(),
+        placements as f64 / wall.as_secs_f64(),
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
     );
@@ -219,7 +226,7 @@ async fn replication(rounds: usize) {
     let place = || vec![Command::Place { app: app() }];
     let start = Instant::now();
     let l = closed_loop(replicas.clone(), 1, clock.clone(), rounds, place).await;
-    report("place, 1 client", l, rounds, start.elapsed());
+    report("place, 1 client", l, rounds, rounds, start.elapsed());
 
     let clients = 16;
     let start = Instant::now();
@@ -238,7 +245,7 @@ async fn replication(rounds: usize) {
         l.extend(t.await.unwrap());
     }
     let n = l.len();
-    report("place, 16 clients", l, n, start.elapsed());
+    report("place, 16 clients", l, n, n, start.elapsed());
 
     let batches = (rounds / 10).max(1);
     let start = Instant::now();
@@ -249,6 +256,7 @@ async fn replication(rounds: usize) {
     report(
         "100 place commands per proposal",
         l,
+        batches * 100,
         batches * 100,
         start.elapsed(),
     );
@@ -265,6 +273,7 @@ async fn replication(rounds: usize) {
     report(
         "place_batch(100) per proposal",
         l,
+        batches,
         batches * 100,
         start.elapsed(),
     );

@@ -154,7 +154,7 @@ async fn main() {
         live[next].id(),
         live[next].term()
     );
-    for step in 10..20 {
+    for step in 10..30 {
         let reply = client
             .propose(&live, Timestamp(10 + step), scale_out(50))
             .await
@@ -169,8 +169,26 @@ async fn main() {
         "scale-out finished through replica {}: {total} placed, the leader's read says {count}",
         live[next].id()
     );
-    let purged = live[next].raft().metrics().borrow().purged;
-    println!("the leader's log is compacted up to {purged:?}");
+    // Snapshot now, and let the engine compact the log behind it (it keeps
+    // entries that a replication in flight still reads).
+    for _ in 0..20 {
+        live[next].raft().trigger().snapshot().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let purged = live[next].raft().metrics().borrow().purged.map(|l| l.index);
+        if purged > killed_at {
+            break;
+        }
+    }
+    let purged = live[next].raft().metrics().borrow().purged.map(|l| l.index);
+    println!(
+        "the leader compacted its log up to index {purged:?}: replica {} {}",
+        old.id(),
+        if purged > killed_at {
+            "must catch up from a snapshot"
+        } else {
+            "can catch up from the log"
+        }
+    );
 
     let listener = TcpListener::bind(old.addr()).await.unwrap();
     let restarted = Replica::start(old.id(), listener, storage, engine_config())
@@ -191,9 +209,14 @@ async fn main() {
     while restarted.applied_index() < target {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let snapshot = restarted.raft().metrics().borrow().snapshot;
+    let snapshot = restarted
+        .raft()
+        .metrics()
+        .borrow()
+        .snapshot
+        .map(|l| l.index);
     println!(
-        "replica {} caught up to log index {:?} (snapshot at {snapshot:?}, then the log)",
+        "replica {} caught up to log index {:?} (its snapshot: index {snapshot:?})",
         restarted.id(),
         restarted.applied_index()
     );
