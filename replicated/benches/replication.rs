@@ -125,6 +125,10 @@ fn engine_config() -> Arc<openraft::Config> {
             heartbeat_interval: 50,
             election_timeout_min: 300,
             election_timeout_max: 600,
+            // Snapshot chunks travel as JSON: small chunks, and time to
+            // send and restore the last one.
+            snapshot_max_chunk_size: 1 << 20,
+            install_snapshot_timeout: 5_000,
             ..Default::default()
         }
         .validate()

@@ -24,6 +24,10 @@ fn engine_config() -> Arc<openraft::Config> {
             heartbeat_interval: 100,
             election_timeout_min: 400,
             election_timeout_max: 800,
+            // Snapshot chunks travel as JSON: small chunks, and time to
+            // send and restore the last one.
+            snapshot_max_chunk_size: 1 << 20,
+            install_snapshot_timeout: 5_000,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(10),
             max_in_snapshot_log_to_keep: 2,
             ..Default::default()

@@ -216,23 +216,38 @@ impl StateMachineStore {
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        // Take the state under the lock, serialize it after: applying waits
+        // only for the copy, not for the JSON.
+        let (state, meta) = {
+            let mut m = lock(&self.inner)?;
+            m.built += 1;
+            let snapshot_id = match m.last_applied {
+                Some(l) => format!("{}-{}-{}", l.leader_id, l.index, m.built),
+                None => format!("--{}", m.built),
+            };
+            let meta = SnapshotMeta {
+                last_log_id: m.last_applied,
+                last_membership: m.membership.clone(),
+                snapshot_id,
+            };
+            (m.state.snapshot(), meta)
+        };
+        let data =
+            encode(&state).map_err(|e| StorageIOError::read_state_machine(AnyError::new(&e)))?;
+        drop(state);
         let mut m = lock(&self.inner)?;
-        let data = encode(&m.state.snapshot())
-            .map_err(|e| StorageIOError::read_state_machine(AnyError::new(&e)))?;
-        m.built += 1;
-        let snapshot_id = match m.last_applied {
-            Some(l) => format!("{}-{}-{}", l.leader_id, l.index, m.built),
-            None => format!("--{}", m.built),
-        };
-        let meta = SnapshotMeta {
-            last_log_id: m.last_applied,
-            last_membership: m.membership.clone(),
-            snapshot_id,
-        };
-        m.current = Some(Stored {
-            meta: meta.clone(),
-            data: data.clone(),
-        });
+        // A snapshot installed meanwhile may be newer: keep the newest.
+        let newer = m
+            .current
+            .as_ref()
+            .is_none_or(|c| c.meta.last_log_id <= meta.last_log_id);
+        if newer {
+            m.current = Some(Stored {
+                meta: meta.clone(),
+                data: data.clone(),
+            });
+        }
+        drop(m);
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),

@@ -22,6 +22,10 @@ pub(crate) fn engine_config() -> Arc<openraft::Config> {
             heartbeat_interval: 100,
             election_timeout_min: 500,
             election_timeout_max: 1_000,
+            // Snapshot chunks travel as JSON: small chunks, and time to
+            // send and restore the last one.
+            snapshot_max_chunk_size: 1 << 20,
+            install_snapshot_timeout: 10_000,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(20),
             max_in_snapshot_log_to_keep: 5,
             purge_batch_size: 1,
@@ -100,7 +104,22 @@ pub(crate) async fn converge(replicas: &[&Replica]) -> u64 {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("replicas did not converge");
+    let seen: Vec<_> = replicas
+        .iter()
+        .map(|r| {
+            let m = r.raft().metrics().borrow().clone();
+            (
+                r.id(),
+                m.state,
+                m.current_leader,
+                m.last_log_index,
+                m.last_applied,
+                m.snapshot,
+                m.purged,
+            )
+        })
+        .collect();
+    panic!("replicas did not converge: {seen:#?}");
 }
 
 pub(crate) fn app_id() -> trimline::AppId {
