@@ -168,8 +168,8 @@ pub struct AuditBatch {
 /// appending one copies a few words and frees nothing; other decisions,
 /// which are rare on the hot path, are kept boxed as their full event.
 /// The ring is stored in chunks of [`CHUNK`] slots allocated as it fills
-/// (growing never copies a record); once at its bound it overwrites its
-/// oldest slot.
+/// (growing copies no record beyond the first chunk's); once at its bound
+/// it overwrites its oldest slot.
 ///
 /// Cloning a log gives an empty log with the same bound, sequence number
 /// and dropped count: a copy of a scheduler (a dry run, a trial batch)
@@ -316,7 +316,10 @@ impl AuditLog {
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(slot),
             _ => {
-                let mut c = Vec::with_capacity(CHUNK.min(self.capacity - self.len));
+                // The first chunk starts small and doubles up to CHUNK
+                // (a small log reserves little); the next are whole.
+                let want = if self.chunks.is_empty() { 64 } else { CHUNK };
+                let mut c = Vec::with_capacity(want.min(self.capacity - self.len));
                 c.push(slot);
                 self.chunks.push(c);
             }
