@@ -1456,7 +1456,9 @@ tl_status tl_report_invoice_line(const struct tl_report *report,
  * empty. `*batch_out` receives `{format, dropped, records}` as JSON:
  * `dropped` counts the records lost at the log's bound since the
  * scheduler was created or restored, and each record carries its
- * sequence number, the `now` of its call and the decision.
+ * sequence number, the `now` of its call and the decision. A call in
+ * `TL_MODE_DRY_RUN` decides on a copy that does not carry the log's
+ * records, and appends nothing to it.
  */
 TL_MUST_USE
 tl_status tl_scheduler_drain_audit(struct tl_scheduler *scheduler,

@@ -1,17 +1,26 @@
 //! What observability costs placement: the placement stream of the
 //! `placement` bench (two placements per host, which fills a third of the
-//! region) with the audit log off, on, and on with a latency passed in
-//! per placement and the metrics rendered at the end, in one run; and the
-//! audit log's memory under a stream of 1,000,000 decisions, measured with
-//! a counting allocator before the timings and printed.
+//! region) with the audit log off (counters only), on, and on with a
+//! latency passed in per placement and the metrics rendered at the end,
+//! in one run; and the audit log's memory under a stream of 1,000,000
+//! decisions, measured with a counting allocator before the timings and
+//! printed.
+//!
+//! The check: the mean time of a stream with the log on, and with the log
+//! on plus latencies and a scrape, over its mean with the log off, taken
+//! from the very samples criterion measured, must be at most
+//! [`MAX_RATIO`] (1.10: observability costs at most 10% of placement
+//! throughput). The ratios are printed; the bench fails above the bound.
 //!
 //! `TRIMLINE_BENCH_HOSTS` sets the region's size (default 10,000).
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 use trimline::{Scheduler, Timestamp};
 use trimline_bench::{SplitMix, region};
 
@@ -70,6 +79,14 @@ enum Mode {
     OnWithMetrics,
 }
 
+/// Most a stream with observability on may take, over the same stream
+/// with the audit log off.
+const MAX_RATIO: f64 = 1.10;
+
+/// Per mode (off, on, on with metrics): time measured and streams run,
+/// over every sample criterion took.
+static MEASURED: Mutex<[(Duration, u64); 3]> = Mutex::new([(Duration::ZERO, 0); 3]);
+
 fn throughput(c: &mut Criterion) {
     let hosts = hosts();
     let (base, apps) = region(hosts, 60, 7);
@@ -77,21 +94,21 @@ fn throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("observe_place_stream_{hosts}_hosts"));
     group.sample_size(10);
     group.throughput(Throughput::Elements(stream.len() as u64));
-    for (name, mode) in [
-        ("audit_off", Mode::Off),
-        ("audit_on", Mode::On),
-        ("audit_on_latency_and_scrape", Mode::OnWithMetrics),
+    for (ix, name, mode) in [
+        (0, "audit_off", Mode::Off),
+        (1, "audit_on", Mode::On),
+        (2, "audit_on_latency_and_scrape", Mode::OnWithMetrics),
     ] {
         group.bench_function(name, |b| {
-            b.iter_batched(
-                || {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // The copy and its drop are outside the timed part.
                     let mut s = base.clone();
                     if let Mode::Off = mode {
                         s.set_audit_capacity(0);
                     }
-                    s
-                },
-                |mut s| {
+                    let start = Instant::now();
                     for &a in &stream {
                         let _ = s.place(&apps[a], Timestamp(1)).unwrap();
                         if let Mode::OnWithMetrics = mode {
@@ -101,13 +118,38 @@ fn throughput(c: &mut Criterion) {
                     if let Mode::OnWithMetrics = mode {
                         std::hint::black_box(s.metrics_text());
                     }
-                    s
-                },
-                BatchSize::LargeInput,
-            )
+                    total += start.elapsed();
+                    keep(s);
+                }
+                let mut m = MEASURED.lock().unwrap();
+                m[ix].0 += total;
+                m[ix].1 += iters;
+                total
+            })
         });
     }
     group.finish();
+    check_ratio();
+}
+
+/// Print the on/off ratios and fail above [`MAX_RATIO`].
+fn check_ratio() {
+    let m = *MEASURED.lock().unwrap();
+    let mean = |(t, n): (Duration, u64)| t.as_secs_f64() / n.max(1) as f64;
+    let off = mean(m[0]);
+    for (ix, name) in [(1, "audit on"), (2, "audit on, latencies and a scrape")] {
+        let ratio = mean(m[ix]) / off;
+        println!(
+            "observe: {name} / audit off = {ratio:.3} (mean of {} streams against {}; checked at most {MAX_RATIO})",
+            m[ix].1, m[0].1
+        );
+        assert!(
+            ratio <= MAX_RATIO,
+            "{name} costs {:.1}% of placement throughput, more than {:.0}%",
+            (ratio - 1.0) * 100.0,
+            (MAX_RATIO - 1.0) * 100.0
+        );
+    }
 }
 
 /// A million decisions (placements and removals in turn) through a small

@@ -18,8 +18,19 @@
 //!   [`Scheduler::drain_audit`] hands the records over; when to drain is
 //!   the embedder's call. The records' serde shape is versioned by
 //!   [`AUDIT_FORMAT`] and described by `core/schema/audit.schema.json`.
-//!   Records share the decisions' ids (reference-counted names), so a
-//!   placement's record costs a copy of a few words and no formatting.
+//!   The log keeps a placement compact (ids, zone and SKU indices, NUMA
+//!   nodes as a mask, the decision's shared substitution note) in a ring
+//!   of fixed-size slots that never moves a record and, at its bound,
+//!   overwrites the oldest; the full record is rendered when drained. So
+//!   logging a placement copies a few words, allocates nothing past the
+//!   ring's chunks and formats nothing.
+//! * **Copies.** A copy of the scheduler ([`Scheduler::dry_run`]'s, an
+//!   all-or-nothing [`Scheduler::place_batch`]'s trial, `Clone`) does not
+//!   copy the log's records: it starts with an empty log with the same
+//!   bound, whose sequence numbers go on from the original's. A dry run's
+//!   records are thrown away with its copy, so it never appends to the
+//!   real log; a trial that succeeds appends its records to the real log
+//!   as if they had been made there.
 //! * **Counters** ([`Counters`]), kept whether or not the log is on:
 //!   [`Counters::apply`] folds records into counters, so replaying a
 //!   drained log from the start rebuilds [`Scheduler::counters`] exactly.
@@ -36,7 +47,6 @@
 //! None of this is in snapshots: a restored scheduler starts with an empty
 //! log and zero counters.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -150,19 +160,79 @@ pub struct AuditBatch {
     pub records: Vec<AuditRecord>,
 }
 
-/// The bounded audit log (see the [module docs](self)).
-#[derive(Clone, Debug)]
+/// The bounded audit log (see the [module docs](self)): a ring of compact
+/// records, rendered into [`AuditRecord`]s when drained.
+///
+/// A placement is kept as ids and indices (instance, host, app, zone and
+/// SKU index, NUMA nodes as a mask, the shared substitution note), so
+/// appending one copies a few words and frees nothing; other decisions,
+/// which are rare on the hot path, are kept boxed as their full event.
+/// The ring is stored in chunks of [`CHUNK`] slots allocated as it fills
+/// (growing copies no record beyond the first chunk's); once at its bound
+/// it overwrites its oldest slot.
+///
+/// Cloning a log gives an empty log with the same bound, sequence number
+/// and dropped count: a copy of a scheduler (a dry run, a trial batch)
+/// does not copy the records, and its own records go where it puts them
+/// ([`AuditLog::append`]) or nowhere.
+#[derive(Debug)]
 pub(crate) struct AuditLog {
-    records: VecDeque<AuditRecord>,
+    /// The slots, [`CHUNK`] to a chunk; every chunk but the last is full.
+    /// In the order records were made, starting at `head`.
+    chunks: Vec<Vec<Slot>>,
+    /// Slots held.
+    len: usize,
+    /// The oldest record's slot (0 until the ring wraps; then `len` is
+    /// `capacity`).
+    head: usize,
     capacity: usize,
     next_seq: u64,
     dropped: u64,
 }
 
+/// Slots per chunk of the ring.
+const CHUNK: usize = 4096;
+
+/// One record as the log keeps it.
+#[derive(Debug)]
+struct Slot {
+    at: Timestamp,
+    entry: Entry,
+}
+
+#[derive(Debug)]
+enum Entry {
+    /// A placement (running or tentative), compact.
+    Placed(Placed),
+    /// Any other decision, as its event.
+    Other(Box<AuditEvent>),
+}
+
+/// A [`Placement`] as ids and indices.
+#[derive(Debug)]
+struct Placed {
+    instance: InstanceId,
+    host: HostId,
+    app: AppId,
+    /// Shared with the decision (a reference count, and only for a
+    /// substitution).
+    substitution: Option<std::sync::Arc<crate::substitution::SubstitutionNote>>,
+    /// Zone index (zones are never removed, so it stays valid).
+    zone: u32,
+    /// SKU index (SKUs are never removed).
+    sku: u32,
+    /// Bit `n` set: NUMA node `n` (nodes are below 16, listed ascending).
+    numa: u16,
+    /// On a planned host.
+    tentative: bool,
+}
+
 impl Default for AuditLog {
     fn default() -> Self {
         AuditLog {
-            records: VecDeque::new(),
+            chunks: Vec::new(),
+            len: 0,
+            head: 0,
             capacity: DEFAULT_AUDIT_CAPACITY,
             next_seq: 1,
             dropped: 0,
@@ -170,30 +240,125 @@ impl Default for AuditLog {
     }
 }
 
+impl Clone for AuditLog {
+    /// An empty log that goes on from this one (see [`AuditLog`]).
+    fn clone(&self) -> Self {
+        AuditLog {
+            chunks: Vec::new(),
+            len: 0,
+            head: 0,
+            capacity: self.capacity,
+            next_seq: self.next_seq,
+            dropped: self.dropped,
+        }
+    }
+}
+
+/// NUMA nodes as a mask, when they are below 16 and ascending (as
+/// placement lists them), so that the mask renders them back unchanged.
+fn numa_mask(nodes: &[u8]) -> Option<u16> {
+    let mut mask = 0u16;
+    for &n in nodes {
+        if n >= 16 || (mask >> n) != 0 {
+            return None;
+        }
+        mask |= 1 << n;
+    }
+    Some(mask)
+}
+
+fn numa_nodes(mask: u16) -> smallvec::SmallVec<[u8; 2]> {
+    (0..16u8).filter(|n| mask & (1 << n) != 0).collect()
+}
+
 impl AuditLog {
+    /// Whether records are kept (the bound is above 0).
+    #[inline]
+    fn on(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// Records held.
+    fn len(&self) -> usize {
+        self.len
+    }
+
     /// Append a record; with the log off (capacity 0), nothing happens.
-    fn push(&mut self, at: Timestamp, event: AuditEvent) {
+    /// At the bound the oldest slot is overwritten and counted as dropped.
+    #[inline]
+    fn push(&mut self, at: Timestamp, entry: Entry) {
         if self.capacity == 0 {
             return;
         }
-        let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
-        if self.records.len() >= self.capacity {
-            self.records.pop_front();
+        let slot = Slot { at, entry };
+        if self.len < self.capacity {
+            self.put(slot);
+        } else {
+            if let Some(old) = self
+                .chunks
+                .get_mut(self.head / CHUNK)
+                .and_then(|c| c.get_mut(self.head % CHUNK))
+            {
+                *old = slot;
+            }
+            self.head += 1;
+            if self.head >= self.len {
+                self.head = 0;
+            }
             self.dropped = self.dropped.saturating_add(1);
         }
-        self.records.push_back(AuditRecord { seq, at, event });
+    }
+
+    /// Add a slot at the end of a ring that has not wrapped.
+    #[inline]
+    fn put(&mut self, slot: Slot) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(slot),
+            _ => {
+                // The first chunk starts small and doubles up to CHUNK
+                // (a small log reserves little); the next are whole.
+                let want = if self.chunks.is_empty() { 64 } else { CHUNK };
+                let mut c = Vec::with_capacity(want.min(self.capacity - self.len));
+                c.push(slot);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Take every slot out, oldest first, leaving the ring empty.
+    fn take(&mut self) -> Vec<Slot> {
+        let mut slots: Vec<Slot> = Vec::with_capacity(self.len);
+        for c in std::mem::take(&mut self.chunks) {
+            slots.extend(c);
+        }
+        slots.rotate_left(self.head);
+        self.len = 0;
+        self.head = 0;
+        slots
     }
 
     fn set_capacity(&mut self, capacity: usize) {
+        let slots = self.take();
+        let over = slots.len().saturating_sub(capacity);
+        self.dropped = self.dropped.saturating_add(over as u64);
         self.capacity = capacity;
-        while self.records.len() > capacity {
-            self.records.pop_front();
-            self.dropped = self.dropped.saturating_add(1);
+        for slot in slots.into_iter().skip(over) {
+            self.put(slot);
         }
-        if capacity == 0 {
-            // Give the memory back: the log is off.
-            self.records = VecDeque::new();
+    }
+
+    /// Take the records of `other`, a clone of this log that went on from
+    /// it (a trial whose state is kept), as if they had been appended
+    /// here: what `other` dropped is dropped here too, and the sequence
+    /// numbers go on from `other`'s.
+    pub(crate) fn append(&mut self, other: &mut AuditLog) {
+        let lost = other.dropped.saturating_sub(self.dropped);
+        self.dropped = self.dropped.saturating_add(lost);
+        self.next_seq = self.next_seq.saturating_add(lost);
+        for slot in other.take() {
+            self.push(slot.at, slot.entry);
         }
     }
 }
@@ -339,16 +504,23 @@ impl Counters {
         }
     }
 
-    /// The hot path: one increment, and a lookup only for a substitution.
+    /// One placement (running or tentative): an increment, and a lookup
+    /// only for a substitution.
     fn placement(&mut self, p: &Placement, running: bool) {
         if running {
             self.placements = self.placements.saturating_add(1);
         } else {
             self.tentative_placements = self.tentative_placements.saturating_add(1);
         }
-        let Some(note) = &p.substitution else {
-            return;
-        };
+        if let Some(note) = &p.substitution {
+            self.substitution(note);
+        }
+    }
+
+    /// A placement on a substitute SKU. Kept out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn substitution(&mut self, note: &crate::substitution::SubstitutionNote) {
         if note.planned_host.is_some() {
             return;
         }
@@ -520,12 +692,66 @@ struct LatencyHistogram {
     sum_nanos: u128,
 }
 
+/// Preemptions (one record per rigid instance and host, with its
+/// victims) and other evictions, counted and logged.
+fn audit_evictions(obs: &mut Observer, at: Timestamp, logging: bool, evictions: &[Eviction]) {
+    let mut i = 0;
+    while i < evictions.len() {
+        let e = &evictions[i];
+        if let EvictionCause::Preempted { by } = e.cause {
+            let mut j = i + 1;
+            while j < evictions.len()
+                && evictions[j].host == e.host
+                && evictions[j].cause == e.cause
+            {
+                j += 1;
+            }
+            let event = AuditEvent::Preemption(Preemption {
+                by,
+                host: e.host,
+                victims: evictions[i..j].to_vec(),
+            });
+            obs.counters.apply_event(&event);
+            obs.log.push(at, Entry::Other(Box::new(event)));
+            i = j;
+        } else {
+            obs.counters.eviction(e);
+            if logging {
+                obs.log
+                    .push(at, Entry::Other(Box::new(AuditEvent::Eviction(e.clone()))));
+            }
+            i += 1;
+        }
+    }
+}
+
+/// Count and log the decisions of a kind that is rare on the hot path.
+#[inline]
+fn each<T: Clone>(
+    obs: &mut Observer,
+    at: Timestamp,
+    logging: bool,
+    items: &[T],
+    wrap: impl Fn(T) -> AuditEvent,
+) {
+    if items.is_empty() {
+        return;
+    }
+    for item in items {
+        let event = wrap(item.clone());
+        obs.counters.apply_event(&event);
+        if logging {
+            obs.log.push(at, Entry::Other(Box::new(event)));
+        }
+    }
+}
+
 impl Scheduler {
     /// Record one decision outside [`Decisions`] (a back-off).
     pub(crate) fn audit_event(&mut self, event: AuditEvent) {
         self.observe.counters.apply_event(&event);
         let at = self.now;
-        self.observe.log.push(at, event);
+        self.observe.log.push(at, Entry::Other(Box::new(event)));
     }
 
     /// Count a call's decisions and append them to the audit log. Called
@@ -533,48 +759,9 @@ impl Scheduler {
     pub(crate) fn audit_decisions(&mut self, out: &Decisions) {
         let at = self.now;
         let obs = &mut self.observe;
-        let logging = obs.log.capacity > 0;
-        let mut i = 0;
-        while i < out.evictions.len() {
-            let e = &out.evictions[i];
-            if let EvictionCause::Preempted { by } = e.cause {
-                let mut j = i + 1;
-                while j < out.evictions.len()
-                    && out.evictions[j].host == e.host
-                    && out.evictions[j].cause == e.cause
-                {
-                    j += 1;
-                }
-                let event = AuditEvent::Preemption(Preemption {
-                    by,
-                    host: e.host,
-                    victims: out.evictions[i..j].to_vec(),
-                });
-                obs.counters.apply_event(&event);
-                obs.log.push(at, event);
-                i = j;
-            } else {
-                obs.counters.eviction(e);
-                if logging {
-                    obs.log.push(at, AuditEvent::Eviction(e.clone()));
-                }
-                i += 1;
-            }
-        }
-        fn each<T: Clone>(
-            obs: &mut Observer,
-            at: Timestamp,
-            logging: bool,
-            items: &[T],
-            wrap: impl Fn(T) -> AuditEvent,
-        ) {
-            for item in items {
-                let event = wrap(item.clone());
-                obs.counters.apply_event(&event);
-                if logging {
-                    obs.log.push(at, event);
-                }
-            }
+        let logging = obs.log.on();
+        if !out.evictions.is_empty() {
+            audit_evictions(obs, at, logging, &out.evictions);
         }
         each(
             obs,
@@ -584,17 +771,41 @@ impl Scheduler {
             AuditEvent::Cancellation,
         );
         each(obs, at, logging, &out.removals, AuditEvent::Removal);
-        // Placements: count without building an event, clone only to log.
-        for p in &out.placements {
-            obs.counters.placement(p, true);
-            if logging {
-                obs.log.push(at, AuditEvent::Placement(p.clone()));
-            }
-        }
-        for p in &out.tentative {
-            obs.counters.placement(p, false);
-            if logging {
-                obs.log.push(at, AuditEvent::Tentative(p.clone()));
+        // Placements, the hot path: count them by list, and log ids and
+        // indices.
+        let c = &mut obs.counters;
+        c.placements = c.placements.saturating_add(out.placements.len() as u64);
+        c.tentative_placements = c
+            .tentative_placements
+            .saturating_add(out.tentative.len() as u64);
+        for (list, tentative) in [(&out.placements, false), (&out.tentative, true)] {
+            for p in list {
+                if let Some(note) = &p.substitution {
+                    obs.counters.substitution(note);
+                }
+                if logging {
+                    let entry = match (self.hosts.get(&p.host), numa_mask(&p.numa_nodes)) {
+                        // Placements name their host's zone and SKU.
+                        (Some(h), Some(numa)) => Entry::Placed(Placed {
+                            instance: p.instance,
+                            host: p.host,
+                            app: p.app.clone(),
+                            substitution: p.substitution.clone(),
+                            // Indices fit in u32: the limits bound the
+                            // zones and SKUs far below.
+                            zone: h.zone() as u32,
+                            sku: h.sku() as u32,
+                            numa,
+                            tentative,
+                        }),
+                        _ => Entry::Other(Box::new(if tentative {
+                            AuditEvent::Tentative(p.clone())
+                        } else {
+                            AuditEvent::Placement(p.clone())
+                        })),
+                    };
+                    obs.log.push(at, entry);
+                }
             }
         }
         each(obs, at, logging, &out.provisions, AuditEvent::Provision);
@@ -611,7 +822,49 @@ impl Scheduler {
         );
     }
 
+    /// Keep the state of `trial`, a copy of this scheduler that went on
+    /// from it (an all-or-nothing batch that succeeded), with this
+    /// scheduler's audit log followed by the copy's records.
+    pub(crate) fn adopt(&mut self, mut trial: Scheduler) {
+        let mut log = std::mem::take(&mut self.observe.log);
+        log.append(&mut trial.observe.log);
+        trial.observe.log = log;
+        *self = trial;
+    }
+
+    /// The full event of a kept record.
+    fn render(&self, entry: Entry) -> AuditEvent {
+        match entry {
+            Entry::Other(event) => *event,
+            Entry::Placed(p) => {
+                #[allow(clippy::expect_used)]
+                // Invariant: the index was read from a host's SKU, and
+                // SKUs are never removed.
+                let sku = self
+                    .skus
+                    .get_index(p.sku as usize)
+                    .map(|(id, _)| id.clone())
+                    .expect("SKU indices are valid: SKUs are never removed");
+                let placement = Placement {
+                    instance: p.instance,
+                    app: p.app,
+                    host: p.host,
+                    zone: self.zone_id(p.zone as usize).clone(),
+                    sku,
+                    numa_nodes: numa_nodes(p.numa),
+                    substitution: p.substitution,
+                };
+                if p.tentative {
+                    AuditEvent::Tentative(placement)
+                } else {
+                    AuditEvent::Placement(placement)
+                }
+            }
+        }
+    }
+
     /// Hand over the audit log's records, oldest first, leaving it empty.
+    /// The records are rendered here, from the compact form the log keeps.
     ///
     /// ```
     /// # use trimline::*;
@@ -621,16 +874,28 @@ impl Scheduler {
     /// ```
     pub fn drain_audit(&mut self) -> AuditBatch {
         let log = &mut self.observe.log;
+        let slots = log.take();
+        let first = log.next_seq.saturating_sub(slots.len() as u64);
+        let dropped = log.dropped;
+        let records = slots
+            .into_iter()
+            .zip(first..)
+            .map(|(slot, seq)| AuditRecord {
+                seq,
+                at: slot.at,
+                event: self.render(slot.entry),
+            })
+            .collect();
         AuditBatch {
             format: AUDIT_FORMAT,
-            dropped: log.dropped,
-            records: log.records.drain(..).collect(),
+            dropped,
+            records,
         }
     }
 
     /// Records in the audit log now.
     pub fn audit_len(&self) -> usize {
-        self.observe.log.records.len()
+        self.observe.log.len()
     }
 
     /// Most records the audit log holds (0: the log is off).
@@ -859,7 +1124,7 @@ impl Scheduler {
             gauge(
                 "trimline_audit_records",
                 "Audit records waiting to be drained.",
-                vec![(none(), self.observe.log.records.len() as f64)],
+                vec![(none(), self.observe.log.len() as f64)],
             ),
             gauge(
                 "trimline_moves_in_flight",
@@ -1280,13 +1545,76 @@ mod tests {
         let mut log = AuditLog::default();
         log.set_capacity(2);
         for t in 0..5 {
-            log.push(Timestamp(t), AuditEvent::Unplaced(unplaced()));
+            log.push(Timestamp(t), other());
         }
-        let seqs: Vec<u64> = log.records.iter().map(|r| r.seq).collect();
-        assert_eq!((seqs, log.dropped), (vec![4, 5], 3));
+        // Seq 4 and 5 (at 3 and 4) are kept, in the ring's order.
+        let ats = times(&log);
+        assert_eq!((ats, log.dropped, log.next_seq), (vec![3, 4], 3, 6));
         log.set_capacity(0);
-        log.push(Timestamp(9), AuditEvent::Unplaced(unplaced()));
-        assert_eq!((log.records.len(), log.dropped, log.next_seq), (0, 5, 6));
+        log.push(Timestamp(9), other());
+        assert_eq!((log.len(), log.dropped, log.next_seq), (0, 5, 6));
+    }
+
+    #[test]
+    fn a_clone_starts_empty_and_appending_it_continues_the_log() {
+        let mut log = AuditLog::default();
+        log.set_capacity(3);
+        log.push(Timestamp(1), other());
+        log.push(Timestamp(2), other());
+        let mut trial = log.clone();
+        assert_eq!((trial.len(), trial.next_seq, trial.capacity), (0, 3, 3));
+        for t in 3..6 {
+            trial.push(Timestamp(t), other());
+        }
+        log.append(&mut trial);
+        // As if the five had been pushed here: the last three kept.
+        let ats = times(&log);
+        assert_eq!((ats, log.dropped, log.next_seq), (vec![3, 4, 5], 2, 6));
+        // A trial that overflowed its own ring: its drops count here too.
+        let mut trial = log.clone();
+        for t in 6..10 {
+            trial.push(Timestamp(t), other());
+        }
+        log.append(&mut trial);
+        let ats = times(&log);
+        assert_eq!((ats, log.dropped, log.next_seq), (vec![7, 8, 9], 6, 10));
+    }
+
+    #[test]
+    fn numa_masks_render_back_only_ascending_nodes() {
+        for nodes in [vec![], vec![0], vec![3], vec![0, 1], vec![2, 7, 15]] {
+            let mask = numa_mask(&nodes);
+            assert_eq!(mask.map(|m| numa_nodes(m).to_vec()), Some(nodes));
+        }
+        assert_eq!(numa_mask(&[1, 0]), None);
+        assert_eq!(numa_mask(&[1, 1]), None);
+        assert_eq!(numa_mask(&[16]), None);
+    }
+
+    /// The times of the records held, oldest first.
+    fn times(log: &AuditLog) -> Vec<u64> {
+        let mut ats: Vec<u64> = log.chunks.iter().flatten().map(|s| s.at.0).collect();
+        ats.rotate_left(log.head);
+        ats
+    }
+
+    #[test]
+    fn the_ring_spans_chunks_and_wraps_across_them() {
+        let mut log = AuditLog::default();
+        log.set_capacity(CHUNK + 3);
+        for t in 0..(2 * CHUNK as u64 + 10) {
+            log.push(Timestamp(t), other());
+        }
+        let kept: Vec<u64> = (CHUNK as u64 + 7..2 * CHUNK as u64 + 10).collect();
+        assert_eq!(log.chunks.len(), 2);
+        assert_eq!((times(&log), log.dropped), (kept.clone(), CHUNK as u64 + 7));
+        // Shrinking keeps the newest.
+        log.set_capacity(2);
+        assert_eq!(times(&log), kept[kept.len() - 2..].to_vec());
+    }
+
+    fn other() -> Entry {
+        Entry::Other(Box::new(AuditEvent::Unplaced(unplaced())))
     }
 
     fn unplaced() -> Unplaced {

@@ -420,6 +420,10 @@ impl Scheduler {
     /// does not change. Use it as the dry-run form of any call: the
     /// decisions are exactly those the real call would return.
     ///
+    /// The copy does not carry the audit log's records (it starts with an
+    /// empty log, see [`observe`](crate::observe)), and what `f` decides is
+    /// neither logged nor counted on `self`.
+    ///
     /// ```
     /// # use trimline::*;
     /// let s = Scheduler::default();
@@ -909,7 +913,7 @@ impl Scheduler {
                         reason,
                     });
                 }
-                *self = trial;
+                self.adopt(trial);
                 Ok(out)
             }
         }

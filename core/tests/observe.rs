@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{app, best_effort, id, sku};
+use common::{app, best_effort, id, sku, with_numa};
 use trimline::observe::{AUDIT_FORMAT, AuditEvent, Counters};
 use trimline::*;
 
@@ -547,4 +547,114 @@ fn a_tentative_placement_waits_until_its_host_is_ready() {
     assert_eq!((w.placed, w.tentative), (2, 0));
     let p50 = w.pending_p50_ms.unwrap();
     assert!((120_000..=135_000).contains(&p50), "{p50}");
+}
+
+/// One zone, two hosts with two NUMA nodes of 8 vCPU each, and `web`.
+fn numa_region() -> Scheduler {
+    let mut s = Scheduler::default();
+    s.add_zone(id("a"), ZoneState::Up, t(0)).unwrap();
+    s.add_sku(with_numa(sku("g7.4x", 16_000, 65_536), 2), t(0))
+        .unwrap();
+    for h in 1..=2 {
+        let _ = s
+            .add_host(
+                HostSpec {
+                    id: HostId(h),
+                    sku: id("g7.4x"),
+                    zone: id("a"),
+                },
+                t(0),
+            )
+            .unwrap();
+    }
+    s.add_app(app("web", 4_000, 4_096), t(0)).unwrap();
+    s.add_app(app("wide", 12_000, 4_096), t(0)).unwrap();
+    s
+}
+
+#[test]
+fn drained_placements_are_the_calls_placements() {
+    let mut s = numa_region();
+    // One-node placements, then one spanning both nodes of a host.
+    let mut placed = s.scale(&id("web"), 3, t(1)).unwrap().placements;
+    let wide = s.scale(&id("wide"), 1, t(2)).unwrap().placements;
+    assert_eq!(wide[0].numa_nodes.as_slice(), [0, 1]);
+    placed.extend(wide);
+    let b = s.drain_audit();
+    let logged: Vec<&Placement> = b
+        .records
+        .iter()
+        .map(|r| match &r.event {
+            AuditEvent::Placement(p) => p,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(logged, placed.iter().collect::<Vec<_>>());
+    assert_eq!(
+        b.records.iter().map(|r| (r.seq, r.at)).collect::<Vec<_>>(),
+        [(1, t(1)), (2, t(1)), (3, t(1)), (4, t(2))]
+    );
+}
+
+#[test]
+fn copies_of_the_scheduler_do_not_carry_the_log() {
+    let mut s = numa_region();
+    let _ = s.scale(&id("web"), 2, t(1)).unwrap();
+    assert_eq!(s.audit_len(), 2);
+    // A clone starts with an empty log that goes on from the original's.
+    let mut copy = s.clone();
+    assert_eq!((copy.audit_len(), copy.audit_capacity()), (0, 65_536));
+    let _ = copy.scale(&id("web"), 3, t(2)).unwrap();
+    assert_eq!(copy.drain_audit().records[0].seq, 3);
+    // A dry run works on such a copy: it sees no record of the real
+    // log, and its own records are thrown away with it.
+    let seen = s.dry_run(|c| {
+        let before = c.audit_len();
+        let _ = c.scale(&id("web"), 4, t(3)).unwrap();
+        (before, c.audit_len())
+    });
+    assert_eq!(seen, (0, 2));
+    let b = s.drain_audit();
+    assert_eq!(
+        b.records.iter().map(|r| (r.seq, r.at)).collect::<Vec<_>>(),
+        [(1, t(1)), (2, t(1))]
+    );
+}
+
+#[test]
+fn an_all_or_nothing_batch_appends_its_records_to_the_real_log() {
+    let mut s = numa_region();
+    s.set_audit_capacity(4);
+    let _ = s.scale(&id("web"), 2, t(1)).unwrap();
+    // Two records held; the batch's three follow them, the oldest
+    // dropped at the bound of four.
+    let d = s
+        .place_batch(&id("web"), 3, BatchMode::AllOrNothing, t(2))
+        .unwrap();
+    assert_eq!(d.placements.len(), 3);
+    let b = s.drain_audit();
+    assert_eq!(b.dropped, 1);
+    assert_eq!(
+        b.records.iter().map(|r| (r.seq, r.at)).collect::<Vec<_>>(),
+        [(2, t(1)), (3, t(2)), (4, t(2)), (5, t(2))]
+    );
+    // A batch that overflows the bound on its own: only its last four
+    // are kept, and the record before it is dropped too. Five removals
+    // (6 to 10, one dropped), one placement (11), six in the batch.
+    let _ = s.scale(&id("web"), 0, t(3)).unwrap();
+    assert_eq!(s.drain_audit().dropped, 2);
+    let _ = s.scale(&id("web"), 1, t(4)).unwrap();
+    let d = s
+        .place_batch(&id("web"), 6, BatchMode::AllOrNothing, t(5))
+        .unwrap();
+    assert_eq!(d.placements.len(), 6);
+    let b = s.drain_audit();
+    let seqs: Vec<u64> = b.records.iter().map(|r| r.seq).collect();
+    assert_eq!(b.dropped, 2 + 1 + 2);
+    assert_eq!(seqs, [14, 15, 16, 17]);
+    let mut replayed = Counters::default();
+    for r in &b.records {
+        replayed.apply(r);
+    }
+    assert_eq!(replayed.placements, 4);
 }

@@ -19,7 +19,9 @@ use crate::scheduler::{id_arg, json_out, sched, sched_mut, tl_scheduler};
 /// empty. `*batch_out` receives `{format, dropped, records}` as JSON:
 /// `dropped` counts the records lost at the log's bound since the
 /// scheduler was created or restored, and each record carries its
-/// sequence number, the `now` of its call and the decision.
+/// sequence number, the `now` of its call and the decision. A call in
+/// `TL_MODE_DRY_RUN` decides on a copy that does not carry the log's
+/// records, and appends nothing to it.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_scheduler_drain_audit(

@@ -292,7 +292,8 @@ impl Scheduler {
     }
 
     /// Call `fn(copy)` on a copy of this scheduler and return what it
-    /// returns; this scheduler does not change.
+    /// returns; this scheduler does not change. The copy starts with an
+    /// empty audit log: what `fn` decides is not logged here.
     fn dry_run(&self, py: Python<'_>, r#fn: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let copy = self.run(py, Gil::Release, |s| s.clone());
         let copy = Py::new(py, Scheduler::wrap(copy))?;

@@ -162,6 +162,24 @@ def test_the_log_is_bounded_and_can_be_turned_off() -> None:
     assert s.counters()["placements"] == 84
 
 
+def test_a_dry_run_neither_sees_nor_extends_the_log() -> None:
+    s = region(["zone-a"], [G7], [("ecs.g7.4xlarge", "zone-a", 4)])
+    s.add_app(AppSpec(id="web", tenant="shop", resources=Resources(1000, 1024)), now=0)
+    s.scale("web", 2, now=1)
+    assert s.audit_len() == 2
+
+    def probe(copy: trimline.Scheduler) -> tuple[int, int]:
+        before = copy.audit_len()
+        copy.scale("web", 5, now=2)
+        return before, copy.audit_len()
+
+    # The copy starts with an empty log; its three records go with it.
+    assert s.dry_run(probe) == (0, 3)
+    batch = s.drain_audit()
+    assert [(r["seq"], r["at"]) for r in batch["records"]] == [(1, 1), (2, 1)]
+    assert s.counters()["placements"] == 2
+
+
 def test_delivery_sets_the_promise_against_what_was_delivered() -> None:
     s = story()
     game = s.delivery("game", now=10)

@@ -65,6 +65,11 @@ int main(void) {
   CHECK(tl_decisions_evictions_len(d) == 2);
   tl_decisions_free(d);
   OKE(tl_scheduler_record_placement_latency(s, 3000, &err));
+  /* A dry run decides on a copy that does not carry the log: its two
+   * preemptions and placements are not logged here. */
+  OKE(tl_scheduler_scale(s, S("web"), 4, 2500, TL_MODE_DRY_RUN, &d, &err));
+  CHECK(tl_decisions_evictions_len(d) == 2);
+  tl_decisions_free(d);
 
   /* The audit log: every decision in order, each preemption with its
    * victim. */

@@ -2,6 +2,8 @@
 //! and quick comparisons:
 //! `cargo run --release -p trimline-bench --bin profile_place -- [HOSTS] [PLACEMENTS] [CANDIDATES_PER_CLASS]`.
 //! Prints the best of five runs on copies of the same region.
+//! `TRIMLINE_AUDIT_CAPACITY` bounds the audit log (0 turns it off; by
+//! default it stays at the scheduler's default bound).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 use trimline::{Scheduler, Snapshot, Timestamp};
@@ -24,11 +26,17 @@ fn main() {
     if let Some(k) = args.get(2) {
         config.candidates_per_class = *k as u32;
     }
-    let base = Scheduler::restore(Snapshot {
+    let mut base = Scheduler::restore(Snapshot {
         config,
         ..s.snapshot()
     })
     .unwrap();
+    if let Some(cap) = std::env::var("TRIMLINE_AUDIT_CAPACITY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        base.set_audit_capacity(cap);
+    }
     let mut rng = SplitMix::new(11);
     let stream: Vec<usize> = (0..n)
         .map(|_| rng.below(apps.len() as u64) as usize)
