@@ -967,6 +967,12 @@ typedef struct tl_invoice_line {
    * The line's share of the rounded total, in nano-units.
    */
   int64_t amount_nanos;
+  /**
+   * The delivered SKU the line prices, when its price table has
+   * `sku_rates` (each delivered SKU is then billed on lines of its own);
+   * empty otherwise.
+   */
+  struct tl_str sku;
 } tl_invoice_line;
 
 #ifdef __cplusplus
@@ -1347,6 +1353,12 @@ tl_status tl_meter_free(struct tl_meter *meter);
  * "discount_basis_points"}`: a line is priced by the plan naming its
  * tenant and app, else the one naming its tenant alone, else at list
  * prices; a discounted rate that is not a whole nano-unit is refused.
+ * `sku_rates` lists rates by what was delivered, `{"sku", "family",
+ * "accelerator_model", "arch", "zone"` (each optional, at least one),
+ * then the six rates as above`}`, for the SKUs the selector matches
+ * (described with `tl_meter_describe_skus_json`); the most specific
+ * matching selector wins, comparing sku, family, accelerator_model, arch,
+ * zone in that order.
  */
 TL_MUST_USE
 tl_status tl_meter_add_price_table_json(struct tl_meter *meter,
@@ -1450,6 +1462,22 @@ tl_status tl_report_invoice_line(const struct tl_report *report,
                                  size_t j,
                                  struct tl_invoice_line *out,
                                  struct tl_error **error_out);
+
+/**
+ * Describes delivered SKUs to the meter: a JSON array in the schema of
+ * the core's `SkuInfo` (`sku` and, optional, `family`, `arch`
+ * (`"x86_64"` or `"aarch64"`), `accelerator_model`, `zone`), which price
+ * tables' `sku_rates` select on. A SKU's description is fixed once given:
+ * the same again changes nothing, another is `TL_STATUS_CONFLICT`. The
+ * SKUs are described in order; on an error the ones before it are
+ * described (describing them again is harmless) and the error names the
+ * one refused.
+ */
+TL_MUST_USE
+tl_status tl_meter_describe_skus_json(struct tl_meter *meter,
+                                      const char *json,
+                                      size_t json_len,
+                                      struct tl_error **error_out);
 
 /**
  * Hands over the audit log's records, oldest first, leaving the log

@@ -157,7 +157,8 @@ impl MeterError {
             | MeterError::OwnerMismatch { .. }
             | MeterError::AlreadyRunning { .. }
             | MeterError::NotRunning { .. }
-            | MeterError::DecisionsMismatch { .. } => ErrorKind::Conflict,
+            | MeterError::DecisionsMismatch { .. }
+            | MeterError::SkuConflict { .. } => ErrorKind::Conflict,
             MeterError::OutOfOrder { .. }
             | MeterError::BeforeHorizon { .. }
             | MeterError::AheadOfWatermark { .. }
@@ -171,7 +172,8 @@ impl MeterError {
             MeterError::UnknownApp(_) => ErrorKind::UnknownId,
             MeterError::Overflow { .. }
             | MeterError::IdOutOfRange { .. }
-            | MeterError::TooManyPriceTables => ErrorKind::LimitExceeded,
+            | MeterError::TooManyPriceTables
+            | MeterError::TooManySkus => ErrorKind::LimitExceeded,
         }
     }
 }
@@ -187,7 +189,8 @@ impl MeterRestoreError {
             | MeterRestoreError::Event { .. }
             | MeterRestoreError::DuplicateId { .. }
             | MeterRestoreError::Instance { .. }
-            | MeterRestoreError::Adjustment { .. } => ErrorKind::Restore,
+            | MeterRestoreError::Adjustment { .. }
+            | MeterRestoreError::SkuOrder { .. } => ErrorKind::Restore,
         }
     }
 }
@@ -201,7 +204,10 @@ impl PriceError {
             | PriceError::BillingIncrement { .. }
             | PriceError::DiscountAboveFull { .. }
             | PriceError::InexactDiscount { .. }
-            | PriceError::DuplicatePlan { .. } => ErrorKind::InvalidInput,
+            | PriceError::DuplicatePlan { .. }
+            | PriceError::EmptySkuSelector
+            | PriceError::DuplicateSkuRate { .. }
+            | PriceError::InSkuRate { .. } => ErrorKind::InvalidInput,
         }
     }
 }

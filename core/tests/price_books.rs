@@ -86,7 +86,10 @@ fn lines(inv: &Invoice) -> Vec<(Component, i128, i128, RateUnit, i128)> {
 
 /// Fargate (Linux/x86, us-east-1): $0.04048 per vCPU-hour and $0.004445
 /// per GB-hour, billed per second with a one-minute minimum per task, no
-/// idle discount.
+/// idle discount. These are the published on-demand rates as checked
+/// against public pricing summaries in 2026 (Linux/ARM: $0.03238 and
+/// $0.00356, used in `sku_rates.rs`); Fargate's "GB" of task memory is
+/// the GiB a task is sized in (512 MiB is 0.5 GB), as billed here.
 #[test]
 fn per_second_billing_with_a_one_minute_minimum_at_hourly_list_prices() {
     let mut table = PriceTable::new(1, Timestamp(0), 40_480_000, 4_445_000, 0);

@@ -9,7 +9,7 @@ use std::ffi::c_char;
 
 use trimline::Timestamp;
 use trimline::metering::{
-    Event, Meter, MeterConfig, MeterSnapshot, PeriodReport, PriceTable, decision_events,
+    Event, Meter, MeterConfig, MeterSnapshot, PeriodReport, PriceTable, SkuInfo, decision_events,
 };
 
 use crate::args::{bytes_arg, out_arg, parse_json, register, tl_str, to_json, unregister, write};
@@ -81,6 +81,10 @@ pub struct tl_invoice_line {
     pub rate_per_seconds: u32,
     /// The line's share of the rounded total, in nano-units.
     pub amount_nanos: i64,
+    /// The delivered SKU the line prices, when its price table has
+    /// `sku_rates` (each delivered SKU is then billed on lines of its own);
+    /// empty otherwise.
+    pub sku: tl_str,
 }
 
 fn poisoned() -> Failure {
@@ -200,6 +204,12 @@ pub extern "C" fn tl_meter_free(meter: *mut tl_meter) -> tl_status {
 /// "discount_basis_points"}`: a line is priced by the plan naming its
 /// tenant and app, else the one naming its tenant alone, else at list
 /// prices; a discounted rate that is not a whole nano-unit is refused.
+/// `sku_rates` lists rates by what was delivered, `{"sku", "family",
+/// "accelerator_model", "arch", "zone"` (each optional, at least one),
+/// then the six rates as above`}`, for the SKUs the selector matches
+/// (described with `tl_meter_describe_skus_json`); the most specific
+/// matching selector wins, comparing sku, family, accelerator_model, arch,
+/// zone in that order.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_meter_add_price_table_json(
@@ -481,10 +491,49 @@ pub extern "C" fn tl_report_invoice_line(
                 rate_nanos: i64_of(line.rate_nanos, "rate_nanos")?,
                 rate_per_seconds: line.rate_per.seconds(),
                 amount_nanos: i64_of(line.amount_nanos, "amount_nanos")?,
+                sku: line.sku.as_ref().map_or(tl_str::EMPTY, |s| tl_str::of(s.as_str())),
             };
             // SAFETY: `out` is checked.
             unsafe { write(out, record) };
             Ok(())
+        })
+    }
+}
+
+/// Describes delivered SKUs to the meter: a JSON array in the schema of
+/// the core's `SkuInfo` (`sku` and, optional, `family`, `arch`
+/// (`"x86_64"` or `"aarch64"`), `accelerator_model`, `zone`), which price
+/// tables' `sku_rates` select on. A SKU's description is fixed once given:
+/// the same again changes nothing, another is `TL_STATUS_CONFLICT`. The
+/// SKUs are described in order; on an error the ones before it are
+/// described (describing them again is harmless) and the error names the
+/// one refused.
+#[unsafe(no_mangle)]
+#[must_use]
+pub extern "C" fn tl_meter_describe_skus_json(
+    meter: *mut tl_meter,
+    json: *const c_char,
+    json_len: usize,
+    error_out: *mut *mut tl_error,
+) -> tl_status {
+    ffi_panic_boundary! {
+        run(error_out, || {
+            // SAFETY: NULL or a live handle used by this thread alone.
+            let m = unsafe { meter_mut(meter) }?;
+            // SAFETY: valid for `json_len` bytes (the C contract).
+            let bytes = unsafe { bytes_arg(json.cast(), json_len, "json") }?;
+            let skus = parse_json::<Vec<SkuInfo>>(bytes, "SKU descriptions")?;
+            m.apply(|m| {
+                for (index, info) in skus.into_iter().enumerate() {
+                    m.describe_sku(info).map_err(|e| {
+                        Failure::new(
+                            tl_status::of_kind(e.kind()),
+                            format!("SKU description {index} refused: {e}"),
+                        )
+                    })?;
+                }
+                Ok(())
+            })
         })
     }
 }

@@ -217,6 +217,9 @@ pub(crate) struct InvoiceLine {
     exact_subnanos: i128,
     /// The amount in nano-units (the invoice's share of its rounded total).
     amount_nanos: i128,
+    /// The delivered SKU the line prices, when its price table has SKU
+    /// rates; `None` otherwise.
+    sku: Option<String>,
 }
 
 #[pymethods]
@@ -320,6 +323,7 @@ fn period_report(py: Python<'_>, r: &trimline::metering::PeriodReport) -> PyResu
                     rate_per: variant_name(&l.rate_per),
                     exact_subnanos: l.exact_subnanos,
                     amount_nanos: l.amount_nanos,
+                    sku: l.sku.as_ref().map(|s| s.to_string()),
                 },
             )?);
         }
@@ -408,6 +412,15 @@ impl Meter {
     fn add_price_table(&self, table: &Bound<'_, PyAny>) -> PyResult<()> {
         let table: trimline::metering::PriceTable = from_py(table, "price table")?;
         self.lock().add_price_table(table).map_err(to_py_err)
+    }
+
+    /// Tell the meter what a delivered SKU is (a `trimline.SkuInfo` or a
+    /// dict in its shape): its family, architecture, accelerator model and
+    /// zone, which price tables' `sku_rates` select on. Fixed once given:
+    /// the same again changes nothing, another raises `Conflict`.
+    fn describe_sku(&self, info: &Bound<'_, PyAny>) -> PyResult<()> {
+        let info: trimline::metering::SkuInfo = from_py(info, "SKU description")?;
+        self.lock().describe_sku(info).map_err(to_py_err)
     }
 
     /// Ingest one event: `applied`, `duplicate` or `adjusted`.

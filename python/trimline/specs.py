@@ -234,6 +234,45 @@ class TenantPlan:
 
 
 @dataclass(kw_only=True)
+class SkuRate:
+    """Rates for the delivered SKUs a selector matches, in place of the
+    ``PriceTable``'s own, in its ``rates_per``. The selector is the fields
+    set among ``sku``, ``family``, ``accelerator_model``, ``arch`` and
+    ``zone`` (at least one), matched against what ``Meter.describe_sku``
+    told the meter; the most specific matching selector wins, comparing
+    them in that order. Tenant plans discount these rates too."""
+
+    cpu_nanos_per_vcpu_second: int
+    memory_nanos_per_gib_second: int
+    accelerator_nanos_per_second: int = 0
+    sku: str | None = None
+    family: str | None = None
+    accelerator_model: str | None = None
+    arch: Arch | str | None = None
+    zone: str | None = None
+    idle_cpu_nanos_per_vcpu_second: int | None = None
+    idle_memory_nanos_per_gib_second: int | None = None
+    idle_accelerator_nanos_per_second: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.idle_cpu_nanos_per_vcpu_second is None:
+            self.idle_cpu_nanos_per_vcpu_second = self.cpu_nanos_per_vcpu_second
+
+
+@dataclass(kw_only=True)
+class SkuInfo:
+    """What a delivered SKU is, for ``SkuRate`` selectors: its family,
+    architecture, accelerator model and zone (or region). Fixed once told
+    to a meter."""
+
+    sku: str
+    family: str | None = None
+    arch: Arch | str | None = None
+    accelerator_model: str | None = None
+    zone: str | None = None
+
+
+@dataclass(kw_only=True)
 class PriceTable:
     """A versioned price table; rates are ``int`` nano-units per
     ``rates_per`` (a second by default, or a minute or an hour, as the price
@@ -257,6 +296,7 @@ class PriceTable:
     rates_per: RateUnit | str = RateUnit.SECOND
     billing_increment_seconds: int = 1
     plans: list[TenantPlan] = field(default_factory=list)
+    sku_rates: list[SkuRate] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.idle_cpu_nanos_per_vcpu_second is None:
@@ -280,6 +320,8 @@ __all__ = [
     "Resources",
     "RateUnit",
     "Rounding",
+    "SkuInfo",
+    "SkuRate",
     "SkuSpec",
     "SpreadPolicy",
     "SubSecond",

@@ -1,7 +1,7 @@
 //! Why the meter refused a call. Every refused call leaves the meter exactly
 //! as it was: nothing is marked seen, nothing is half-applied.
 
-use crate::ids::{AppId, InstanceId, TenantId};
+use crate::ids::{AppId, InstanceId, SkuId, TenantId};
 use crate::time::Timestamp;
 
 use super::event::EventId;
@@ -116,6 +116,15 @@ pub enum MeterError {
         crate::MAX_PRICE_TABLES
     )]
     TooManyPriceTables,
+    /// A SKU was described again, differently.
+    #[error("SKU {sku} is already described otherwise")]
+    SkuConflict {
+        /// The SKU.
+        sku: SkuId,
+    },
+    /// More SKUs described than [`MAX_SKUS`](crate::MAX_SKUS).
+    #[error("more than {} SKUs described", crate::MAX_SKUS)]
+    TooManySkus,
     /// A price table's version is not newer than every table added before.
     #[error("price table version {version} is not newer than version {latest}")]
     StaleVersion {
@@ -276,5 +285,11 @@ pub enum MeterRestoreError {
         event: EventId,
         /// What is wrong.
         what: &'static str,
+    },
+    /// The described SKUs are not in strictly increasing order of SKU.
+    #[error("described SKU {sku} is out of order or repeated")]
+    SkuOrder {
+        /// The SKU out of place.
+        sku: SkuId,
     },
 }

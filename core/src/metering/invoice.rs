@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AppId, TenantId};
+use crate::ids::{AppId, SkuId, TenantId};
 
 use super::error::MeterError;
 use super::price::RateUnit;
@@ -73,6 +73,13 @@ pub struct InvoiceLine {
     pub rate_nanos: i128,
     /// The time unit of the rate.
     pub rate_per: RateUnit,
+    /// The delivered SKU the line prices, when its price table has SKU
+    /// rates ([`PriceTable::sku_rates`](super::PriceTable::sku_rates)):
+    /// such a table bills each delivered SKU on lines of its own, at the
+    /// rates that select it. `None` otherwise, and for usage that reported
+    /// no SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<SkuId>,
     /// `quantity × rate × factor / seconds(rate_per)`: the exact amount,
     /// in sub-nanos ([`SUBNANOS_PER_NANO`], [`Component::subnanos_factor`]).
     pub exact_subnanos: i128,
@@ -87,8 +94,9 @@ pub struct Invoice {
     pub tenant: TenantId,
     /// The period.
     pub period: PeriodId,
-    /// Usage lines by app, price version and component, then adjustment
-    /// lines by corrected period, app, price version and component. This
+    /// Usage lines by app, price version, SKU and component, then
+    /// adjustment lines by corrected period, app, price version, SKU and
+    /// component. This
     /// order breaks ties in the allocation.
     pub lines: Vec<InvoiceLine>,
     /// The exact total, in sub-nanos.

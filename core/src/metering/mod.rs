@@ -126,6 +126,24 @@
 //! invoice time and cost ingest nothing; a plan change is a new table
 //! version, so it splits a period exactly like any price change.
 //!
+//! **Prices by what was delivered.** Usage is billed on the requested
+//! shape, but the rate may follow the SKU that delivered it. The meter is
+//! told each SKU's family, architecture, accelerator model and zone once
+//! ([`Meter::describe_sku`], [`SkuInfo`]; events name the SKU in
+//! `delivered`), and a table's [`SkuRate`]s replace its rates for the SKUs
+//! their selector matches: ARM cheaper than x86, a GPU model at its own
+//! rate, one zone dearer. The most specific matching selector wins,
+//! comparing `sku`, then `family`, `accelerator_model`, `arch`, `zone`
+//! (see [`SkuRate`]); a tenant plan then discounts that rate. A table
+//! with SKU rates bills each delivered SKU on lines of its own
+//! ([`InvoiceLine::sku`]); a run moved to another SKU by a `resized`
+//! event pays each SKU's rate for its time on it, and its top-up the rate
+//! of the SKU it stops on. SKU rates are part of the table, so changing
+//! them is a new table version that splits the period like any price
+//! change. Usage on a SKU the meter was not told about matches only a
+//! selector naming the SKU itself; usage that reported no SKU pays the
+//! table's own rates.
+//!
 //! ## Periods, usage records and adjustments
 //!
 //! [`Meter::close_period`] closes the open period `[start, end)` and
@@ -243,6 +261,7 @@ mod error;
 mod event;
 mod invoice;
 mod price;
+mod sku;
 mod snapshot;
 mod usage;
 
@@ -269,6 +288,7 @@ use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
 pub use price::{PriceError, PriceTable, RateUnit, SubSecond, TenantPlan};
+pub use sku::{SkuInfo, SkuRate, SkuSelector};
 pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
@@ -688,8 +708,9 @@ enum Plan {
 /// Usage being gathered for one (tenant, app) while closing a period.
 #[derive(Clone, Debug, Default)]
 struct AppAcc {
-    /// By price table index.
-    priced: SmallVec<[(TableIx, Usage); 1]>,
+    /// By price table index and, for a table with SKU rates, delivered
+    /// SKU index ([`NO_SKU`] otherwise).
+    priced: SmallVec<[((TableIx, u32), Usage); 1]>,
     /// Instance-milliseconds by delivered SKU index.
     delivered: SmallVec<[(u32, i128); 1]>,
 }
@@ -699,27 +720,35 @@ impl AppAcc {
         self.priced.is_empty()
     }
 
-    fn usage(&mut self, table: TableIx) -> &mut Usage {
-        let i = match self.priced.iter().position(|(t, _)| *t == table) {
+    fn usage(&mut self, key: (TableIx, u32)) -> &mut Usage {
+        let i = match self.priced.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                self.priced.push((table, Usage::default()));
+                self.priced.push((key, Usage::default()));
                 self.priced.len() - 1
             }
         };
         &mut self.priced[i].1
     }
 
-    /// Add `ms` of `run`, whose shape is `shape`.
+    /// Add `ms` of `run`, whose shape is `shape`, priced by table `table`
+    /// of `prices` (per delivered SKU if the table has SKU rates).
     fn add(
         &mut self,
+        prices: &PriceBook,
         table: TableIx,
         run: &Run,
         shape: &Resources,
         ms: u64,
         top_up: bool,
     ) -> Result<(), MeterError> {
-        self.usage(table).add_time(shape, run.idle, ms, top_up)?;
+        let sku = if prices.table(table).sku_rates.is_empty() {
+            NO_SKU
+        } else {
+            run.sku
+        };
+        self.usage((table, sku))
+            .add_time(shape, run.idle, ms, top_up)?;
         let ms = i128::from(ms);
         match self.delivered.iter_mut().find(|(s, _)| *s == run.sku) {
             Some((_, total)) => {
@@ -758,6 +787,8 @@ pub struct Meter {
     derived_ids: usize,
     /// Adjustments recorded in the open period, with their table.
     adjustments: Vec<(TableIx, Adjustment)>,
+    /// What the meter was told of delivered SKUs, for SKU rates.
+    sku_info: BTreeMap<SkuId, SkuInfo>,
 }
 
 /// `len` as a `u32` index, if below `u32::MAX`.
@@ -818,6 +849,15 @@ impl Catalog {
         match new.shape {
             Some(shape) if ix as usize == self.shapes.len() => shape,
             _ => self.shape(ix),
+        }
+    }
+
+    /// The SKU of index `ix` (`None` for [`NO_SKU`]), counting the SKU
+    /// `new` brings (it gets the next index) as interned.
+    fn sku_with(&self, ix: u32, new: &NewNames) -> Option<SkuId> {
+        match &new.sku {
+            Some(sku) if ix as usize == self.skus.len() => Some(sku.clone()),
+            _ => self.skus.get_index(ix as usize).cloned(),
         }
     }
 
@@ -1128,6 +1168,7 @@ impl Meter {
             seen: Map::default(),
             derived_ids: 0,
             adjustments: Vec::new(),
+            sku_info: BTreeMap::new(),
         })
     }
 
@@ -1221,6 +1262,32 @@ impl Meter {
             return Err(MeterError::TooManyPriceTables);
         }
         self.prices.push(table)
+    }
+
+    /// Tell the meter what a delivered SKU is: its family, architecture,
+    /// accelerator model and zone, which [`SkuRate`]s select on. Usage on
+    /// the SKU is priced by this description when its period closes (and
+    /// its late events when they are adjusted), whenever the usage
+    /// happened, so describe SKUs before their usage is invoiced. A SKU's
+    /// description is fixed once given: the same again changes nothing,
+    /// another is [`MeterError::SkuConflict`]. At most
+    /// [`MAX_SKUS`](crate::MAX_SKUS) SKUs are described
+    /// ([`MeterError::TooManySkus`]).
+    pub fn describe_sku(&mut self, info: SkuInfo) -> Result<(), MeterError> {
+        match self.sku_info.get(&info.sku) {
+            Some(known) if *known == info => Ok(()),
+            Some(_) => Err(MeterError::SkuConflict { sku: info.sku }),
+            None if self.sku_info.len() >= crate::MAX_SKUS => Err(MeterError::TooManySkus),
+            None => {
+                self.sku_info.insert(info.sku.clone(), info);
+                Ok(())
+            }
+        }
+    }
+
+    /// What the meter was told of `sku`, if anything.
+    pub fn sku_info(&self, sku: &SkuId) -> Option<&SkuInfo> {
+        self.sku_info.get(sku)
     }
 
     /// Whether `event` is the event remembered as `ev` of `instance`, whose
@@ -1379,6 +1446,7 @@ impl Meter {
             seen,
             derived_ids,
             adjustments,
+            sku_info: _,
         } = self;
         let (open_start, horizon) = (*open_start, *horizon);
         let instance = event.instance;
@@ -1481,6 +1549,7 @@ impl Meter {
         }
         let ev = Ev::new(at, op, key.unwrap_or(FOREIGN));
         let shape_of = |ix| catalog.shape_with(ix, &new_names);
+        let sku_of = |ix| catalog.sku_with(ix, &new_names);
 
         let plan = match existing {
             None if at >= open_start => Plan::Append {
@@ -1489,7 +1558,14 @@ impl Meter {
             None => {
                 let state = step(None, &ev, instance)?;
                 Plan::Adjust {
-                    adjustments: correction(prices, closed, shape_of, event, None, state)?,
+                    adjustments: correction(
+                        prices,
+                        closed,
+                        (shape_of, sku_of),
+                        event,
+                        None,
+                        state,
+                    )?,
                     state,
                 }
             }
@@ -1502,7 +1578,14 @@ impl Meter {
                 let carry = inst.carry.get();
                 let state = step(carry, &ev, instance)?;
                 Plan::Adjust {
-                    adjustments: correction(prices, closed, shape_of, event, carry, state)?,
+                    adjustments: correction(
+                        prices,
+                        closed,
+                        (shape_of, sku_of),
+                        event,
+                        carry,
+                        state,
+                    )?,
                     state,
                 }
             }
@@ -1601,8 +1684,9 @@ impl Meter {
         to: Timestamp,
     ) -> Result<(), MeterError> {
         let shape = self.catalog.shape(run.shape);
-        self.prices
-            .split(from, to, |t, ms| acc.add(t, run, &shape, ms, false))
+        self.prices.split(from, to, |t, ms| {
+            acc.add(&self.prices, t, run, &shape, ms, false)
+        })
     }
 
     /// Close the open period at `end` (exclusive) and report it. `end` must
@@ -1652,7 +1736,7 @@ impl Meter {
                             .top_up_ms(ev.at.0.saturating_sub(run.start.0))?;
                         if top_up > 0 {
                             let shape = self.catalog.shape(run.shape);
-                            a.add(table, run, &shape, top_up, true)?;
+                            a.add(&self.prices, table, run, &shape, top_up, true)?;
                         }
                     }
                 }
@@ -1730,11 +1814,22 @@ impl Meter {
             let Some((tenant, app)) = self.apps.get_index(i) else {
                 continue; // `acc` has one entry per interned app
             };
-            let mut priced = acc[i].priced.clone();
-            priced.sort_by_key(|(t, _)| *t);
+            // By table, then by SKU name (not index: the order of
+            // interning is not the order of names).
+            let mut by_sku: Vec<(TableIx, Option<&SkuId>, &Usage)> = acc[i]
+                .priced
+                .iter()
+                .map(|((t, s), u)| (*t, self.catalog.skus.get_index(*s as usize), u))
+                .collect();
+            by_sku.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
             let tenant_lines = lines.entry(tenant.clone()).or_default();
-            for (t, usage) in &priced {
-                self.push_lines(tenant_lines, tenant, app, *t, usage, None)?;
+            let mut priced: Vec<(TableIx, Usage)> = Vec::with_capacity(by_sku.len());
+            for (t, sku, usage) in by_sku {
+                self.push_lines(tenant_lines, tenant, app, t, sku, usage, None)?;
+                match priced.last_mut() {
+                    Some((last, sum)) if *last == t => *sum = sum.checked_add(usage)?,
+                    _ => priced.push((t, *usage)),
+                }
             }
             let mut delivered: Vec<DeliveredUsage> = acc[i]
                 .delivered
@@ -1760,17 +1855,25 @@ impl Meter {
             });
         }
 
-        // Adjustments, summed per (tenant, corrected period, app, table).
-        let mut adjusted: BTreeMap<(&TenantId, PeriodId, &AppId, TableIx), Usage> = BTreeMap::new();
+        // Adjustments, summed per (tenant, corrected period, app, table,
+        // SKU).
+        type AdjustedKey<'a> = (
+            &'a TenantId,
+            PeriodId,
+            &'a AppId,
+            TableIx,
+            Option<&'a SkuId>,
+        );
+        let mut adjusted: BTreeMap<AdjustedKey<'_>, Usage> = BTreeMap::new();
         for (t, a) in &self.adjustments {
             let e = adjusted
-                .entry((&a.tenant, a.corrects, &a.app, *t))
+                .entry((&a.tenant, a.corrects, &a.app, *t, a.sku.as_ref()))
                 .or_default();
             *e = e.checked_add(&a.usage)?;
         }
-        for ((tenant, corrects, app, t), usage) in adjusted {
+        for ((tenant, corrects, app, t, sku), usage) in adjusted {
             let tenant_lines = lines.entry(tenant.clone()).or_default();
-            self.push_lines(tenant_lines, tenant, app, t, &usage, Some(corrects))?;
+            self.push_lines(tenant_lines, tenant, app, t, sku, &usage, Some(corrects))?;
         }
 
         let mut invoices = Vec::with_capacity(lines.len());
@@ -1795,15 +1898,19 @@ impl Meter {
     }
 
     /// One line per non-zero component of `usage`, priced by table `t`
-    /// under the tenant's plan for the app, if the table has one.
-    /// Without an idle memory rate, idle memory is billed on the memory
-    /// line: there is no idle memory line at the full rate.
+    /// (by its SKU rate for `sku`, if one selects it) under the tenant's
+    /// plan for the app, if the table has one. `sku` is set only for
+    /// usage of a table with SKU rates. Without an idle memory rate, idle
+    /// memory is billed on the memory line: there is no idle memory line
+    /// at the full rate.
+    #[allow(clippy::too_many_arguments)] // one line's every key
     fn push_lines(
         &self,
         lines: &mut Vec<InvoiceLine>,
         tenant: &TenantId,
         app: &AppId,
         t: TableIx,
+        sku: Option<&SkuId>,
         usage: &Usage,
         corrects: Option<PeriodId>,
     ) -> Result<(), MeterError> {
@@ -1811,8 +1918,9 @@ impl Meter {
             what: "line amount",
         };
         let table = self.prices.table(t);
-        let fold_idle_memory = table.idle_memory_nanos_per_gib_second.is_none();
-        let fold_idle_accelerators = table.idle_accelerator_nanos_per_second.is_none();
+        let rates = table.rates_for_sku(sku.map(|s| (s, self.sku_info.get(s))));
+        let fold_idle_memory = rates.idle_memory.is_none();
+        let fold_idle_accelerators = rates.idle_accelerators.is_none();
         let seconds = i128::from(table.rates_per.seconds());
         for component in Component::ALL {
             let quantity = match component {
@@ -1833,7 +1941,7 @@ impl Meter {
             }
             // Validated when the table was added: every discount is exact.
             let rate_nanos = table
-                .rate_for(component, tenant, app)
+                .discounted_for(rates.of(component), tenant, app)
                 .ok_or(overflow.clone())?;
             // The factor holds 3,600, which every unit's seconds divide.
             let exact_subnanos = quantity
@@ -1848,6 +1956,7 @@ impl Meter {
                 quantity,
                 rate_nanos,
                 rate_per: table.rates_per,
+                sku: sku.cloned(),
                 exact_subnanos,
                 amount_nanos: 0,
             });
@@ -1862,7 +1971,7 @@ impl Meter {
 fn correction(
     prices: &PriceBook,
     closed: &[Period],
-    shape_of: impl Fn(u32) -> Resources,
+    (shape_of, sku_of): (impl Fn(u32) -> Resources, impl Fn(u32) -> Option<SkuId>),
     event: &Event,
     old: Option<Run>,
     new: Option<Run>,
@@ -1877,11 +1986,15 @@ fn correction(
         let mut minus = AppAcc::default();
         if let Some(run) = new {
             let shape = shape_of(run.shape);
-            prices.split(from, p.end, |t, ms| plus.add(t, &run, &shape, ms, false))?;
+            prices.split(from, p.end, |t, ms| {
+                plus.add(prices, t, &run, &shape, ms, false)
+            })?;
         }
         if let Some(run) = old {
             let shape = shape_of(run.shape);
-            prices.split(from, p.end, |t, ms| minus.add(t, &run, &shape, ms, false))?;
+            prices.split(from, p.end, |t, ms| {
+                minus.add(prices, t, &run, &shape, ms, false)
+            })?;
             // A late stop ends the run in the first corrected period,
             // which then bills the run's rounding and minimum.
             if k == 0 && new.is_none() {
@@ -1890,19 +2003,19 @@ fn correction(
                     .table(t)
                     .top_up_ms(at.0.saturating_sub(run.start.0))?;
                 if top_up > 0 {
-                    plus.add(t, &run, &shape, top_up, true)?;
+                    plus.add(prices, t, &run, &shape, top_up, true)?;
                 }
             }
         }
-        let mut by_table: BTreeMap<TableIx, Usage> = BTreeMap::new();
-        for (t, u) in plus.priced {
-            by_table.insert(t, u);
+        let mut by_table: BTreeMap<(TableIx, Option<SkuId>), Usage> = BTreeMap::new();
+        for ((t, s), u) in plus.priced {
+            by_table.insert((t, sku_of(s)), u);
         }
-        for (t, u) in minus.priced {
-            let e = by_table.entry(t).or_default();
+        for ((t, s), u) in minus.priced {
+            let e = by_table.entry((t, sku_of(s))).or_default();
             *e = e.checked_add(&u.checked_neg()?)?;
         }
-        for (t, usage) in by_table {
+        for ((t, sku), usage) in by_table {
             if usage.is_zero() {
                 continue;
             }
@@ -1916,6 +2029,7 @@ fn correction(
                     corrects: p.id,
                     recorded_in,
                     price_version: prices.table(t).version,
+                    sku,
                     usage,
                 },
             ));

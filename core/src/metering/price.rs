@@ -8,6 +8,7 @@ use crate::ids::{AppId, TenantId};
 use crate::time::Timestamp;
 
 use super::error::MeterError;
+use super::sku::{Rates, SkuRate, SkuSelector};
 use super::usage::Component;
 
 /// How a run's duration is rounded before the minimum applies.
@@ -133,6 +134,12 @@ pub struct PriceTable {
     /// time, mid-period or not, like any price change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plans: Vec<TenantPlan>,
+    /// Rates by delivered SKU, family, architecture, accelerator model or
+    /// zone, in place of the rates above for the SKUs they select; the
+    /// most specific selector wins (see [`SkuRate`]). Empty (the default):
+    /// every SKU pays the rates above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sku_rates: Vec<SkuRate>,
 }
 
 /// A tenant's discount off a [`PriceTable`]'s rates.
@@ -210,6 +217,24 @@ pub enum PriceError {
         /// The discount.
         basis_points: u32,
     },
+    /// A SKU rate selects nothing: it names no SKU, family, accelerator
+    /// model, architecture or zone.
+    #[error("a SKU rate names no sku, family, accelerator_model, arch or zone")]
+    EmptySkuSelector,
+    /// Two SKU rates have the same selector.
+    #[error("two SKU rates select {selector}")]
+    DuplicateSkuRate {
+        /// The selector.
+        selector: SkuSelector,
+    },
+    /// A SKU rate's rates are wrong (as the table's own would be).
+    #[error("the SKU rate for {selector}: {error}")]
+    InSkuRate {
+        /// The SKU rate's selector.
+        selector: SkuSelector,
+        /// What is wrong.
+        error: Box<PriceError>,
+    },
     /// Two plans name the same tenant and app.
     #[error("two plans for tenant {tenant}, app {app:?}")]
     DuplicatePlan {
@@ -244,11 +269,12 @@ impl PriceTable {
             rates_per: RateUnit::Second,
             billing_increment_seconds: 1,
             plans: Vec::new(),
+            sku_rates: Vec::new(),
         }
     }
 
-    /// Check the rates (none negative, idle rates at most the active ones)
-    /// and the billing increment.
+    /// Check the rates (none negative, idle rates at most the active ones),
+    /// the billing increment, the plans and the SKU rates.
     pub fn validate(&self) -> Result<(), PriceError> {
         let increment = self.billing_increment_seconds;
         if increment == 0 || (self.sub_second == SubSecond::Exact && increment != 1) {
@@ -257,27 +283,46 @@ impl PriceTable {
                 sub_second: self.sub_second,
             });
         }
+        self.check_rates(&self.rates())?;
+        let mut named = std::collections::BTreeSet::new();
+        for plan in &self.plans {
+            if !named.insert((&plan.tenant, &plan.app)) {
+                return Err(PriceError::DuplicatePlan {
+                    tenant: plan.tenant.clone(),
+                    app: plan.app.clone(),
+                });
+            }
+        }
+        self.validate_sku_rates(|r| self.check_rates(r))
+    }
+
+    /// The table's own rates.
+    pub(crate) fn rates(&self) -> Rates {
+        Rates {
+            cpu: self.cpu_nanos_per_vcpu_second,
+            idle_cpu: self.idle_cpu_nanos_per_vcpu_second,
+            memory: self.memory_nanos_per_gib_second,
+            idle_memory: self.idle_memory_nanos_per_gib_second,
+            accelerators: self.accelerator_nanos_per_second,
+            idle_accelerators: self.idle_accelerator_nanos_per_second,
+        }
+    }
+
+    /// Check one set of rates: none negative, idle rates at most the
+    /// active ones, every plan's discount of each exact.
+    fn check_rates(&self, r: &Rates) -> Result<(), PriceError> {
         let rates = [
-            ("cpu_nanos_per_vcpu_second", self.cpu_nanos_per_vcpu_second),
-            (
-                "idle_cpu_nanos_per_vcpu_second",
-                self.idle_cpu_nanos_per_vcpu_second,
-            ),
-            (
-                "memory_nanos_per_gib_second",
-                self.memory_nanos_per_gib_second,
-            ),
+            ("cpu_nanos_per_vcpu_second", r.cpu),
+            ("idle_cpu_nanos_per_vcpu_second", r.idle_cpu),
+            ("memory_nanos_per_gib_second", r.memory),
             (
                 "idle_memory_nanos_per_gib_second",
-                self.idle_memory_nanos_per_gib_second.unwrap_or(0),
+                r.idle_memory.unwrap_or(0),
             ),
-            (
-                "accelerator_nanos_per_second",
-                self.accelerator_nanos_per_second,
-            ),
+            ("accelerator_nanos_per_second", r.accelerators),
             (
                 "idle_accelerator_nanos_per_second",
-                self.idle_accelerator_nanos_per_second.unwrap_or(0),
+                r.idle_accelerators.unwrap_or(0),
             ),
         ];
         for (rate, value) in rates {
@@ -285,7 +330,6 @@ impl PriceTable {
                 return Err(PriceError::NegativeRate { rate, value });
             }
         }
-        let mut named = std::collections::BTreeSet::new();
         for plan in &self.plans {
             let basis_points = plan.discount_basis_points;
             if i128::from(basis_points) > BASIS_POINTS {
@@ -304,35 +348,29 @@ impl PriceTable {
                     });
                 }
             }
-            if !named.insert((&plan.tenant, &plan.app)) {
-                return Err(PriceError::DuplicatePlan {
-                    tenant: plan.tenant.clone(),
-                    app: plan.app.clone(),
-                });
-            }
         }
-        if self.idle_cpu_nanos_per_vcpu_second > self.cpu_nanos_per_vcpu_second {
+        if r.idle_cpu > r.cpu {
             return Err(PriceError::IdleAboveActive {
                 rate: "idle_cpu_nanos_per_vcpu_second",
-                idle: self.idle_cpu_nanos_per_vcpu_second,
-                active: self.cpu_nanos_per_vcpu_second,
+                idle: r.idle_cpu,
+                active: r.cpu,
             });
         }
-        if let Some(idle) = self.idle_memory_nanos_per_gib_second {
-            if idle > self.memory_nanos_per_gib_second {
+        if let Some(idle) = r.idle_memory {
+            if idle > r.memory {
                 return Err(PriceError::IdleAboveActive {
                     rate: "idle_memory_nanos_per_gib_second",
                     idle,
-                    active: self.memory_nanos_per_gib_second,
+                    active: r.memory,
                 });
             }
         }
-        if let Some(idle) = self.idle_accelerator_nanos_per_second {
-            if idle > self.accelerator_nanos_per_second {
+        if let Some(idle) = r.idle_accelerators {
+            if idle > r.accelerators {
                 return Err(PriceError::IdleAboveActive {
                     rate: "idle_accelerator_nanos_per_second",
                     idle,
-                    active: self.accelerator_nanos_per_second,
+                    active: r.accelerators,
                 });
             }
         }
@@ -343,18 +381,7 @@ impl PriceTable {
     /// [`rates_per`](PriceTable::rates_per): per vCPU, GiB or accelerator
     /// and per second, minute or hour.
     pub fn rate(&self, component: Component) -> i128 {
-        match component {
-            Component::Cpu => self.cpu_nanos_per_vcpu_second,
-            Component::IdleCpu => self.idle_cpu_nanos_per_vcpu_second,
-            Component::Memory => self.memory_nanos_per_gib_second,
-            Component::IdleMemory => self
-                .idle_memory_nanos_per_gib_second
-                .unwrap_or(self.memory_nanos_per_gib_second),
-            Component::Accelerators => self.accelerator_nanos_per_second,
-            Component::IdleAccelerators => self
-                .idle_accelerator_nanos_per_second
-                .unwrap_or(self.accelerator_nanos_per_second),
-        }
+        self.rates().of(component)
     }
 
     /// The plan that prices `app` of `tenant`: the one naming both, else
@@ -379,7 +406,17 @@ impl PriceTable {
     /// table's validation checks every discounted rate is whole). `None`
     /// only for an unvalidated table whose discount is not exact.
     pub fn rate_for(&self, component: Component, tenant: &TenantId, app: &AppId) -> Option<i128> {
-        let rate = self.rate(component);
+        self.discounted_for(self.rate(component), tenant, app)
+    }
+
+    /// `rate` less the discount of the plan for `app` of `tenant`, exact;
+    /// `None` if it is not whole (the table was not validated).
+    pub(crate) fn discounted_for(
+        &self,
+        rate: i128,
+        tenant: &TenantId,
+        app: &AppId,
+    ) -> Option<i128> {
         match self.plan_for(tenant, app) {
             Some(plan) => discounted(rate, plan.discount_basis_points),
             None => Some(rate),

@@ -23,6 +23,7 @@ use crate::time::Timestamp;
 use super::error::{MeterError, MeterRestoreError};
 use super::event::{EventId, EventKind};
 use super::price::{PriceTable, TableIx};
+use super::sku::SkuInfo;
 use super::usage::{Adjustment, Period};
 use super::{
     Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, NO_SKU, Op, Run, Seen, Slot, State,
@@ -61,6 +62,10 @@ pub struct MeterSnapshot {
     pub instances: Vec<MeteredInstance>,
     /// Adjustments recorded in the open period, in the order recorded.
     pub adjustments: Vec<Adjustment>,
+    /// The SKUs described with [`Meter::describe_sku`], by SKU (absent
+    /// when none is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skus: Vec<SkuInfo>,
 }
 
 /// One instance in a [`MeterSnapshot`].
@@ -226,6 +231,7 @@ impl Meter {
             closed_periods: self.closed.clone(),
             instances,
             adjustments: self.adjustments.iter().map(|(_, a)| a.clone()).collect(),
+            skus: self.sku_info.values().cloned().collect(),
         }
     }
 
@@ -277,6 +283,15 @@ impl Meter {
         // checked, as when they were added.
         for table in snapshot.price_tables {
             m.add_price_table(table)?;
+        }
+        for info in snapshot.skus {
+            if m.sku_info
+                .last_key_value()
+                .is_some_and(|(last, _)| *last >= info.sku)
+            {
+                return Err(MeterRestoreError::SkuOrder { sku: info.sku });
+            }
+            m.describe_sku(info)?;
         }
         for (index, p) in snapshot.closed_periods.iter().enumerate() {
             let bad = |what| Err(MeterRestoreError::Period { index, what });
@@ -345,6 +360,9 @@ impl Meter {
             };
             if a.usage.is_zero() {
                 return bad("its usage is zero");
+            }
+            if a.sku.is_some() && m.prices.table(table as TableIx).sku_rates.is_empty() {
+                return bad("it names a SKU but its price table has no SKU rates");
             }
             let Some(inst) = m.instances.get(a.instance) else {
                 return bad("its instance is not on record");

@@ -315,6 +315,10 @@ pub struct Adjustment {
     pub recorded_in: PeriodId,
     /// The price table version in force over the corrected time.
     pub price_version: u64,
+    /// The delivered SKU, when that table has SKU rates (see
+    /// [`InvoiceLine::sku`](super::InvoiceLine::sku)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<SkuId>,
     /// What to add to the corrected period's usage (negative takes back).
     pub usage: Usage,
 }
