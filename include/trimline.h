@@ -561,6 +561,48 @@ typedef struct tl_report tl_report;
 typedef struct tl_scheduler tl_scheduler;
 
 /**
+ * Instances of one kind of start in a `tl_cold_start_mix`.
+ */
+typedef struct tl_start_bucket {
+  /**
+   * Instances.
+   */
+  uint32_t instances;
+  /**
+   * Instances whose offering has no figures (their time is not known).
+   */
+  uint32_t without_figures;
+  /**
+   * Bytes they expect to pull, summed.
+   */
+  uint64_t pull_bytes;
+  /**
+   * The longest expected time to ready among those with figures, in
+   * milliseconds (0 when none has figures).
+   */
+  uint64_t ready_ms;
+} tl_start_bucket;
+
+/**
+ * How the instances of a call's decisions start.
+ */
+typedef struct tl_cold_start_mix {
+  /**
+   * On running hosts with nothing to pull (the host holds the image,
+   * or the app names none).
+   */
+  struct tl_start_bucket warm_with_image;
+  /**
+   * On running hosts that pull the image first.
+   */
+  struct tl_start_bucket warm_without_image;
+  /**
+   * On planned hosts: provisioning, then the pull.
+   */
+  struct tl_start_bucket new_hosts;
+} tl_cold_start_mix;
+
+/**
  * A borrowed UTF-8 string view: `len` bytes at `ptr`, not NUL-terminated.
  * Print it with `printf("%.*s", (int)s.len, s.ptr)`. An empty view may
  * have a NULL `ptr`. Its lifetime is stated where it is returned.
@@ -624,6 +666,11 @@ typedef struct tl_placement {
    * most preferred).
    */
   uint32_t tier;
+  /**
+   * Bytes the host is expected to pull before the instance starts: 0
+   * on a host holding the app's image (or for an app that names none).
+   */
+  uint64_t pull_bytes;
 } tl_placement;
 
 /**
@@ -1005,6 +1052,58 @@ size_t tl_buffer_len(const struct tl_buffer *buffer);
  * Frees a buffer. `tl_buffer_free(NULL)` does nothing.
  */
 void tl_buffer_free(struct tl_buffer *buffer);
+
+/**
+ * Declares the images host `host` holds, replacing what it held before.
+ * `images_json` is a JSON array of digests (for example
+ * `["sha256:4f1c"]`; `[]` for none). Fails on an unknown or planned host
+ * or more than 4,096 images. Returns no decisions: it places nothing.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_set_host_images(struct tl_scheduler *scheduler,
+                                       uint64_t host,
+                                       const char *images_json,
+                                       size_t images_len,
+                                       uint64_t now,
+                                       struct tl_error **error_out);
+
+/**
+ * The images host `host` holds, as a JSON array of digests, sorted
+ * (empty for an unknown host). On success `*json_out` is a new buffer
+ * owned by the caller.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_host_images(const struct tl_scheduler *scheduler,
+                                   uint64_t host,
+                                   struct tl_buffer **json_out,
+                                   struct tl_error **error_out);
+
+/**
+ * Declares (or replaces) an offering's figures for the expected time to
+ * ready: `figures_json` is a JSON object with `sku`, `zone`,
+ * `provision_seconds` and `pull_mb_per_second` (at least 1, in 10^6
+ * bytes per second).
+ */
+TL_MUST_USE
+tl_status tl_scheduler_set_offering_figures(struct tl_scheduler *scheduler,
+                                            const char *figures_json,
+                                            size_t figures_len,
+                                            uint64_t now,
+                                            struct tl_error **error_out);
+
+/**
+ * How the instances `decisions` placed start: on warm hosts holding their
+ * image, warm hosts pulling it, or new hosts, with the bytes pulled and
+ * the expected time to ready from the scheduler's offering figures. Use
+ * it on a dry run's decisions to plan a scale-out: the committed call
+ * decides the same, so its mix is the same. `*mix_out` is written on
+ * success.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_cold_start_mix(const struct tl_scheduler *scheduler,
+                                      const struct tl_decisions *decisions_in,
+                                      struct tl_cold_start_mix *mix_out,
+                                      struct tl_error **error_out);
 
 /**
  * Plans which hosts to empty and the ordered moves that empty them (a

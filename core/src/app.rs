@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Arch;
+use crate::coldstart::ImageRef;
 use crate::ids::{AppId, Label, SkuId, TenantId, ZoneId};
 use crate::resources::{ResourceError, Resources};
 use crate::substitution::SubstitutionPolicy;
@@ -180,6 +181,11 @@ pub struct AppSpec {
     /// How other SKUs may serve the app.
     #[serde(default)]
     pub substitution: SubstitutionPolicy,
+    /// The app's image per architecture (each one of `arches`); empty: no
+    /// image is known and placement ignores images (see
+    /// [`coldstart`](crate::coldstart)).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<Arch, ImageRef>,
 }
 
 /// What is wrong with an app.
@@ -217,6 +223,10 @@ pub enum AppError {
         /// How many are listed.
         count: usize,
     },
+    /// An image is named for an architecture the app does not list in
+    /// `arches`.
+    #[error("images names an image for {0}, which is not in arches")]
+    ImageArch(Arch),
     /// `spread.min_zones` is more than the zones the app may use.
     #[error("spread.min_zones is {min_zones} but the app may use only {zones} zones")]
     MinZones {
@@ -245,6 +255,7 @@ impl AppSpec {
             accelerator_model: None,
             local_disk: None,
             substitution: SubstitutionPolicy::default(),
+            images: BTreeMap::new(),
         }
     }
 
@@ -268,6 +279,9 @@ impl AppSpec {
             if !self.spread.zones.is_empty() && !self.spread.zones.contains(z) {
                 return Err(AppError::WeightNotAllowed(z.clone()));
             }
+        }
+        if let Some(arch) = self.images.keys().find(|a| !self.arches.contains(a)) {
+            return Err(AppError::ImageArch(*arch));
         }
         if self.spread.max_skew == Some(0) {
             return Err(AppError::ZeroMaxSkew);

@@ -32,6 +32,13 @@ pub struct Placement {
     /// (or the SKU it requested); `None` when it is not a substitution.
     #[serde(default)]
     pub substitution: Option<Arc<SubstitutionNote>>,
+    /// Bytes the host is expected to pull before the instance starts: 0 on
+    /// a host that holds the app's image (or for an app that names none),
+    /// the image's size otherwise (see [`coldstart`](crate::coldstart)).
+    /// A planned host's instances report their pull when placed
+    /// tentatively, and 0 when the host becomes ready.
+    #[serde(default)]
+    pub pull_bytes: u64,
 }
 
 /// Why an instance left its host.

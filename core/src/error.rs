@@ -2,6 +2,7 @@
 
 use crate::app::AppError;
 use crate::catalog::SkuError;
+use crate::coldstart::ColdStartError;
 use std::fmt;
 
 use crate::decision::Count;
@@ -181,6 +182,9 @@ pub enum Error {
         /// Which limit.
         limit: Limit,
     },
+    /// Cold-start input (host images, offering figures) is not usable.
+    #[error("{0}")]
+    ColdStart(#[source] ColdStartError),
     /// An all-or-nothing batch does not fit; nothing was placed.
     #[error(
         "all-or-nothing batch of {requested} instances of app {app} does not fit: \

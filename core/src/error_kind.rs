@@ -101,9 +101,10 @@ impl Error {
             | Error::UnknownApp(_)
             | Error::UnknownInstance(_)
             | Error::UnknownOffering { .. } => ErrorKind::UnknownId,
-            Error::ReservedHostId(_) | Error::InvalidSku { .. } | Error::InvalidApp { .. } => {
-                ErrorKind::InvalidInput
-            }
+            Error::ReservedHostId(_)
+            | Error::InvalidSku { .. }
+            | Error::InvalidApp { .. }
+            | Error::ColdStart(_) => ErrorKind::InvalidInput,
             Error::PlannedHost(_)
             | Error::NotPlanned(_)
             | Error::NoMove(_)

@@ -140,6 +140,12 @@ name_type!(
     "tenant"
 );
 name_type!(
+    /// A container image digest, e.g. `sha256:4f1c...` (see
+    /// [`coldstart`](crate::coldstart)).
+    ImageDigest,
+    "image"
+);
+name_type!(
     /// A free-form label: a SKU family, CPU vendor, feature tag (`gpu:a10`,
     /// `rdma`, `local-nvme`), accelerator model or disk class.
     Label,

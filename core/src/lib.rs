@@ -131,6 +131,7 @@
 
 mod app;
 mod catalog;
+pub mod coldstart;
 mod decision;
 mod error;
 mod error_kind;
@@ -157,6 +158,10 @@ pub mod zones;
 
 pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
 pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
+pub use coldstart::{
+    ColdStartError, ColdStartMix, ColdStartRecord, HostImages, ImageRef, OfferingFigures,
+    StartBucket,
+};
 pub use decision::{
     Cancellation, CancellationCause, Decisions, Eviction, EvictionCause, PendingInstance,
     Placement, Provision, ProvisionId, Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
@@ -165,8 +170,8 @@ pub use error::{Error, RestoreError};
 pub use error_kind::ErrorKind;
 pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};
 pub use ids::{
-    AppId, HostId, InstanceId, Label, MAX_NAME_LEN, NameError, PLANNED_HOST_BIT, SkuId, TenantId,
-    ZoneId,
+    AppId, HostId, ImageDigest, InstanceId, Label, MAX_NAME_LEN, NameError, PLANNED_HOST_BIT,
+    SkuId, TenantId, ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
 pub use limits::{

@@ -357,6 +357,10 @@ struct Query {
     planned: bool,
     /// Whether each class's search runs on a visit budget.
     budgeted: bool,
+    /// Whether candidates holding the app's image are preferred (see
+    /// [`coldstart`](crate::coldstart)): the app names images, some host
+    /// holds one and the weight is not 0.
+    images: bool,
 }
 
 impl Query {
@@ -753,6 +757,9 @@ impl Scheduler {
             preempt: false,
             planned: false,
             budgeted: true,
+            images: self.config.image_locality_weight > 0
+                && !spec.images.is_empty()
+                && self.cold.any_images(),
         };
         let mut found = Found::default();
         // Whether every running host was searched before the choice.
@@ -861,6 +868,7 @@ impl Scheduler {
         // and a rigid instance's victims are best-effort instances, of
         // other apps: only a non-blocking policy can be violated here.
         let violates = spread && constrained && !blocks && !self.spread_allows(app, zone);
+        let pull_bytes = self.expected_pull(app, choice.host, sku);
         self.allocate_at(id, host_ix, parts);
         if violates {
             self.report_violation(app, out);
@@ -878,6 +886,7 @@ impl Scheduler {
             sku: self.skus[sku].id.clone(),
             numa_nodes,
             substitution,
+            pull_bytes,
         });
         true
     }
@@ -936,6 +945,7 @@ impl Scheduler {
             preempt,
             planned,
             budgeted,
+            images,
         } = *q;
         let Found {
             best,
@@ -974,6 +984,14 @@ impl Scheduler {
             // is read to settle ties.
             let check_node =
                 !preempt && key == BoundKey::FreeNode && skus[class.sku].numa_nodes.len() > 1;
+            // The app's image on this class's architecture, when images
+            // count.
+            let image = if images {
+                self.apps[app].spec.images.get(&skus[class.sku].arch)
+            } else {
+                None
+            };
+            let weight = self.config.image_locality_weight;
             loop {
                 let ran_out = if !preempt {
                     class.tree.search(key, &req_arr, budget, |slot, bound| {
@@ -988,7 +1006,10 @@ impl Scheduler {
                         } else {
                             bound
                         };
-                        let score = free_score(scale, &free, &req_arr);
+                        let mut score = free_score(scale, &free, &req_arr);
+                        if let Some(image) = image {
+                            score = self.cold.image_key(score, host, &image.digest, weight);
+                        }
                         if best.is_none_or(|b| (score, host) < b) {
                             *best = Some((score, host));
                         }

@@ -649,6 +649,7 @@ impl Scheduler {
         };
         self.classes[h.class()].remove(h.slot);
         self.provision_of.swap_remove(&planned);
+        self.cold.rename_host(planned, host);
         if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
             o.planned = o.planned.saturating_sub(1);
             o.failures = 0;
@@ -701,6 +702,8 @@ impl Scheduler {
                 sku: self.skus[sku].id.clone(),
                 numa_nodes,
                 substitution,
+                // Reported when the instance was placed tentatively.
+                pull_bytes: 0,
             });
         }
         Ok(out)
@@ -1110,6 +1113,7 @@ impl Scheduler {
     pub(crate) fn drop_host(&mut self, id: HostId) {
         if let Some(host) = self.hosts.swap_remove(&id) {
             self.classes[host.class()].remove(host.slot);
+            self.cold.forget_host(id);
             if host.state == HostState::Planned {
                 self.provision_of.swap_remove(&id);
                 if let Some(o) = self.offerings.get_mut(&(host.sku(), host.zone())) {

@@ -1111,6 +1111,7 @@ impl Scheduler {
             };
             self.substitution_note(app, sku, tier, basis)
         });
+        let pull_bytes = self.expected_pull(app, m.to, sku);
         self.allocate(id, m.to, Parts::one(m.numa_node, req));
         out.placements.push(Placement {
             instance: id,
@@ -1120,6 +1121,7 @@ impl Scheduler {
             sku: self.skus[sku].id.clone(),
             numa_nodes: SmallVec::from_buf_and_len([m.numa_node, 0], 1),
             substitution,
+            pull_bytes,
         });
         let tier = self.apps[app].sku_tiers.get(sku).map_or(0, |t| t.tier);
         self.record_move(

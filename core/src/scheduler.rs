@@ -60,6 +60,16 @@ pub struct Config {
     pub backoff_initial_ms: u64,
     /// Longest back-off, in milliseconds (default 1 hour).
     pub backoff_max_ms: u64,
+    /// Image locality (default 1; 0 = off): among the hosts an instance
+    /// fits on (the candidates its search found, of one zone and one
+    /// tier), one that holds the app's image has its packing score
+    /// lowered by this much, and wins ties against one that does not.
+    /// The score is the sum over dimensions of the squared free fraction
+    /// left, in units of 2^-32 (a dimension left entirely free adds
+    /// 2^32), so 1 only breaks ties and 2^30 lets a held image outweigh a
+    /// quarter of a dimension left free. It never admits a host the
+    /// search would not: see [`coldstart`](crate::coldstart).
+    pub image_locality_weight: u32,
 }
 
 impl Default for Config {
@@ -72,6 +82,7 @@ impl Default for Config {
             search_budget: 16,
             backoff_initial_ms: 180_000,
             backoff_max_ms: 3_600_000,
+            image_locality_weight: 1,
         }
     }
 }
@@ -347,6 +358,9 @@ pub struct Scheduler {
     pub(crate) observe: crate::observe::Observer,
     /// The limits enforced (the constants of [`limits`](crate::limits)).
     pub(crate) limits: crate::limits::Limits,
+    /// Images held by hosts and offering figures (see
+    /// [`coldstart`](crate::coldstart)).
+    pub(crate) cold: crate::coldstart::ColdStart,
 }
 
 impl Default for Scheduler {
@@ -376,6 +390,7 @@ impl Scheduler {
             search_budget: config.search_budget,
             backoff_initial_ms: config.backoff_initial_ms,
             backoff_max_ms: config.backoff_max_ms.max(config.backoff_initial_ms),
+            image_locality_weight: config.image_locality_weight,
         };
         Scheduler {
             config,
@@ -403,6 +418,7 @@ impl Scheduler {
             note_memo: None,
             observe: Default::default(),
             limits: crate::limits::Limits::default(),
+            cold: crate::coldstart::ColdStart::default(),
         }
     }
 

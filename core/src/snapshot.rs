@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppSpec;
 use crate::catalog::SkuSpec;
+use crate::coldstart::ColdStartRecord;
 use std::collections::BTreeMap;
 
 use crate::decision::ProvisionId;
@@ -32,8 +33,12 @@ use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Schedul
 use crate::substitution::{Rejection, serves_existing};
 use crate::time::Timestamp;
 
-/// The snapshot format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+/// The snapshot format this build writes (and reads, with format 2 before
+/// it, which has no cold-start state).
+pub const SNAPSHOT_FORMAT: u32 = 3;
+
+/// The oldest snapshot format this build reads.
+const OLDEST_FORMAT: u32 = 2;
 
 /// A zone in a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -130,6 +135,10 @@ pub struct Snapshot {
     /// Removed instances stay listed until the time moves on.
     #[serde(default)]
     pub stops_at_now: Vec<InstanceStops>,
+    /// Images held by hosts and offering figures (see
+    /// [`coldstart`](crate::coldstart)); absent in format 2 and when empty.
+    #[serde(default, skip_serializing_if = "ColdStartRecord::is_empty")]
+    pub cold_start: ColdStartRecord,
 }
 
 impl Scheduler {
@@ -210,6 +219,7 @@ impl Scheduler {
                 .collect(),
             moves: self.moves_in_flight(),
             stops_at_now: self.stops_at_now(),
+            cold_start: self.cold_start_record(),
         }
     }
 
@@ -259,7 +269,13 @@ impl Scheduler {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn restore(snapshot: Snapshot) -> Result<Scheduler, RestoreError> {
-        if snapshot.format != SNAPSHOT_FORMAT {
+        let old = snapshot.format == OLDEST_FORMAT;
+        if old && !snapshot.cold_start.is_empty() {
+            return Err(RestoreError::Counter(
+                "a format 2 snapshot has no cold-start state",
+            ));
+        }
+        if !(OLDEST_FORMAT..=SNAPSHOT_FORMAT).contains(&snapshot.format) {
             return Err(RestoreError::Format {
                 found: snapshot.format,
                 expected: SNAPSHOT_FORMAT,
@@ -581,6 +597,7 @@ impl Scheduler {
             previous = r.instance;
             s.stops.insert(r.instance, r.stops);
         }
+        s.restore_cold_start(snapshot.cold_start)?;
         s.stops_at = snapshot.now;
         s.now = snapshot.now;
         Ok(s)

@@ -24,6 +24,7 @@ fn placement(host: HostId) -> Placement {
         sku: id("g7"),
         numa_nodes: smallvec![0],
         substitution: None,
+        pull_bytes: 0,
     }
 }
 

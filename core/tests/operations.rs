@@ -120,6 +120,7 @@ fn config_defaults_and_clamping() {
             search_budget: 16,
             backoff_initial_ms: 180_000,
             backoff_max_ms: 3_600_000,
+            image_locality_weight: 1,
         }
     );
     let s = Scheduler::new(Config {
@@ -130,6 +131,7 @@ fn config_defaults_and_clamping() {
         search_budget: 0,
         backoff_initial_ms: 10,
         backoff_max_ms: 5,
+        image_locality_weight: 0,
     });
     assert_eq!(s.config().candidates_per_class, 1);
     assert_eq!(s.config().preemption_candidates, 1);
@@ -2182,13 +2184,13 @@ fn restore_refuses_an_unknown_format() {
     assert_eq!(
         e,
         RestoreError::Format {
-            found: 3,
-            expected: 2
+            found: 4,
+            expected: 3
         }
     );
     assert_eq!(
         e.to_string(),
-        "snapshot format 3 is not supported (expected 2)"
+        "snapshot format 4 is not supported (expected 3)"
     );
 }
 

@@ -63,6 +63,9 @@ pub struct tl_placement {
     /// The SKU's preference tier for the app, when substituted (0 is the
     /// most preferred).
     pub tier: u32,
+    /// Bytes the host is expected to pull before the instance starts: 0
+    /// on a host holding the app's image (or for an app that names none).
+    pub pull_bytes: u64,
 }
 
 /// A request to provision `count` hosts of `sku` in `zone`; the planned
@@ -361,6 +364,7 @@ fn placement(p: &Placement) -> tl_placement {
             .and_then(|n| n.requested.as_ref())
             .map_or(tl_str::EMPTY, |s| tl_str::of(s.as_str())),
         tier: note.map_or(0, |n| n.tier),
+        pull_bytes: p.pull_bytes,
     }
 }
 
@@ -416,7 +420,7 @@ fn cancellation_cause(cause: CancellationCause) -> tl_cancellation_cause {
 /// # Safety
 /// `d` is NULL or a live `tl_decisions` from this library, not mutated
 /// for `'a`.
-unsafe fn decisions<'a>(d: *const tl_decisions) -> Result<&'a Decisions, Failure> {
+pub(crate) unsafe fn decisions<'a>(d: *const tl_decisions) -> Result<&'a Decisions, Failure> {
     // SAFETY: per the contract.
     unsafe { d.as_ref() }
         .map(|d| &d.inner)

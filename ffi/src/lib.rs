@@ -38,6 +38,7 @@ use std::ffi::{CStr, c_char};
 
 pub mod args;
 pub mod buffer;
+pub mod coldstart;
 pub mod consolidation;
 pub mod decisions;
 pub mod error;

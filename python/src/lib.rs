@@ -8,6 +8,7 @@
 use pyo3::prelude::*;
 
 mod bench;
+mod coldstart;
 mod consolidation;
 mod convert;
 pub mod errors;

@@ -125,6 +125,9 @@ pub(crate) struct Placement {
     numa_nodes: Vec<u32>,
     /// Why another SKU than the first choice, if so.
     substitution: Option<Py<SubstitutionNote>>,
+    /// Bytes the host is expected to pull first: 0 on a host holding the
+    /// app's image (or for an app that names none).
+    pull_bytes: u64,
 }
 
 impl Placement {
@@ -142,6 +145,7 @@ impl Placement {
             sku: names.get(py, p.sku.as_str()),
             numa_nodes: p.numa_nodes.iter().map(|&n| u32::from(n)).collect(),
             substitution: notes.get(py, &p.substitution)?,
+            pull_bytes: p.pull_bytes,
         })
     }
 }

@@ -683,6 +683,60 @@ impl Scheduler {
     fn deliveries<'py>(&self, py: Python<'py>, now: Millis) -> PyResult<Bound<'py, PyAny>> {
         crate::observe::deliveries(py, &self.lock(), now.0)
     }
+
+    // ----- cold start -----------------------------------------------------
+
+    /// Declare the image digests a host holds (replacing what it held).
+    fn set_host_images(
+        &self,
+        py: Python<'_>,
+        host: Nat<u64>,
+        images: Vec<String>,
+        now: Millis,
+    ) -> PyResult<()> {
+        let images = crate::coldstart::digests(images)?;
+        self.run(py, Gil::Keep, |s| {
+            s.set_host_images(HostId(host.0), images, Timestamp(now.0))
+        })
+        .map_err(to_py_err)
+    }
+
+    /// The image digests a host holds, sorted.
+    fn host_images(&self, host: Nat<u64>) -> Vec<String> {
+        crate::coldstart::names(&self.lock().host_images(HostId(host.0)))
+    }
+
+    /// Declare an offering's figures (a `trimline.OfferingFigures` or a
+    /// dict in its shape) for the expected time to ready.
+    fn set_offering_figures(
+        &self,
+        py: Python<'_>,
+        figures: &Bound<'_, PyAny>,
+        now: Millis,
+    ) -> PyResult<()> {
+        let figures: trimline::OfferingFigures = from_py(figures, "offering figures")?;
+        self.run(py, Gil::Keep, |s| {
+            s.set_offering_figures(figures, Timestamp(now.0))
+        })
+        .map_err(to_py_err)
+    }
+
+    /// The figures declared per offering, as dicts.
+    fn offering_figures<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.lock().offering_figures())
+    }
+
+    /// How the instances of `decisions` start (warm with the image, warm
+    /// without it, new hosts), with pull bytes and expected time to ready,
+    /// as a dict.
+    fn cold_start_mix<'py>(
+        &self,
+        py: Python<'py>,
+        decisions: &Decisions,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mix = self.lock().cold_start_mix(decisions.inner());
+        crate::coldstart::mix_to_py(py, &mix)
+    }
 }
 
 /// The meter's access to a scheduler, for `decision_events`.

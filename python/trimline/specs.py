@@ -169,6 +169,24 @@ class SubstitutionPolicy:
 
 
 @dataclass(kw_only=True)
+class ImageRef:
+    """An app's image for one architecture: digest and bytes to pull."""
+
+    digest: str
+    size_bytes: int
+
+
+@dataclass(kw_only=True)
+class OfferingFigures:
+    """An offering's provisioning time and image pull rate (MB/s, 10^6 bytes)."""
+
+    sku: str
+    zone: str
+    provision_seconds: int
+    pull_mb_per_second: int
+
+
+@dataclass(kw_only=True)
 class AppSpec:
     """An app: what each instance needs and every placement policy."""
 
@@ -186,6 +204,7 @@ class AppSpec:
     accelerator_model: str | None = None
     local_disk: str | None = None
     substitution: SubstitutionPolicy = field(default_factory=SubstitutionPolicy)
+    images: dict[Arch | str, ImageRef] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -199,6 +218,7 @@ class Config:
     search_budget: int = 16
     backoff_initial_ms: int = 180_000
     backoff_max_ms: int = 3_600_000
+    image_locality_weight: int = 1
 
 
 @dataclass(kw_only=True)

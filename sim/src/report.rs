@@ -483,6 +483,11 @@ pub struct Outcome {
     pub numa_placements: Vec<NumaPlacement>,
     /// Instances per zone of the apps the calls were about.
     pub per_zone: Vec<AppZones>,
+    /// How the instances placed start (warm with the image, warm without,
+    /// new hosts) and when they are expected ready: in scale steps of
+    /// scenarios that declare images or a pull rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStartMix>,
 }
 
 /// What kind of decision a substitution note came with.
@@ -994,6 +999,7 @@ fn write_event(t: &mut Text, ev: &Event) {
             match s.same_as_dry_run {
                 Some(true) => {
                     t.say("    the real call decided exactly the dry run above");
+                    write_cold_start(t, &s.outcome);
                     write_per_zone(t, &s.outcome);
                 }
                 Some(false) => {
@@ -1338,6 +1344,13 @@ fn write_bill(t: &mut Text, at: u64, b: &BillStep) {
     }
 }
 
+/// The cold-start mix of a scale step, when the scenario has one.
+fn write_cold_start(t: &mut Text, o: &Outcome) {
+    if let Some(mix) = &o.cold_start {
+        t.say(format!("    cold start: {mix}"));
+    }
+}
+
 fn write_per_zone(t: &mut Text, o: &Outcome) {
     for a in &o.per_zone {
         let parts: Vec<String> = a
@@ -1372,6 +1385,7 @@ fn write_outcome(t: &mut Text, o: &Outcome) {
     if !counts.is_empty() {
         t.say(format!("    {}", counts.join(", ")));
     }
+    write_cold_start(t, o);
     for p in &o.provisions {
         // The note is printed once, with the substitution below.
         let mut p = p.clone();

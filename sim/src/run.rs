@@ -895,6 +895,15 @@ impl<'a> Runner<'a> {
             skew_violations: d.skew_violations.clone(),
             ..Outcome::default()
         };
+        // The cold-start mix of a scale step, when the scenario plans for
+        // cold starts (the app names images, or offerings have figures).
+        let cold = app
+            .and_then(|a| self.s.app(a))
+            .is_some_and(|a| !a.images.is_empty())
+            || !self.s.offering_figures().is_empty();
+        if cold && app.is_some() && d.placements.len() + d.tentative.len() > 0 {
+            o.cold_start = Some(self.s.cold_start_mix(d));
+        }
 
         // Substitutions, grouped by app, zone, SKU, kind and note; the
         // placements on planned hosts that came up apart.

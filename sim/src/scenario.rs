@@ -6,7 +6,7 @@
 //! value the scheduler refuses is reported with the path of the entry that
 //! carried it).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -30,6 +30,11 @@ pub struct Scenario {
     /// Seconds from a move being planned to its replacement running.
     #[serde(default = "default_move_seconds")]
     pub move_seconds: u64,
+    /// Image pull rate of every host, MB (10^6 bytes) per second. When
+    /// set, every SKU in every zone gets it and `provision_seconds` as its
+    /// cold-start figures, and scale steps report their cold-start mix.
+    #[serde(default)]
+    pub pull_mb_per_second: Option<u32>,
     /// Zone names, in declaration order (all up at the start).
     pub zones: Vec<ZoneId>,
     /// Host types.
@@ -117,6 +122,9 @@ pub struct HostGroup {
     pub zones: Vec<ZoneId>,
     /// Hosts per zone.
     pub count: u32,
+    /// Image digests each of them holds.
+    #[serde(default)]
+    pub images: Vec<ImageDigest>,
 }
 
 /// The stock of a SKU in each of `zones` (every zone when empty).
@@ -231,6 +239,9 @@ pub struct AppDef {
     /// Which SKUs may stand in for the one it asks for.
     #[serde(default)]
     pub substitution: SubstitutionPolicy,
+    /// Its image per architecture (digest and size in bytes).
+    #[serde(default)]
+    pub images: BTreeMap<Arch, ImageRef>,
 }
 
 fn default_app_network() -> u64 {
@@ -527,6 +538,10 @@ impl Scenario {
                     let _ = s
                         .add_host(spec, Timestamp(0))
                         .map_err(|e| at(format!("hosts[{i}]"), e))?;
+                    if !g.images.is_empty() {
+                        s.set_host_images(HostId(next), g.images.clone(), Timestamp(0))
+                            .map_err(|e| at(format!("hosts[{i}].images"), e))?;
+                    }
                     next += 1;
                 }
             }
@@ -536,6 +551,26 @@ impl Scenario {
                 let _ = s
                     .set_stock(&st.sku, zone, st.stock.0, Timestamp(0))
                     .map_err(|e| at(format!("stock[{i}]"), e))?;
+            }
+        }
+        if let Some(rate) = self.pull_mb_per_second {
+            let seconds = u32::try_from(self.provision_seconds).map_err(|_| {
+                at(
+                    "provision_seconds",
+                    "above 4,294,967,295 s: too long for cold-start figures",
+                )
+            })?;
+            for k in &self.catalog {
+                for zone in &self.zones {
+                    let figures = OfferingFigures {
+                        sku: k.id.clone(),
+                        zone: zone.clone(),
+                        provision_seconds: seconds,
+                        pull_mb_per_second: rate,
+                    };
+                    s.set_offering_figures(figures, Timestamp(0))
+                        .map_err(|e| at("pull_mb_per_second", e))?;
+                }
             }
         }
         for (i, a) in self.apps.iter().enumerate() {
@@ -723,6 +758,7 @@ impl AppDef {
         a.local_disk = self.local_disk.clone();
         a.spread = self.spread.clone();
         a.substitution = self.substitution.clone();
+        a.images = self.images.clone();
         Ok(a)
     }
 }

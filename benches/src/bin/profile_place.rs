@@ -1,7 +1,9 @@
 //! Places a seeded stream of mixed instances into a region, for profiling
 //! and quick comparisons:
-//! `cargo run --release -p trimline-bench --bin profile_place -- [HOSTS] [PLACEMENTS] [CANDIDATES_PER_CLASS]`.
-//! Prints the best of five runs on copies of the same region.
+//! `cargo run --release -p trimline-bench --bin profile_place -- [HOSTS] [PLACEMENTS] [CANDIDATES_PER_CLASS] [IMAGES]`.
+//! Prints the best of five runs on copies of the same region. With
+//! `IMAGES` 1, every app names an image per architecture and every third
+//! host holds all of them, so image locality is in play.
 //! `TRIMLINE_AUDIT_CAPACITY` bounds the audit log (0 turns it off; by
 //! default it stays at the scheduler's default bound).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
@@ -26,11 +28,14 @@ fn main() {
     if let Some(k) = args.get(2) {
         config.candidates_per_class = *k as u32;
     }
-    let mut base = Scheduler::restore(Snapshot {
+    let mut snap = Snapshot {
         config,
         ..s.snapshot()
-    })
-    .unwrap();
+    };
+    if args.get(3).is_some_and(|i| *i != 0) {
+        with_images(&mut snap);
+    }
+    let mut base = Scheduler::restore(snap).unwrap();
     if let Some(cap) = std::env::var("TRIMLINE_AUDIT_CAPACITY")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -56,4 +61,33 @@ fn main() {
         "{hosts} hosts: {n} calls, {placed} placed, {:.0} placements/s (best of 5)",
         n as f64 / best
     );
+}
+
+/// Give every app an image per architecture (1 GB) and every third host
+/// all of them.
+fn with_images(snap: &mut Snapshot) {
+    let mut digests = Vec::new();
+    for app in &mut snap.apps {
+        for arch in app.arches.clone() {
+            let digest: trimline::ImageDigest =
+                format!("sha256:{}-{arch}", app.id).parse().unwrap();
+            digests.push(digest.clone());
+            let image = trimline::ImageRef {
+                digest,
+                size_bytes: 1_000_000_000,
+            };
+            app.images.insert(arch, image);
+        }
+    }
+    digests.sort();
+    let mut hosts: Vec<trimline::HostId> = snap.hosts.iter().map(|h| h.id).collect();
+    hosts.sort();
+    snap.cold_start.host_images = hosts
+        .into_iter()
+        .step_by(3)
+        .map(|host| trimline::HostImages {
+            host,
+            images: digests.clone(),
+        })
+        .collect();
 }
