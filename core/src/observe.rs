@@ -223,6 +223,8 @@ struct Placed {
     sku: u32,
     /// Bit `n` set: NUMA node `n` (nodes are below 16, listed ascending).
     numa: u16,
+    /// Image bytes the placement expects to pull.
+    pull_bytes: u64,
     /// On a planned host.
     tentative: bool,
 }
@@ -796,6 +798,7 @@ impl Scheduler {
                             zone: h.zone() as u32,
                             sku: h.sku() as u32,
                             numa,
+                            pull_bytes: p.pull_bytes,
                             tentative,
                         }),
                         _ => Entry::Other(Box::new(if tentative {
@@ -853,6 +856,7 @@ impl Scheduler {
                     sku,
                     numa_nodes: numa_nodes(p.numa),
                     substitution: p.substitution,
+                    pull_bytes: p.pull_bytes,
                 };
                 if p.tentative {
                     AuditEvent::Tentative(placement)
