@@ -39,6 +39,9 @@
 //!    It stops at the [lower bound](Packing::lower_bound) or when the budget
 //!    is spent.
 //!
+//! [`pack_partial`] packs as many items as fit into a list of bins that
+//! cannot hold them all, and returns the items left over.
+//!
 //! Sizes are normalised per dimension by the largest capacity of that
 //! dimension (in integer fixed point), so keys and weights are exact
 //! integers and the result never depends on floating point.
@@ -73,7 +76,10 @@
 #![allow(clippy::needless_range_loop)]
 
 mod greedy;
+mod partial;
 mod search;
+
+pub use partial::{PackSpec, PartialPacking, pack_partial};
 
 use std::fmt;
 
