@@ -288,7 +288,7 @@ fn scheduler_online(p: &Problem, candidates: usize) -> Result<Assignment, usize>
     let recip: Vec<u64> = p
         .cap
         .iter()
-        .map(|&c| if c > 0 { (SCHED_ONE << 32) / c } else { 0 })
+        .map(|&c| (SCHED_ONE << 32).checked_div(c).unwrap_or(0))
         .collect();
     let mut load = vec![0u64; p.m * d];
     let mut assign = vec![usize::MAX; p.n];
