@@ -11,6 +11,7 @@
 use crate::error::{Error, RestoreError};
 use crate::ids::NameError;
 use crate::metering::{MeterError, MeterRestoreError, PriceError};
+use crate::pack::PackError;
 use crate::resources::ResourceError;
 
 /// What kind of failure an error is.
@@ -266,5 +267,23 @@ mod tests {
             ErrorKind::InvalidInput
         );
         Ok(())
+    }
+}
+
+impl PackError {
+    /// The kind of failure: [`ErrorKind::Unschedulable`] when the listed
+    /// bins cannot hold the items, else [`ErrorKind::InvalidInput`].
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            PackError::Dimensions { .. }
+            | PackError::NoBins
+            | PackError::RaggedBin { .. }
+            | PackError::RaggedItem { .. }
+            | PackError::ItemFitsNoBin { .. }
+            | PackError::WarmStartLength { .. }
+            | PackError::WarmStartUnknownBin { .. }
+            | PackError::WarmStartOverfull { .. } => ErrorKind::InvalidInput,
+            PackError::NotEnoughBins { .. } => ErrorKind::Unschedulable,
+        }
     }
 }
