@@ -227,6 +227,24 @@ impl ResourceError {
     }
 }
 
+impl PackError {
+    /// The kind of failure: [`ErrorKind::Unschedulable`] when the listed
+    /// bins cannot hold the items, else [`ErrorKind::InvalidInput`].
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            PackError::Dimensions { .. }
+            | PackError::NoBins
+            | PackError::RaggedBin { .. }
+            | PackError::RaggedItem { .. }
+            | PackError::ItemFitsNoBin { .. }
+            | PackError::WarmStartLength { .. }
+            | PackError::WarmStartUnknownBin { .. }
+            | PackError::WarmStartOverfull { .. } => ErrorKind::InvalidInput,
+            PackError::NotEnoughBins { .. } => ErrorKind::Unschedulable,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,22 +286,15 @@ mod tests {
         );
         Ok(())
     }
-}
 
-impl PackError {
-    /// The kind of failure: [`ErrorKind::Unschedulable`] when the listed
-    /// bins cannot hold the items, else [`ErrorKind::InvalidInput`].
-    pub const fn kind(&self) -> ErrorKind {
-        match self {
-            PackError::Dimensions { .. }
-            | PackError::NoBins
-            | PackError::RaggedBin { .. }
-            | PackError::RaggedItem { .. }
-            | PackError::ItemFitsNoBin { .. }
-            | PackError::WarmStartLength { .. }
-            | PackError::WarmStartUnknownBin { .. }
-            | PackError::WarmStartOverfull { .. } => ErrorKind::InvalidInput,
-            PackError::NotEnoughBins { .. } => ErrorKind::Unschedulable,
-        }
+    #[test]
+    fn pack_errors_are_invalid_input_or_unschedulable() {
+        let short = PackError::NotEnoughBins {
+            bins: 1,
+            lower_bound: 2,
+            unplaced: 0,
+        };
+        assert_eq!(short.kind(), ErrorKind::Unschedulable);
+        assert_eq!(PackError::NoBins.kind(), ErrorKind::InvalidInput);
     }
 }
