@@ -54,10 +54,8 @@ pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assign
     consider(fit(p, &given, true));
     consider(fit_rule(p, &given, Rule::LeastSquares));
     // The scheduler's own online placement: the same order, its candidate
-    // search and its score, at its default and a few wider settings.
-    for candidates in SCHEDULER_CANDIDATES {
-        consider(scheduler_online(p, candidates));
-    }
+    // search and its score, at its default setting.
+    consider(scheduler_online(p, SCHEDULER_CANDIDATES));
     consider(fit(p, &by_bottleneck, true));
     consider(fit(p, &by_sum, false));
     consider(fit(p, &by_max, false));
@@ -77,10 +75,10 @@ pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assign
     (best.map(|(_, a)| a), unplaced)
 }
 
-/// The candidate counts of the scheduler's online placement emulated by the
-/// portfolio: its default
-/// ([`Config::candidates_per_class`](crate::Config)), then wider searches.
-const SCHEDULER_CANDIDATES: [usize; 3] = [2, 4, 8];
+/// The candidate count of the scheduler's online placement emulated by the
+/// portfolio: its default ([`Config::candidates_per_class`](crate::Config)).
+/// (A wider search is closer to the full best fit members above.)
+const SCHEDULER_CANDIDATES: usize = 2;
 
 /// Items by decreasing key, ties by index.
 fn order(p: &Problem, key: impl Fn(usize) -> u128) -> Vec<usize> {

@@ -20,7 +20,7 @@
 //!    online best fit, the items in the order given (by the summed and by
 //!    the squared free capacity left), and the scheduler's own online
 //!    placement (its search of the first few bins that fit, in index order,
-//!    and its score, at its default candidate count and wider ones), so a
+//!    and its score, at its default candidate count), so a
 //!    packing is never worse than placing the items one at a time; best fit
 //!    decreasing by the bottleneck dimension (the one with the most total
 //!    demand, accelerators on a GPU fleet), then the sum;
