@@ -1657,6 +1657,25 @@ tl_status tl_scheduler_deliveries(const struct tl_scheduler *scheduler,
                                   struct tl_error **error_out);
 
 /**
+ * Packs as many items as fit into a list of bins (no scheduler needed).
+ * `spec_json` is a JSON object: `bins` (an array of capacity vectors, each
+ * an array of unsigned integers), `items` (size vectors of the same
+ * length), and the optional `budget` (work units of the improvement
+ * phase, the default when null or absent) and `seed`. `*packing_out`
+ * receives JSON: `bins` (the items of each listed bin), `bin_of` (each
+ * item's bin, or null for an item left over), `bins_used`, `unplaced`
+ * (the items left over, in increasing order; empty when all fit) and
+ * `work`. An invalid problem (no bins, 0 or more than 16 dimensions,
+ * vectors of different lengths) is `TL_STATUS_INVALID_INPUT`; bins too few
+ * for the items are not an error.
+ */
+TL_MUST_USE
+tl_status tl_pack_partial(const char *spec_json,
+                          size_t spec_len,
+                          struct tl_buffer **packing_out,
+                          struct tl_error **error_out);
+
+/**
  * Creates a scheduler from a configuration: a JSON document in the
  * schema of the core's `Config` (every field optional, for example
  * `{"candidates_per_class": 4}`), or `config_json` NULL (with

@@ -57,3 +57,40 @@ fn subset_quality_within_target() {
         );
     }
 }
+
+/// The GPU-fleet generator at the default budget: every packing feasible,
+/// the mean hosts over the volume lower bound within 3%, and never more
+/// hosts than an online baseline on the same seed. The generator is hard
+/// enough to show it: every baseline's mean is worse than trimline's.
+#[test]
+fn gpu_fleet_within_three_percent_of_the_volume_bound() {
+    use trimline_bench::gpu::{gpu_fleet, volume_lower_bound};
+    let seeds = 3u64;
+    let mut sum = 0f64;
+    let mut base_sums = [0f64; Packer::BASELINES.len()];
+    for seed in 0..seeds {
+        let inst = gpu_fleet(seed, 1_000);
+        let lb = volume_lower_bound(&inst);
+        let used = vbp::check(&inst, &Packer::Trimline(BUDGET).pack(&inst).unwrap()).unwrap();
+        for (k, p) in Packer::BASELINES.iter().enumerate() {
+            let base = vbp::check(&inst, &p.pack(&inst).unwrap()).unwrap();
+            assert!(
+                used <= base,
+                "seed {seed}: {used} hosts, {} {base}",
+                p.name()
+            );
+            base_sums[k] += base as f64 / lb as f64;
+        }
+        sum += used as f64 / lb as f64;
+    }
+    let mean = sum / seeds as f64;
+    assert!(mean <= 1.03, "mean hosts/LB {mean:.4}");
+    for (k, p) in Packer::BASELINES.iter().enumerate() {
+        let base = base_sums[k] / seeds as f64;
+        assert!(
+            base > mean,
+            "{} {base:.4} is no worse than trimline {mean:.4}",
+            p.name()
+        );
+    }
+}

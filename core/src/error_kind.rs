@@ -11,6 +11,7 @@
 use crate::error::{Error, RestoreError};
 use crate::ids::NameError;
 use crate::metering::{MeterError, MeterRestoreError, PriceError};
+use crate::pack::PackError;
 use crate::resources::ResourceError;
 
 /// What kind of failure an error is.
@@ -233,6 +234,24 @@ impl ResourceError {
     }
 }
 
+impl PackError {
+    /// The kind of failure: [`ErrorKind::Unschedulable`] when the listed
+    /// bins cannot hold the items, else [`ErrorKind::InvalidInput`].
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            PackError::Dimensions { .. }
+            | PackError::NoBins
+            | PackError::RaggedBin { .. }
+            | PackError::RaggedItem { .. }
+            | PackError::ItemFitsNoBin { .. }
+            | PackError::WarmStartLength { .. }
+            | PackError::WarmStartUnknownBin { .. }
+            | PackError::WarmStartOverfull { .. } => ErrorKind::InvalidInput,
+            PackError::NotEnoughBins { .. } => ErrorKind::Unschedulable,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +292,16 @@ mod tests {
             ErrorKind::InvalidInput
         );
         Ok(())
+    }
+
+    #[test]
+    fn pack_errors_are_invalid_input_or_unschedulable() {
+        let short = PackError::NotEnoughBins {
+            bins: 1,
+            lower_bound: 2,
+            unplaced: 0,
+        };
+        assert_eq!(short.kind(), ErrorKind::Unschedulable);
+        assert_eq!(PackError::NoBins.kind(), ErrorKind::InvalidInput);
     }
 }

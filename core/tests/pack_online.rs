@@ -64,6 +64,42 @@ fn gpu_sku() -> SkuSpec {
     s
 }
 
+/// Builds a region of `hosts` GPU hosts and one app per shape, places the
+/// `arrivals` one at a time in order (stopping when the region is full),
+/// and returns the items placed and the number of hosts the scheduler's
+/// own online placement used for them.
+fn scheduler_online(hosts: usize, arrivals: &[usize]) -> (Vec<Vec<u64>>, usize) {
+    let mut sim = Sim::new();
+    sim.zones(&["a"]);
+    sim.sku(gpu_sku());
+    let ids = sim.hosts("gn7", "a", hosts);
+    for (k, (cpu, gib, acc)) in SHAPES.iter().enumerate() {
+        let mut a = app(&format!("s{k}"), cpu * 1_000, gib * 1_024);
+        a.resources = Resources::new(cpu * 1_000, gib * 1_024, 0, *acc).unwrap();
+        a.accelerator_model = Some(id("a100"));
+        sim.app(a);
+    }
+    let mut counts = [0u32; 12];
+    let mut items: Vec<Vec<u64>> = Vec::new();
+    for &k in arrivals {
+        counts[k] += 1;
+        let d = sim.scale(&format!("s{k}"), counts[k]);
+        if d.placements.len() != 1 {
+            // The region is full: what was placed so far is compared.
+            let _ = sim.scale(&format!("s{k}"), counts[k] - 1);
+            break;
+        }
+        let (cpu, gib, acc) = SHAPES[k];
+        items.push(vec![cpu * 1_000, gib * 1_024, 0, acc]);
+    }
+    sim.s.check_invariants().unwrap();
+    let used = ids
+        .iter()
+        .filter(|&&h| !sim.s.host(h).unwrap().instances.is_empty())
+        .count();
+    (items, used)
+}
+
 proptest! {
     #![proptest_config(common::cases(48))]
 
@@ -72,32 +108,8 @@ proptest! {
         arrivals in prop::collection::vec(0usize..12, 1..120),
         budget in 0u64..20_000,
     ) {
-        let hosts = 40usize;
-        let mut sim = Sim::new();
-        sim.zones(&["a"]);
-        sim.sku(gpu_sku());
-        sim.hosts("gn7", "a", hosts);
-        for (k, (cpu, gib, acc)) in SHAPES.iter().enumerate() {
-            let mut a = app(&format!("s{k}"), cpu * 1_000, gib * 1_024);
-            a.resources = Resources::new(cpu * 1_000, gib * 1_024, 0, *acc).unwrap();
-            a.accelerator_model = Some(id("a100"));
-            sim.app(a);
-        }
-        let mut counts = [0u32; 12];
-        let mut items: Vec<Vec<u64>> = Vec::new();
-        for &k in &arrivals {
-            counts[k] += 1;
-            let d = sim.scale(&format!("s{k}"), counts[k]);
-            if d.placements.len() != 1 {
-                // The region is full: what was placed so far is compared.
-                let _ = sim.scale(&format!("s{k}"), counts[k] - 1);
-                break;
-            }
-            let (cpu, gib, acc) = SHAPES[k];
-            items.push(vec![cpu * 1_000, gib * 1_024, 0, acc]);
-        }
+        let (items, _) = scheduler_online(40, &arrivals);
         prop_assume!(!items.is_empty());
-        sim.s.check_invariants().unwrap();
         let cap = vec![96_000, 393_216, 10_000, 8];
         let online = online_best_fit(&cap, &items);
         let options = PackOptions { budget, seed: 0, warm_start: None };
@@ -105,6 +117,31 @@ proptest! {
         prop_assert!(
             packed.bins_used <= online,
             "pack used {} hosts, online best fit {}", packed.bins_used, online
+        );
+    }
+
+    /// The oracle is the scheduler itself: the hosts its online placement
+    /// used for the same instances, in the same order, on the same hosts.
+    #[test]
+    fn pack_is_never_worse_than_the_scheduler(
+        arrivals in prop::collection::vec(0usize..12, 1..400),
+        budget in 0u64..20_000,
+    ) {
+        let hosts = 60usize;
+        let (items, online) = scheduler_online(hosts, &arrivals);
+        prop_assume!(!items.is_empty());
+        let cap = vec![96_000, 393_216, 10_000, 8];
+        let options = PackOptions { budget, seed: 0, warm_start: None };
+        let packed = pack(&Bins::Identical(cap.clone()), &items, &options).unwrap();
+        prop_assert!(
+            packed.bins_used <= online,
+            "pack used {} hosts, the scheduler {}", packed.bins_used, online
+        );
+        // The same over the region's host list.
+        let listed = pack(&Bins::List(vec![cap; hosts]), &items, &options).unwrap();
+        prop_assert!(
+            listed.bins_used <= online,
+            "pack over the host list used {} hosts, the scheduler {}", listed.bins_used, online
         );
     }
 }

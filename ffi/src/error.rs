@@ -193,7 +193,8 @@ from_core_error!(
     trimline::RestoreError,
     trimline::NameError,
     trimline::metering::MeterError,
-    trimline::metering::MeterRestoreError
+    trimline::metering::MeterRestoreError,
+    trimline::pack::PackError
 );
 
 /// An error: a status and a message. Owned by the caller; free it with

@@ -44,6 +44,7 @@ pub mod decisions;
 pub mod error;
 pub mod meter;
 pub mod observe;
+pub mod pack;
 mod panic;
 pub mod scheduler;
 

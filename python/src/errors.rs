@@ -125,6 +125,7 @@ core_errors!(
     trimline::metering::MeterError,
     trimline::metering::MeterRestoreError,
     trimline::metering::PriceError,
+    trimline::pack::PackError,
 );
 
 /// The Python exception for a core error.

@@ -14,6 +14,7 @@ mod convert;
 pub mod errors;
 mod meter;
 mod observe;
+mod pack;
 mod results;
 mod scheduler;
 mod sim;
@@ -51,6 +52,7 @@ fn _trimline(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sim::demo_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(sim::scenario_schema, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(pack::pack_partial, m)?)?;
     m.add("TrimlineError", py.get_type::<errors::TrimlineError>())?;
     m.add("InvalidInput", py.get_type::<errors::InvalidInput>())?;
     m.add("UnknownId", py.get_type::<errors::UnknownId>())?;

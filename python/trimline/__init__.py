@@ -47,6 +47,7 @@ from trimline._trimline import (
     Unschedulable,
     __version__,
     decision_events,
+    pack_partial,
 )
 from trimline.specs import (
     AppSpec,
@@ -142,6 +143,7 @@ __all__ = [
     "ZoneState",
     "__version__",
     "decision_events",
+    "pack_partial",
     "simulate",
     "simulate_text",
 ]

@@ -68,6 +68,7 @@ __all__ = [
     "_raise_kind",
     "decision_events",
     "demo_scenario",
+    "pack_partial",
     "run_scenario",
     "scenario_schema",
 ]
@@ -524,3 +525,7 @@ def _bench_rust(snapshot: bytes | str | _Spec, op: Literal["scale", "place"], ap
 def run_scenario(scenario: str, json: bool = False) -> str: ...
 def demo_scenario() -> str: ...
 def scenario_schema() -> str: ...
+
+def pack_partial(
+    bins: Sequence[Sequence[int]], items: Sequence[Sequence[int]], budget: int | None = None, seed: int = 0
+) -> dict[str, Any]: ...

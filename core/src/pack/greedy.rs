@@ -53,6 +53,9 @@ pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assign
     let given: Vec<usize> = (0..p.n).collect();
     consider(fit(p, &given, true));
     consider(fit_rule(p, &given, Rule::LeastSquares));
+    // The scheduler's own online placement: the same order, its candidate
+    // search and its score, at its default setting.
+    consider(scheduler_online(p, SCHEDULER_CANDIDATES));
     consider(fit(p, &by_bottleneck, true));
     consider(fit(p, &by_sum, false));
     consider(fit(p, &by_max, false));
@@ -71,6 +74,11 @@ pub(super) fn portfolio(p: &Problem, warm: Option<Assignment>) -> (Option<Assign
     }
     (best.map(|(_, a)| a), unplaced)
 }
+
+/// The candidate count of the scheduler's online placement emulated by the
+/// portfolio: its default ([`Config::candidates_per_class`](crate::Config)).
+/// (A wider search is closer to the full best fit members above.)
+const SCHEDULER_CANDIDATES: usize = 2;
 
 /// Items by decreasing key, ties by index.
 fn order(p: &Problem, key: impl Fn(usize) -> u128) -> Vec<usize> {
@@ -260,4 +268,62 @@ fn bin_centric<const D: usize>(p: &Problem) -> Result<Assignment, usize> {
     } else {
         Err(remaining.len())
     }
+}
+
+/// The scheduler's fixed point: a fraction of a capacity in units of
+/// `1 / SCHED_ONE` (as in `resources::FIXED_ONE`).
+const SCHED_ONE: u64 = 1 << 16;
+
+/// The scheduler's online placement of the items in the order given, as it
+/// places them one at a time on a region of these bins: the bins are
+/// searched in index order (its slot order) for the first `candidates`
+/// that fit, used or not, and the one left with the least squared free
+/// capacity, each dimension as a fixed-point fraction of the bin's
+/// capacity computed as the scheduler does, wins (ties to the lower index).
+fn scheduler_online(p: &Problem, candidates: usize) -> Result<Assignment, usize> {
+    let d = p.d;
+    // Reciprocals of each bin's capacities, as the scheduler's `Scale`.
+    let recip: Vec<u64> = p
+        .cap
+        .iter()
+        .map(|&c| (SCHED_ONE << 32).checked_div(c).unwrap_or(0))
+        .collect();
+    let mut load = vec![0u64; p.m * d];
+    let mut assign = vec![usize::MAX; p.n];
+    let mut left = 0usize;
+    for i in 0..p.n {
+        let size = p.item(i);
+        let mut best: Option<(u128, usize)> = None;
+        let mut found = 0usize;
+        for b in 0..p.m {
+            let l = &load[b * d..(b + 1) * d];
+            let cap = p.bin_cap(b);
+            if !fits_in(size, l, cap) {
+                continue;
+            }
+            let mut score = 0u128;
+            for k in 0..d {
+                let free = u128::from(cap[k] - l[k] - size[k]);
+                let f = (free * u128::from(recip[b * d + k])) >> 32;
+                score += f * f;
+            }
+            if best.is_none_or(|(s, _)| score < s) {
+                best = Some((score, b));
+            }
+            found += 1;
+            if found == candidates {
+                break;
+            }
+        }
+        match best {
+            Some((_, b)) => {
+                for k in 0..d {
+                    load[b * d + k] += size[k];
+                }
+                assign[i] = b;
+            }
+            None => left += 1,
+        }
+    }
+    if left > 0 { Err(left) } else { Ok(assign) }
 }

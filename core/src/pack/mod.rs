@@ -18,7 +18,9 @@
 //!    go to the earlier one; a [warm start](PackOptions::warm_start) comes
 //!    first, so an equal greedy packing never replaces it):
 //!    online best fit, the items in the order given (by the summed and by
-//!    the squared free capacity left, the scheduler's own score), so a
+//!    the squared free capacity left), and the scheduler's own online
+//!    placement (its search of the first few bins that fit, in index order,
+//!    and its score, at its default candidate count), so a
 //!    packing is never worse than placing the items one at a time; best fit
 //!    decreasing by the bottleneck dimension (the one with the most total
 //!    demand, accelerators on a GPU fleet), then the sum;
@@ -36,6 +38,9 @@
 //!    packing uses one bin fewer and the search goes on to the next target.
 //!    It stops at the [lower bound](Packing::lower_bound) or when the budget
 //!    is spent.
+//!
+//! [`pack_partial`] packs as many items as fit into a list of bins that
+//! cannot hold them all, and returns the items left over.
 //!
 //! Sizes are normalised per dimension by the largest capacity of that
 //! dimension (in integer fixed point), so keys and weights are exact
@@ -71,7 +76,10 @@
 #![allow(clippy::needless_range_loop)]
 
 mod greedy;
+mod partial;
 mod search;
+
+pub use partial::{PackSpec, PartialPacking, pack_partial};
 
 use std::fmt;
 
