@@ -30,7 +30,7 @@ fn table(version: u64, effective: u64, cpu: i128, tier_rate: i128) -> PriceTable
     }];
     t.tiers = vec![VolumeTier {
         component: Component::Cpu,
-        from: 3,
+        start: 3,
         rate_nanos: tier_rate,
     }];
     t
@@ -289,7 +289,7 @@ fn plans_discount_tier_rates_and_bad_tiers_are_refused() {
     assert!(matches!(
         m.add_price_table(bad),
         Err(MeterError::InvalidPrice {
-            source: PriceError::TierOrder { from: 3, .. },
+            source: PriceError::TierOrder { start: 3, .. },
             ..
         })
     ));
@@ -314,7 +314,7 @@ fn tables_without_tiers_read_and_write_as_before() {
     assert_eq!(back, t);
     let tiered = table(1, 0, 40_480_000, 30_000_000);
     let json = serde_json::to_string(&tiered).unwrap();
-    assert!(json.contains(r#""tiers":[{"component":"cpu","from":3,"rate_nanos":30000000}]"#));
+    assert!(json.contains(r#""tiers":[{"component":"cpu","start":3,"rate_nanos":30000000}]"#));
     assert!(json.contains(r#""free_quotas":[{"component":"cpu","quantity":1}]"#));
     assert_eq!(serde_json::from_str::<PriceTable>(&json).unwrap(), tiered);
 }

@@ -23,7 +23,7 @@ int main(void) {
   tl_meter *m = NULL;
   OKE(tl_meter_new(NULL, 0, &m, &err));
   OKE(tl_meter_add_price_table_json(
-      m, S(TABLE_HEAD QUOTA " \"tiers\": [{\"component\": \"cpu\", \"from\": 3, \"rate_nanos\": 30000000}]}"),
+      m, S(TABLE_HEAD QUOTA " \"tiers\": [{\"component\": \"cpu\", \"start\": 3, \"rate_nanos\": 30000000}]}"),
       &err));
   size_t n = 0;
   OKE(tl_meter_ingest_json(
@@ -68,8 +68,8 @@ int main(void) {
   FAILS(TL_STATUS_INVALID_INPUT, "tier",
         tl_meter_add_price_table_json(
             m,
-            S(TABLE_HEAD " \"tiers\": [{\"component\": \"cpu\", \"from\": 3, \"rate_nanos\": 1},"
-                         " {\"component\": \"cpu\", \"from\": 2, \"rate_nanos\": 1}]}"),
+            S(TABLE_HEAD " \"tiers\": [{\"component\": \"cpu\", \"start\": 3, \"rate_nanos\": 1},"
+                         " {\"component\": \"cpu\", \"start\": 2, \"rate_nanos\": 1}]}"),
             &err));
   FAILS(TL_STATUS_INVALID_INPUT, "free quota",
         tl_meter_add_price_table_json(
@@ -79,7 +79,7 @@ int main(void) {
             &err));
   FAILS(TL_STATUS_BAD_JSON, "rate_nanos",
         tl_meter_add_price_table_json(
-            m, S(TABLE_HEAD " \"tiers\": [{\"component\": \"cpu\", \"from\": 3}]}"), &err));
+            m, S(TABLE_HEAD " \"tiers\": [{\"component\": \"cpu\", \"start\": 3}]}"), &err));
   CHECK(tl_meter_free(m) == TL_STATUS_OK);
   return finish("price_tiers.c");
 }

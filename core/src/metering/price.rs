@@ -249,13 +249,13 @@ pub enum PriceError {
     /// A volume tier starts at or before the previous tier of its
     /// component, or its start is too large to count.
     #[error(
-        "the {component} tier from {from} does not start after the tier before it, or is too large"
+        "the {component} tier from {start} does not start after the tier before it, or is too large"
     )]
     TierOrder {
         /// The tier's component.
         component: Component,
         /// Its start.
-        from: u64,
+        start: u64,
     },
     /// A second free quota for a component, or one too large to count.
     #[error("the free quota of {quantity} for {component} is a second one for it, or too large")]

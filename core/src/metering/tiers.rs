@@ -36,12 +36,12 @@ use super::error::MeterError;
 use super::price::{PriceError, PriceTable};
 use super::usage::Component;
 
-/// A volume tier: usage of one component from `from` on (per tenant and
+/// A volume tier: usage of one component from `start` on (per tenant and
 /// period, see the module rules) is priced at `rate_nanos`, in place of
 /// the table's (or its SKU rate's) rate, up to the next tier's start.
 /// Usage below a component's first tier pays the table's own rate: "the
 /// first 1,000 vCPU-hours at the CPU rate, then 30,000,000 per vCPU-hour"
-/// is one tier with `from` 1,000. Tenant plans discount tier rates too.
+/// is one tier with `start` 1,000. Tenant plans discount tier rates too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeTier {
@@ -50,7 +50,7 @@ pub struct VolumeTier {
     /// Where the tier starts, in units of the table's rates: vCPU, GiB or
     /// accelerator times [`rates_per`](PriceTable::rates_per) (1,000
     /// vCPU-hours for 1,000 with rates per hour).
-    pub from: u64,
+    pub start: u64,
     /// The rate, in nano-units per unit and per
     /// [`rates_per`](PriceTable::rates_per).
     pub rate_nanos: i128,
@@ -117,15 +117,15 @@ impl PriceTable {
                         value: tier.rate_nanos,
                     });
                 }
-                if last.is_some_and(|l| l >= tier.from)
-                    || self.scaled(component, tier.from).is_none()
+                if last.is_some_and(|l| l >= tier.start)
+                    || self.scaled(component, tier.start).is_none()
                 {
                     return Err(PriceError::TierOrder {
                         component,
-                        from: tier.from,
+                        start: tier.start,
                     });
                 }
-                last = Some(tier.from);
+                last = Some(tier.start);
             }
             for tier in self.tiers.iter().filter(|t| t.component == component) {
                 for plan in &self.plans {
@@ -186,7 +186,7 @@ impl PriceTable {
                 if t.component != component {
                     continue;
                 }
-                let from = self.scaled(component, t.from).ok_or(overflow.clone())?;
+                let from = self.scaled(component, t.start).ok_or(overflow.clone())?;
                 if from <= cur {
                     rate = t.rate_nanos;
                     tier = u32::try_from(i).ok();
@@ -226,12 +226,12 @@ mod tests {
         });
         p.tiers.push(VolumeTier {
             component: Component::Cpu,
-            from: 5,
+            start: 5,
             rate_nanos: 7,
         });
         p.tiers.push(VolumeTier {
             component: Component::Cpu,
-            from: 8,
+            start: 8,
             rate_nanos: 3,
         });
         assert_eq!(p.validate(), Ok(()));
@@ -254,15 +254,15 @@ mod tests {
         out.clear();
         p.pieces(Component::Memory, 0, 5, 1, &mut out).unwrap();
         assert_eq!(out.len(), 1);
-        p.tiers[1].from = 5;
+        p.tiers[1].start = 5;
         assert_eq!(
             p.validate(),
             Err(PriceError::TierOrder {
                 component: Component::Cpu,
-                from: 5
+                start: 5
             })
         );
-        p.tiers[1].from = 8;
+        p.tiers[1].start = 8;
         p.free_quotas.push(p.free_quotas[0].clone());
         assert!(matches!(p.validate(), Err(PriceError::FreeQuota { .. })));
     }
