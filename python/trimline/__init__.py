@@ -74,6 +74,8 @@ from trimline.specs import (
     TenantPlan,
     WhenUnsatisfiable,
     ZoneState,
+    VolumeTier,
+    FreeQuota,
 )
 from trimline.simulation import simulate, simulate_text
 
@@ -129,6 +131,8 @@ __all__ = [
     "SubstitutionNote",
     "SubstitutionPolicy",
     "TenantPlan",
+    "VolumeTier",
+    "FreeQuota",
     "TimeWentBackwards",
     "TrimlineError",
     "UnknownId",
