@@ -143,12 +143,13 @@ pub struct PriceTable {
     pub sku_rates: Vec<SkuRate>,
     /// Volume tiers, per resource line: usage past a tier's start (per
     /// tenant and period) at the tier's rate. Empty (the default): no
-    /// tiers. The rules of what counts and in which order are in
-    /// [`VolumeTier`]'s module.
+    /// tiers. What counts toward a tier, in which order, and how a line
+    /// crossing a boundary is split: see [`VolumeTier`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<VolumeTier>,
     /// Free quotas, at most one per resource line: the first part of a
-    /// tenant's usage in each period is free. Empty (the default): none.
+    /// tenant's usage in each period is free, shared by its apps as
+    /// [`VolumeTier`] says. Empty (the default): none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub free_quotas: Vec<FreeQuota>,
 }

@@ -1,33 +1,5 @@
 //! Volume tiers and free quotas: where a line's quantity falls on its
 //! tenant's usage of the period, and the rate of each piece.
-//!
-//! The rules:
-//!
-//! * **What counts.** A tenant's position on a resource line is its usage
-//!   of that [`Component`], as billed (idle memory and idle accelerators
-//!   without an idle rate of their own count on the memory and
-//!   accelerator lines), summed over all its apps, SKUs and price versions
-//!   from the start of the period. Each period starts again from zero.
-//!   Rounding and minimum top-ups count as the usage they bill.
-//! * **Order.** Usage is placed on the position in invoice line order:
-//!   apps by name, then price version, then SKU. One app's usage under a
-//!   mid-period price change thus counts in time order; a tenant's apps
-//!   share its quota and tiers first come (by app name), first served.
-//! * **Crossing a boundary.** A line whose quantity crosses a tier start or
-//!   the end of a free quota (a run that crosses it, for instance) is
-//!   split there into one line per piece, each at its own rate: a run is
-//!   never priced wholly at one side of a boundary.
-//! * **Which schedule.** Each piece is priced by the tiers and quota of the
-//!   table that prices its usage, at the position the tenant has reached:
-//!   after a price change, the new table's tiers apply from where the
-//!   tenant's usage stands, not from zero.
-//! * **Free quota.** Usage below a table's quota for the component costs
-//!   nothing (a line at rate 0 with [`free_quota`] set); it still counts
-//!   toward the tiers.
-//! * **Adjustments** to closed periods are priced at the table's untiered
-//!   rates: the meter keeps no position of a closed period.
-//!
-//! [`free_quota`]: super::InvoiceLine::free_quota
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -37,11 +9,39 @@ use super::price::{PriceError, PriceTable};
 use super::usage::Component;
 
 /// A volume tier: usage of one component from `start` on (per tenant and
-/// period, see the module rules) is priced at `rate_nanos`, in place of
+/// period, by the rules below) is priced at `rate_nanos`, in place of
 /// the table's (or its SKU rate's) rate, up to the next tier's start.
 /// Usage below a component's first tier pays the table's own rate: "the
 /// first 1,000 vCPU-hours at the CPU rate, then 30,000,000 per vCPU-hour"
 /// is one tier with `start` 1,000. Tenant plans discount tier rates too.
+///
+/// The rules:
+///
+/// * **What counts.** A tenant's position on a resource line is its usage
+///   of that [`Component`], as billed (idle memory and idle accelerators
+///   without an idle rate of their own count on the memory and
+///   accelerator lines), summed over all its apps, SKUs and price versions
+///   from the start of the period. Each period starts again from zero.
+///   Rounding and minimum top-ups count as the usage they bill.
+/// * **Order.** Usage is placed on the position in invoice line order:
+///   apps by name, then price version, then SKU. One app's usage under a
+///   mid-period price change thus counts in time order; a tenant's apps
+///   share its quota and tiers first come (by app name), first served.
+/// * **Crossing a boundary.** A line whose quantity crosses a tier start or
+///   the end of a free quota (a run that crosses it, for instance) is
+///   split there into one line per piece, each at its own rate: a run is
+///   never priced wholly at one side of a boundary.
+/// * **Which schedule.** Each piece is priced by the tiers and quota of the
+///   table that prices its usage, at the position the tenant has reached:
+///   after a price change, the new table's tiers apply from where the
+///   tenant's usage stands, not from zero.
+/// * **Free quota.** Usage below a table's quota for the component costs
+///   nothing (a line at rate 0 with [`free_quota`] set); it still counts
+///   toward the tiers.
+/// * **Adjustments** to closed periods are priced at the table's untiered
+///   rates: the meter keeps no position of a closed period.
+///
+/// [`free_quota`]: super::InvoiceLine::free_quota
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeTier {
@@ -57,7 +57,7 @@ pub struct VolumeTier {
 }
 
 /// A free quota: the first `quantity` of one component (per tenant and
-/// period, see the module rules) costs nothing.
+/// period, by the rules of [`VolumeTier`]) costs nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FreeQuota {
