@@ -209,7 +209,9 @@ impl PriceError {
             | PriceError::DuplicatePlan { .. }
             | PriceError::EmptySkuSelector
             | PriceError::DuplicateSkuRate { .. }
-            | PriceError::InSkuRate { .. } => ErrorKind::InvalidInput,
+            | PriceError::InSkuRate { .. }
+            | PriceError::TierOrder { .. }
+            | PriceError::FreeQuota { .. } => ErrorKind::InvalidInput,
         }
     }
 }

@@ -220,6 +220,11 @@ pub(crate) struct InvoiceLine {
     /// The delivered SKU the line prices, when its price table has SKU
     /// rates; `None` otherwise.
     sku: Option<String>,
+    /// The index in its price table's `tiers` of the volume tier pricing
+    /// the line; `None` below the first tier and without tiers.
+    tier: Option<u32>,
+    /// Usage within the table's free quota, at rate 0.
+    free_quota: bool,
 }
 
 #[pymethods]
@@ -324,6 +329,8 @@ fn period_report(py: Python<'_>, r: &trimline::metering::PeriodReport) -> PyResu
                     exact_subnanos: l.exact_subnanos,
                     amount_nanos: l.amount_nanos,
                     sku: l.sku.as_ref().map(|s| s.to_string()),
+                    tier: l.tier,
+                    free_quota: l.free_quota,
                 },
             )?);
         }

@@ -77,6 +77,8 @@ from trimline.specs import (
     TenantPlan,
     WhenUnsatisfiable,
     ZoneState,
+    VolumeTier,
+    FreeQuota,
 )
 from trimline.simulation import simulate, simulate_text
 
@@ -134,6 +136,8 @@ __all__ = [
     "SubstitutionNote",
     "SubstitutionPolicy",
     "TenantPlan",
+    "VolumeTier",
+    "FreeQuota",
     "TimeWentBackwards",
     "TrimlineError",
     "UnknownId",

@@ -293,6 +293,35 @@ class SkuInfo:
 
 
 @dataclass(kw_only=True)
+class VolumeTier:
+    """A volume tier of a ``PriceTable``: a tenant's usage of one
+    ``component`` (``cpu``, ``idle_cpu``, ``memory``, ``idle_memory``,
+    ``accelerators`` or ``idle_accelerators``) in a period, from ``start``
+    units of the table's rates on (vCPU, GiB or accelerator times
+    ``rates_per``: 1,000 vCPU-hours for 1,000 with rates per hour), is
+    priced at ``rate_nanos`` up to the next tier's start; below a
+    component's first tier, at the table's own rate. Usage counts per
+    tenant, period and resource line, over all its apps in invoice line
+    order (apps by name, then price version, then SKU); a line crossing a
+    start is split there. Tenant plans discount tier rates too."""
+
+    component: str
+    start: int
+    rate_nanos: int
+
+
+@dataclass(kw_only=True)
+class FreeQuota:
+    """A free quota of a ``PriceTable``: the first ``quantity`` units of
+    one ``component`` a tenant uses in each period (in units of the table's
+    rates, as for ``VolumeTier``) cost nothing; its apps share it in
+    invoice line order. Free usage counts toward the tiers."""
+
+    component: str
+    quantity: int
+
+
+@dataclass(kw_only=True)
 class PriceTable:
     """A versioned price table; rates are ``int`` nano-units per
     ``rates_per`` (a second by default, or a minute or an hour, as the price
@@ -317,6 +346,8 @@ class PriceTable:
     billing_increment_seconds: int = 1
     plans: list[TenantPlan] = field(default_factory=list)
     sku_rates: list[SkuRate] = field(default_factory=list)
+    tiers: list[VolumeTier] = field(default_factory=list)
+    free_quotas: list[FreeQuota] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.idle_cpu_nanos_per_vcpu_second is None:
@@ -349,4 +380,6 @@ __all__ = [
     "TenantPlan",
     "WhenUnsatisfiable",
     "ZoneState",
+    "VolumeTier",
+    "FreeQuota",
 ]

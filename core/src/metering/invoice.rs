@@ -80,6 +80,15 @@ pub struct InvoiceLine {
     /// no SKU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<SkuId>,
+    /// The index in the table's [`tiers`](super::PriceTable::tiers) of the
+    /// volume tier whose rate prices the line; `None` below the first tier
+    /// and without tiers. A line crossing a tier start is split there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u32>,
+    /// The line is usage within the table's free quota for its component,
+    /// at rate 0.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub free_quota: bool,
     /// `quantity × rate × factor / seconds(rate_per)`: the exact amount,
     /// in sub-nanos ([`SUBNANOS_PER_NANO`], [`Component::subnanos_factor`]).
     pub exact_subnanos: i128,

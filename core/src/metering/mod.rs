@@ -263,6 +263,7 @@ mod invoice;
 mod price;
 mod sku;
 mod snapshot;
+mod tiers;
 mod usage;
 
 #[cfg(test)]
@@ -290,6 +291,8 @@ pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO
 pub use price::{PriceError, PriceTable, RateUnit, SubSecond, TenantPlan};
 pub use sku::{SkuInfo, SkuRate, SkuSelector};
 pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
+use tiers::Piece;
+pub use tiers::{FreeQuota, VolumeTier};
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
 };
@@ -1809,6 +1812,8 @@ impl Meter {
 
         // Lines per tenant, in line order.
         let mut lines: BTreeMap<TenantId, Vec<InvoiceLine>> = BTreeMap::new();
+        // Each tenant's usage so far per resource line, for tiers and quotas.
+        let mut positions: BTreeMap<&TenantId, Position> = BTreeMap::new();
         let mut records = Vec::with_capacity(order.len());
         for i in order {
             let Some((tenant, app)) = self.apps.get_index(i) else {
@@ -1823,9 +1828,19 @@ impl Meter {
                 .collect();
             by_sku.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
             let tenant_lines = lines.entry(tenant.clone()).or_default();
+            let pos = positions.entry(tenant).or_default();
             let mut priced: Vec<(TableIx, Usage)> = Vec::with_capacity(by_sku.len());
             for (t, sku, usage) in by_sku {
-                self.push_lines(tenant_lines, tenant, app, t, sku, usage, None)?;
+                self.push_lines(
+                    tenant_lines,
+                    tenant,
+                    app,
+                    t,
+                    sku,
+                    usage,
+                    None,
+                    Some(&mut *pos),
+                )?;
                 match priced.last_mut() {
                     Some((last, sum)) if *last == t => *sum = sum.checked_add(usage)?,
                     _ => priced.push((t, *usage)),
@@ -1873,7 +1888,16 @@ impl Meter {
         }
         for ((tenant, corrects, app, t, sku), usage) in adjusted {
             let tenant_lines = lines.entry(tenant.clone()).or_default();
-            self.push_lines(tenant_lines, tenant, app, t, sku, &usage, Some(corrects))?;
+            self.push_lines(
+                tenant_lines,
+                tenant,
+                app,
+                t,
+                sku,
+                &usage,
+                Some(corrects),
+                None,
+            )?;
         }
 
         let mut invoices = Vec::with_capacity(lines.len());
@@ -1913,6 +1937,7 @@ impl Meter {
         sku: Option<&SkuId>,
         usage: &Usage,
         corrects: Option<PeriodId>,
+        mut position: Option<&mut Position>,
     ) -> Result<(), MeterError> {
         let overflow = MeterError::Overflow {
             what: "line amount",
@@ -1939,31 +1964,59 @@ impl Meter {
             if quantity == 0 {
                 continue;
             }
-            // Validated when the table was added: every discount is exact.
-            let rate_nanos = table
-                .discounted_for(rates.of(component), tenant, app)
-                .ok_or(overflow.clone())?;
-            // The factor holds 3,600, which every unit's seconds divide.
-            let exact_subnanos = quantity
-                .checked_mul(rate_nanos)
-                .and_then(|v| v.checked_mul(component.subnanos_factor() / seconds))
-                .ok_or(overflow.clone())?;
-            lines.push(InvoiceLine {
-                app: app.clone(),
-                component,
-                price_version: table.version,
-                corrects,
+            let base = rates.of(component);
+            let one = [Piece {
                 quantity,
-                rate_nanos,
-                rate_per: table.rates_per,
-                sku: sku.cloned(),
-                exact_subnanos,
-                amount_nanos: 0,
-            });
+                rate: base,
+                tier: None,
+                free: false,
+            }];
+            let mut split = Vec::new();
+            let mut pieces: &[Piece] = &one;
+            if let Some(pos) = position.as_deref_mut() {
+                // Untiered usage moves the tenant's position too.
+                let at = pos[component as usize];
+                pos[component as usize] = at.checked_add(quantity).ok_or(overflow.clone())?;
+                if table.is_tiered(component) {
+                    table.pieces(component, at, quantity, base, &mut split)?;
+                    pieces = &split;
+                }
+            }
+            for piece in pieces {
+                // Validated when the table was added: every discount is
+                // exact, of tier rates too.
+                let rate_nanos = table
+                    .discounted_for(piece.rate, tenant, app)
+                    .ok_or(overflow.clone())?;
+                // The factor holds 3,600, which every unit's seconds divide.
+                let exact_subnanos = piece
+                    .quantity
+                    .checked_mul(rate_nanos)
+                    .and_then(|v| v.checked_mul(component.subnanos_factor() / seconds))
+                    .ok_or(overflow.clone())?;
+                lines.push(InvoiceLine {
+                    app: app.clone(),
+                    component,
+                    price_version: table.version,
+                    corrects,
+                    quantity: piece.quantity,
+                    rate_nanos,
+                    rate_per: table.rates_per,
+                    sku: sku.cloned(),
+                    tier: piece.tier,
+                    free_quota: piece.free,
+                    exact_subnanos,
+                    amount_nanos: 0,
+                });
+            }
         }
         Ok(())
     }
 }
+
+/// A tenant's usage of the period so far, per [`Component`] (by its index
+/// in [`Component::ALL`]), in its unit.
+type Position = [i128; 6];
 
 /// What a late event changes in the closed periods it falls in: the
 /// instance was in state `old` from the event's time to the end of the

@@ -9,6 +9,7 @@ use crate::time::Timestamp;
 
 use super::error::MeterError;
 use super::sku::{Rates, SkuRate, SkuSelector};
+use super::tiers::{FreeQuota, VolumeTier};
 use super::usage::Component;
 
 /// How a run's duration is rounded before the minimum applies.
@@ -140,6 +141,17 @@ pub struct PriceTable {
     /// every SKU pays the rates above.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sku_rates: Vec<SkuRate>,
+    /// Volume tiers, per resource line: usage past a tier's start (per
+    /// tenant and period) at the tier's rate. Empty (the default): no
+    /// tiers. What counts toward a tier, in which order, and how a line
+    /// crossing a boundary is split: see [`VolumeTier`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<VolumeTier>,
+    /// Free quotas, at most one per resource line: the first part of a
+    /// tenant's usage in each period is free, shared by its apps as
+    /// [`VolumeTier`] says. Empty (the default): none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub free_quotas: Vec<FreeQuota>,
 }
 
 /// A tenant's discount off a [`PriceTable`]'s rates.
@@ -235,6 +247,25 @@ pub enum PriceError {
         /// What is wrong.
         error: Box<PriceError>,
     },
+    /// A volume tier starts at or before the previous tier of its
+    /// component, or its start is too large to count.
+    #[error(
+        "the {component} tier from {start} does not start after the tier before it, or is too large"
+    )]
+    TierOrder {
+        /// The tier's component.
+        component: Component,
+        /// Its start.
+        start: u64,
+    },
+    /// A second free quota for a component, or one too large to count.
+    #[error("the free quota of {quantity} for {component} is a second one for it, or too large")]
+    FreeQuota {
+        /// The quota's component.
+        component: Component,
+        /// Its quantity.
+        quantity: u64,
+    },
     /// Two plans name the same tenant and app.
     #[error("two plans for tenant {tenant}, app {app:?}")]
     DuplicatePlan {
@@ -270,6 +301,8 @@ impl PriceTable {
             billing_increment_seconds: 1,
             plans: Vec::new(),
             sku_rates: Vec::new(),
+            tiers: Vec::new(),
+            free_quotas: Vec::new(),
         }
     }
 
@@ -293,7 +326,8 @@ impl PriceTable {
                 });
             }
         }
-        self.validate_sku_rates(|r| self.check_rates(r))
+        self.validate_sku_rates(|r| self.check_rates(r))?;
+        self.validate_tiers()
     }
 
     /// The table's own rates.
@@ -460,7 +494,7 @@ impl PriceTable {
 
 /// `rate × (10,000 − basis_points) / 10,000` if that is whole (and the
 /// discount at most 100%).
-fn discounted(rate: i128, basis_points: u32) -> Option<i128> {
+pub(super) fn discounted(rate: i128, basis_points: u32) -> Option<i128> {
     let keep = BASIS_POINTS.checked_sub(i128::from(basis_points))?;
     if keep < 0 {
         return None;
