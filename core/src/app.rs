@@ -59,6 +59,34 @@ pub enum NumaPolicy {
     SingleNode,
 }
 
+/// Whether an app's instances may share hosts with other tenants'
+/// instances (see [`isolation`](crate::isolation)).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Isolation {
+    /// Any host the app's other constraints allow. The default.
+    #[default]
+    SharedHosts,
+    /// Only hosts that hold no instance of another tenant, best-effort
+    /// instances included, and that no other tenant's instance joins
+    /// while one of the app's instances is there.
+    DedicatedHosts,
+}
+
 /// What to do with an instance when no zone can take it within the
 /// spread policy.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -180,6 +208,9 @@ pub struct AppSpec {
     /// How other SKUs may serve the app.
     #[serde(default)]
     pub substitution: SubstitutionPolicy,
+    /// Shared hosts (default) or hosts dedicated to the app's tenant.
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 /// What is wrong with an app.
@@ -245,6 +276,7 @@ impl AppSpec {
             accelerator_model: None,
             local_disk: None,
             substitution: SubstitutionPolicy::default(),
+            isolation: Isolation::SharedHosts,
         }
     }
 

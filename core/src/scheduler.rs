@@ -169,6 +169,9 @@ pub(crate) struct Host {
     /// One pointer wide (length and capacity live with the elements), which
     /// keeps hosts small.
     pub(crate) instances: ThinVec<InstanceId>,
+    /// Whether it holds an instance of a dedicated app (see
+    /// [`isolation`](crate::isolation)); its index entry then reads as full.
+    pub(crate) dedicated: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -347,6 +350,8 @@ pub struct Scheduler {
     pub(crate) observe: crate::observe::Observer,
     /// The limits enforced (the constants of [`limits`](crate::limits)).
     pub(crate) limits: crate::limits::Limits,
+    /// Hosts dedicated to a tenant (derived; not in snapshots).
+    pub(crate) dedicated: crate::isolation::Dedicated,
 }
 
 impl Default for Scheduler {
@@ -403,6 +408,7 @@ impl Scheduler {
             note_memo: None,
             observe: Default::default(),
             limits: crate::limits::Limits::default(),
+            dedicated: Default::default(),
         }
     }
 
@@ -640,6 +646,7 @@ impl Scheduler {
             slot,
             used: SmallVec::from_elem(NodeUse::default(), nodes),
             instances: ThinVec::new(),
+            dedicated: false,
         };
         let bounds = self.bounds_of(&host);
         if self.hosts.contains_key(&id) || !self.classes[class].insert(slot, id, bounds) {
@@ -1361,6 +1368,9 @@ impl Scheduler {
             }
             let zone = h.zone();
             self.apps[app].bump_zone(zone, false);
+            if self.is_dedicated(app) {
+                self.undedicate_if_free(host_id);
+            }
             self.refresh_host(host_id);
         }
         Some(host_id)
@@ -1430,6 +1440,9 @@ impl Scheduler {
             None => {}
         }
         self.apps[app].bump_zone(zone, true);
+        if self.is_dedicated(app) {
+            self.dedicate(host_id, app);
+        }
         self.refresh_host_at(host_ix);
     }
 
@@ -1625,7 +1638,7 @@ impl Scheduler {
     }
 
     pub(crate) fn bounds_of(&self, h: &Host) -> Bounds {
-        if h.state == HostState::Cordoned {
+        if h.state == HostState::Cordoned || h.dedicated {
             return Bounds::default();
         }
         let sku = &self.skus[h.sku()];
