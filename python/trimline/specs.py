@@ -40,6 +40,14 @@ class NumaPolicy(str, enum.Enum):
     SINGLE_NODE = "single_node"
 
 
+class Isolation(str, enum.Enum):
+    """``dedicated_hosts`` keeps an app off every host that holds another
+    tenant's instances, and every other tenant off its hosts."""
+
+    SHARED_HOSTS = "shared_hosts"
+    DEDICATED_HOSTS = "dedicated_hosts"
+
+
 class WhenUnsatisfiable(str, enum.Enum):
     """What a spread constraint does when it cannot be met."""
 
@@ -186,6 +194,7 @@ class AppSpec:
     accelerator_model: str | None = None
     local_disk: str | None = None
     substitution: SubstitutionPolicy = field(default_factory=SubstitutionPolicy)
+    isolation: Isolation | str = Isolation.SHARED_HOSTS
 
 
 @dataclass(kw_only=True)
@@ -272,6 +281,7 @@ __all__ = [
     "InvoiceRule",
     "MemoryRatio",
     "MeterConfig",
+    "Isolation",
     "NumaPolicy",
     "OnExhaustion",
     "PriceTable",
