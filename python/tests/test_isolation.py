@@ -45,13 +45,17 @@ def test_a_dedicated_app_keeps_off_other_tenants_hosts() -> None:
     assert d.placements == [] and len(d.pending) == 1
     snap = json.loads(s.snapshot())
     isolation = {a["id"]: a["isolation"] for a in snap["apps"]}
-    assert isolation == {"web": "shared_hosts", "vault": "dedicated_hosts", "batch": "dedicated_hosts"}
+    assert isolation == {
+        "web": "shared_hosts",
+        "vault": "dedicated_hosts",
+        "batch": "dedicated_hosts",
+    }
     s.check_invariants()
 
 
 def test_an_unknown_isolation_policy_is_refused() -> None:
     s = region(["zone-a"], [G7], [("ecs.g7.4xlarge", "zone-a", 1)])
-    with pytest.raises(trimline.TrimlineError):
+    with pytest.raises(trimline.InvalidInput, match="isolation"):
         s.add_app(
             AppSpec(id="x", tenant="t", resources=Resources(1000, 1024), isolation="private"),
             now=0,
