@@ -42,7 +42,7 @@ def test_a_dedicated_app_keeps_off_other_tenants_hosts() -> None:
         now=3,
     )
     d = s.scale("batch", 1, now=4)
-    assert d.placements == [] and len(d.pending) == 1
+    assert not d.placements and len(d.pending) == 1
     snap = json.loads(s.snapshot())
     isolation = {a["id"]: a["isolation"] for a in snap["apps"]}
     assert isolation == {
@@ -55,7 +55,7 @@ def test_a_dedicated_app_keeps_off_other_tenants_hosts() -> None:
 
 def test_an_unknown_isolation_policy_is_refused() -> None:
     s = region(["zone-a"], [G7], [("ecs.g7.4xlarge", "zone-a", 1)])
-    with pytest.raises(trimline.InvalidInput, match="isolation"):
+    with pytest.raises(trimline.InvalidInput, match="dedicated_hosts"):
         s.add_app(
             AppSpec(id="x", tenant="t", resources=Resources(1000, 1024), isolation="private"),
             now=0,
