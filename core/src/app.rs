@@ -60,6 +60,34 @@ pub enum NumaPolicy {
     SingleNode,
 }
 
+/// Whether an app's instances may share hosts with other tenants'
+/// instances (see [`isolation`](crate::isolation)).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Isolation {
+    /// Any host the app's other constraints allow. The default.
+    #[default]
+    SharedHosts,
+    /// Only hosts that hold no instance of another tenant, best-effort
+    /// instances included, and that no other tenant's instance joins
+    /// while one of the app's instances is there.
+    DedicatedHosts,
+}
+
 /// What to do with an instance when no zone can take it within the
 /// spread policy.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -186,6 +214,9 @@ pub struct AppSpec {
     /// [`coldstart`](crate::coldstart)).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<Arch, ImageRef>,
+    /// Shared hosts (default) or hosts dedicated to the app's tenant.
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 /// What is wrong with an app.
@@ -256,6 +287,7 @@ impl AppSpec {
             local_disk: None,
             substitution: SubstitutionPolicy::default(),
             images: BTreeMap::new(),
+            isolation: Isolation::SharedHosts,
         }
     }
 

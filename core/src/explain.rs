@@ -52,6 +52,11 @@ pub enum Constraint {
     Capacity(Dimension),
     /// Enough capacity on the host, but not on any single NUMA node.
     NumaNode,
+    /// Tenant isolation: the host is dedicated to a tenant (for a shared
+    /// app, or a dedicated app of another tenant), or, for a dedicated
+    /// app, holds instances and is not dedicated to the app's tenant (see
+    /// [`isolation`](crate::isolation)).
+    Isolation,
 }
 
 impl fmt::Display for Constraint {
@@ -73,6 +78,7 @@ impl fmt::Display for Constraint {
             Constraint::HostCordoned => f.write_str("host cordoned"),
             Constraint::Capacity(d) => f.write_str(d.name()),
             Constraint::NumaNode => f.write_str("single numa node"),
+            Constraint::Isolation => f.write_str("tenant isolation"),
         }
     }
 }

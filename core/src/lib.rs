@@ -140,6 +140,7 @@ mod hash;
 mod ids;
 mod index;
 mod instances;
+pub mod isolation;
 pub mod limits;
 pub mod metering;
 pub mod migration;
@@ -156,7 +157,7 @@ pub mod substitution;
 mod time;
 pub mod zones;
 
-pub use app::{AppError, AppSpec, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
+pub use app::{AppError, AppSpec, Isolation, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
 pub use catalog::{Arch, MAX_NUMA_NODES, SkuError, SkuSpec};
 pub use coldstart::{
     ColdStartError, ColdStartMix, ColdStartRecord, HostImages, ImageRef, OfferingFigures,

@@ -602,6 +602,7 @@ fn constraint_label(c: Constraint) -> &'static str {
         Constraint::Capacity(Dimension::Network) => "capacity_network",
         Constraint::Capacity(Dimension::Accelerators) => "capacity_accelerators",
         Constraint::NumaNode => "numa_node",
+        Constraint::Isolation => "isolation",
     }
 }
 

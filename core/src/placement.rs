@@ -125,7 +125,7 @@ const EXACT_VICTIM_SET: usize = 3;
 
 /// Squared-norm score of what stays free, as fractions of the capacity
 /// `scale` was built from.
-fn residual_score(scale: &Scale, free_after: &Resources) -> u64 {
+pub(crate) fn residual_score(scale: &Scale, free_after: &Resources) -> u64 {
     free_score(scale, &free_after.as_array(), &[0; DIMENSIONS])
 }
 
@@ -329,11 +329,11 @@ pub(crate) struct SkuTier {
 }
 
 /// A way to place an instance on one host.
-struct Candidate {
+pub(crate) struct Candidate {
     host: HostId,
     /// (victim count, victims' size, score): lower wins, then host id.
-    rank: (usize, u64, u64),
-    victims: SmallVec<[InstanceId; 4]>,
+    pub(crate) rank: (usize, u64, u64),
+    pub(crate) victims: SmallVec<[InstanceId; 4]>,
 }
 
 /// What one search over a zone's classes looks for.
@@ -489,7 +489,7 @@ impl Scheduler {
     /// The tier placement searches class `class` in for `app` (`u32::MAX`
     /// for no class, or before the app's tiers are cached).
     #[inline]
-    fn class_tier(&self, app: usize, class: Option<usize>) -> u32 {
+    pub(crate) fn class_tier(&self, app: usize, class: Option<usize>) -> u32 {
         class
             .and_then(|c| self.classes.get_index(c))
             .and_then(|(_, c)| self.apps[app].sku_tiers.get(c.sku))
@@ -498,7 +498,7 @@ impl Scheduler {
 
     /// What each NUMA node of host `h` has available: its free capacity,
     /// or with `reclaim`, counting what best-effort instances hold as free.
-    fn node_avail(&self, h: &Host, reclaim: bool) -> SmallVec<[Resources; 2]> {
+    pub(crate) fn node_avail(&self, h: &Host, reclaim: bool) -> SmallVec<[Resources; 2]> {
         self.skus[h.sku()]
             .numa_nodes
             .iter()
@@ -517,7 +517,7 @@ impl Scheduler {
     /// Where `req` goes on host `h` (see [`choose_parts`]); on a host with
     /// one NUMA node, that node if it has `req` free, without building the
     /// node view.
-    fn parts_on(&self, h: &Host, req: &Resources, policy: NumaPolicy) -> Option<Parts> {
+    pub(crate) fn parts_on(&self, h: &Host, req: &Resources, policy: NumaPolicy) -> Option<Parts> {
         if let [cap] = self.skus[h.sku()].numa_nodes.as_slice() {
             let u = h.used.first().copied().unwrap_or_default();
             return one_node_parts(cap, &u, req);
@@ -586,7 +586,12 @@ impl Scheduler {
     }
 
     /// Evaluate `host` for a rigid instance, evicting best-effort ones.
-    fn preempt_option(&self, id: HostId, req: &Resources, policy: NumaPolicy) -> Option<Candidate> {
+    pub(crate) fn preempt_option(
+        &self,
+        id: HostId,
+        req: &Resources,
+        policy: NumaPolicy,
+    ) -> Option<Candidate> {
         let h = self.hosts.get(&id)?;
         let sku = &self.skus[h.sku()];
         let cap = &sku.allocatable;
@@ -739,6 +744,7 @@ impl Scheduler {
         // at most the tiers they span.
         let tiered = a.tiered && classes.len() > 1;
         let substitutes = a.substitutes;
+        let dedicated = spec.isolation == crate::app::Isolation::DedicatedHosts;
         let zones = self.zone_order(app, classes);
         let blocks = spread && self.spread_blocks(app);
         // With `spread`, zones where one more instance would break a
@@ -778,6 +784,17 @@ impl Scheduler {
             (true, false, true),
             (true, false, false),
         ] {
+            if dedicated {
+                // Hosts of its tenant or empty ones: see `isolation`.
+                let (c, after) = self.dedicated_choice(app, &zones, classes, blocking.as_ref());
+                choice = c.map(|(host, victims)| Candidate {
+                    host,
+                    rank: (0, 0, 0),
+                    victims,
+                });
+                after_running = after;
+                break;
+            }
             if preempt && !rigid {
                 break;
             }
@@ -1096,9 +1113,12 @@ impl Scheduler {
             SmallVec::new()
         };
         // The host-level constraint that rules a host out, if any.
-        let host_block = |h: &Host| {
+        let host_block = |id: HostId, h: &Host| {
             if h.state == HostState::Cordoned {
                 return Some(Constraint::HostCordoned);
+            }
+            if self.isolation_blocks(app, id, h) {
+                return Some(Constraint::Isolation);
             }
             let avail = self.node_avail(h, rigid);
             let total = Resources::sum(&avail);
@@ -1119,18 +1139,18 @@ impl Scheduler {
                 .slots
                 .iter()
                 .flatten()
-                .filter_map(|host| self.hosts.get(host));
+                .filter_map(|host| self.hosts.get(host).map(|h| (*host, h)));
             if blocked.contains(&self.classes[c].zone) {
                 // Whether relaxing the spread would place it: the hosts
                 // of the zone with room for it.
-                let room = hosts.filter(|h| host_block(h).is_none()).count();
+                let room = hosts.filter(|(id, h)| host_block(*id, h).is_none()).count();
                 // At most the class's host count, a u32.
                 let room = u32::try_from(room).unwrap_or(u32::MAX);
                 e.add_with_room(Constraint::ZoneSpread, self.classes[c].hosts, Some(room));
                 continue;
             }
-            for h in hosts {
-                if let Some(constraint) = host_block(h) {
+            for (id, h) in hosts {
+                if let Some(constraint) = host_block(id, h) {
                     e.add(constraint, 1);
                 }
             }

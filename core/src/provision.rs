@@ -664,6 +664,7 @@ impl Scheduler {
         let bounds = self.bounds_of(&h);
         self.hosts.insert(host, h);
         self.classes[class].insert(slot, host, bounds);
+        self.dedicated.rename(planned, host);
         self.version += 1;
         let mut out = Decisions::default();
         // Substitution notes, one per app on the host.
@@ -1114,6 +1115,7 @@ impl Scheduler {
         if let Some(host) = self.hosts.swap_remove(&id) {
             self.classes[host.class()].remove(host.slot);
             self.cold.forget_host(id);
+            self.dedicated.forget(id);
             if host.state == HostState::Planned {
                 self.provision_of.swap_remove(&id);
                 if let Some(o) = self.offerings.get_mut(&(host.sku(), host.zone())) {

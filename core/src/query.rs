@@ -400,7 +400,9 @@ impl Scheduler {
     /// no node over capacity in any dimension, usage equal to the sum of
     /// the instances, index entries fresh, pending set and zone counts
     /// right, every planned host holding an instance and known to its
-    /// provision request. Costs O(hosts + instances); meant for tests and
+    /// provision request, no dedicated app's instance sharing a host with
+    /// another tenant's or a shared app's (see [`isolation`](crate::isolation)).
+    /// Costs O(hosts + instances); meant for tests and
     /// audits.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let mut sums: Vec<SmallVec<[[u64; 8]; 2]>> = self
@@ -578,6 +580,13 @@ impl Scheduler {
             if app(to).is_none() || app(to) != app(from) {
                 return Err(InvariantViolation::Move(*to));
             }
+        }
+        if let Some((host, instance, what)) = self.isolation_problem() {
+            return Err(InvariantViolation::Placement {
+                instance,
+                host,
+                what,
+            });
         }
         Ok(())
     }

@@ -275,7 +275,8 @@ impl Scheduler {
         let mut pool_of: crate::hash::Map<(usize, usize), usize> = crate::hash::Map::default();
         for (id, h) in &self.hosts {
             let zone_up = self.zones.get_index(h.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
-            if h.state != HostState::Ready || !zone_up {
+            // Dedicated hosts stay as they are (see `isolation`).
+            if h.state != HostState::Ready || !zone_up || h.dedicated {
                 continue;
             }
             let key = (h.sku(), h.zone());
@@ -1053,6 +1054,8 @@ impl Scheduler {
         let zone_up = self.zones.get_index(to.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
         if to.state != HostState::Ready
             || !zone_up
+            || to.dedicated
+            || from.dedicated
             || (to.sku(), to.zone()) != (from.sku(), from.zone())
         {
             return true;

@@ -180,6 +180,9 @@ pub(crate) struct Host {
     /// One pointer wide (length and capacity live with the elements), which
     /// keeps hosts small.
     pub(crate) instances: ThinVec<InstanceId>,
+    /// Whether it holds an instance of a dedicated app (see
+    /// [`isolation`](crate::isolation)); its index entry then reads as full.
+    pub(crate) dedicated: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -361,6 +364,8 @@ pub struct Scheduler {
     /// Images held by hosts and offering figures (see
     /// [`coldstart`](crate::coldstart)).
     pub(crate) cold: crate::coldstart::ColdStart,
+    /// Hosts dedicated to a tenant (derived; not in snapshots).
+    pub(crate) dedicated: crate::isolation::Dedicated,
 }
 
 impl Default for Scheduler {
@@ -419,6 +424,7 @@ impl Scheduler {
             observe: Default::default(),
             limits: crate::limits::Limits::default(),
             cold: crate::coldstart::ColdStart::default(),
+            dedicated: Default::default(),
         }
     }
 
@@ -660,6 +666,7 @@ impl Scheduler {
             slot,
             used: SmallVec::from_elem(NodeUse::default(), nodes),
             instances: ThinVec::new(),
+            dedicated: false,
         };
         let bounds = self.bounds_of(&host);
         if self.hosts.contains_key(&id) || !self.classes[class].insert(slot, id, bounds) {
@@ -1381,6 +1388,9 @@ impl Scheduler {
             }
             let zone = h.zone();
             self.apps[app].bump_zone(zone, false);
+            if self.is_dedicated(app) {
+                self.undedicate_if_free(host_id);
+            }
             self.refresh_host(host_id);
         }
         Some(host_id)
@@ -1450,6 +1460,9 @@ impl Scheduler {
             None => {}
         }
         self.apps[app].bump_zone(zone, true);
+        if self.is_dedicated(app) {
+            self.dedicate(host_id, app);
+        }
         self.refresh_host_at(host_ix);
     }
 
@@ -1645,7 +1658,7 @@ impl Scheduler {
     }
 
     pub(crate) fn bounds_of(&self, h: &Host) -> Bounds {
-        if h.state == HostState::Cordoned {
+        if h.state == HostState::Cordoned || h.dedicated {
             return Bounds::default();
         }
         let sku = &self.skus[h.sku()];

@@ -531,6 +531,14 @@ impl Scheduler {
                         });
                     }
                     s.check_placement(rec.id, app, host, &parts)?;
+                    if s.isolation_refuses(app, host) {
+                        return Err(RestoreError::BadPlacement {
+                            instance: rec.id,
+                            host,
+                            what: "a dedicated app would share the host with another tenant \
+                                   or a shared app",
+                        });
+                    }
                     s.check_eligible(rec.id, app, host, &mut verdicts)?;
                     let added = s.add_instance(
                         rec.id,

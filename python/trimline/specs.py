@@ -40,6 +40,14 @@ class NumaPolicy(str, enum.Enum):
     SINGLE_NODE = "single_node"
 
 
+class Isolation(str, enum.Enum):
+    """``dedicated_hosts`` keeps an app off every host that holds another
+    tenant's instances, and every other tenant off its hosts."""
+
+    SHARED_HOSTS = "shared_hosts"
+    DEDICATED_HOSTS = "dedicated_hosts"
+
+
 class WhenUnsatisfiable(str, enum.Enum):
     """What a spread constraint does when it cannot be met."""
 
@@ -205,6 +213,7 @@ class AppSpec:
     local_disk: str | None = None
     substitution: SubstitutionPolicy = field(default_factory=SubstitutionPolicy)
     images: dict[Arch | str, ImageRef] = field(default_factory=dict)
+    isolation: Isolation | str = Isolation.SHARED_HOSTS
 
 
 @dataclass(kw_only=True)
@@ -361,6 +370,7 @@ __all__ = [
     "Config",
     "HostState",
     "InvoiceRule",
+    "Isolation",
     "MemoryRatio",
     "MeterConfig",
     "NumaPolicy",

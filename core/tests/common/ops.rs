@@ -179,6 +179,9 @@ pub fn region(u: &mut Unstructured<'_>) -> Result<Scheduler> {
             spec.spread.zones = vec![name(ZONES[0]), name(ZONES[1])];
         }
         spec.priority = u.int_in_range(0..=2)?;
+        if u.ratio(1, 4)? {
+            spec.isolation = Isolation::DedicatedHosts;
+        }
         s.add_app(spec, t).unwrap();
     }
     Ok(s)
@@ -380,6 +383,7 @@ impl Run {
                 if let Err(v) = self.s.check_invariants() {
                     panic!("after {op:?}: {v}");
                 }
+                assert_isolated(&self.s, op);
                 // No instance lost: every instance that was there is still
                 // there unless the decisions remove it.
                 let removed: BTreeSet<InstanceId> = d.removals.iter().map(|r| r.instance).collect();
@@ -395,6 +399,36 @@ impl Run {
                 }
             }
         }
+    }
+}
+
+/// Tenant isolation, from the public views: no host holds an instance of
+/// a dedicated app together with an instance of another tenant or of a
+/// shared app.
+pub fn assert_isolated(s: &Scheduler, op: &Op) {
+    let mut on: std::collections::BTreeMap<HostId, Vec<(TenantId, Isolation)>> = Default::default();
+    for spec in s.apps() {
+        for i in s.app_instances(&spec.id) {
+            if let Some(InstanceStatus::Placed { host, .. })
+            | Some(InstanceStatus::Tentative {
+                planned_host: host, ..
+            }) = s.instance(i).map(|v| v.status)
+            {
+                on.entry(host)
+                    .or_default()
+                    .push((spec.tenant.clone(), spec.isolation));
+            }
+        }
+    }
+    for (host, list) in on {
+        let Some((tenant, _)) = list.iter().find(|(_, i)| *i == Isolation::DedicatedHosts) else {
+            continue;
+        };
+        assert!(
+            list.iter()
+                .all(|(t, i)| t == tenant && *i == Isolation::DedicatedHosts),
+            "after {op:?}: {host} mixes a dedicated app with {list:?}"
+        );
     }
 }
 
