@@ -358,7 +358,11 @@ impl Run {
                         format: SNAPSHOT_FORMAT,
                         ..snap
                     };
-                    assert_eq!(restored.snapshot(), expected, "restore changed the snapshot");
+                    assert_eq!(
+                        restored.snapshot(),
+                        expected,
+                        "restore changed the snapshot"
+                    );
                     self.s = restored;
                 }
                 return;
