@@ -155,6 +155,9 @@ def main():
     vbp_time = collected("vbp-time.txt")
     python_bench = collected("python-bench.md")
     replication = collected("replication.txt")
+    observe = collected("observe.txt")
+    gpu_fleet = collected("gpu_fleet.txt")
+    consolidation = collected("consolidation.txt")
     # The Python bench writes a page of its own: keep its table.
     python_table = "\n".join(
         l for l in python_bench.splitlines() if l.startswith("|")
@@ -194,6 +197,31 @@ Commands: `cargo bench -p trimline-bench --bench placement` (latency,
 throughput, scale-out), `--bench evacuation`, `--bench repack`,
 `--bench metering`. Quick looks: `cargo run --release -p trimline-bench
 --bin profile_place -- 10000 20000`, `--bin profile_repack`.
+
+### Observability
+
+Placement with the audit log and counters on against the log off
+(counters only), in one criterion run (`cargo bench -p trimline-bench
+--bench observe`, which fails when "on" costs more than 10%); then a
+stream of 1,000,000 decisions through the log at its default bound, with
+the heap in use after the first 100,000 and after all of them.
+
+```
+{observe.strip() or "(not measured)"}
+```
+
+### Consolidation
+
+`plan_consolidation` against `pack` from scratch on the repack bench's
+fragmented region (`cargo run --release -p trimline-bench --bin
+consolidation_target`, which exits 1 when the target is missed). Target:
+free at least 90% of the hosts `pack` would free, moving at most 2x the
+instances those hosts hold. A count of hosts and moves; the times are
+single runs.
+
+```
+{consolidation.strip() or "(not measured)"}
+```
 
 ### Where the time goes
 
@@ -300,6 +328,20 @@ opens only when none does. "Stranded" is the free capacity of the used
 hosts, per dimension, as a share of their capacity. {vbp_time}.
 
 {vbp_md.strip()}
+
+### GPU fleet
+
+`cargo run --release -p trimline-bench --bin gpu_fleet -- --seeds 5`
+(`--budget N` for other budgets): hosts of 96 vCPU / 384 GiB / 8
+accelerators, 1,000 pods per seed drawn from twelve shapes of 0, 1, 2 and
+8 accelerators (`benches/src/gpu.rs`), CPU, memory and accelerators all
+near-binding. Hosts used, and in brackets hosts over the volume lower
+bound (LB); the optimum is unknown. Target: trimline within 3% of LB at
+the default budget.
+
+```
+{gpu_fleet.strip() or "(not measured)"}
+```
 """
     results.write_text(text)
 

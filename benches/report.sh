@@ -16,8 +16,14 @@ echo "== criterion benches (placement, evacuation, repack, metering)"
 cargo bench -p trimline-bench --bench placement --bench evacuation --bench repack --bench metering --bench ffi -- \
     --warm-up-time 1 --measurement-time 4 2>&1 | tee "$OUT/criterion.txt"
 
+echo "== observability: placement with the audit log off and on, in one criterion run"
+cargo bench -p trimline-bench --bench observe -- --warm-up-time 1 --measurement-time 4 2>&1 \
+    | tee "$OUT/observe-criterion.txt"
+grep -E '^(observe|audit memory):' "$OUT/observe-criterion.txt" > "$OUT/observe.txt"
+
 echo "== memory per host and per instance"
-cargo build --release -q -p trimline-bench --bin memory --bin meter_memory --bin vbp --bin online_fill
+cargo build --release -q -p trimline-bench --bin memory --bin meter_memory --bin vbp --bin online_fill \
+    --bin gpu_fleet --bin consolidation_target
 : > "$OUT/memory.txt"
 for hosts in 10000 100000; do
     "$ROOT/target/release/memory" "$hosts" 2 | tee -a "$OUT/memory.txt"
@@ -51,6 +57,10 @@ PY="$VENV/bin/python"
 if [ ! -x "$PY" ]; then
     python3 -m venv "$VENV"
 fi
+
+echo "== packing on the GPU-fleet generator, and consolidation against pack from scratch"
+"$ROOT/target/release/gpu_fleet" --seeds 5 | tee "$OUT/gpu_fleet.txt"
+"$ROOT/target/release/consolidation_target" | tee "$OUT/consolidation.txt"
 
 echo "== Python against Rust (the wheel built in release mode)"
 "$PY" -m pip --quiet --disable-pip-version-check --no-input install "maturin>=1.9.4,<2"

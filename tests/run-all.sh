@@ -77,6 +77,9 @@ fi
 echo "bad scenario refused: $(cat "$ROOT/target/bad-scenario.err")"
 echo "demo and scenarios took $((SECONDS - demo_start))s"
 
+section "the replicated control plane's example: three replicas, one stopped, all identical at the end"
+cargo run -q -p trimline-replicated --example cluster
+
 # ---------------------------------------------------------------- C
 section "C tests (tests/c/*.c)"
 c_start=$SECONDS
