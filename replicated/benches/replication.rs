@@ -182,11 +182,13 @@ fn report(
 }
 
 /// Sends `rounds` proposals of `commands()` from one client, one at a
-/// time; returns each proposal's latency.
+/// time, each at the clock's time, which then moves on by `tick`; returns
+/// each proposal's latency.
 async fn closed_loop(
     replicas: Arc<Vec<Replica>>,
     client: u64,
     clock: Arc<AtomicUsize>,
+    tick: usize,
     rounds: usize,
     commands: impl Fn() -> Vec<Command>,
 ) -> Vec<Duration> {
@@ -194,7 +196,7 @@ async fn closed_loop(
     let mut c = Client::new(client, Duration::from_secs(30));
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let now = Timestamp(clock.fetch_add(1, Ordering::Relaxed) as u64);
+        let now = Timestamp(clock.fetch_add(tick, Ordering::Relaxed) as u64);
         let p: Proposal = c.request(now, commands());
         let start = Instant::now();
         let reply = c.submit(&refs, &p).await.unwrap();
@@ -222,24 +224,27 @@ async fn replication(rounds: usize) {
         .propose(&refs, Timestamp(1), region(hosts))
         .await
         .unwrap();
-    // The clock: `now` must not go backwards in the log, and concurrent
-    // clients take the next millisecond in turn.
+    // The clock: `now` must not go backwards in the log. One client takes
+    // the next millisecond per proposal; concurrent clients all propose at
+    // one millisecond, since their proposals may reach the log in any order.
     let clock = Arc::new(AtomicUsize::new(2));
     println!("three replicas on loopback, a region of {hosts} hosts");
 
     let place = || vec![Command::Place { app: app() }];
     let start = Instant::now();
-    let l = closed_loop(replicas.clone(), 1, clock.clone(), rounds, place).await;
+    let l = closed_loop(replicas.clone(), 1, clock.clone(), 1, rounds, place).await;
     report("place, 1 client", l, rounds, rounds, start.elapsed());
 
     let clients = 16;
     let start = Instant::now();
     let mut tasks = Vec::new();
+    let frozen = clock.fetch_add(1, Ordering::Relaxed);
     for c in 0..clients {
         tasks.push(tokio::spawn(closed_loop(
             replicas.clone(),
             100 + c,
-            clock.clone(),
+            Arc::new(AtomicUsize::new(frozen)),
+            0,
             rounds / clients as usize,
             place,
         )));
@@ -253,7 +258,7 @@ async fn replication(rounds: usize) {
 
     let batches = (rounds / 10).max(1);
     let start = Instant::now();
-    let l = closed_loop(replicas.clone(), 2, clock.clone(), batches, || {
+    let l = closed_loop(replicas.clone(), 2, clock.clone(), 1, batches, || {
         vec![Command::Place { app: app() }; 100]
     })
     .await;
@@ -266,7 +271,7 @@ async fn replication(rounds: usize) {
     );
 
     let start = Instant::now();
-    let l = closed_loop(replicas.clone(), 3, clock.clone(), batches, || {
+    let l = closed_loop(replicas.clone(), 3, clock.clone(), 1, batches, || {
         vec![Command::PlaceBatch {
             app: app(),
             count: 100,
