@@ -26,6 +26,19 @@
  *   (`now`) and never goes back. Specs with many optional fields are JSON
  *   documents in the core's serde schema (core/schema/); a bad one is
  *   TL_STATUS_BAD_JSON naming its JSON path.
+ * - Misuse. A NULL handle, out-parameter, name or document is
+ *   TL_STATUS_NULL_POINTER, a name even with length 0 (a document that a
+ *   call says is optional may be NULL with length 0); a length past
+ *   PTRDIFF_MAX, which no object has, is TL_STATUS_INVALID_INPUT. Any other
+ *   length must be that of readable memory: a length past the end of the
+ *   caller's buffer is undefined behaviour. tl_scheduler_free and
+ *   tl_meter_free refuse with TL_STATUS_INVALID_HANDLE, touching nothing,
+ *   a handle freed already, a handle of the other type and a pointer the
+ *   library never returned. Any other call given a freed handle, a handle
+ *   of the wrong type (cast) or a pointer the library never returned, and
+ *   a second _free of a decisions, buffer, report or error object, is
+ *   undefined behaviour: those calls do not look handles up, so they stay
+ *   as fast as the call they forward.
  * - Threads. A handle is used by one thread at a time (const calls may run
  *   together); share it only under your own lock. Distinct handles are
  *   independent and may be used on different threads at once.
@@ -105,7 +118,9 @@ enum tl_status
    */
   TL_STATUS_PANIC = 7,
   /**
-   * The handle was already freed (a double free that could be detected).
+   * A `_free` was given a handle freed already (a double free that could
+   * be detected), a handle of another type, or a pointer the library
+   * never returned; nothing was freed.
    */
   TL_STATUS_INVALID_HANDLE = 8,
   /**
@@ -1434,7 +1449,8 @@ tl_status tl_meter_new(const char *config_json,
 /**
  * Frees a meter. `tl_meter_free(NULL)` does nothing and returns
  * `TL_STATUS_OK`; a second free of the same handle is detected and returns
- * `TL_STATUS_INVALID_HANDLE` (as for `tl_scheduler_free`).
+ * `TL_STATUS_INVALID_HANDLE` (as for `tl_scheduler_free`), and so is a
+ * pointer that is not a live meter (a scheduler, say), left as it was.
  */
 tl_status tl_meter_free(struct tl_meter *meter);
 
@@ -1692,7 +1708,9 @@ tl_status tl_scheduler_new(const char *config_json,
  * Frees a scheduler. `tl_scheduler_free(NULL)` does nothing and returns
  * `TL_STATUS_OK`. Freeing a handle a second time is detected and returns
  * `TL_STATUS_INVALID_HANDLE` without touching it (unless its address was
- * reused by a newer handle in between, which cannot be told apart).
+ * reused by a newer scheduler in between, which cannot be told apart); so
+ * is a pointer that is not a live scheduler (a meter, say), which is left
+ * as it was.
  */
 tl_status tl_scheduler_free(struct tl_scheduler *scheduler);
 

@@ -1,6 +1,6 @@
 //! Converting C arguments: pointers, strings, enums and out-parameters.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::ffi::c_char;
 use std::sync::Mutex;
 
@@ -37,8 +37,21 @@ impl tl_str {
     };
 }
 
+/// Refuses a length no object can have (past `PTRDIFF_MAX`, `isize::MAX`):
+/// building a slice of it is undefined behaviour, which debug builds turn
+/// into an abort, so it is refused before a byte is read.
+fn len_arg(len: usize, arg: &str) -> Result<(), Failure> {
+    if isize::try_from(len).is_err() {
+        return Err(Failure::new(
+            tl_status::InvalidInput,
+            format!("{arg}: length {len} is larger than any object can be (PTRDIFF_MAX)"),
+        ));
+    }
+    Ok(())
+}
+
 /// A string argument: `len` bytes at `ptr`, checked to be UTF-8. NULL is
-/// refused, even with `len` 0.
+/// refused, even with `len` 0, and so is a length past `PTRDIFF_MAX`.
 ///
 /// # Safety
 /// `ptr` is NULL or valid for reads of `len` bytes for `'a`.
@@ -50,6 +63,7 @@ pub(crate) unsafe fn str_arg<'a>(
     if ptr.is_null() {
         return Err(Failure::null(arg));
     }
+    len_arg(len, arg)?;
     // SAFETY: `ptr` is valid for `len` bytes per the contract.
     let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
     std::str::from_utf8(bytes).map_err(|e| {
@@ -63,7 +77,8 @@ pub(crate) unsafe fn str_arg<'a>(
     })
 }
 
-/// A byte-array argument: `len` bytes at `ptr`; NULL is refused.
+/// A byte-array argument: `len` bytes at `ptr`; NULL is refused, and so is
+/// a length past `PTRDIFF_MAX`.
 ///
 /// # Safety
 /// `ptr` is NULL or valid for reads of `len` bytes for `'a`.
@@ -75,6 +90,7 @@ pub(crate) unsafe fn bytes_arg<'a>(
     if ptr.is_null() {
         return Err(Failure::null(arg));
     }
+    len_arg(len, arg)?;
     // SAFETY: `ptr` is valid for `len` bytes per the contract.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
@@ -142,20 +158,38 @@ pub(crate) fn enum_arg<T: Copy>(value: u32, all: &[(u32, T)], arg: &str) -> Resu
         })
 }
 
-/// Addresses of the live long-lived handles (schedulers and meters), so a
-/// second `_free` of one is detected instead of freeing twice. Only `new`,
-/// `restore` and `free` touch it, never the calls in between.
-static LIVE: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
-
-/// Records a new handle.
-pub(crate) fn register<T>(handle: *mut T) {
-    let mut live = LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    live.insert(handle as usize);
+/// The type of a long-lived handle, so a handle of one type given to the
+/// `_free` of another is refused instead of freed as the wrong type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum HandleKind {
+    /// A `tl_scheduler`.
+    Scheduler,
+    /// A `tl_meter`.
+    Meter,
 }
 
-/// Forgets a handle about to be freed: false when it is not live (freed
-/// already, or never returned by the library).
-pub(crate) fn unregister<T>(handle: *mut T) -> bool {
+/// Addresses of the live long-lived handles (schedulers and meters) and
+/// their types, so a second `_free` of one, or a `_free` of the wrong type,
+/// is detected instead of freeing twice or as the wrong type. Only `new`,
+/// `restore` and `free` touch it, never the calls in between.
+static LIVE: Mutex<BTreeMap<usize, HandleKind>> = Mutex::new(BTreeMap::new());
+
+/// Records a new handle of type `kind`.
+pub(crate) fn register<T>(handle: *mut T, kind: HandleKind) {
     let mut live = LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    live.remove(&(handle as usize))
+    live.insert(handle as usize, kind);
+}
+
+/// Forgets a handle of type `kind` about to be freed: false when it is not
+/// a live handle of that type (freed already, of another type, or never
+/// returned by the library), and then it stays as it was.
+pub(crate) fn unregister<T>(handle: *mut T, kind: HandleKind) -> bool {
+    let mut live = LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let key = handle as usize;
+    if live.get(&key) == Some(&kind) {
+        live.remove(&key);
+        true
+    } else {
+        false
+    }
 }

@@ -44,7 +44,9 @@ pub enum tl_status {
     /// call was changing is poisoned: every later call on it returns
     /// `TL_STATUS_POISONED`; free it.
     Panic = 7,
-    /// The handle was already freed (a double free that could be detected).
+    /// A `_free` was given a handle freed already (a double free that could
+    /// be detected), a handle of another type, or a pointer the library
+    /// never returned; nothing was freed.
     InvalidHandle = 8,
     /// A call on a handle poisoned by an earlier panic.
     Poisoned = 9,

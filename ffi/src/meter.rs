@@ -12,7 +12,9 @@ use trimline::metering::{
     Event, Meter, MeterConfig, MeterSnapshot, PeriodReport, PriceTable, SkuInfo, decision_events,
 };
 
-use crate::args::{bytes_arg, out_arg, parse_json, register, tl_str, to_json, unregister, write};
+use crate::args::{
+    HandleKind, bytes_arg, out_arg, parse_json, register, tl_str, to_json, unregister, write,
+};
 use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
 use crate::error::{Failure, run, tl_error, tl_status};
@@ -122,7 +124,7 @@ impl tl_meter {
             inner,
             poisoned: false,
         }));
-        register(raw);
+        register(raw, HandleKind::Meter);
         raw
     }
 
@@ -175,13 +177,14 @@ pub extern "C" fn tl_meter_new(
 
 /// Frees a meter. `tl_meter_free(NULL)` does nothing and returns
 /// `TL_STATUS_OK`; a second free of the same handle is detected and returns
-/// `TL_STATUS_INVALID_HANDLE` (as for `tl_scheduler_free`).
+/// `TL_STATUS_INVALID_HANDLE` (as for `tl_scheduler_free`), and so is a
+/// pointer that is not a live meter (a scheduler, say), left as it was.
 #[unsafe(no_mangle)]
 pub extern "C" fn tl_meter_free(meter: *mut tl_meter) -> tl_status {
     ffi_panic_boundary! {
         if meter.is_null() {
             tl_status::Ok
-        } else if unregister(meter) {
+        } else if unregister(meter, HandleKind::Meter) {
             // SAFETY: a live, registered handle, freed once.
             drop(unsafe { Box::from_raw(meter) });
             tl_status::Ok

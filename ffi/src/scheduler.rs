@@ -14,7 +14,8 @@ use trimline::{
 };
 
 use crate::args::{
-    bytes_arg, enum_arg, out_arg, parse_json, register, str_arg, to_json, unregister, write,
+    HandleKind, bytes_arg, enum_arg, out_arg, parse_json, register, str_arg, to_json, unregister,
+    write,
 };
 use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
@@ -160,7 +161,7 @@ impl tl_scheduler {
             poisoned: false,
             last_app: None,
         }));
-        register(raw);
+        register(raw, HandleKind::Scheduler);
         raw
     }
 
@@ -262,13 +263,15 @@ pub extern "C" fn tl_scheduler_new(
 /// Frees a scheduler. `tl_scheduler_free(NULL)` does nothing and returns
 /// `TL_STATUS_OK`. Freeing a handle a second time is detected and returns
 /// `TL_STATUS_INVALID_HANDLE` without touching it (unless its address was
-/// reused by a newer handle in between, which cannot be told apart).
+/// reused by a newer scheduler in between, which cannot be told apart); so
+/// is a pointer that is not a live scheduler (a meter, say), which is left
+/// as it was.
 #[unsafe(no_mangle)]
 pub extern "C" fn tl_scheduler_free(scheduler: *mut tl_scheduler) -> tl_status {
     ffi_panic_boundary! {
         if scheduler.is_null() {
             tl_status::Ok
-        } else if unregister(scheduler) {
+        } else if unregister(scheduler, HandleKind::Scheduler) {
             // SAFETY: a live handle from this library (it was registered),
             // freed once: it is no longer registered.
             drop(unsafe { Box::from_raw(scheduler) });
