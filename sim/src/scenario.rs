@@ -242,6 +242,11 @@ pub struct AppDef {
     /// Its image per architecture (digest and size in bytes).
     #[serde(default)]
     pub images: BTreeMap<Arch, ImageRef>,
+    /// Whether its instances may share hosts with other tenants'
+    /// (`"shared_hosts"`, the default) or only run on hosts that hold no
+    /// other tenant's instance (`"dedicated_hosts"`).
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 fn default_app_network() -> u64 {
@@ -759,6 +764,7 @@ impl AppDef {
         a.spread = self.spread.clone();
         a.substitution = self.substitution.clone();
         a.images = self.images.clone();
+        a.isolation = self.isolation;
         Ok(a)
     }
 }
