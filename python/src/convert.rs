@@ -149,10 +149,26 @@ pub(crate) fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<
 }
 
 /// A core value in its serde shape, as Python dicts and lists.
-pub(crate) fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value)
-        .map_err(|e| PyValueError::new_err(format!("cannot represent the value: {e}")))?;
-    json_to_py(py, &json)
+///
+/// A `serde_json::Value` holds integers only up to 64 bits, but some
+/// values are 128-bit (derived event ids in a report's adjustments, exact
+/// money): those go through JSON text and Python's `json` module, whose
+/// `int` has no bound. Either way the caller gets the value: a call that
+/// has changed the state never fails here for want of a representation.
+pub(crate) fn to_py<'py, T: Serialize + ?Sized>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    match serde_json::to_value(value) {
+        Ok(json) => json_to_py(py, &json),
+        Err(_) => {
+            let text = serde_json::to_string(value)
+                .map_err(|e| PyValueError::new_err(format!("cannot represent the value: {e}")))?;
+            py.import(pyo3::intern!(py, "json"))?
+                .getattr(pyo3::intern!(py, "loads"))?
+                .call1((text,))
+        }
+    }
 }
 
 /// The serde name of a unit or data-carrying enum variant (`"zone_down"`,

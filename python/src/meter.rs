@@ -418,7 +418,8 @@ impl Meter {
     /// Add a price table (a `trimline.PriceTable` or a dict in its shape).
     fn add_price_table(&self, table: &Bound<'_, PyAny>) -> PyResult<()> {
         let table: trimline::metering::PriceTable = from_py(table, "price table")?;
-        self.lock().add_price_table(table).map_err(to_py_err)
+        let added = self.lock().add_price_table(table);
+        added.map_err(to_py_err)
     }
 
     /// Tell the meter what a delivered SKU is (a `trimline.SkuInfo` or a
@@ -427,16 +428,15 @@ impl Meter {
     /// the same again changes nothing, another raises `Conflict`.
     fn describe_sku(&self, info: &Bound<'_, PyAny>) -> PyResult<()> {
         let info: trimline::metering::SkuInfo = from_py(info, "SKU description")?;
-        self.lock().describe_sku(info).map_err(to_py_err)
+        let described = self.lock().describe_sku(info);
+        described.map_err(to_py_err)
     }
 
     /// Ingest one event: `applied`, `duplicate` or `adjusted`.
     fn ingest(&self, event: &Bound<'_, Event>, now: Millis) -> PyResult<String> {
         let e = &event.get().inner;
-        self.lock()
-            .ingest(e, Timestamp(now.0))
-            .map(ingested)
-            .map_err(to_py_err)
+        let outcome = self.lock().ingest(e, Timestamp(now.0));
+        outcome.map(ingested).map_err(to_py_err)
     }
 
     /// Ingest events in order, up to the first refused.

@@ -6,44 +6,38 @@
 //! `counters.schema.json`, `delivery.schema.json`).
 
 use pyo3::prelude::*;
-use trimline::{AppId, Timestamp};
+use trimline::{AppDelivery, AuditBatch, Counters, Error};
 
-use crate::convert::{parse_id, to_py};
+use crate::convert::to_py;
 use crate::errors::to_py_err;
 
-/// `{"format", "dropped", "records"}`, the log left empty.
-pub(crate) fn drain_audit<'py>(
-    py: Python<'py>,
-    s: &mut trimline::Scheduler,
-) -> PyResult<Bound<'py, PyAny>> {
-    to_py(py, &s.drain_audit())
+// Each function takes what the scheduler returned, read with its lock held;
+// the Python objects are built after the lock is released, as building
+// them can run Python code (a finalizer, in a garbage collection) that
+// calls the same scheduler.
+
+/// `{"format", "dropped", "records"}`.
+pub(crate) fn drain_audit<'py>(py: Python<'py>, batch: &AuditBatch) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, batch)
 }
 
 /// The counters as a dict.
-pub(crate) fn counters<'py>(
-    py: Python<'py>,
-    s: &trimline::Scheduler,
-) -> PyResult<Bound<'py, PyAny>> {
-    to_py(py, s.counters())
+pub(crate) fn counters<'py>(py: Python<'py>, counters: &Counters) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, counters)
 }
 
 /// One app's promise versus delivery as a dict.
 pub(crate) fn delivery<'py>(
     py: Python<'py>,
-    s: &trimline::Scheduler,
-    app: &str,
-    now: u64,
+    delivery: Result<AppDelivery, Error>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let app: AppId = parse_id(app)?;
-    let d = s.delivery(&app, Timestamp(now)).map_err(to_py_err)?;
-    to_py(py, &d)
+    to_py(py, &delivery.map_err(to_py_err)?)
 }
 
 /// Every app's, as a list of dicts.
 pub(crate) fn deliveries<'py>(
     py: Python<'py>,
-    s: &trimline::Scheduler,
-    now: u64,
+    deliveries: &[AppDelivery],
 ) -> PyResult<Bound<'py, PyAny>> {
-    to_py(py, &s.deliveries(Timestamp(now)))
+    to_py(py, deliveries)
 }

@@ -358,11 +358,8 @@ impl Scheduler {
     ) -> PyResult<Bound<'py, PyAny>> {
         let app: AppId = parse_id(app)?;
         let zone: ZoneId = parse_id(zone)?;
-        let v = self
-            .lock()
-            .explain_substitution(&app, &zone)
-            .map_err(to_py_err)?;
-        to_py(py, &v)
+        let v = self.lock().explain_substitution(&app, &zone);
+        to_py(py, &v.map_err(to_py_err)?)
     }
 
     // ----- failures, evacuation, moves -------------------------------------
@@ -480,7 +477,8 @@ impl Scheduler {
     /// An app's zone skew (largest minus smallest instance count).
     fn skew(&self, app: &str) -> PyResult<u32> {
         let app: AppId = parse_id(app)?;
-        self.lock().skew(&app).map_err(to_py_err)
+        let skew = self.lock().skew(&app);
+        skew.map_err(to_py_err)
     }
 
     // ----- queries --------------------------------------------------------
@@ -635,7 +633,8 @@ impl Scheduler {
     /// Hand over the audit log, oldest record first, leaving it empty:
     /// `{"format", "dropped", "records"}`.
     fn drain_audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        crate::observe::drain_audit(py, &mut self.lock())
+        let batch = self.lock().drain_audit();
+        crate::observe::drain_audit(py, &batch)
     }
 
     /// Bound the audit log to `capacity` records (0 turns it off).
@@ -655,7 +654,8 @@ impl Scheduler {
 
     /// The decision totals since creation or restore, as a dict.
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        crate::observe::counters(py, &self.lock())
+        let counters = self.lock().counters().clone();
+        crate::observe::counters(py, &counters)
     }
 
     /// Count one placement call's latency, in nanoseconds, in the
@@ -676,12 +676,15 @@ impl Scheduler {
         app: &str,
         now: Millis,
     ) -> PyResult<Bound<'py, PyAny>> {
-        crate::observe::delivery(py, &self.lock(), app, now.0)
+        let app: AppId = parse_id(app)?;
+        let delivery = self.lock().delivery(&app, Timestamp(now.0));
+        crate::observe::delivery(py, delivery)
     }
 
     /// Promise versus delivery for every app at `now`.
     fn deliveries<'py>(&self, py: Python<'py>, now: Millis) -> PyResult<Bound<'py, PyAny>> {
-        crate::observe::deliveries(py, &self.lock(), now.0)
+        let deliveries = self.lock().deliveries(Timestamp(now.0));
+        crate::observe::deliveries(py, &deliveries)
     }
 
     // ----- cold start -----------------------------------------------------
@@ -723,7 +726,8 @@ impl Scheduler {
 
     /// The figures declared per offering, as dicts.
     fn offering_figures<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.lock().offering_figures())
+        let figures = self.lock().offering_figures();
+        to_py(py, &figures)
     }
 
     /// How the instances of `decisions` start (warm with the image, warm
