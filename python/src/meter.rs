@@ -74,6 +74,7 @@ impl Event {
                 EventKind::Started {
                     resources,
                     delivered,
+                    zone: None,
                 }
             }
             "resized" => {
@@ -81,6 +82,7 @@ impl Event {
                 EventKind::Resized {
                     resources,
                     delivered,
+                    zone: None,
                 }
             }
             "stopped" => plain(EventKind::Stopped)?,
@@ -100,6 +102,7 @@ impl Event {
                 instance: InstanceId(instance.0),
                 at: Timestamp(at.0),
                 kind,
+                source: None,
             },
         })
     }
