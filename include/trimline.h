@@ -1483,7 +1483,10 @@ tl_status tl_meter_add_price_table_json(struct tl_meter *meter,
 
 /**
  * Ingests a JSON array of events in the schema of the core's `Event` (id,
- * tenant, app, instance, at, kind) at `now`. On success
+ * tenant, app, instance, at, kind and, optional, `source`: the scheduler
+ * or region that emitted it, which keys instances and event ids apart
+ * from other sources'; `started` and `resized` kinds may name the `zone`
+ * they were delivered in, which zone rates then select on) at `now`. On success
  * `*ingested_out` is the number of events: all were ingested. A batch
  * stops at the first event refused: the error names its index; the events
  * before it were ingested, it and those after it were not, and sending the
@@ -1593,6 +1596,38 @@ tl_status tl_meter_describe_skus_json(struct tl_meter *meter,
                                       const char *json,
                                       size_t json_len,
                                       struct tl_error **error_out);
+
+/**
+ * Ingests the starts and stops a scheduler call decided, as events of
+ * `source` (the scheduler's or region's name, `source_len` bytes; NULL
+ * with length 0 is the default source, as `tl_meter_ingest_decisions`).
+ * Several schedulers that each count instances from 1 may so share one
+ * meter: their instances, runs and event ids are kept apart and their
+ * invoice lines name the source. Otherwise as
+ * `tl_meter_ingest_decisions`.
+ */
+TL_MUST_USE
+tl_status tl_meter_ingest_decisions_from(struct tl_meter *meter,
+                                         const char *source,
+                                         size_t source_len,
+                                         const struct tl_scheduler *scheduler,
+                                         const struct tl_decisions *decisions,
+                                         uint64_t now,
+                                         size_t *ingested_out,
+                                         struct tl_error **error_out);
+
+/**
+ * Whether `instance` of `source` (NULL with length 0: the default source)
+ * is running after every event ingested: `*running_out` is written on
+ * success.
+ */
+TL_MUST_USE
+tl_status tl_meter_is_running(const struct tl_meter *meter,
+                              const char *source,
+                              size_t source_len,
+                              uint64_t instance,
+                              bool *running_out,
+                              struct tl_error **error_out);
 
 /**
  * Hands over the audit log's records, oldest first, leaving the log

@@ -240,6 +240,7 @@ fn event(app: &MeteredApp, instance: u64, at: u64, kind: EventKind) -> Event {
         instance,
         at: Timestamp(at),
         kind,
+        source: None,
     }
 }
 
@@ -286,6 +287,7 @@ impl MeterLoad {
                 EventKind::Started {
                     resources: app.shape,
                     delivered: Some(app.sku.clone()),
+                    zone: None,
                 },
             ));
             let stops = rng.below(10) == 0;
@@ -301,6 +303,7 @@ impl MeterLoad {
                     EventKind::Resized {
                         resources: shape,
                         delivered: None,
+                        zone: None,
                     }
                 } else {
                     toggle_idle(&mut idle)
@@ -328,6 +331,7 @@ impl MeterLoad {
                     EventKind::Started {
                         resources: app.shape,
                         delivered: Some(app.sku.clone()),
+                        zone: None,
                     }
                 } else if stops && k + 1 == n {
                     EventKind::Stopped

@@ -146,6 +146,13 @@ name_type!(
     "image"
 );
 name_type!(
+    /// The source of metering events: the scheduler or region that emits
+    /// them (see [`Event::source`](crate::metering::Event::source)). Two
+    /// sources may use the same instance ids; the meter keeps them apart.
+    SourceId,
+    "source"
+);
+name_type!(
     /// A free-form label: a SKU family, CPU vendor, feature tag (`gpu:a10`,
     /// `rdma`, `local-nvme`), accelerator model or disk class.
     Label,

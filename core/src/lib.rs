@@ -172,7 +172,7 @@ pub use error_kind::ErrorKind;
 pub use explain::{Constraint, Explanation, OfferingBlock, PendingReason, RuledOut, SkuRuledOut};
 pub use ids::{
     AppId, HostId, ImageDigest, InstanceId, Label, MAX_NAME_LEN, NameError, PLANNED_HOST_BIT,
-    SkuId, TenantId, ZoneId,
+    SkuId, SourceId, TenantId, ZoneId,
 };
 pub use index::MAX_CLASS_SLOTS;
 pub use limits::{

@@ -28,6 +28,7 @@ fn started(resources: Resources) -> EventKind {
     EventKind::Started {
         resources,
         delivered: None,
+        zone: None,
     }
 }
 
@@ -63,6 +64,7 @@ impl Feed {
             instance: InstanceId(instance),
             at: Timestamp(at),
             kind,
+            source: None,
         }
     }
 
@@ -135,6 +137,7 @@ fn events_round_trip_through_json() {
         EventKind::Resized {
             resources: shape(),
             delivered: None,
+            zone: None,
         },
         EventKind::Stopped,
     ];
@@ -183,6 +186,7 @@ fn g1_the_same_id_with_another_payload_is_a_conflict() {
     start.kind = EventKind::Started {
         resources: shape(),
         delivered: Some(id("g7")),
+        zone: None,
     };
     let _ = f.m.ingest(&start, f.now).unwrap();
     let before = f.state();
@@ -215,6 +219,7 @@ fn g1_the_same_id_with_another_payload_is_a_conflict() {
             kind: EventKind::Started {
                 resources: shape(),
                 delivered: Some(id("g8i")),
+                zone: None,
             },
             ..start.clone()
         },
@@ -292,6 +297,7 @@ fn g2_a_failed_adjustment_leaves_no_mark() {
         instance: InstanceId(1),
         at: Timestamp(HOUR - 1_000),
         kind: started(shape()),
+        source: None,
     };
     let before = format!("{m:?}");
     assert_eq!(
@@ -328,6 +334,7 @@ fn log(f: &mut Feed) -> Vec<Event> {
         EventKind::Resized {
             resources: Resources::new(4_000, 8_192, 0, 1).unwrap(),
             delivered: Some(id("gn7")),
+            zone: None,
         },
     );
     push(f, "acme", "web", 1, 80_001, EventKind::Active);
@@ -530,6 +537,7 @@ fn g5_double_start_and_stop_without_start_are_typed_errors() {
             EventKind::Resized {
                 resources: shape(),
                 delivered: None,
+                zone: None,
             },
             "resized",
         ),
@@ -1042,6 +1050,7 @@ fn period_and_config_errors() {
         instance: InstanceId(1),
         at: Timestamp(5),
         kind: started(shape()),
+        source: None,
     };
     let _ = m.ingest(&e, Timestamp(10)).unwrap();
     assert_eq!(
@@ -1084,6 +1093,7 @@ fn delivered_skus_are_recorded_beside_the_billed_shape() {
         EventKind::Started {
             resources: shape(),
             delivered: Some(id("g7")),
+            zone: None,
         },
     );
     f.ok(
@@ -1092,6 +1102,7 @@ fn delivered_skus_are_recorded_beside_the_billed_shape() {
         EventKind::Resized {
             resources: shape(),
             delivered: Some(id("g8i")),
+            zone: None,
         },
     );
     f.ok(
@@ -1100,6 +1111,7 @@ fn delivered_skus_are_recorded_beside_the_billed_shape() {
         EventKind::Resized {
             resources: Resources::cpu_mem(4_000, 4_096).unwrap(),
             delivered: None, // keeps g8i
+            zone: None,
         },
     );
     f.ok(2, 0, started(shape()));
@@ -1234,6 +1246,7 @@ impl Platform {
             instance: InstanceId(instance),
             at: Timestamp(at),
             kind,
+            source: None,
         };
         self.feed(vec![e], Timestamp(at));
     }
@@ -1502,7 +1515,9 @@ fn shared_and_fresh_names_meter_alike() {
                 kind: EventKind::Started {
                     resources: shape(),
                     delivered: Some(sku),
+                    zone: None,
                 },
+                source: None,
             };
             results.push(format!("{:?}", m.ingest(&start, now)));
             results.push(format!("{:?}", m.ingest(&start, now)));
@@ -1737,6 +1752,7 @@ fn rich_meter() -> Meter {
             instance,
             at,
             kind,
+            source: None,
         };
         m.ingest(&e, now).unwrap()
     };
@@ -1778,6 +1794,7 @@ fn a_snapshot_names_everything_and_restores_byte_for_byte() {
             resources: shape(),
             delivered: None,
             idle: false,
+            zone: None,
         })
     );
     assert_eq!(snap.adjustments.len(), 2);
@@ -1797,6 +1814,7 @@ fn a_snapshot_names_everything_and_restores_byte_for_byte() {
                 instance: rec.id,
                 at: e.at,
                 kind: e.kind.clone(),
+                source: None,
             };
             let now = Timestamp(10 * HOUR);
             assert_eq!(r.ingest(&event, now), Ok(Ingested::Duplicate));
@@ -1824,9 +1842,9 @@ fn corrupt(change: impl FnOnce(&mut MeterSnapshot)) -> MeterRestoreError {
 #[test]
 fn restore_refuses_a_wrong_format_config_or_price_table() {
     assert_eq!(
-        corrupt(|s| s.format = 3),
+        corrupt(|s| s.format = METER_SNAPSHOT_FORMAT + 1),
         MeterRestoreError::Format {
-            found: 3,
+            found: METER_SNAPSHOT_FORMAT + 1,
             expected: METER_SNAPSHOT_FORMAT
         }
     );

@@ -55,6 +55,7 @@ fn build(raw: &[RawOps]) -> Vec<Event> {
                 EventKind::Started {
                     resources: shape(s),
                     delivered,
+                    zone: None,
                 }
             } else {
                 match choice {
@@ -64,6 +65,7 @@ fn build(raw: &[RawOps]) -> Vec<Event> {
                     _ => EventKind::Resized {
                         resources: shape(s),
                         delivered,
+                        zone: None,
                     },
                 }
             };
@@ -75,6 +77,7 @@ fn build(raw: &[RawOps]) -> Vec<Event> {
                 instance,
                 at: Timestamp(t),
                 kind,
+                source: None,
             });
         }
     }
@@ -552,6 +555,7 @@ fn apply(m: &mut Meter, op: &Op) -> (bool, String) {
                 0 => EventKind::Started {
                     resources: shape(s),
                     delivered: Some(SKUS[s % 2].parse().unwrap()),
+                    zone: None,
                 },
                 1 => EventKind::Stopped,
                 2 => EventKind::Idle,
@@ -559,10 +563,12 @@ fn apply(m: &mut Meter, op: &Op) -> (bool, String) {
                 4 => EventKind::Resized {
                     resources: shape(s),
                     delivered: None,
+                    zone: None,
                 },
                 _ => EventKind::Started {
                     resources: shape(s),
                     delivered: None,
+                    zone: None,
                 },
             };
             let (tenant, app) = OWNERS[owner];
@@ -573,6 +579,7 @@ fn apply(m: &mut Meter, op: &Op) -> (bool, String) {
                 instance: InstanceId(instance),
                 at: Timestamp(at),
                 kind,
+                source: None,
             };
             let r = m.ingest(&e, Timestamp(END / 2));
             (

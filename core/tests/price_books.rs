@@ -37,6 +37,7 @@ impl Bill {
             instance: InstanceId(instance),
             at: Timestamp(at),
             kind,
+            source: None,
         };
         self.next += 1;
         assert_eq!(
@@ -53,6 +54,7 @@ impl Bill {
             EventKind::Started {
                 resources,
                 delivered: None,
+                zone: None,
             },
         );
         self.send(instance, to, EventKind::Stopped);
@@ -148,6 +150,7 @@ fn sae_idle_cpu_at_a_fifth_memory_at_the_full_rate() {
         EventKind::Started {
             resources: shape,
             delivered: None,
+            zone: None,
         },
     );
     bill.send(1, 10 * MINUTE, EventKind::Idle);
@@ -293,7 +296,7 @@ fn a_format_one_snapshot_restores_with_per_second_tables() {
     let mut bill = Bill::new(table);
     bill.run(1, 1_000, 1_024, 0, 1_000);
     let mut json: serde_json::Value = serde_json::to_value(bill.m.snapshot()).unwrap();
-    assert_eq!(json["format"], 2);
+    assert_eq!(json["format"], METER_SNAPSHOT_FORMAT);
     json["format"] = 1.into();
     let table = json["price_tables"][0].as_object_mut().unwrap();
     table.remove("rates_per").unwrap();
@@ -324,11 +327,13 @@ fn default_lateness_and_skew_accept_a_real_pipeline() {
         instance: InstanceId(1),
         at: Timestamp(at),
         kind,
+        source: None,
     };
     let shape = Resources::cpu_mem(1_000, 1_024).unwrap();
     let started = EventKind::Started {
         resources: shape,
         delivered: None,
+        zone: None,
     };
     // 1 ms, then 5 s, ahead of `now`: accepted; 5.001 s: refused.
     let now = Timestamp(10_000);
@@ -404,6 +409,7 @@ fn tenant_plans_discount_exactly_and_change_mid_period() {
                 EventKind::Started {
                     resources: Resources::cpu_mem(1_000, 1_024).unwrap(),
                     delivered: None,
+                    zone: None,
                 },
             ),
             (HOUR, EventKind::Stopped),
@@ -416,6 +422,7 @@ fn tenant_plans_discount_exactly_and_change_mid_period() {
                 instance: InstanceId(instance),
                 at: Timestamp(at),
                 kind,
+                source: None,
             };
             assert_eq!(m.ingest(&e, now).unwrap(), Ingested::Applied);
         }
@@ -556,6 +563,7 @@ fn idle_accelerators_at_their_own_rate() {
             EventKind::Started {
                 resources,
                 delivered: None,
+                zone: None,
             },
         );
         bill.send(1, HOUR, EventKind::Idle);

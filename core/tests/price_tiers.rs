@@ -50,6 +50,7 @@ impl Feed {
             instance: InstanceId(instance),
             at: Timestamp(at),
             kind,
+            source: None,
         };
         self.next += 1;
         assert_eq!(
@@ -63,6 +64,7 @@ impl Feed {
         let started = EventKind::Started {
             resources,
             delivered: None,
+            zone: None,
         };
         self.send(app, instance, from, started);
         self.send(app, instance, to, EventKind::Stopped);

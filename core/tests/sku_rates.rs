@@ -115,6 +115,7 @@ impl Bill {
             instance: InstanceId(instance),
             at: Timestamp(at),
             kind,
+            source: None,
         };
         self.next += 1;
         self.m.ingest(&e, Timestamp(now)).unwrap()
@@ -130,6 +131,7 @@ impl Bill {
         let kind = EventKind::Started {
             resources,
             delivered,
+            zone: None,
         };
         assert_eq!(
             self.send(instance, from, kind, 100 * HOUR),
@@ -413,6 +415,7 @@ fn a_late_stop_on_a_sku_rated_instance_is_credited_at_its_sku_rate() {
     let start = EventKind::Started {
         resources,
         delivered: Some(id("c6g")),
+        zone: None,
     };
     let _ = b.send(1, 0, start, HOUR);
     let first = b.m.close_period(Timestamp(HOUR), Timestamp(HOUR)).unwrap();

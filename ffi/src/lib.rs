@@ -43,6 +43,7 @@ pub mod consolidation;
 pub mod decisions;
 pub mod error;
 pub mod meter;
+pub mod meter_keys;
 pub mod observe;
 pub mod pack;
 mod panic;

@@ -98,7 +98,7 @@ fn poisoned() -> Failure {
 
 /// # Safety
 /// `m` is NULL or a live `tl_meter` used by this thread alone for `'a`.
-unsafe fn meter_mut<'a>(m: *mut tl_meter) -> Result<&'a mut tl_meter, Failure> {
+pub(crate) unsafe fn meter_mut<'a>(m: *mut tl_meter) -> Result<&'a mut tl_meter, Failure> {
     // SAFETY: per the contract.
     let m = unsafe { m.as_mut() }.ok_or_else(|| Failure::null("meter"))?;
     if m.poisoned {
@@ -109,7 +109,7 @@ unsafe fn meter_mut<'a>(m: *mut tl_meter) -> Result<&'a mut tl_meter, Failure> {
 
 /// # Safety
 /// `m` is NULL or a live `tl_meter` not mutated for `'a`.
-unsafe fn meter<'a>(m: *const tl_meter) -> Result<&'a Meter, Failure> {
+pub(crate) unsafe fn meter<'a>(m: *const tl_meter) -> Result<&'a Meter, Failure> {
     // SAFETY: per the contract.
     let m = unsafe { m.as_ref() }.ok_or_else(|| Failure::null("meter"))?;
     if m.poisoned {
@@ -234,7 +234,7 @@ pub extern "C" fn tl_meter_add_price_table_json(
 }
 
 /// Ingests events in order; a batch stops at the first event refused.
-fn ingest(m: &mut tl_meter, events: &[Event], now: u64) -> Result<usize, Failure> {
+pub(crate) fn ingest(m: &mut tl_meter, events: &[Event], now: u64) -> Result<usize, Failure> {
     let batch = m.apply(|m| m.ingest_batch(events, Timestamp(now)));
     match batch.refused {
         None => Ok(batch.results.len()),
@@ -249,7 +249,10 @@ fn ingest(m: &mut tl_meter, events: &[Event], now: u64) -> Result<usize, Failure
 }
 
 /// Ingests a JSON array of events in the schema of the core's `Event` (id,
-/// tenant, app, instance, at, kind) at `now`. On success
+/// tenant, app, instance, at, kind and, optional, `source`: the scheduler
+/// or region that emitted it, which keys instances and event ids apart
+/// from other sources'; `started` and `resized` kinds may name the `zone`
+/// they were delivered in, which zone rates then select on) at `now`. On success
 /// `*ingested_out` is the number of events: all were ingested. A batch
 /// stops at the first event refused: the error names its index; the events
 /// before it were ingested, it and those after it were not, and sending the

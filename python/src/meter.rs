@@ -37,9 +37,13 @@ pub(crate) struct Event {
 impl Event {
     /// An event. `kind` is `started`, `stopped`, `idle`, `active` or
     /// `resized`; `started` and `resized` take the requested `resources`
-    /// (a `trimline.Resources`) and optionally the `delivered` SKU.
+    /// (a `trimline.Resources`) and optionally the `delivered` SKU and the
+    /// `zone` it was delivered in (zone rates then select on it). `source`
+    /// names the scheduler or region that emitted the event (`None`: the
+    /// default source); instances and event ids of different sources never
+    /// meet.
     #[new]
-    #[pyo3(signature = (id, tenant, app, instance, at, kind, resources = None, delivered = None))]
+    #[pyo3(signature = (id, tenant, app, instance, at, kind, resources = None, delivered = None, source = None, zone = None))]
     #[allow(clippy::too_many_arguments)] // one argument per field of the event
     fn new(
         id: Nat<u128>,
@@ -50,6 +54,8 @@ impl Event {
         kind: &str,
         resources: Option<&Bound<'_, PyAny>>,
         delivered: Option<&str>,
+        source: Option<&str>,
+        zone: Option<&str>,
     ) -> PyResult<Self> {
         let shape = |what: &str| -> PyResult<_> {
             let r = resources.ok_or_else(|| {
@@ -57,12 +63,13 @@ impl Event {
             })?;
             let resources: trimline::Resources = from_py(r, "resources")?;
             let delivered = delivered.map(parse_id).transpose()?;
-            Ok((resources, delivered))
+            let zone = zone.map(parse_id).transpose()?;
+            Ok((resources, delivered, zone))
         };
         let plain = |k: EventKind| -> PyResult<EventKind> {
-            if resources.is_some() || delivered.is_some() {
+            if resources.is_some() || delivered.is_some() || zone.is_some() {
                 return Err(crate::errors::InvalidInput::new_err(format!(
-                    "a {} event takes no resources or delivered SKU",
+                    "a {} event takes no resources, delivered SKU or zone",
                     k.name()
                 )));
             }
@@ -70,17 +77,19 @@ impl Event {
         };
         let kind = match kind {
             "started" => {
-                let (resources, delivered) = shape("started")?;
+                let (resources, delivered, zone) = shape("started")?;
                 EventKind::Started {
                     resources,
                     delivered,
+                    zone,
                 }
             }
             "resized" => {
-                let (resources, delivered) = shape("resized")?;
+                let (resources, delivered, zone) = shape("resized")?;
                 EventKind::Resized {
                     resources,
                     delivered,
+                    zone,
                 }
             }
             "stopped" => plain(EventKind::Stopped)?,
@@ -100,6 +109,7 @@ impl Event {
                 instance: InstanceId(instance.0),
                 at: Timestamp(at.0),
                 kind,
+                source: source.map(parse_id).transpose()?,
             },
         })
     }
@@ -155,6 +165,23 @@ impl Event {
         }
     }
 
+    /// The zone it was delivered in (`started`, `resized`), if named.
+    #[getter]
+    fn zone(&self) -> Option<String> {
+        match &self.inner.kind {
+            EventKind::Started { zone, .. } | EventKind::Resized { zone, .. } => {
+                zone.as_ref().map(|z| z.to_string())
+            }
+            _ => None,
+        }
+    }
+    /// The source (scheduler or region) that emitted it; `None`: the
+    /// default source.
+    #[getter]
+    fn source(&self) -> Option<String> {
+        self.inner.source.as_ref().map(|s| s.to_string())
+    }
+
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<Event>()
@@ -172,26 +199,47 @@ impl Event {
         repr_of(
             slf.as_any(),
             "Event",
-            &["id", "tenant", "app", "instance", "at", "kind", "delivered"],
+            &[
+                "id",
+                "tenant",
+                "app",
+                "instance",
+                "at",
+                "kind",
+                "delivered",
+                "zone",
+                "source",
+            ],
         )
     }
 }
 
 /// The events an embedder meters for a scheduler's decisions (starts of
 /// placements, stops of evictions and removals), with derived ids, so
-/// deriving again from the same decisions gives the same events.
+/// deriving again from the same decisions gives the same events. With
+/// `source`, they are that scheduler's (or region's) events, so several
+/// schedulers counting instances from 1 can share one meter.
 #[pyfunction]
+#[pyo3(signature = (decisions, scheduler, now, source = None))]
 pub(crate) fn decision_events(
     decisions: &Bound<'_, Decisions>,
     scheduler: &Bound<'_, Scheduler>,
     now: Millis,
+    source: Option<&str>,
 ) -> PyResult<Vec<Event>> {
+    let source: Option<trimline::SourceId> = source.map(parse_id).transpose()?;
     let d = decisions_core(decisions.get());
     let events = with_core(scheduler.get(), |s| {
         trimline::metering::decision_events(d, s, Timestamp(now.0))
     })
     .map_err(to_py_err)?;
-    Ok(events.into_iter().map(|inner| Event { inner }).collect())
+    Ok(events
+        .into_iter()
+        .map(|mut inner| {
+            inner.source.clone_from(&source);
+            Event { inner }
+        })
+        .collect())
 }
 
 /// One invoice line.
@@ -220,6 +268,11 @@ pub(crate) struct InvoiceLine {
     /// The delivered SKU the line prices, when its price table has SKU
     /// rates; `None` otherwise.
     sku: Option<String>,
+    /// The zone the line's events named, when its price table has SKU
+    /// rates; `None` otherwise.
+    zone: Option<String>,
+    /// The source (scheduler or region) of the usage; `None`: the default.
+    source: Option<String>,
     /// The index in its price table's `tiers` of the volume tier pricing
     /// the line; `None` below the first tier and without tiers.
     tier: Option<u32>,
@@ -329,6 +382,8 @@ fn period_report(py: Python<'_>, r: &trimline::metering::PeriodReport) -> PyResu
                     exact_subnanos: l.exact_subnanos,
                     amount_nanos: l.amount_nanos,
                     sku: l.sku.as_ref().map(|s| s.to_string()),
+                    zone: l.zone.as_ref().map(|z| z.to_string()),
+                    source: l.source.as_ref().map(|s| s.to_string()),
                     tier: l.tier,
                     free_quota: l.free_quota,
                 },
@@ -479,9 +534,14 @@ impl Meter {
         self.lock().horizon().as_millis()
     }
 
-    /// Whether an instance runs, as far as the meter knows.
-    fn is_running(&self, instance: Nat<u64>) -> bool {
-        self.lock().is_running(InstanceId(instance.0))
+    /// Whether an instance of `source` (`None`: the default source) runs,
+    /// as far as the meter knows.
+    #[pyo3(signature = (instance, source = None))]
+    fn is_running(&self, instance: Nat<u64>, source: Option<&str>) -> PyResult<bool> {
+        let source: Option<trimline::SourceId> = source.map(parse_id).transpose()?;
+        Ok(self
+            .lock()
+            .is_running_from(source.as_ref(), InstanceId(instance.0)))
     }
 
     /// The whole state as JSON bytes; `Meter.restore` reads it back.

@@ -818,6 +818,7 @@ impl<'a> Runner<'a> {
                 instance: i,
                 at: now,
                 kind: kind.clone(),
+                source: None,
             };
             let _ = self.meter.ingest(&e, now).map_err(err)?;
             n += 1;

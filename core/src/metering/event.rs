@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::decision::Decisions;
-use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::ids::{AppId, InstanceId, SkuId, SourceId, TenantId, ZoneId};
 use crate::query::InstanceStatus;
 use crate::resources::Resources;
 use crate::scheduler::Scheduler;
@@ -120,8 +120,14 @@ pub enum EventKind {
     Started {
         /// The requested shape: what is billed.
         resources: Resources,
-        /// The SKU actually delivered, for audit only.
+        /// The SKU actually delivered, for audit and for the SKU rates
+        /// that select it.
         delivered: Option<SkuId>,
+        /// The zone or region it was delivered in, if the emitter knows
+        /// it: zone rates then select on this zone instead of the zone the
+        /// SKU is described with ([`SkuInfo::zone`](super::SkuInfo::zone)).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<ZoneId>,
     },
     /// The run ends. Nothing is billed after it.
     Stopped,
@@ -137,8 +143,15 @@ pub enum EventKind {
     Resized {
         /// The new requested shape.
         resources: Resources,
-        /// The SKU now delivered, for audit; `None` keeps the last one.
+        /// The SKU now delivered, for audit; `None` keeps the last one
+        /// (and its zone, unless `zone` is set).
         delivered: Option<SkuId>,
+        /// The zone or region it is now delivered in, as in `started`.
+        /// When both this and `delivered` are `None`, the last SKU and
+        /// zone are kept; when either is set, the two together replace
+        /// them (a `None` then means not reported).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<ZoneId>,
     },
 }
 
@@ -186,8 +199,14 @@ pub(super) mod code {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
-    /// Its id (the idempotency key).
+    /// Its id: the idempotency key, within its source.
     pub id: EventId,
+    /// The scheduler or region that emitted it (`None`: the default
+    /// source). The meter keys instances, runs, event ids and corrections
+    /// by (source, instance), so two sources may use the same instance ids
+    /// and event ids without meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceId>,
     /// The tenant billed.
     pub tenant: TenantId,
     /// The app.
@@ -251,6 +270,11 @@ struct Tally {
 ///
 /// Note that an eviction followed by a placement ends one run and starts
 /// another, each with its own rounding and minimum.
+///
+/// Events come out from the default source and name no zone. A meter
+/// shared by several schedulers (each counting instances from 1) sets each
+/// event's [`Event::source`] to the scheduler's; an embedder that knows the
+/// zone of a placement may set it in the `started` event.
 ///
 /// # Examples
 ///
@@ -360,6 +384,7 @@ pub fn decision_events(
                 let k = EventKind::Started {
                     resources: spec.resources,
                     delivered,
+                    zone: None,
                 };
                 (k, stopped)
             } else {
@@ -369,6 +394,7 @@ pub fn decision_events(
             };
             out.push(Event {
                 id: EventId::derived(instance, &kind, now, occurrence)?,
+                source: None,
                 tenant: spec.tenant.clone(),
                 app: t.app.clone(),
                 instance,

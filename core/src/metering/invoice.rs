@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AppId, SkuId, TenantId};
+use crate::ids::{AppId, SkuId, SourceId, TenantId, ZoneId};
 
 use super::error::MeterError;
 use super::price::RateUnit;
@@ -60,6 +60,10 @@ impl Default for InvoiceRule {
 pub struct InvoiceLine {
     /// The app.
     pub app: AppId,
+    /// The source (scheduler or region) of the usage (`None`: the default
+    /// source; see [`Event::source`](super::Event::source)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceId>,
     /// The component.
     pub component: Component,
     /// The price table version that prices it.
@@ -80,6 +84,14 @@ pub struct InvoiceLine {
     /// no SKU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<SkuId>,
+    /// The zone the usage's events named it delivered in
+    /// ([`EventKind::Started::zone`](super::EventKind::Started)), when its
+    /// price table has SKU rates: usage of one SKU in two named zones is
+    /// billed on lines of its own for each. `None` otherwise, and when the
+    /// events named no zone (the SKU's described zone then selected the
+    /// rates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
     /// The index in the table's [`tiers`](super::PriceTable::tiers) of the
     /// volume tier whose rate prices the line; `None` below the first tier
     /// and without tiers. A line crossing a tier start is split there.

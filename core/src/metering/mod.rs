@@ -46,6 +46,15 @@
 //! rules, together: an id taken by an event of either kind is a conflict
 //! for any other event.
 //!
+//! **Sources.** The meter's key is (source, instance), not the instance
+//! alone: an event names its [`Event::source`] (the scheduler or region
+//! that emitted it; `None` is the default source), and two sources may
+//! use the same instance ids and event ids without meeting. Runs,
+//! idempotence (an event id is a duplicate or a conflict only within its
+//! source: [`EventId::derived`] ids of two schedulers counting from 1
+//! collide by construction), lateness and corrections are all per
+//! source. Usage records, invoice lines and adjustments name the source.
+//!
 //! [`decision_events`] gives an event the occurrence of the instance's runs
 //! stopped at that millisecond before it (the scheduler counts them), so a
 //! start, a stop and a start of one instance at one millisecond, by three
@@ -142,7 +151,14 @@
 //! them is a new table version that splits the period like any price
 //! change. Usage on a SKU the meter was not told about matches only a
 //! selector naming the SKU itself; usage that reported no SKU pays the
-//! table's own rates.
+//! table's own rates, unless its event named a zone.
+//!
+//! **Zones per event.** A `started` or `resized` event may name the zone
+//! it was delivered in ([`EventKind::Started`]'s `zone`); zone selectors
+//! then compare that zone instead of the one the SKU is described with,
+//! so one SKU delivered in two zones pays each zone's rate, on lines of
+//! its own ([`InvoiceLine::zone`]). A `resized` that names neither SKU
+//! nor zone keeps both; one that names either replaces both.
 //!
 //! ## Periods, usage records and adjustments
 //!
@@ -235,6 +251,7 @@
 //!
 //! let event = |id, at, kind| Event {
 //!     id: EventId(id),
+//!     source: None,
 //!     tenant: "acme".parse().unwrap(),
 //!     app: "web".parse().unwrap(),
 //!     instance: InstanceId(1),
@@ -243,7 +260,7 @@
 //! };
 //! let shape = Resources::cpu_mem(2_000, 4_096)?; // 2 vCPU, 4 GiB
 //! let now = Timestamp(3_600_000);
-//! let start = event(1, 0, EventKind::Started { resources: shape, delivered: None });
+//! let start = event(1, 0, EventKind::Started { resources: shape, delivered: None, zone: None });
 //! assert_eq!(meter.ingest(&start, now)?, Ingested::Applied);
 //! assert_eq!(meter.ingest(&start, now)?, Ingested::Duplicate);
 //! let _ = meter.ingest(&event(2, 1_000_000, EventKind::Idle), now)?;
@@ -280,7 +297,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::hash::{Map, Set};
-use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::ids::{AppId, InstanceId, SkuId, SourceId, TenantId, ZoneId};
 use crate::resources::Resources;
 use crate::time::Timestamp;
 
@@ -694,6 +711,16 @@ struct Seen {
     ev: Ev,
 }
 
+/// One source's instances and remembered ids: (source, instance) and
+/// (source, event id) are the meter's keys.
+#[derive(Clone, Debug, Default)]
+struct Source {
+    instances: Instances,
+    /// Ids of events back to the horizon, except derived ones (those are
+    /// remembered with their instance's events: see [`Inst::remembered`]).
+    seen: Map<EventId, Seen>,
+}
+
 /// How a validated event is applied.
 enum Plan {
     /// Append to the instance's buffer.
@@ -782,10 +809,14 @@ pub struct Meter {
     app_hints: Hints,
     /// Interned delivered SKUs and requested shapes.
     catalog: Catalog,
-    instances: Instances,
-    /// Ids of events back to the horizon, except derived ones (those are
-    /// remembered with their instance's events: see [`Inst::remembered`]).
-    seen: Map<EventId, Seen>,
+    /// The instances and event ids of each source, by index: 0 is the
+    /// default source, `i + 1` the source `source_names[i]`.
+    sources: Vec<Source>,
+    /// Names of the sources other than the default, in the order first
+    /// seen (fewer than `u32::MAX`).
+    source_names: Set<SourceId>,
+    /// Hints in front of `source_names`.
+    source_hints: Hints,
     /// Derived ids remembered with the instances.
     derived_ids: usize,
     /// Adjustments recorded in the open period, with their table.
@@ -807,12 +838,65 @@ fn index_below(len: usize, limit: u32, what: &'static str) -> Result<u32, MeterE
         .ok_or(MeterError::Overflow { what })
 }
 
+/// What an event said delivered a run: the SKU and the zone it named
+/// (at least one of them; neither is [`NO_SKU`], never interned).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Delivery {
+    sku: Option<SkuId>,
+    zone: Option<ZoneId>,
+}
+
+/// A [`Delivery`], borrowed: looks up the interned one without cloning
+/// either name. Hashes exactly as the owned one does.
+#[derive(Hash)]
+struct DeliveryRef<'a> {
+    sku: Option<&'a SkuId>,
+    zone: Option<&'a ZoneId>,
+}
+
+impl Equivalent<Delivery> for DeliveryRef<'_> {
+    fn equivalent(&self, key: &Delivery) -> bool {
+        self.is(key)
+    }
+}
+
+impl DeliveryRef<'_> {
+    /// Equal to `d` (names shared with `d`'s are equal at once).
+    #[inline]
+    fn is(&self, d: &Delivery) -> bool {
+        fn same(a: Option<&str>, b: Option<&str>) -> bool {
+            match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => same_name(a, b),
+                _ => false,
+            }
+        }
+        same(
+            self.sku.map(SkuId::as_str),
+            d.sku.as_ref().map(SkuId::as_str),
+        ) && same(
+            self.zone.map(ZoneId::as_str),
+            d.zone.as_ref().map(ZoneId::as_str),
+        )
+    }
+
+    /// The name its hint is kept under: the SKU's, else the zone's.
+    #[inline]
+    fn hint_name(&self) -> &str {
+        match (self.sku, self.zone) {
+            (Some(s), _) => s.as_str(),
+            (None, Some(z)) => z.as_str(),
+            (None, None) => "",
+        }
+    }
+}
+
 /// The delivered SKUs and the requested shapes, interned, so that an event
 /// and a run name them by index.
 #[derive(Clone, Debug, Default)]
 struct Catalog {
-    /// Delivered SKUs: fewer than [`NO_SKU`].
-    skus: Set<SkuId>,
+    /// Deliveries (a SKU and a zone events named): fewer than [`NO_SKU`].
+    skus: Set<Delivery>,
     /// Hints in front of `skus`.
     sku_hints: Hints,
     /// Requested shapes: fewer than `1 << SHAPE_BITS`.
@@ -824,7 +908,7 @@ struct Catalog {
 /// Names an event brings that are not interned yet.
 #[derive(Default)]
 struct NewNames {
-    sku: Option<SkuId>,
+    sku: Option<Delivery>,
     shape: Option<Resources>,
 }
 
@@ -855,54 +939,76 @@ impl Catalog {
         }
     }
 
-    /// The SKU of index `ix` (`None` for [`NO_SKU`]), counting the SKU
-    /// `new` brings (it gets the next index) as interned.
-    fn sku_with(&self, ix: u32, new: &NewNames) -> Option<SkuId> {
+    /// The delivery of index `ix` (the default, naming nothing, for
+    /// [`NO_SKU`]), counting the one `new` brings (it gets the next index)
+    /// as interned.
+    fn sku_with(&self, ix: u32, new: &NewNames) -> Delivery {
         match &new.sku {
-            Some(sku) if ix as usize == self.skus.len() => Some(sku.clone()),
-            _ => self.skus.get_index(ix as usize).cloned(),
+            Some(d) if ix as usize == self.skus.len() => d.clone(),
+            _ => self.delivery(ix),
         }
+    }
+
+    /// The delivery of index `ix` (the default, naming nothing, for
+    /// [`NO_SKU`]).
+    fn delivery(&self, ix: u32) -> Delivery {
+        self.skus
+            .get_index(ix as usize)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The compact op of an event, with SKU and shape looked up (a name not
     /// yet interned gets the index it will get, and is returned).
     fn op_of(&self, kind: &EventKind) -> Result<(Op, NewNames), MeterError> {
         let mut new = NewNames::default();
-        let mut form =
-            |resources: &Resources, delivered: &Option<SkuId>| -> Result<(u32, u32), MeterError> {
-                let sku = match delivered {
-                    None => NO_SKU,
-                    Some(s) => match sku_index(&self.skus, &self.sku_hints, s) {
-                        // Interned indices were checked to fit when interned.
-                        Some(i) => i as u32,
-                        None => {
-                            new.sku = Some(s.clone());
-                            index_below(self.skus.len(), NO_SKU, "sku count")?
-                        }
-                    },
-                };
-                let shape = match shape_index(&self.shapes, &self.shape_hints, resources) {
+        let mut form = |resources: &Resources,
+                        delivered: &Option<SkuId>,
+                        zone: &Option<ZoneId>|
+         -> Result<(u32, u32), MeterError> {
+            let d = DeliveryRef {
+                sku: delivered.as_ref(),
+                zone: zone.as_ref(),
+            };
+            let sku = if d.sku.is_none() && d.zone.is_none() {
+                NO_SKU
+            } else {
+                match sku_index(&self.skus, &self.sku_hints, &d) {
+                    // Interned indices were checked to fit when interned.
                     Some(i) => i as u32,
                     None => {
-                        new.shape = Some(*resources);
-                        index_below(self.shapes.len(), 1 << SHAPE_BITS, "shape count")?
+                        new.sku = Some(Delivery {
+                            sku: delivered.clone(),
+                            zone: zone.clone(),
+                        });
+                        index_below(self.skus.len(), NO_SKU, "sku count")?
                     }
-                };
-                Ok((shape, sku))
+                }
             };
+            let shape = match shape_index(&self.shapes, &self.shape_hints, resources) {
+                Some(i) => i as u32,
+                None => {
+                    new.shape = Some(*resources);
+                    index_below(self.shapes.len(), 1 << SHAPE_BITS, "shape count")?
+                }
+            };
+            Ok((shape, sku))
+        };
         let op = match kind {
             EventKind::Started {
                 resources,
                 delivered,
+                zone,
             } => {
-                let (shape, sku) = form(resources, delivered)?;
+                let (shape, sku) = form(resources, delivered, zone)?;
                 Op::Start { shape, sku }
             }
             EventKind::Resized {
                 resources,
                 delivered,
+                zone,
             } => {
-                let (shape, sku) = form(resources, delivered)?;
+                let (shape, sku) = form(resources, delivered, zone)?;
                 Op::Resize { shape, sku }
             }
             EventKind::Stopped => Op::Stop,
@@ -924,17 +1030,23 @@ impl Catalog {
             EventKind::Started {
                 resources,
                 delivered,
+                zone,
             }
             | EventKind::Resized {
                 resources,
                 delivered,
+                zone,
             },
             Op::Start { shape, sku } | Op::Resize { shape, sku },
         ) = (kind, op)
         {
             self.shape_hints.set_at(Hints::shape_slot(resources), shape);
-            if let Some(name) = delivered {
-                self.sku_hints.set(name.as_str(), sku);
+            if sku != NO_SKU {
+                let d = DeliveryRef {
+                    sku: delivered.as_ref(),
+                    zone: zone.as_ref(),
+                };
+                self.sku_hints.set(d.hint_name(), sku);
             }
         }
     }
@@ -1140,18 +1252,18 @@ fn shape_index(shapes: &Set<Resources>, hints: &Hints, shape: &Resources) -> Opt
     shapes.get_index_of(shape)
 }
 
-/// The interned index of a SKU, if interned.
+/// The interned index of a delivery, if interned.
 #[inline]
-fn sku_index(skus: &Set<SkuId>, hints: &Hints, sku: &SkuId) -> Option<usize> {
-    let hint = hints.get(sku.as_str());
+fn sku_index(skus: &Set<Delivery>, hints: &Hints, d: &DeliveryRef<'_>) -> Option<usize> {
+    let hint = hints.get(d.hint_name());
     if let Some(s) = skus.get_index(hint) {
         // Equal names, not only shared ones: each app's copy of a SKU name
         // finds its hint after its first event.
-        if same_name(s.as_str(), sku.as_str()) {
+        if d.is(s) {
             return Some(hint);
         }
     }
-    skus.get_index_of(sku)
+    skus.get_index_of(d)
 }
 
 impl Meter {
@@ -1167,8 +1279,9 @@ impl Meter {
             apps: Set::default(),
             app_hints: Hints::default(),
             catalog: Catalog::default(),
-            instances: Instances::default(),
-            seen: Map::default(),
+            sources: vec![Source::default()],
+            source_names: Set::default(),
+            source_hints: Hints::default(),
             derived_ids: 0,
             adjustments: Vec::new(),
             sku_info: BTreeMap::new(),
@@ -1210,31 +1323,76 @@ impl Meter {
         self.adjustments.iter().map(|(_, a)| a)
     }
 
-    /// True when the instance is running after every event ingested.
+    /// True when the instance of the default source is running after
+    /// every event ingested.
     pub fn is_running(&self, instance: InstanceId) -> bool {
-        self.instances
-            .get(instance)
+        self.is_running_from(None, instance)
+    }
+
+    /// True when the instance of `source` (`None`: the default source) is
+    /// running after every event ingested.
+    pub fn is_running_from(&self, source: Option<&SourceId>, instance: InstanceId) -> bool {
+        self.source(source)
+            .and_then(|s| s.instances.get(instance))
             .is_some_and(|i| i.tail.is_running())
     }
 
-    /// Instances the meter holds state for.
+    /// The sources other than the default that events named, by name.
+    pub fn sources(&self) -> Vec<&SourceId> {
+        let mut names: Vec<&SourceId> = self.source_names.iter().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Instances the meter holds state for, over every source.
     pub fn tracked_instances(&self) -> usize {
-        self.instances.len()
+        self.sources.iter().map(|s| s.instances.len()).sum()
     }
 
-    /// Event ids remembered for deduplication.
+    /// Event ids remembered for deduplication, over every source.
     pub fn remembered_events(&self) -> usize {
-        self.seen.len() + self.derived_ids
+        self.sources.iter().map(|s| s.seen.len()).sum::<usize>() + self.derived_ids
     }
 
-    /// Make room for `instances` more instances and `events` more
+    /// The index of a source (`None`: the default, 0), if events named it.
+    #[inline]
+    fn source_index(&self, source: Option<&SourceId>) -> Option<usize> {
+        let Some(name) = source else {
+            return Some(0);
+        };
+        let hint = self.source_hints.get(name.as_str());
+        if let Some(n) = self.source_names.get_index(hint) {
+            if same_name(n.as_str(), name.as_str()) {
+                return Some(hint + 1);
+            }
+        }
+        self.source_names.get_index_of(name).map(|i| i + 1)
+    }
+
+    /// A source's instances and ids (`None`: the default source), if
+    /// events named it.
+    #[inline]
+    fn source(&self, source: Option<&SourceId>) -> Option<&Source> {
+        self.source_index(source).and_then(|i| self.sources.get(i))
+    }
+
+    /// The name of the source of index `ix` (`None`: the default).
+    fn source_name(&self, ix: usize) -> Option<&SourceId> {
+        ix.checked_sub(1)
+            .and_then(|i| self.source_names.get_index(i))
+    }
+
+    /// Make room for `instances` more instances of the default source and
+    /// `events` more
     /// remembered event ids that are not [`EventId::derived`] from their
     /// event (derived ids are kept with the instance's events and need no
     /// room of their own), so that ingesting them does not grow the maps on
     /// the way. Only a hint: nothing else changes.
     pub fn reserve(&mut self, instances: usize, events: usize) {
-        self.instances.reserve(instances);
-        self.seen.reserve(events);
+        if let Some(s) = self.sources.first_mut() {
+            s.instances.reserve(instances);
+            s.seen.reserve(events);
+        }
     }
 
     /// Add a price table. It must be valid, newer than every table before
@@ -1338,6 +1496,7 @@ impl Meter {
     ///     let (instance, at) = (InstanceId(instance), Timestamp(at));
     ///     Ok(Event {
     ///         id: EventId::derived(instance, &kind, at, 0)?,
+    ///         source: None,
     ///         tenant: "acme".parse().unwrap(),
     ///         app: "web".parse().unwrap(),
     ///         instance,
@@ -1347,8 +1506,8 @@ impl Meter {
     /// };
     /// let shape = Resources::cpu_mem(2_000, 4_096)?;
     /// let log = [
-    ///     event(1, 0, EventKind::Started { resources: shape, delivered: None })?,
-    ///     event(2, 500, EventKind::Started { resources: shape, delivered: None })?,
+    ///     event(1, 0, EventKind::Started { resources: shape, delivered: None, zone: None })?,
+    ///     event(2, 500, EventKind::Started { resources: shape, delivered: None, zone: None })?,
     ///     event(1, 60_000, EventKind::Stopped)?,
     ///     event(3, 70_000, EventKind::Idle)?, // never started
     ///     event(2, 80_000, EventKind::Stopped)?,
@@ -1395,13 +1554,16 @@ impl Meter {
     fn look_up(&self, events: &[Event]) {
         let mut touched = 0u64;
         for e in events {
-            if let Some(inst) = self.instances.get(e.instance) {
+            let Some(source) = self.source(e.source.as_ref()) else {
+                continue;
+            };
+            if let Some(inst) = source.instances.get(e.instance) {
                 // Both lines of the slot, and the last event (on the heap
                 // if the instance's events spilled).
                 touched ^= inst.last.0 ^ inst.events.last().map_or(0, |ev| ev.at.0);
             }
-            if !self.seen.is_empty() {
-                touched ^= self.seen.get_index_of(&e.id).unwrap_or(0) as u64;
+            if !source.seen.is_empty() {
+                touched ^= source.seen.get_index_of(&e.id).unwrap_or(0) as u64;
             }
         }
         // Only for the loads: keep them from being optimised away.
@@ -1419,6 +1581,7 @@ impl Meter {
     /// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;
     /// let event = |id, instance, kind| Event {
     ///     id: EventId(id),
+    ///     source: None,
     ///     tenant: "acme".parse().unwrap(),
     ///     app: "web".parse().unwrap(),
     ///     instance: InstanceId(instance),
@@ -1426,7 +1589,7 @@ impl Meter {
     ///     kind,
     /// };
     /// let shape = Resources::cpu_mem(2_000, 4_096)?;
-    /// let start = event(1, 1, EventKind::Started { resources: shape, delivered: None });
+    /// let start = event(1, 1, EventKind::Started { resources: shape, delivered: None, zone: None });
     /// let now = Timestamp(2_000);
     /// assert_eq!(meter.ingest(&start, now)?, Ingested::Applied);
     /// assert_eq!(meter.ingest(&start, now)?, Ingested::Duplicate); // redelivered
@@ -1436,6 +1599,33 @@ impl Meter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn ingest(&mut self, event: &Event, now: Timestamp) -> Result<Ingested, MeterError> {
+        let Some(name) = &event.source else {
+            return self.ingest_in(0, event, now);
+        };
+        if let Some(ix) = self.source_index(Some(name)) {
+            return self.ingest_in(ix, event, now);
+        }
+        // A new source: its tables stay only if the event applies, so a
+        // refused event leaves no trace.
+        let hint = index_u32(self.source_names.len(), "source count")?;
+        self.sources.push(Source::default());
+        let result = self.ingest_in(self.sources.len() - 1, event, now);
+        if result.is_ok() {
+            self.source_names.insert(name.clone());
+            self.source_hints.set(name.as_str(), hint);
+        } else {
+            self.sources.pop();
+        }
+        result
+    }
+
+    /// [`Meter::ingest`] into the source of index `ix`.
+    fn ingest_in(
+        &mut self,
+        ix: usize,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Ingested, MeterError> {
         let Meter {
             config,
             prices,
@@ -1445,12 +1635,19 @@ impl Meter {
             apps,
             app_hints,
             catalog,
-            instances,
-            seen,
+            sources,
+            source_names: _,
+            source_hints: _,
             derived_ids,
             adjustments,
             sku_info: _,
         } = self;
+        let Some(Source { instances, seen }) = sources.get_mut(ix) else {
+            // Every index passed is that of a source.
+            return Err(MeterError::Overflow {
+                what: "source count",
+            });
+        };
         let (open_start, horizon) = (*open_start, *horizon);
         let instance = event.instance;
         let at = event.at;
@@ -1716,9 +1913,42 @@ impl Meter {
             end,
         };
 
-        // Pass 1, read-only: usage per (tenant, app).
+        // Pass 1, read-only: usage per source and (tenant, app).
+        let mut accs: Vec<Vec<AppAcc>> = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            let acc = self.gather(source, end)?;
+            accs.push(acc);
+        }
+        let (usage, invoices) = self.report(period.id, &accs)?;
+
+        // Pass 2: commit. Nothing below can fail.
+        let horizon = self.horizon.max(Timestamp(
+            end.0.saturating_sub(self.config.adjustment_window_ms),
+        ));
+        let derived_ids = &mut self.derived_ids;
+        for source in &mut self.sources {
+            Self::fold(source, end, horizon, derived_ids);
+        }
+        self.closed.push(period);
+        self.open_start = end;
+        self.horizon = horizon;
+        let adjustments = std::mem::take(&mut self.adjustments)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        Ok(PeriodReport {
+            period,
+            usage,
+            adjustments,
+            invoices,
+        })
+    }
+
+    /// The usage of one source's instances in the open period up to
+    /// `end`, per (tenant, app) index.
+    fn gather(&self, source: &Source, end: Timestamp) -> Result<Vec<AppAcc>, MeterError> {
         let mut acc: Vec<AppAcc> = vec![AppAcc::default(); self.apps.len()];
-        for Slot { id, inst } in self.instances.0.iter() {
+        for Slot { id, inst } in source.instances.0.iter() {
             let id = *id;
             if !inst.carry.is_running() && inst.buffer().is_empty() {
                 continue;
@@ -1750,14 +1980,13 @@ impl Meter {
                 self.bill(a, run, t, end)?;
             }
         }
-        let (usage, invoices) = self.report(period.id, acc)?;
+        Ok(acc)
+    }
 
-        // Pass 2: commit. Nothing below can fail.
-        let horizon = self.horizon.max(Timestamp(
-            end.0.saturating_sub(self.config.adjustment_window_ms),
-        ));
-        let derived_ids = &mut self.derived_ids;
-        self.instances.0.retain(|Slot { id, inst }| {
+    /// Fold one source's events before `end` into its instances' state at
+    /// the open period's start, and forget what the new `horizon` passes.
+    fn fold(source: &mut Source, end: Timestamp, horizon: Timestamp, derived_ids: &mut usize) {
+        source.instances.0.retain(|Slot { id, inst }| {
             let buffer = inst.buffer();
             let n = buffer.partition_point(|e| e.at < end);
             inst.carry = State::of(replay(inst.carry.get(), &buffer[..n], *id));
@@ -1784,20 +2013,7 @@ impl Meter {
                 || inst.events.len() > inst.open as usize
                 || inst.last >= horizon
         });
-        self.seen.retain(|_, s| s.ev.at >= horizon);
-        self.closed.push(period);
-        self.open_start = end;
-        self.horizon = horizon;
-        let adjustments = std::mem::take(&mut self.adjustments)
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect();
-        Ok(PeriodReport {
-            period,
-            usage,
-            adjustments,
-            invoices,
-        })
+        source.seen.retain(|_, s| s.ev.at >= horizon);
     }
 
     /// Usage records and invoices from gathered usage and the pending
@@ -1805,23 +2021,37 @@ impl Meter {
     fn report(
         &self,
         period: PeriodId,
-        acc: Vec<AppAcc>,
+        accs: &[Vec<AppAcc>],
     ) -> Result<(Vec<UsageRecord>, Vec<Invoice>), MeterError> {
-        let mut order: Vec<usize> = (0..acc.len()).filter(|&i| !acc[i].is_empty()).collect();
-        order.sort_by(|&a, &b| self.apps.get_index(a).cmp(&self.apps.get_index(b)));
+        // (source, app) indices with usage, by tenant, app, then source.
+        let mut order: Vec<(usize, usize, &AppAcc)> = accs
+            .iter()
+            .enumerate()
+            .flat_map(|(s, acc)| {
+                acc.iter()
+                    .enumerate()
+                    .filter(|(_, a)| !a.is_empty())
+                    .map(move |(i, a)| (s, i, a))
+            })
+            .collect();
+        order.sort_by(|a, b| {
+            (self.apps.get_index(a.1), self.source_name(a.0))
+                .cmp(&(self.apps.get_index(b.1), self.source_name(b.0)))
+        });
 
         // Lines per tenant, in line order.
         let mut lines: BTreeMap<TenantId, Vec<InvoiceLine>> = BTreeMap::new();
         // Each tenant's usage so far per resource line, for tiers and quotas.
         let mut positions: BTreeMap<&TenantId, Position> = BTreeMap::new();
         let mut records = Vec::with_capacity(order.len());
-        for i in order {
+        for (s, i, acc) in order {
             let Some((tenant, app)) = self.apps.get_index(i) else {
                 continue; // `acc` has one entry per interned app
             };
-            // By table, then by SKU name (not index: the order of
+            let source = self.source_name(s);
+            // By table, then by SKU and zone name (not index: the order of
             // interning is not the order of names).
-            let mut by_sku: Vec<(TableIx, Option<&SkuId>, &Usage)> = acc[i]
+            let mut by_sku: Vec<(TableIx, Option<&Delivery>, &Usage)> = acc
                 .priced
                 .iter()
                 .map(|((t, s), u)| (*t, self.catalog.skus.get_index(*s as usize), u))
@@ -1830,13 +2060,15 @@ impl Meter {
             let tenant_lines = lines.entry(tenant.clone()).or_default();
             let pos = positions.entry(tenant).or_default();
             let mut priced: Vec<(TableIx, Usage)> = Vec::with_capacity(by_sku.len());
-            for (t, sku, usage) in by_sku {
+            for (t, d, usage) in by_sku {
                 self.push_lines(
                     tenant_lines,
-                    tenant,
-                    app,
+                    (tenant, app, source),
                     t,
-                    sku,
+                    (
+                        d.and_then(|d| d.sku.as_ref()),
+                        d.and_then(|d| d.zone.as_ref()),
+                    ),
                     usage,
                     None,
                     Some(&mut *pos),
@@ -1846,18 +2078,23 @@ impl Meter {
                     _ => priced.push((t, *usage)),
                 }
             }
-            let mut delivered: Vec<DeliveredUsage> = acc[i]
+            let mut delivered: Vec<DeliveredUsage> = acc
                 .delivered
                 .iter()
-                .map(|&(s, ms)| DeliveredUsage {
-                    sku: self.catalog.skus.get_index(s as usize).cloned(),
-                    instance_ms: ms,
+                .map(|&(s, ms)| {
+                    let d = self.catalog.delivery(s);
+                    DeliveredUsage {
+                        sku: d.sku,
+                        zone: d.zone,
+                        instance_ms: ms,
+                    }
                 })
                 .collect();
-            delivered.sort_by(|a, b| a.sku.cmp(&b.sku));
+            delivered.sort_by(|a, b| (&a.sku, &a.zone).cmp(&(&b.sku, &b.zone)));
             records.push(UsageRecord {
                 tenant: tenant.clone(),
                 app: app.clone(),
+                source: source.cloned(),
                 period,
                 priced: priced
                     .into_iter()
@@ -1870,30 +2107,39 @@ impl Meter {
             });
         }
 
-        // Adjustments, summed per (tenant, corrected period, app, table,
-        // SKU).
+        // Adjustments, summed per (tenant, corrected period, app, source,
+        // table, SKU, zone).
         type AdjustedKey<'a> = (
             &'a TenantId,
             PeriodId,
             &'a AppId,
+            Option<&'a SourceId>,
             TableIx,
             Option<&'a SkuId>,
+            Option<&'a ZoneId>,
         );
         let mut adjusted: BTreeMap<AdjustedKey<'_>, Usage> = BTreeMap::new();
         for (t, a) in &self.adjustments {
             let e = adjusted
-                .entry((&a.tenant, a.corrects, &a.app, *t, a.sku.as_ref()))
+                .entry((
+                    &a.tenant,
+                    a.corrects,
+                    &a.app,
+                    a.source.as_ref(),
+                    *t,
+                    a.sku.as_ref(),
+                    a.zone.as_ref(),
+                ))
                 .or_default();
             *e = e.checked_add(&a.usage)?;
         }
-        for ((tenant, corrects, app, t, sku), usage) in adjusted {
+        for ((tenant, corrects, app, source, t, sku, zone), usage) in adjusted {
             let tenant_lines = lines.entry(tenant.clone()).or_default();
             self.push_lines(
                 tenant_lines,
-                tenant,
-                app,
+                (tenant, app, source),
                 t,
-                sku,
+                (sku, zone),
                 &usage,
                 Some(corrects),
                 None,
@@ -1921,20 +2167,20 @@ impl Meter {
         Ok((records, invoices))
     }
 
-    /// One line per non-zero component of `usage`, priced by table `t`
-    /// (by its SKU rate for `sku`, if one selects it) under the tenant's
-    /// plan for the app, if the table has one. `sku` is set only for
-    /// usage of a table with SKU rates. Without an idle memory rate, idle
-    /// memory is billed on the memory line: there is no idle memory line
-    /// at the full rate.
+    /// One line per non-zero component of `usage` of `(tenant, app,
+    /// source)`, priced by table `t` (by its SKU rate for the SKU and
+    /// zone, if one selects them) under the tenant's plan for the app, if
+    /// the table has one. The SKU and zone are set only for usage of a
+    /// table with SKU rates. Without an idle memory rate, idle memory is
+    /// billed on the memory line: there is no idle memory line at the
+    /// full rate.
     #[allow(clippy::too_many_arguments)] // one line's every key
     fn push_lines(
         &self,
         lines: &mut Vec<InvoiceLine>,
-        tenant: &TenantId,
-        app: &AppId,
+        (tenant, app, source): (&TenantId, &AppId, Option<&SourceId>),
         t: TableIx,
-        sku: Option<&SkuId>,
+        (sku, zone): (Option<&SkuId>, Option<&ZoneId>),
         usage: &Usage,
         corrects: Option<PeriodId>,
         mut position: Option<&mut Position>,
@@ -1943,7 +2189,7 @@ impl Meter {
             what: "line amount",
         };
         let table = self.prices.table(t);
-        let rates = table.rates_for_sku(sku.map(|s| (s, self.sku_info.get(s))));
+        let rates = table.rates_for_delivery(sku, sku.and_then(|s| self.sku_info.get(s)), zone);
         let fold_idle_memory = rates.idle_memory.is_none();
         let fold_idle_accelerators = rates.idle_accelerators.is_none();
         let seconds = i128::from(table.rates_per.seconds());
@@ -1996,6 +2242,7 @@ impl Meter {
                     .ok_or(overflow.clone())?;
                 lines.push(InvoiceLine {
                     app: app.clone(),
+                    source: source.cloned(),
                     component,
                     price_version: table.version,
                     corrects,
@@ -2003,6 +2250,7 @@ impl Meter {
                     rate_nanos,
                     rate_per: table.rates_per,
                     sku: sku.cloned(),
+                    zone: zone.cloned(),
                     tier: piece.tier,
                     free_quota: piece.free,
                     exact_subnanos,
@@ -2024,7 +2272,7 @@ type Position = [i128; 6];
 fn correction(
     prices: &PriceBook,
     closed: &[Period],
-    (shape_of, sku_of): (impl Fn(u32) -> Resources, impl Fn(u32) -> Option<SkuId>),
+    (shape_of, sku_of): (impl Fn(u32) -> Resources, impl Fn(u32) -> Delivery),
     event: &Event,
     old: Option<Run>,
     new: Option<Run>,
@@ -2060,7 +2308,7 @@ fn correction(
                 }
             }
         }
-        let mut by_table: BTreeMap<(TableIx, Option<SkuId>), Usage> = BTreeMap::new();
+        let mut by_table: BTreeMap<(TableIx, Delivery), Usage> = BTreeMap::new();
         for ((t, s), u) in plus.priced {
             by_table.insert((t, sku_of(s)), u);
         }
@@ -2068,7 +2316,7 @@ fn correction(
             let e = by_table.entry((t, sku_of(s))).or_default();
             *e = e.checked_add(&u.checked_neg()?)?;
         }
-        for ((t, sku), usage) in by_table {
+        for ((t, Delivery { sku, zone }), usage) in by_table {
             if usage.is_zero() {
                 continue;
             }
@@ -2079,10 +2327,12 @@ fn correction(
                     tenant: event.tenant.clone(),
                     app: event.app.clone(),
                     instance: event.instance,
+                    source: event.source.clone(),
                     corrects: p.id,
                     recorded_in,
                     price_version: prices.table(t).version,
                     sku,
+                    zone,
                     usage,
                 },
             ));

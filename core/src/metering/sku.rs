@@ -64,8 +64,11 @@ impl SkuInfo {
 /// `arch`, `accelerator_model`, `zone`; at least one) must equal the
 /// delivered SKU's for the rates to apply; the attributes come from the
 /// SKU's [`SkuInfo`] (a SKU the meter was not told about matches only a
-/// selector naming its id alone, and usage without a delivered SKU always
-/// pays the table's rates).
+/// selector naming its id alone, and usage without a delivered SKU pays
+/// the table's rates, unless its event named a zone: a selector naming
+/// only a zone then applies). The zone compared is the one the event
+/// named ([`EventKind::Started::zone`](super::EventKind::Started)), else
+/// the one the SKU is described with.
 ///
 /// **Precedence.** When several selectors match, the most specific wins,
 /// comparing the fields set in this order: `sku`, then `family`, then
@@ -137,20 +140,37 @@ impl SkuRate {
     /// Whether its selector matches `sku`, described by `info` if the
     /// meter was told about it.
     pub fn matches(&self, sku: &SkuId, info: Option<&SkuInfo>) -> bool {
+        self.matches_delivery(Some(sku), info, None)
+    }
+
+    /// Whether its selector matches usage delivered on `sku` (described
+    /// by `info`, if the meter was told about it) in `zone`, the zone the
+    /// event named (`None`: the zone `info` describes). Usage without a
+    /// SKU matches only a selector naming nothing but a zone.
+    pub fn matches_delivery(
+        &self,
+        sku: Option<&SkuId>,
+        info: Option<&SkuInfo>,
+        zone: Option<&ZoneId>,
+    ) -> bool {
         fn field<T: PartialEq>(want: &Option<T>, have: Option<&T>) -> bool {
             match want {
                 None => true,
                 Some(w) => have == Some(w),
             }
         }
-        self.sku.as_ref().is_none_or(|s| s == sku)
+        let info = sku.and(info);
+        field(&self.sku, sku)
             && field(&self.family, info.and_then(|i| i.family.as_ref()))
             && field(
                 &self.accelerator_model,
                 info.and_then(|i| i.accelerator_model.as_ref()),
             )
             && field(&self.arch, info.and_then(|i| i.arch.as_ref()))
-            && field(&self.zone, info.and_then(|i| i.zone.as_ref()))
+            && field(
+                &self.zone,
+                zone.or_else(|| info.and_then(|i| i.zone.as_ref())),
+            )
     }
 
     /// Its specificity: one bit per selector field set, `sku` highest,
@@ -270,9 +290,24 @@ impl PriceTable {
             .max_by_key(|r| r.specificity())
     }
 
-    /// The rates that price usage on `sku` (`None`: not reported).
-    pub(crate) fn rates_for_sku(&self, sku: Option<(&SkuId, Option<&SkuInfo>)>) -> Rates {
-        match sku.and_then(|(s, info)| self.sku_rate_for(s, info)) {
+    /// The rates that price usage delivered on `sku` (`None`: not
+    /// reported), described by `info`, in `zone` (the event's; `None`: the
+    /// described one), as [`SkuRate::matches_delivery`] selects them.
+    pub(crate) fn rates_for_delivery(
+        &self,
+        sku: Option<&SkuId>,
+        info: Option<&SkuInfo>,
+        zone: Option<&ZoneId>,
+    ) -> Rates {
+        if sku.is_none() && zone.is_none() {
+            return self.rates();
+        }
+        match self
+            .sku_rates
+            .iter()
+            .filter(|r| r.matches_delivery(sku, info, zone))
+            .max_by_key(|r| r.specificity())
+        {
             Some(r) => r.rates(),
             None => self.rates(),
         }

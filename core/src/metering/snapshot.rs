@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::hash::Set;
-use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::ids::{AppId, InstanceId, SkuId, SourceId, TenantId, ZoneId};
 use crate::resources::Resources;
 use crate::time::Timestamp;
 
@@ -26,16 +26,18 @@ use super::price::{PriceTable, TableIx};
 use super::sku::SkuInfo;
 use super::usage::{Adjustment, Period};
 use super::{
-    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, NO_SKU, Op, Run, Seen, Slot, State,
+    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, Op, Run, Seen, Slot, Source, State,
     index_u32, step,
 };
 
-/// The meter snapshot format this build writes. It reads it and format 1,
-/// whose price tables have neither `rates_per` nor
-/// `billing_increment_seconds` and read with their defaults (per second,
-/// in increments of one second), which is what format 1 meant; such a
-/// meter then writes format 2.
-pub const METER_SNAPSHOT_FORMAT: u32 = 2;
+/// The meter snapshot format this build writes. It reads it, format 2,
+/// whose instances have no `source` and whose events and runs name no
+/// `zone` (they read as the default source and no zone, which is what
+/// format 2 meant), and format 1, whose price tables also have neither
+/// `rates_per` nor `billing_increment_seconds` and read with their
+/// defaults (per second, in increments of one second); such a meter then
+/// writes format 3.
+pub const METER_SNAPSHOT_FORMAT: u32 = 3;
 
 /// The whole state of a [`Meter`], for persistence or replication: a plain
 /// serde type, written by [`Meter::snapshot`] and read back by
@@ -58,7 +60,8 @@ pub struct MeterSnapshot {
     /// The closed periods, in order, contiguous from the origin; the open
     /// period starts at the end of the last (or at the origin).
     pub closed_periods: Vec<Period>,
-    /// The instances the meter holds state for, by id.
+    /// The instances the meter holds state for, by source (the default
+    /// first, then by name), then id.
     pub instances: Vec<MeteredInstance>,
     /// Adjustments recorded in the open period, in the order recorded.
     pub adjustments: Vec<Adjustment>,
@@ -74,6 +77,9 @@ pub struct MeterSnapshot {
 pub struct MeteredInstance {
     /// The instance.
     pub id: InstanceId,
+    /// The source of its events (absent: the default source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceId>,
     /// The tenant that owns it (that of its first event).
     pub tenant: TenantId,
     /// The app that owns it.
@@ -101,6 +107,9 @@ pub struct RunRecord {
     pub resources: Resources,
     /// The SKU delivered, if reported.
     pub delivered: Option<SkuId>,
+    /// The zone it was delivered in, if its events named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
     /// Whether it is idle.
     pub idle: bool,
 }
@@ -132,11 +141,12 @@ impl Meter {
     /// meter.add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 0))?;
     /// let start = Event {
     ///     id: EventId(1),
+    ///     source: None,
     ///     tenant: "acme".parse()?,
     ///     app: "web".parse()?,
     ///     instance: InstanceId(1),
     ///     at: Timestamp(0),
-    ///     kind: EventKind::Started { resources: Resources::cpu_mem(2_000, 4_096)?, delivered: None },
+    ///     kind: EventKind::Started { resources: Resources::cpu_mem(2_000, 4_096)?, delivered: None, zone: None },
     /// };
     /// let now = Timestamp(60_000);
     /// let _ = meter.ingest(&start, now)?;
@@ -152,6 +162,36 @@ impl Meter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn snapshot(&self) -> MeterSnapshot {
+        // Sources by name, the default first.
+        let mut sources: Vec<(Option<&SourceId>, &Source)> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(ix, s)| (self.source_name(ix), s))
+            .collect();
+        sources.sort_unstable_by_key(|(name, _)| *name);
+        let mut instances = Vec::with_capacity(self.tracked_instances());
+        for (name, source) in sources {
+            self.snapshot_source(name, source, &mut instances);
+        }
+        MeterSnapshot {
+            format: METER_SNAPSHOT_FORMAT,
+            config: self.config.clone(),
+            price_tables: self.prices.tables().to_vec(),
+            closed_periods: self.closed.clone(),
+            instances,
+            adjustments: self.adjustments.iter().map(|(_, a)| a.clone()).collect(),
+            skus: self.sku_info.values().cloned().collect(),
+        }
+    }
+
+    /// The instances of one source, by id, appended to `instances`.
+    fn snapshot_source(
+        &self,
+        name: Option<&SourceId>,
+        source: &Source,
+        instances: &mut Vec<MeteredInstance>,
+    ) {
         let open_start = self.open_start;
         // The ids of events whose ids are not derived: those of the open
         // period, to match with the instances' events (identical events
@@ -159,7 +199,7 @@ impl Meter {
         // apart), and those of closed periods, listed as remembered.
         let mut open_ids: BTreeMap<(InstanceId, Timestamp, u64), Vec<EventId>> = BTreeMap::new();
         let mut closed_ids: BTreeMap<InstanceId, Vec<EventRecord>> = BTreeMap::new();
-        for (&id, s) in &self.seen {
+        for (&id, s) in &source.seen {
             if s.ev.at >= open_start {
                 open_ids
                     .entry((s.instance, s.ev.at, s.ev.bits))
@@ -177,9 +217,8 @@ impl Meter {
             ids.sort_unstable_by(|a, b| b.cmp(a));
         }
 
-        let mut slots: Vec<&Slot> = self.instances.0.iter().collect();
+        let mut slots: Vec<&Slot> = source.instances.0.iter().collect();
         slots.sort_unstable_by_key(|s| s.id);
-        let mut instances = Vec::with_capacity(slots.len());
         for Slot { id, inst } in slots {
             let id = *id;
             let Some((tenant, app)) = self.apps.get_index(inst.app as usize) else {
@@ -211,49 +250,52 @@ impl Meter {
                 .collect();
             instances.push(MeteredInstance {
                 id,
+                source: name.cloned(),
                 tenant: tenant.clone(),
                 app: app.clone(),
                 last_event_at: inst.last,
-                state_at_open: inst.carry.get().map(|run| RunRecord {
-                    started_at: run.start,
-                    resources: self.catalog.shape(run.shape),
-                    delivered: self.sku_name(run.sku),
-                    idle: run.idle,
+                state_at_open: inst.carry.get().map(|run| {
+                    let d = self.catalog.delivery(run.sku);
+                    RunRecord {
+                        started_at: run.start,
+                        resources: self.catalog.shape(run.shape),
+                        delivered: d.sku,
+                        zone: d.zone,
+                        idle: run.idle,
+                    }
                 }),
                 remembered,
                 events,
             });
         }
-        MeterSnapshot {
-            format: METER_SNAPSHOT_FORMAT,
-            config: self.config.clone(),
-            price_tables: self.prices.tables().to_vec(),
-            closed_periods: self.closed.clone(),
-            instances,
-            adjustments: self.adjustments.iter().map(|(_, a)| a.clone()).collect(),
-            skus: self.sku_info.values().cloned().collect(),
-        }
     }
 
-    /// The name of the SKU of index `sku` ([`NO_SKU`]: none).
+    /// The name of the SKU of index `sku` ([`NO_SKU`](super::NO_SKU):
+    /// none).
+    #[cfg(test)]
     pub(super) fn sku_name(&self, sku: u32) -> Option<SkuId> {
-        if sku == NO_SKU {
-            return None;
-        }
-        self.catalog.skus.get_index(sku as usize).cloned()
+        self.catalog.delivery(sku).sku
     }
 
     /// A packed event, named.
     fn record(&self, id: EventId, ev: &Ev) -> EventRecord {
         let kind = match ev.op() {
-            Op::Start { shape, sku } => EventKind::Started {
-                resources: self.catalog.shape(shape),
-                delivered: self.sku_name(sku),
-            },
-            Op::Resize { shape, sku } => EventKind::Resized {
-                resources: self.catalog.shape(shape),
-                delivered: self.sku_name(sku),
-            },
+            Op::Start { shape, sku } => {
+                let d = self.catalog.delivery(sku);
+                EventKind::Started {
+                    resources: self.catalog.shape(shape),
+                    delivered: d.sku,
+                    zone: d.zone,
+                }
+            }
+            Op::Resize { shape, sku } => {
+                let d = self.catalog.delivery(sku);
+                EventKind::Resized {
+                    resources: self.catalog.shape(shape),
+                    delivered: d.sku,
+                    zone: d.zone,
+                }
+            }
             Op::Stop => EventKind::Stopped,
             Op::Idle => EventKind::Idle,
             Op::Active => EventKind::Active,
@@ -272,7 +314,7 @@ impl Meter {
     /// On success the meter writes the same snapshot and behaves exactly as
     /// the one that wrote it.
     pub fn restore(snapshot: MeterSnapshot) -> Result<Meter, MeterRestoreError> {
-        if snapshot.format != METER_SNAPSHOT_FORMAT && snapshot.format != 1 {
+        if !(1..=METER_SNAPSHOT_FORMAT).contains(&snapshot.format) {
             return Err(MeterRestoreError::Format {
                 found: snapshot.format,
                 expected: METER_SNAPSHOT_FORMAT,
@@ -315,24 +357,41 @@ impl Meter {
                 .max(Timestamp(m.open_start.0.saturating_sub(window)));
         }
 
-        let mut ids: Set<EventId> = Set::default();
-        m.instances.reserve(snapshot.instances.len());
-        let mut previous: Option<InstanceId> = None;
+        let mut ids: Set<(usize, EventId)> = Set::default();
+        let mut previous: Option<(Option<SourceId>, InstanceId)> = None;
         for rec in snapshot.instances {
-            if let Some(previous) = previous.filter(|p| rec.id <= *p) {
+            if let Some((_, previous)) = previous
+                .as_ref()
+                .filter(|(s, p)| (rec.source.as_ref(), rec.id) <= (s.as_ref(), *p))
+            {
                 return Err(MeterRestoreError::InstanceOrder {
                     instance: rec.id,
-                    previous,
+                    previous: *previous,
                 });
             }
-            previous = Some(rec.id);
-            let slot = m.restore_instance(rec, &mut ids)?;
-            match m.instances.entry(slot.id) {
-                hashbrown::hash_table::Entry::Vacant(v) => {
-                    v.insert(slot);
+            previous = Some((rec.source.clone(), rec.id));
+            let ix = match m.source_index(rec.source.as_ref()) {
+                Some(ix) => ix,
+                None => {
+                    let hint = index_u32(m.source_names.len(), "source count")?;
+                    if let Some(name) = &rec.source {
+                        m.source_hints.set(name.as_str(), hint);
+                        m.source_names.insert(name.clone());
+                    }
+                    m.sources.push(Source::default());
+                    m.sources.len() - 1
                 }
-                // Ids increase strictly (checked above).
-                hashbrown::hash_table::Entry::Occupied(_) => {}
+            };
+            let slot = m.restore_instance(rec, ix, &mut ids)?;
+            if let Some(source) = m.sources.get_mut(ix) {
+                match source.instances.entry(slot.id) {
+                    hashbrown::hash_table::Entry::Vacant(v) => {
+                        v.insert(slot);
+                    }
+                    // Ids increase strictly within a source (checked
+                    // above).
+                    hashbrown::hash_table::Entry::Occupied(_) => {}
+                }
             }
         }
 
@@ -361,10 +420,15 @@ impl Meter {
             if a.usage.is_zero() {
                 return bad("its usage is zero");
             }
-            if a.sku.is_some() && m.prices.table(table as TableIx).sku_rates.is_empty() {
-                return bad("it names a SKU but its price table has no SKU rates");
+            if (a.sku.is_some() || a.zone.is_some())
+                && m.prices.table(table as TableIx).sku_rates.is_empty()
+            {
+                return bad("it names a SKU or zone but its price table has no SKU rates");
             }
-            let Some(inst) = m.instances.get(a.instance) else {
+            let Some(source) = m.source(a.source.as_ref()) else {
+                return bad("its instance is not on record");
+            };
+            let Some(inst) = source.instances.get(a.instance) else {
                 return bad("its instance is not on record");
             };
             let owned = m
@@ -374,7 +438,7 @@ impl Meter {
             if !owned {
                 return bad("its tenant and app are not its instance's");
             }
-            let remembered = match m.seen.get(&a.event) {
+            let remembered = match source.seen.get(&a.event) {
                 Some(s) => s.instance == a.instance && s.ev.at < m.open_start,
                 None => {
                     let (owner, at, code, key) = a.event.fields();
@@ -398,7 +462,8 @@ impl Meter {
     fn restore_instance(
         &mut self,
         rec: MeteredInstance,
-        ids: &mut Set<EventId>,
+        source: usize,
+        ids: &mut Set<(usize, EventId)>,
     ) -> Result<Slot, MeterRestoreError> {
         let instance = rec.id;
         let (open_start, horizon) = (self.open_start, self.horizon);
@@ -436,6 +501,7 @@ impl Meter {
                 let kind = EventKind::Started {
                     resources: run.resources,
                     delivered: run.delivered.clone(),
+                    zone: run.zone.clone(),
                 };
                 let Op::Start { shape, sku } = self.intern(&kind)? else {
                     return bad("state_at_open is not a run"); // a start is a start
@@ -464,7 +530,7 @@ impl Meter {
                 return bad_event(r, "remembered events are not listed by time, then id");
             }
             last_key = Some((r.at, r.id));
-            if !ids.insert(r.id) {
+            if !ids.insert((source, r.id)) {
                 return Err(MeterRestoreError::DuplicateId { id: r.id });
             }
             let op = self.intern(&r.kind)?;
@@ -473,7 +539,7 @@ impl Meter {
                 Some(key) => events.push(Ev::new(r.at, op, key)),
                 None => {
                     let ev = Ev::new(r.at, op, FOREIGN);
-                    self.seen.insert(r.id, Seen { instance, ev });
+                    self.seen_of(source).insert(r.id, Seen { instance, ev });
                 }
             }
         }
@@ -488,7 +554,7 @@ impl Meter {
                 return bad_event(r, "events of the open period are not in time order");
             }
             latest = r.at;
-            if !ids.insert(r.id) {
+            if !ids.insert((source, r.id)) {
                 return Err(MeterRestoreError::DuplicateId { id: r.id });
             }
             let op = self.intern(&r.kind)?;
@@ -496,7 +562,7 @@ impl Meter {
             let ev = Ev::new(r.at, op, key.unwrap_or(FOREIGN));
             tail = step(tail, &ev, instance)?;
             if key.is_none() {
-                self.seen.insert(r.id, Seen { instance, ev });
+                self.seen_of(source).insert(r.id, Seen { instance, ev });
             }
             events.push(ev);
         }
@@ -531,6 +597,15 @@ impl Meter {
                 events,
             },
         })
+    }
+
+    /// The remembered ids of the source of index `ix`, which exists.
+    fn seen_of(&mut self, ix: usize) -> &mut crate::hash::Map<EventId, Seen> {
+        if self.sources.len() <= ix {
+            // Not reached: restore adds each source before its instances.
+            self.sources.resize_with(ix + 1, Source::default);
+        }
+        &mut self.sources[ix].seen
     }
 
     /// The compact op of an event kind, its shape and SKU interned.

@@ -100,6 +100,7 @@ fn drive_and_check(raw: &[Raw]) -> (Vec<Step>, Vec<Outcome>, Meter) {
                     EventKind::Started {
                         resources: shape(s),
                         delivered,
+                        zone: None,
                     }
                 } else {
                     match choice {
@@ -109,10 +110,12 @@ fn drive_and_check(raw: &[Raw]) -> (Vec<Step>, Vec<Outcome>, Meter) {
                         6 => EventKind::Resized {
                             resources: shape(s),
                             delivered,
+                            zone: None,
                         },
                         _ => EventKind::Started {
                             resources: shape(s),
                             delivered,
+                            zone: None,
                         },
                     }
                 };
@@ -132,6 +135,7 @@ fn drive_and_check(raw: &[Raw]) -> (Vec<Step>, Vec<Outcome>, Meter) {
                     instance,
                     at: Timestamp(at),
                     kind,
+                    source: None,
                 };
                 if mode >= 8 {
                     // Another instance's event takes this one's derived id
@@ -405,10 +409,12 @@ fn a_late_resize_to_a_new_shape_is_billed_at_that_shape() {
         instance: InstanceId(7),
         at: Timestamp(at.try_into().unwrap()),
         kind,
+        source: None,
     };
     let start = EventKind::Started {
         resources: small,
         delivered: None,
+        zone: None,
     };
     let _ = m.ingest(&event(0, start), Timestamp(10_000)).unwrap();
     let _ = m
@@ -417,6 +423,7 @@ fn a_late_resize_to_a_new_shape_is_billed_at_that_shape() {
     let resize = EventKind::Resized {
         resources: large,
         delivered: None,
+        zone: None,
     };
     let late = m.ingest(&event(9_000, resize), Timestamp(10_000));
     assert_eq!(late, Ok(Ingested::Adjusted));
@@ -445,11 +452,13 @@ fn events_move_back_into_the_slot_when_a_close_prunes_them() {
         instance,
         at: Timestamp(at),
         kind,
+        source: None,
     };
     let now = Timestamp(100_000);
     let mut kinds = vec![EventKind::Started {
         resources: shape(0),
         delivered: None,
+        zone: None,
     }];
     for k in 0..(INLINE_EVENTS + 2) {
         kinds.push(if k % 2 == 0 {
@@ -461,10 +470,17 @@ fn events_move_back_into_the_slot_when_a_close_prunes_them() {
     for (k, kind) in kinds.into_iter().enumerate() {
         let _ = m.ingest(&event(100 * k as u64, kind), now).unwrap();
     }
-    assert!(m.instances.get(instance).unwrap().events.spilled());
+    assert!(
+        m.sources[0]
+            .instances
+            .get(instance)
+            .unwrap()
+            .events
+            .spilled()
+    );
     // The horizon passes every event: none is remembered any longer.
     let _ = m.close_period(Timestamp(50_000), now).unwrap();
-    let inst = m.instances.get(instance).unwrap();
+    let inst = m.sources[0].instances.get(instance).unwrap();
     assert!(inst.events.is_empty() && !inst.events.spilled());
     assert!(m.is_running(instance));
 }
@@ -485,6 +501,7 @@ fn interned_shapes_and_skus_follow_their_values() {
         let kind = EventKind::Started {
             resources: Resources::cpu_mem(1 + i, 1).unwrap(),
             delivered: Some(sku),
+            zone: None,
         };
         let e = Event {
             id: EventId::derived(InstanceId(i), &kind, Timestamp(0), 0).unwrap(),
@@ -493,6 +510,7 @@ fn interned_shapes_and_skus_follow_their_values() {
             instance: InstanceId(i),
             at: Timestamp(0),
             kind,
+            source: None,
         };
         assert_eq!(m.ingest(&e, now), Ok(Ingested::Applied));
     }
@@ -546,14 +564,14 @@ proptest! {
         let mut r = Meter::restore(serde_json::from_str(&json).unwrap()).unwrap();
         prop_assert_eq!(&serde_json::to_string(&r.snapshot()).unwrap(), &json);
         prop_assert_eq!(
-            (r.derived_ids, r.seen.len(), r.instances.len()),
-            (m.derived_ids, m.seen.len(), m.instances.len())
+            (r.derived_ids, r.remembered_events(), r.tracked_instances()),
+            (m.derived_ids, m.remembered_events(), m.tracked_instances())
         );
         let named = |m: &Meter, s: State| {
             s.get().map(|run| (run.start, m.catalog.shape(run.shape), m.sku_name(run.sku), run.idle))
         };
-        for Slot { id, inst } in m.instances.0.iter() {
-            let got = r.instances.get(*id).unwrap();
+        for Slot { id, inst } in m.sources[0].instances.0.iter() {
+            let got = r.sources[0].instances.get(*id).unwrap();
             prop_assert_eq!((got.open, got.last, got.events.len()), (inst.open, inst.last, inst.events.len()));
             prop_assert_eq!(named(&r, got.carry), named(&m, inst.carry));
             prop_assert_eq!(named(&r, got.tail), named(&m, inst.tail));

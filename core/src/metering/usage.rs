@@ -7,7 +7,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AppId, InstanceId, SkuId, TenantId};
+use crate::ids::{AppId, InstanceId, SkuId, SourceId, TenantId, ZoneId};
 use crate::resources::Resources;
 use crate::time::Timestamp;
 
@@ -268,6 +268,9 @@ pub struct DeliveredUsage {
     /// The SKU the instance ran on, as its events reported it (`None`: not
     /// reported).
     pub sku: Option<SkuId>,
+    /// The zone its events named it delivered in (`None`: not named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
     /// Instance-milliseconds billed while on it (rounding included).
     pub instance_ms: i128,
 }
@@ -279,11 +282,16 @@ pub struct UsageRecord {
     pub tenant: TenantId,
     /// The app.
     pub app: AppId,
+    /// The source (scheduler or region) of its events (`None`: the
+    /// default source; see [`Event::source`](super::Event::source)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceId>,
     /// The period.
     pub period: PeriodId,
     /// Usage, split by the price table in force, in version order.
     pub priced: Vec<PricedUsage>,
-    /// The same instance time by delivered SKU, in SKU order (`None` first).
+    /// The same instance time by delivered SKU and named zone, in that
+    /// order (`None` first).
     pub delivered: Vec<DeliveredUsage>,
 }
 
@@ -309,6 +317,10 @@ pub struct Adjustment {
     pub app: AppId,
     /// The instance.
     pub instance: InstanceId,
+    /// The source (scheduler or region) of the event (`None`: the
+    /// default source; see [`Event::source`](super::Event::source)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceId>,
     /// The closed period it corrects.
     pub corrects: PeriodId,
     /// The open period it was recorded in and is billed in.
@@ -319,6 +331,10 @@ pub struct Adjustment {
     /// [`InvoiceLine::sku`](super::InvoiceLine::sku)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<SkuId>,
+    /// The zone the events named, when that table has SKU rates (see
+    /// [`InvoiceLine::zone`](super::InvoiceLine::zone)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
     /// What to add to the corrected period's usage (negative takes back).
     pub usage: Usage,
 }
