@@ -185,7 +185,9 @@ pub use provision::{Availability, OfferingView, ProvisionFailure, SkuVerdict, St
 pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, NodeView};
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
-pub use snapshot::{HostRecord, InstanceStops, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
+pub use snapshot::{
+    HostRecord, InstanceStops, ReplacementHostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord,
+};
 pub use substitution::{
     Admission, MemoryRatio, OnExhaustion, PassReason, PassedOver, PriceCheck, Rejection,
     SubstitutionNote, SubstitutionPolicy,

@@ -128,7 +128,7 @@ pub(crate) struct OfferingState {
 
 impl OfferingState {
     /// Take `n` units of known stock (planned hosts).
-    fn take(&mut self, n: u32) {
+    pub(crate) fn take(&mut self, n: u32) {
         self.planned = self.planned.saturating_add(n);
         if let Stock::Known(k) = self.stock {
             self.stock = Stock::Known(k.saturating_sub(n));
@@ -665,6 +665,11 @@ impl Scheduler {
         self.hosts.insert(host, h);
         self.classes[class].insert(slot, host, bounds);
         self.dedicated.rename(planned, host);
+        for id in self.replacements.values_mut() {
+            if *id == planned {
+                *id = host;
+            }
+        }
         self.version += 1;
         let mut out = Decisions::default();
         // Substitution notes, one per app on the host.
@@ -1116,6 +1121,9 @@ impl Scheduler {
             self.classes[host.class()].remove(host.slot);
             self.cold.forget_host(id);
             self.dedicated.forget(id);
+            if !self.replacements.is_empty() {
+                self.replacements.retain(|_, h| *h != id);
+            }
             if host.state == HostState::Planned {
                 self.provision_of.swap_remove(&id);
                 if let Some(o) = self.offerings.get_mut(&(host.sku(), host.zone())) {

@@ -89,10 +89,10 @@ use serde::{Deserialize, Serialize};
 
 use smallvec::SmallVec;
 
-use crate::decision::{Count, Decisions, HostList, Placement};
+use crate::decision::{Count, Decisions, HostList, Placement, Provision, ProvisionId};
 use crate::error::Error;
-use crate::ids::{AppId, HostId, InstanceId, SkuId, ZoneId};
-use crate::instances::Parts;
+use crate::ids::{AppId, HostId, InstanceId, PLANNED_HOST_BIT, SkuId, ZoneId};
+use crate::instances::{MAX_INSTANCES, Parts};
 use crate::migration::MoveReason;
 use crate::pack::{self, Bins, PackOptions};
 use crate::resources::Resources;
@@ -539,6 +539,10 @@ pub struct ConsolidationOptions {
     /// the limit is not emptied. `None` for no limit.
     #[serde(default)]
     pub max_moves: Option<u32>,
+    /// Also replace hosts with fewer or cheaper new ones ("replace", next
+    /// to "delete"); `None` only empties hosts onto the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace: Option<ReplaceOptions>,
 }
 
 impl ConsolidationOptions {
@@ -548,8 +552,102 @@ impl ConsolidationOptions {
         ConsolidationOptions {
             max_hosts,
             max_moves,
+            replace: None,
         }
     }
+
+    /// These options, also replacing hosts as `replace` allows.
+    pub fn with_replace(mut self, replace: ReplaceOptions) -> ConsolidationOptions {
+        self.replace = Some(replace);
+        self
+    }
+}
+
+/// Which new hosts a replacing consolidation may provision (see
+/// [`Scheduler::plan_consolidation`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ReplaceOptions {
+    /// The SKUs new hosts may be of. Empty: any SKU. Either way every
+    /// instance moved onto a new host must accept its SKU by its app's
+    /// substitution rules, in a tier no worse than the one it runs in.
+    #[serde(default)]
+    pub skus: Vec<SkuId>,
+    /// Most new hosts in the plan; `None` for no limit.
+    #[serde(default)]
+    pub max_new_hosts: Option<u32>,
+}
+
+impl ReplaceOptions {
+    /// New hosts of `skus` (empty: any SKU the apps accept), at most
+    /// `max_new_hosts` of them (`None`: no limit).
+    pub fn new(skus: Vec<SkuId>, max_new_hosts: Option<u32>) -> ReplaceOptions {
+        ReplaceOptions {
+            skus,
+            max_new_hosts,
+        }
+    }
+}
+
+/// A new host a [`ConsolidationPlan`] provisions to replace others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplacementHost {
+    /// The planned host's id, as the [`Provision`](crate::Provision) of
+    /// [`Scheduler::start_consolidation`] names it (and moves' `to` do):
+    /// report it with [`Scheduler::host_ready`].
+    pub host: HostId,
+    /// Its SKU.
+    pub sku: SkuId,
+    /// Its zone (the zone of the hosts it replaces).
+    pub zone: ZoneId,
+    /// Its price, in nanos per second.
+    pub price_nanos_per_second: u64,
+    /// The hosts whose instances it takes, which the plan empties.
+    pub replaces: Vec<HostId>,
+}
+
+/// Why a SKU gives no new host to a replacing consolidation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReplaceRuledOut {
+    /// Not among [`ReplaceOptions::skus`].
+    NotListed,
+    /// No host that could be replaced has instances whose apps all accept
+    /// the SKU (substitution rules, in a tier no worse than today's) and
+    /// fit on it.
+    NotAccepted,
+    /// Its offering cannot provide a host now in any zone with such hosts
+    /// (not offered, out of stock or backed off).
+    NotOffered,
+    /// Replacing hosts with hosts of it would not cost less.
+    NotCheaper,
+    /// It would save, but [`ReplaceOptions::max_new_hosts`] or the plan's
+    /// limits left no room for it.
+    Limits,
+}
+
+/// A SKU that gives no new host, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SkuRuledOut {
+    /// The SKU.
+    pub sku: SkuId,
+    /// Why (the furthest a zone got).
+    pub reason: ReplaceRuledOut,
+}
+
+/// What a replacing consolidation looked at and why it did not replace
+/// more.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplaceReport {
+    /// Hosts that could be replaced: ready, carrying only rigid instances
+    /// that may move, not emptied or filled by the plan's other moves.
+    pub candidates: usize,
+    /// SKUs of the catalog considered.
+    pub skus_considered: usize,
+    /// The SKUs that give no new host, in catalog order.
+    pub ruled_out: Vec<SkuRuledOut>,
 }
 
 /// One step of a [`ConsolidationPlan`]: move one instance, within its pool,
@@ -562,7 +660,8 @@ pub struct ConsolidationMove {
     pub app: AppId,
     /// Where it runs now.
     pub from: HostId,
-    /// Where its replacement goes.
+    /// Where its replacement goes: a ready host, or a new host of the
+    /// plan's [`provisions`](ConsolidationPlan::provisions).
     pub to: HostId,
     /// The NUMA node on `to`.
     pub numa_node: u8,
@@ -579,8 +678,9 @@ pub struct ConsolidationPlan {
     /// `freed`. Each has room at its step, whichever earlier moves are in
     /// flight or done: no step needs a spare host.
     pub moves: Vec<ConsolidationMove>,
-    /// The hosts emptied, cheapest to empty first (fewest moves, then the
-    /// most expensive SKU, then host id).
+    /// The hosts emptied: first those emptied onto the hosts kept,
+    /// cheapest to empty first (fewest moves, then the most expensive SKU,
+    /// then host id); then those replaced, new host by new host.
     pub freed: Vec<HostId>,
     /// Hosts freed (`freed.len()`).
     pub hosts_freed: usize,
@@ -588,10 +688,29 @@ pub struct ConsolidationPlan {
     pub instances_moved: usize,
     /// Ready hosts carrying instances now, over all pools.
     pub hosts_before: usize,
-    /// Ready hosts carrying instances once the plan is carried out.
+    /// Ready hosts carrying instances once the plan is carried out (new
+    /// hosts included).
     pub hosts_after: usize,
-    /// The price of the freed hosts, in nanos per second (exact).
+    /// The price of the freed hosts less that of the new hosts, in nanos
+    /// per second (exact): `cost_before - cost_after`.
     pub cost_saved_nanos_per_second: u64,
+    /// The price of the ready hosts carrying instances now, in nanos per
+    /// second.
+    #[serde(default)]
+    pub cost_before_nanos_per_second: u64,
+    /// The price of the ready hosts carrying instances once the plan is
+    /// carried out, new hosts included, in nanos per second.
+    #[serde(default)]
+    pub cost_after_nanos_per_second: u64,
+    /// New hosts to provision (when the options allow replacing), in the
+    /// order their first move starts; each is planned by
+    /// [`Scheduler::start_consolidation`] when its first move starts.
+    #[serde(default)]
+    pub provisions: Vec<ReplacementHost>,
+    /// When the options allow replacing: what was considered and why no
+    /// other SKU gave a new host.
+    #[serde(default)]
+    pub replacement: Option<ReplaceReport>,
     /// The options the plan was made with (a re-plan uses them again).
     pub options: ConsolidationOptions,
 }
@@ -626,10 +745,55 @@ impl fmt::Display for ConsolidationPlan {
             Count(self.instances_moved as u64, "move", "moves"),
             self.cost_saved_nanos_per_second
         )?;
+        if let Some(r) = &self.replacement {
+            write!(
+                f,
+                "\n  replace: {} considered, {} by {}; {} of {} ruled out",
+                Count(r.candidates as u64, "host", "hosts"),
+                self.cost_before_nanos_per_second,
+                self.cost_after_nanos_per_second,
+                Count(r.ruled_out.len() as u64, "SKU", "SKUs"),
+                r.skus_considered,
+            )?;
+            let mut reasons: Vec<(ReplaceRuledOut, usize)> = Vec::new();
+            for x in &r.ruled_out {
+                match reasons.iter_mut().find(|(k, _)| *k == x.reason) {
+                    Some((_, n)) => *n += 1,
+                    None => reasons.push((x.reason, 1)),
+                }
+            }
+            for (i, (reason, n)) in reasons.iter().enumerate() {
+                write!(f, "{} {n} {reason}", if i == 0 { ":" } else { "," })?;
+            }
+        }
+        for p in &self.provisions {
+            write!(
+                f,
+                "\n  provision {}: {} in {} at {} nanos per second, replacing {}",
+                p.host,
+                p.sku,
+                p.zone,
+                p.price_nanos_per_second,
+                HostList(&p.replaces)
+            )?;
+        }
         for m in &self.moves {
             write!(f, "\n  {m}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for ReplaceRuledOut {
+    /// `not cheaper`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReplaceRuledOut::NotListed => "not listed",
+            ReplaceRuledOut::NotAccepted => "not accepted by the instances' apps",
+            ReplaceRuledOut::NotOffered => "not offered",
+            ReplaceRuledOut::NotCheaper => "not cheaper",
+            ReplaceRuledOut::Limits => "past the limits",
+        })
     }
 }
 
@@ -691,6 +855,66 @@ struct Group {
     host: HostId,
     price: u64,
     moves: Vec<ConsolidationMove>,
+}
+
+/// Hosts of one zone a replacement considers at most, per SKU and round.
+const REPLACE_PREFIX: usize = 64;
+
+/// A host a replacement may empty.
+struct Candidate {
+    id: HostId,
+    zone: usize,
+    price: u64,
+    /// Used volume (see [`volume`]), summed over NUMA nodes.
+    used: u64,
+    /// Its instances: (id, app, amount, the tier it runs in), biggest
+    /// first.
+    items: Vec<(InstanceId, usize, Resources, u32)>,
+    /// A replacement of the plan empties it.
+    taken: bool,
+}
+
+/// Raise a SKU's stage to `to` (a later reason), unless it gave a host.
+fn raise(stage: &mut Option<ReplaceRuledOut>, to: ReplaceRuledOut) {
+    let rank = |r: ReplaceRuledOut| match r {
+        ReplaceRuledOut::NotListed => 0,
+        ReplaceRuledOut::NotAccepted => 1,
+        ReplaceRuledOut::NotOffered => 2,
+        ReplaceRuledOut::NotCheaper => 3,
+        ReplaceRuledOut::Limits => 4,
+    };
+    if let Some(now) = stage {
+        if rank(to) > rank(*now) {
+            *now = to;
+        }
+    }
+}
+
+/// Put `req` on the first new host and NUMA node it fits (opening a host
+/// of capacity `cap` when none has room); returns (host, node).
+fn first_fit(
+    bins: &mut Vec<SmallVec<[Resources; 2]>>,
+    cap: &[Resources],
+    req: &Resources,
+) -> (usize, u8) {
+    for (b, free) in bins.iter_mut().enumerate() {
+        for (n, f) in free.iter_mut().enumerate() {
+            if req.fits_in(f) {
+                *f = f.saturating_sub(req);
+                // At most MAX_NUMA_NODES nodes, so n fits a u8.
+                return (b, n as u8);
+            }
+        }
+    }
+    let mut free: SmallVec<[Resources; 2]> = cap.iter().copied().collect();
+    // Candidates' instances each fit a node of `cap` (checked before).
+    let n = free.iter().position(|f| req.fits_in(f)).unwrap_or(0);
+    if let Some(f) = free.get_mut(n) {
+        *f = f.saturating_sub(req);
+    }
+    bins.push(free);
+    // At most MAX_NUMA_NODES nodes, so n fits a u8.
+    (bins.len() - 1, n as u8)
 }
 
 /// The sum over dimensions of `part` as a fraction of `cap`.
@@ -801,10 +1025,14 @@ impl Scheduler {
         for pool in &mut pools {
             pool.hosts.sort_unstable();
             for window in pool.hosts.chunks(CONSOLIDATION_WINDOW) {
-                plan.hosts_before += window
-                    .iter()
-                    .filter(|id| self.hosts.get(*id).is_some_and(|h| !h.instances.is_empty()))
-                    .count();
+                for id in window {
+                    if self.hosts.get(id).is_some_and(|h| !h.instances.is_empty()) {
+                        plan.hosts_before += 1;
+                        plan.cost_before_nanos_per_second = plan
+                            .cost_before_nanos_per_second
+                            .saturating_add(self.skus[pool.sku].price_nanos_per_second);
+                    }
+                }
                 self.consolidate_window(pool.sku, window, &moving, &mut groups);
             }
         }
@@ -828,10 +1056,296 @@ impl Scheduler {
                 plan.cost_saved_nanos_per_second.saturating_add(g.price);
             plan.moves.extend(g.moves);
         }
+        let mut cost_after = plan
+            .cost_before_nanos_per_second
+            .saturating_sub(plan.cost_saved_nanos_per_second);
+        if let Some(replace) = &options.replace {
+            let saved =
+                self.plan_replacement(&pools, replace, &moving, (max_hosts, max_moves), &mut plan);
+            cost_after = cost_after.saturating_sub(saved);
+        }
         plan.hosts_freed = plan.freed.len();
         plan.instances_moved = plan.moves.len();
-        plan.hosts_after = plan.hosts_before - plan.hosts_freed;
+        plan.hosts_after =
+            (plan.hosts_before + plan.provisions.len()).saturating_sub(plan.hosts_freed);
+        plan.cost_after_nanos_per_second = cost_after;
+        plan.cost_saved_nanos_per_second =
+            plan.cost_before_nanos_per_second.saturating_sub(cost_after);
         plan
+    }
+
+    /// Replace hosts the plan leaves alone with fewer or cheaper new ones,
+    /// zone by zone, while that saves: adds the new hosts to
+    /// `plan.provisions`, the replaced hosts to `plan.freed` and their
+    /// moves, and returns the price saved (the replaced hosts' less the new
+    /// hosts').
+    ///
+    /// Each round tries every SKU in every zone: the hosts whose instances
+    /// all accept it are taken most expensive first (then least used, then
+    /// by id), their instances packed first fit (biggest first) onto as
+    /// few new hosts as they need, and the prefix of that order that saves
+    /// most is the SKU's offer. The offer saving most wins (then fewer
+    /// moves, catalog order, zone order); rounds go on while one saves.
+    fn plan_replacement(
+        &self,
+        pools: &[Pool],
+        options: &ReplaceOptions,
+        moving: &crate::hash::Set<InstanceId>,
+        (max_hosts, max_moves): (usize, usize),
+        plan: &mut ConsolidationPlan,
+    ) -> u64 {
+        let freed: crate::hash::Set<HostId> = plan.freed.iter().copied().collect();
+        let targets: crate::hash::Set<HostId> = plan.moves.iter().map(|m| m.to).collect();
+        let mut cands: Vec<Candidate> = Vec::new();
+        for pool in pools {
+            let spec = &self.skus[pool.sku];
+            for id in &pool.hosts {
+                let Some(h) = self.hosts.get(id) else {
+                    continue;
+                };
+                if h.instances.is_empty() || freed.contains(id) || targets.contains(id) {
+                    continue;
+                }
+                let mut items = Vec::with_capacity(h.instances.len());
+                for iid in &h.instances {
+                    let Some(inst) = self.instances.get(iid) else {
+                        continue;
+                    };
+                    let app = inst.app();
+                    let rigid = self.apps[app].spec.qos == crate::app::QosTier::Rigid;
+                    match &inst.state {
+                        InstanceState::Placed { parts, .. }
+                            if parts.len() == 1
+                                && rigid
+                                && !moving.contains(iid)
+                                && self.consolidation_budget(app) > 0 =>
+                        {
+                            let tier = self.apps[app]
+                                .sku_tiers
+                                .get(pool.sku)
+                                .map_or(u32::MAX, |t| t.tier);
+                            items.push((*iid, app, parts[0].1, tier));
+                        }
+                        _ => break,
+                    }
+                }
+                if items.len() != h.instances.len() {
+                    continue;
+                }
+                let whole = spec.allocatable;
+                items.sort_by_key(|(iid, _, r, _)| (std::cmp::Reverse(volume(r, &whole)), *iid));
+                let used = h
+                    .used
+                    .iter()
+                    .map(|u| {
+                        volume(
+                            &u.rigid.checked_add(&u.best_effort).unwrap_or(whole),
+                            &whole,
+                        )
+                    })
+                    .sum();
+                cands.push(Candidate {
+                    id: *id,
+                    zone: pool.zone,
+                    price: spec.price_nanos_per_second,
+                    used,
+                    items,
+                    taken: false,
+                });
+            }
+        }
+        let mut report = ReplaceReport {
+            candidates: cands.len(),
+            skus_considered: self.skus.len(),
+            ruled_out: Vec::new(),
+        };
+        let mut zones: Vec<usize> = cands.iter().map(|c| c.zone).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        let mut verdicts: Vec<Option<Vec<Result<u32, crate::substitution::Rejection>>>> =
+            vec![None; self.apps.len()];
+        for c in &cands {
+            for &(_, app, _, _) in &c.items {
+                if verdicts[app].is_none() {
+                    verdicts[app] = Some(self.verdicts(app));
+                }
+            }
+        }
+        let accepts = |c: &Candidate, sku: usize| {
+            let cap = &self.skus[sku].numa_nodes;
+            c.items.iter().all(|&(_, app, req, tier)| {
+                let ok = verdicts[app]
+                    .as_ref()
+                    .and_then(|v| v.get(sku))
+                    .is_some_and(|v| matches!(v, Ok(t) if *t <= tier));
+                ok && cap.iter().any(|n| req.fits_in(n))
+            })
+        };
+        // Per SKU, how far it got: the reason it is ruled out, or None
+        // once it gave a new host.
+        let mut stage: Vec<Option<ReplaceRuledOut>> = (0..self.skus.len())
+            .map(|s| {
+                let listed = options.skus.is_empty()
+                    || self
+                        .skus
+                        .get_index(s)
+                        .is_some_and(|(id, _)| options.skus.contains(id));
+                Some(if listed {
+                    ReplaceRuledOut::NotAccepted
+                } else {
+                    ReplaceRuledOut::NotListed
+                })
+            })
+            .collect();
+        let mut new_left = options.max_new_hosts.map_or(usize::MAX, |n| n as usize);
+        // New hosts taken per (SKU, zone), against known stock.
+        let mut bought: crate::hash::Map<(usize, usize), u32> = crate::hash::Map::default();
+        let mut saved: u64 = 0;
+        loop {
+            // (saving, moves, sku, zone, hosts in order)
+            let mut best: Option<(u64, usize, usize, usize, Vec<usize>)> = None;
+            for (sku, st) in stage.iter_mut().enumerate() {
+                if *st == Some(ReplaceRuledOut::NotListed) {
+                    continue;
+                }
+                let price = self.skus[sku].price_nanos_per_second;
+                for &zone in &zones {
+                    let mut order: Vec<usize> = (0..cands.len())
+                        .filter(|&i| {
+                            !cands[i].taken && cands[i].zone == zone && accepts(&cands[i], sku)
+                        })
+                        .collect();
+                    if order.is_empty() {
+                        continue;
+                    }
+                    raise(st, ReplaceRuledOut::NotOffered);
+                    let Ok(avail) = self.offering_availability(sku, zone) else {
+                        continue;
+                    };
+                    raise(st, ReplaceRuledOut::NotCheaper);
+                    let stock = avail.map_or(usize::MAX, |n| {
+                        n.saturating_sub(bought.get(&(sku, zone)).copied().unwrap_or(0)) as usize
+                    });
+                    let room = new_left.min(stock);
+                    order.sort_by_key(|&i| {
+                        (
+                            std::cmp::Reverse(cands[i].price),
+                            cands[i].used,
+                            cands[i].id,
+                        )
+                    });
+                    order.truncate(REPLACE_PREFIX);
+                    let mut bins: Vec<SmallVec<[Resources; 2]>> = Vec::new();
+                    let (mut price_sum, mut moves) = (0u64, 0usize);
+                    let mut local: Option<(u64, usize, usize)> = None;
+                    let mut limited = false;
+                    for (k, &i) in order.iter().enumerate() {
+                        for &(_, _, req, _) in &cands[i].items {
+                            let _ = first_fit(&mut bins, &self.skus[sku].numa_nodes, &req);
+                        }
+                        price_sum = price_sum.saturating_add(cands[i].price);
+                        moves += cands[i].items.len();
+                        if bins.len() > room
+                            || plan.freed.len() + k + 1 > max_hosts
+                            || plan.moves.len() + moves > max_moves
+                        {
+                            limited = true;
+                            break;
+                        }
+                        let cost = price.saturating_mul(bins.len() as u64);
+                        if price_sum > cost {
+                            let gain = price_sum - cost;
+                            if local.is_none_or(|(g, m, _)| gain > g || (gain == g && moves < m)) {
+                                local = Some((gain, moves, k + 1));
+                            }
+                        }
+                    }
+                    let Some((gain, moves, len)) = local else {
+                        if limited {
+                            raise(st, ReplaceRuledOut::Limits);
+                        }
+                        continue;
+                    };
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|(g, m, _, _, _)| gain > *g || (gain == *g && moves < *m));
+                    if better {
+                        order.truncate(len);
+                        best = Some((gain, moves, sku, zone, order));
+                    }
+                }
+            }
+            let Some((gain, _, sku, zone, order)) = best else {
+                break;
+            };
+            // Planned ids the new hosts get when their first move starts.
+            let first = plan.provisions.len() as u64;
+            let mut bins: Vec<SmallVec<[Resources; 2]>> = Vec::new();
+            let mut at: Vec<Vec<(usize, u8)>> = Vec::with_capacity(order.len());
+            for &i in &order {
+                let mut places = Vec::with_capacity(cands[i].items.len());
+                for &(_, _, req, _) in &cands[i].items {
+                    places.push(first_fit(&mut bins, &self.skus[sku].numa_nodes, &req));
+                }
+                at.push(places);
+            }
+            let end = self.next_planned.checked_add(first + bins.len() as u64);
+            if end.is_none_or(|n| n >= !PLANNED_HOST_BIT) {
+                break;
+            }
+            let label =
+                |b: usize| HostId(PLANNED_HOST_BIT | (self.next_planned + first + b as u64));
+            let (sku_id, spec) = match self.skus.get_index(sku) {
+                Some(x) => x,
+                None => break,
+            };
+            let mut provisions: Vec<ReplacementHost> = (0..bins.len())
+                .map(|b| ReplacementHost {
+                    host: label(b),
+                    sku: sku_id.clone(),
+                    zone: self.zone_id(zone).clone(),
+                    price_nanos_per_second: spec.price_nanos_per_second,
+                    replaces: Vec::new(),
+                })
+                .collect();
+            for (&i, places) in order.iter().zip(&at) {
+                let c = &mut cands[i];
+                c.taken = true;
+                plan.freed.push(c.id);
+                for (&(instance, app, _, _), &(b, node)) in c.items.iter().zip(places) {
+                    if let Some(p) = provisions.get_mut(b) {
+                        if p.replaces.last() != Some(&c.id) {
+                            p.replaces.push(c.id);
+                        }
+                    }
+                    plan.moves.push(ConsolidationMove {
+                        instance,
+                        app: self.apps[app].spec.id.clone(),
+                        from: c.id,
+                        to: label(b),
+                        numa_node: node,
+                        frees: c.id,
+                    });
+                }
+            }
+            plan.provisions.extend(provisions);
+            new_left = new_left.saturating_sub(bins.len());
+            let n = bought.entry((sku, zone)).or_insert(0);
+            *n = n.saturating_add(bins.len() as u32);
+            stage[sku] = None;
+            saved = saved.saturating_add(gain);
+        }
+        report.ruled_out = stage
+            .iter()
+            .enumerate()
+            .filter_map(|(s, st)| {
+                let reason = (*st)?;
+                let sku = self.skus.get_index(s)?.0.clone();
+                Some(SkuRuledOut { sku, reason })
+            })
+            .collect();
+        plan.replacement = Some(report);
+        saved
     }
 
     /// Choose the hosts of one window to empty, fewest instances first,
@@ -964,7 +1478,6 @@ impl Scheduler {
             });
         }
     }
-
     /// Start the moves of `plan` that can start now: each whose app has
     /// room in its disruption budget (the smaller of its two; every move
     /// of the app in flight counts), in plan order. The embedder starts
@@ -974,8 +1487,18 @@ impl Scheduler {
     /// An aborted move is started again at the next call if it still has
     /// room.
     ///
+    /// A new host of the plan's [`provisions`](ConsolidationPlan::provisions)
+    /// is planned when its first move starts, under the id the plan gives
+    /// it, and returned in `decisions.provisions` (the replacement is
+    /// placed on it tentatively): report it with
+    /// [`host_ready`](Self::host_ready), and complete its moves once it is
+    /// ready. New hosts are planned in the plan's order: a move onto one
+    /// waits while an earlier one is not planned yet.
+    ///
     /// A move is never forced: if its instance left its host, or its target
-    /// left the pool or no longer has room on its NUMA node, it is stale;
+    /// left the pool or no longer has room on its NUMA node, or a new host
+    /// can no longer be planned under its id (another host took the id,
+    /// its offering cannot provide it, or it was cancelled), it is stale;
     /// nothing of its host's group is started, and the step carries a
     /// re-plan of the current state ([`ConsolidationStep::replan`]) to go
     /// on with. Errors only when `now` is earlier than an earlier call, and
@@ -991,7 +1514,7 @@ impl Scheduler {
         // Groups with a stale move: none of their moves start.
         let mut stale_groups: Vec<HostId> = Vec::new();
         for m in &plan.moves {
-            if !stale_groups.contains(&m.frees) && self.consolidation_move_stale(m) {
+            if !stale_groups.contains(&m.frees) && self.consolidation_move_stale(plan, m) {
                 stale_groups.push(m.frees);
             }
         }
@@ -1006,7 +1529,7 @@ impl Scheduler {
                 continue;
             }
             if stale_groups.contains(&m.frees) {
-                if self.consolidation_move_stale(m) {
+                if self.consolidation_move_stale(plan, m) {
                     step.stale.push(m.instance);
                 }
                 continue;
@@ -1017,7 +1540,7 @@ impl Scheduler {
                 .filter(|to| self.instances.get(to).is_some_and(|i| i.app() == app))
                 .count();
             if in_flight >= self.consolidation_budget(app)
-                || !self.start_consolidation_move(m, app, &mut step.decisions)
+                || !self.start_consolidation_move(plan, m, app, &mut step.decisions)
             {
                 step.waiting += 1;
                 continue;
@@ -1031,11 +1554,52 @@ impl Scheduler {
         Ok(step)
     }
 
+    /// Where a move of `plan` goes now: `Ok(host)` for a running host or
+    /// a new host already planned (by its id now), `Err(provision)` for a
+    /// new host not planned yet.
+    fn consolidation_target<'p>(
+        &self,
+        plan: &'p ConsolidationPlan,
+        m: &ConsolidationMove,
+    ) -> Result<HostId, &'p ReplacementHost> {
+        match plan.provisions.iter().find(|p| p.host == m.to) {
+            Some(p) => match self.replacements.get(&p.host) {
+                Some(now) => Ok(*now),
+                None => Err(p),
+            },
+            None => Ok(m.to),
+        }
+    }
+
+    /// Whether a new host of a plan can be planned now under its id: no
+    /// host took the id, its offering can provide a host, and its class
+    /// has room.
+    fn replacement_plannable(&self, p: &ReplacementHost) -> Option<(usize, usize)> {
+        let index = p.host.0 & !PLANNED_HOST_BIT;
+        let sku = self.skus.get_index_of(&p.sku)?;
+        let zone = self.zones.get_index_of(&p.zone)?;
+        let ok = p.host.is_planned()
+            && index >= self.next_planned
+            && index < !PLANNED_HOST_BIT
+            && !self.hosts.contains_key(&p.host)
+            && self.hosts.len() < self.limits.hosts
+            && self.next_provision < u64::MAX
+            && self.zones.get_index(zone).map(|(_, s)| *s) == Some(ZoneState::Up)
+            && self.offering_availability(sku, zone).is_ok()
+            && self
+                .classes
+                .get(&(sku, zone, true))
+                .is_none_or(|c| c.next_slot() < crate::index::MAX_CLASS_SLOTS);
+        ok.then_some((sku, zone))
+    }
+
     /// Whether a move of a plan can no longer be carried out as planned:
     /// its instance is on another host (or split), or its target is not a
     /// ready host of the same pool in a zone that is up with the room on
-    /// the planned node. A move done or in flight is not stale.
-    fn consolidation_move_stale(&self, m: &ConsolidationMove) -> bool {
+    /// the planned node (for a new host: one of the planned SKU in the
+    /// zone, ready or planned, that the app accepts, or one that can still
+    /// be planned). A move done or in flight is not stale.
+    fn consolidation_move_stale(&self, plan: &ConsolidationPlan, m: &ConsolidationMove) -> bool {
         let Some(inst) = self.instances.get(&m.instance) else {
             return false;
         };
@@ -1048,16 +1612,41 @@ impl Scheduler {
         let ([(_, req)], true) = (parts.as_slice(), *host == m.from) else {
             return true;
         };
-        let (Some(from), Some(to)) = (self.hosts.get(&m.from), self.hosts.get(&m.to)) else {
+        let Some(from) = self.hosts.get(&m.from) else {
+            return true;
+        };
+        if from.dedicated {
+            return true;
+        }
+        let new = plan.provisions.iter().find(|p| p.host == m.to);
+        if let Some(p) = new {
+            let accepted = self
+                .skus
+                .get_index_of(&p.sku)
+                .is_some_and(|s| matches!(self.verdicts(inst.app()).get(s), Some(Ok(_))));
+            if !accepted || self.zone_id(from.zone()) != &p.zone {
+                return true;
+            }
+        }
+        let to_id = match self.consolidation_target(plan, m) {
+            Ok(id) => id,
+            Err(p) => return self.replacement_plannable(p).is_none(),
+        };
+        let Some(to) = self.hosts.get(&to_id) else {
             return true;
         };
         let zone_up = self.zones.get_index(to.zone()).map(|(_, s)| *s) == Some(ZoneState::Up);
-        if to.state != HostState::Ready
-            || !zone_up
-            || to.dedicated
-            || from.dedicated
-            || (to.sku(), to.zone()) != (from.sku(), from.zone())
-        {
+        let same = match new {
+            Some(p) => {
+                self.skus.get_index_of(&p.sku) == Some(to.sku())
+                    && to.zone() == from.zone()
+                    && matches!(to.state, HostState::Ready | HostState::Planned)
+            }
+            None => {
+                (to.sku(), to.zone()) == (from.sku(), from.zone()) && to.state == HostState::Ready
+            }
+        };
+        if !same || !zone_up || to.dedicated {
             return true;
         }
         let node = usize::from(m.numa_node);
@@ -1069,11 +1658,67 @@ impl Scheduler {
         !req.fits_in(&free)
     }
 
+    /// Plan the new host `p` of a replacing consolidation under its id,
+    /// for moves of `app`: a provision of one host in `out`. Returns the
+    /// host, or `None` (changing nothing) if it cannot be planned.
+    fn plan_replacement_host(
+        &mut self,
+        plan: &ConsolidationPlan,
+        p: &ReplacementHost,
+        app: usize,
+        out: &mut Decisions,
+    ) -> Option<HostId> {
+        let (sku, zone) = self.replacement_plannable(p)?;
+        let class = self.class_for(sku, zone, true);
+        let slot = self.classes[class].next_slot();
+        if !self.insert_host(p.host, sku, zone, HostState::Planned, class, slot) {
+            return None;
+        }
+        self.next_planned = (p.host.0 & !PLANNED_HOST_BIT) + 1;
+        if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
+            o.take(1);
+        }
+        let id = ProvisionId(self.next_provision);
+        self.next_provision += 1;
+        self.provision_of.insert(p.host, id);
+        self.replacements.insert(p.host, p.host);
+        let spec = &self.apps[app].spec;
+        let tier = match self.verdicts(app).get(sku) {
+            Some(Ok(t)) => *t,
+            _ => 0,
+        };
+        let substitutes_for = spec.sku.clone().filter(|r| *r != p.sku);
+        let substitution = (tier > 0 || substitutes_for.is_some())
+            .then(|| self.substitution_note(app, sku, tier, NoteBasis::Provision { zone }));
+        let app_id = self.apps[app].spec.id.clone();
+        let instances = plan
+            .moves
+            .iter()
+            .filter(|m| m.to == p.host && m.app == app_id)
+            .count();
+        out.provisions.push(Provision {
+            id,
+            zone: p.zone.clone(),
+            sku: p.sku.clone(),
+            count: 1,
+            hosts: vec![p.host],
+            substitutes_for,
+            tier,
+            app: app_id,
+            instances: u32::try_from(instances).unwrap_or(u32::MAX),
+            substitution,
+        });
+        Some(p.host)
+    }
+
     /// Place the replacement of a consolidation move (checked not stale)
-    /// and record the move. Returns false, changing nothing, if the
-    /// instance table is full.
+    /// and record the move, planning its new host first if it is one not
+    /// planned yet. Returns false, changing nothing, if the instance table
+    /// is full, or if the move onto a new host must wait for an earlier
+    /// new host of the plan to be planned.
     fn start_consolidation_move(
         &mut self,
+        plan: &ConsolidationPlan,
         m: &ConsolidationMove,
         app: usize,
         out: &mut Decisions,
@@ -1086,11 +1731,35 @@ impl Scheduler {
         let Some(&(_, req)) = parts.first() else {
             return false;
         };
-        let Some((zone, sku)) = self.hosts.get(&m.to).map(|h| (h.zone(), h.sku())) else {
-            return false;
-        };
         let id = InstanceId(self.next_instance);
         let Some(next) = self.next_instance.checked_add(1) else {
+            return false;
+        };
+        if self.instances.len() >= MAX_INSTANCES {
+            return false;
+        }
+        let to = match self.consolidation_target(plan, m) {
+            Ok(to) => to,
+            Err(p) => {
+                let earlier = plan.provisions.iter().take_while(|q| q.host != p.host);
+                if earlier
+                    .clone()
+                    .any(|q| !self.replacements.contains_key(&q.host))
+                {
+                    return false;
+                }
+                let p = p.clone();
+                match self.plan_replacement_host(plan, &p, app, out) {
+                    Some(h) => h,
+                    None => return false,
+                }
+            }
+        };
+        let Some((zone, sku, planned)) = self
+            .hosts
+            .get(&to)
+            .map(|h| (h.zone(), h.sku(), h.state == HostState::Planned))
+        else {
             return false;
         };
         let state = InstanceState::Pending {
@@ -1110,27 +1779,32 @@ impl Scheduler {
             let basis = NoteBasis::Placement {
                 zones: &[zone],
                 blocked: &[],
-                planned: false,
+                planned,
             };
             self.substitution_note(app, sku, tier, basis)
         });
-        let pull_bytes = self.expected_pull(app, m.to, sku);
-        self.allocate(id, m.to, Parts::one(m.numa_node, req));
-        out.placements.push(Placement {
+        let pull_bytes = self.expected_pull(app, to, sku);
+        self.allocate(id, to, Parts::one(m.numa_node, req));
+        let placement = Placement {
             instance: id,
             app: self.apps[app].spec.id.clone(),
-            host: m.to,
+            host: to,
             zone: self.zone_id(zone).clone(),
             sku: self.skus[sku].id.clone(),
             numa_nodes: SmallVec::from_buf_and_len([m.numa_node, 0], 1),
             substitution,
             pull_bytes,
-        });
+        };
+        if planned {
+            out.tentative.push(placement);
+        } else {
+            out.placements.push(placement);
+        }
         let tier = self.apps[app].sku_tiers.get(sku).map_or(0, |t| t.tier);
         self.record_move(
             app,
             (m.instance, m.from),
-            (id, m.to, tier),
+            (id, to, tier),
             MoveReason::Consolidate,
             out,
         );

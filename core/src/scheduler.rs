@@ -366,6 +366,10 @@ pub struct Scheduler {
     pub(crate) cold: crate::coldstart::ColdStart,
     /// Hosts dedicated to a tenant (derived; not in snapshots).
     pub(crate) dedicated: crate::isolation::Dedicated,
+    /// New hosts of replacing consolidation plans that were planned: the
+    /// plan's id for each (its planned id) -> its id now (the embedder's
+    /// once it is ready). An entry goes with its host.
+    pub(crate) replacements: std::collections::BTreeMap<HostId, HostId>,
 }
 
 impl Default for Scheduler {
@@ -425,6 +429,7 @@ impl Scheduler {
             limits: crate::limits::Limits::default(),
             cold: crate::coldstart::ColdStart::default(),
             dedicated: Default::default(),
+            replacements: Default::default(),
         }
     }
 

@@ -33,9 +33,10 @@ use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Schedul
 use crate::substitution::{Rejection, serves_existing};
 use crate::time::Timestamp;
 
-/// The snapshot format this build writes (and reads, with format 2 before
-/// it, which has no cold-start state).
-pub const SNAPSHOT_FORMAT: u32 = 3;
+/// The snapshot format this build writes (and reads, with formats 2 and 3
+/// before it: format 2 has no cold-start state, neither has replacement
+/// hosts).
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// The oldest snapshot format this build reads.
 const OLDEST_FORMAT: u32 = 2;
@@ -97,6 +98,17 @@ pub struct InstanceStops {
     pub stops: u32,
 }
 
+/// A new host a replacing consolidation planned, in a [`Snapshot`] (see
+/// [`Scheduler::start_consolidation`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacementHostRecord {
+    /// The id the plan gives it (its planned id).
+    pub planned_as: HostId,
+    /// Its id now: the same while planned, the embedder's once ready.
+    pub host: HostId,
+}
+
 /// The whole state of a [`Scheduler`], serializable with serde.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +151,11 @@ pub struct Snapshot {
     /// [`coldstart`](crate::coldstart)); absent in format 2 and when empty.
     #[serde(default, skip_serializing_if = "ColdStartRecord::is_empty")]
     pub cold_start: ColdStartRecord,
+    /// New hosts replacing consolidations planned, by planned id, so that
+    /// their plans carry on after a restore; absent before format 4 and
+    /// when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacement_hosts: Vec<ReplacementHostRecord>,
 }
 
 impl Scheduler {
@@ -220,6 +237,14 @@ impl Scheduler {
             moves: self.moves_in_flight(),
             stops_at_now: self.stops_at_now(),
             cold_start: self.cold_start_record(),
+            replacement_hosts: self
+                .replacements
+                .iter()
+                .map(|(planned_as, host)| ReplacementHostRecord {
+                    planned_as: *planned_as,
+                    host: *host,
+                })
+                .collect(),
         }
     }
 
@@ -273,6 +298,11 @@ impl Scheduler {
         if old && !snapshot.cold_start.is_empty() {
             return Err(RestoreError::Counter(
                 "a format 2 snapshot has no cold-start state",
+            ));
+        }
+        if snapshot.format < 4 && !snapshot.replacement_hosts.is_empty() {
+            return Err(RestoreError::Counter(
+                "a snapshot before format 4 has no replacement hosts",
             ));
         }
         if !(OLDEST_FORMAT..=SNAPSHOT_FORMAT).contains(&snapshot.format) {
@@ -606,6 +636,30 @@ impl Scheduler {
             s.stops.insert(r.instance, r.stops);
         }
         s.restore_cold_start(snapshot.cold_start)?;
+        for r in snapshot.replacement_hosts {
+            let what = if !r.planned_as.is_planned() {
+                Some("a replacement host's planned id is not a planned id")
+            } else if (r.planned_as.0 & !PLANNED_HOST_BIT) >= s.next_planned {
+                Some("a replacement host's planned id is not below next_planned")
+            } else if !s.hosts.contains_key(&r.host) {
+                Some("a replacement host is not a host")
+            } else if r.host.is_planned() && r.host != r.planned_as {
+                Some("a planned replacement host has another id")
+            } else if s.replacements.contains_key(&r.planned_as)
+                || s.replacements.values().any(|h| *h == r.host)
+            {
+                Some("a replacement host is listed twice")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(RestoreError::PlannedHost {
+                    host: r.planned_as,
+                    what,
+                });
+            }
+            s.replacements.insert(r.planned_as, r.host);
+        }
         s.stops_at = snapshot.now;
         s.now = snapshot.now;
         Ok(s)

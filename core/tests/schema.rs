@@ -19,6 +19,10 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 use trimline::metering::{
     Event, Meter, MeterConfig, MeterSnapshot, PeriodReport, PriceTable, decision_events,
 };
+use trimline::pack::{PackSpec, PartialPacking, pack_partial};
+use trimline::repack::{
+    ConsolidationOptions, ConsolidationPlan, ConsolidationStep, ReplaceOptions,
+};
 use trimline::*;
 
 fn schema_of<T: JsonSchema>() -> String {
@@ -41,6 +45,11 @@ fn schemas() -> Vec<(&'static str, String)> {
         ("audit", schema_of::<AuditBatch>()),
         ("counters", schema_of::<Counters>()),
         ("delivery", schema_of::<Vec<AppDelivery>>()),
+        ("pack-spec", schema_of::<PackSpec>()),
+        ("partial-packing", schema_of::<PartialPacking>()),
+        ("consolidation-options", schema_of::<ConsolidationOptions>()),
+        ("consolidation-plan", schema_of::<ConsolidationPlan>()),
+        ("consolidation-step", schema_of::<ConsolidationStep>()),
     ]
 }
 
@@ -203,6 +212,7 @@ fn live_values_cover_every_decision_and_are_written_for_the_schema_check() {
     let deliveries = sim.s.deliveries(end);
     let audit = sim.s.drain_audit();
     assert!(audit.records.len() > 50 && audit.dropped == 0);
+    let (pack_spec, packing, options, plans, steps) = pack_and_consolidation_samples();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schema-samples");
     std::fs::create_dir_all(&dir).unwrap();
     // Serialized as text: 128-bit event ids do not fit a `serde_json::Value`.
@@ -223,7 +233,78 @@ fn live_values_cover_every_decision_and_are_written_for_the_schema_check() {
         ("audit", list(&[audit])),
         ("counters", list(&[sim.s.counters()])),
         ("delivery", list(&[deliveries])),
+        ("pack-spec", list(&[pack_spec])),
+        ("partial-packing", list(&[packing])),
+        ("consolidation-options", list(&options)),
+        ("consolidation-plan", list(&plans)),
+        ("consolidation-step", list(&steps)),
     ] {
         std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
     }
+}
+
+/// Samples of the packing and consolidation shapes: a partial packing that
+/// leaves an item over, and a replacing consolidation (a new host and moves
+/// onto it) carried out step by step.
+#[allow(clippy::type_complexity)]
+fn pack_and_consolidation_samples() -> (
+    PackSpec,
+    PartialPacking,
+    Vec<ConsolidationOptions>,
+    Vec<ConsolidationPlan>,
+    Vec<ConsolidationStep>,
+) {
+    let spec = PackSpec {
+        bins: vec![vec![8, 16], vec![8, 16]],
+        items: vec![vec![6, 4], vec![5, 4], vec![3, 8], vec![9, 1]],
+        budget: Some(1_000),
+        seed: 1,
+    };
+    let packing = pack_partial(&spec.bins, &spec.items, &spec.options()).unwrap();
+    assert!(!packing.unplaced.is_empty());
+
+    let mut sim = Sim::new();
+    sim.zones(&["a"]);
+    let mut old = sku("old", 16_000, 32_768);
+    old.price_nanos_per_second = 1_000;
+    let mut new = sku("new", 32_000, 65_536);
+    new.price_nanos_per_second = 2_000;
+    sim.sku(old);
+    sim.sku(new);
+    sim.hosts("old", "a", 3);
+    sim.app(app("web", 9_000, 16_384));
+    let _ = sim.scale("web", 3);
+    let t = sim.tick(1);
+    let _ = sim
+        .s
+        .set_stock(&id("new"), &id("a"), Stock::Known(2), t)
+        .unwrap();
+    let options = vec![
+        ConsolidationOptions::default(),
+        ConsolidationOptions::new(None, Some(4))
+            .with_replace(ReplaceOptions::new(vec![id("new")], Some(1))),
+    ];
+    let plans: Vec<ConsolidationPlan> = options
+        .iter()
+        .map(|o| sim.s.plan_consolidation(o))
+        .collect();
+    let plan = plans[1].clone();
+    assert_eq!(plan.provisions.len(), 1);
+    let mut steps = Vec::new();
+    loop {
+        let t = sim.tick(1);
+        let step = sim.s.start_consolidation(&plan, t).unwrap();
+        let finished = step.is_finished();
+        for p in &step.decisions.provisions {
+            let _ = sim.s.host_ready(p.hosts[0], HostId(100), t).unwrap();
+        }
+        for m in &step.decisions.moves {
+            let _ = sim.s.complete_move(m.to, t).unwrap();
+        }
+        steps.push(step);
+        if finished {
+            break;
+        }
+    }
+    (spec, packing, options, plans, steps)
 }

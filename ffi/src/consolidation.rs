@@ -36,12 +36,19 @@ unsafe fn json_arg<T: serde::de::DeserializeOwned + Default>(
 
 /// Plans which hosts to empty and the ordered moves that empty them (a
 /// query: nothing changes). `options_json` is a JSON object with the
-/// optional fields `max_hosts` and `max_moves` (integers or null), or NULL
-/// with `options_len` 0 for no limits. `*plan_out` receives the plan as
-/// JSON: `moves` (each `instance`, `app`, `from`, `to`, `numa_node`,
-/// `frees`, in the order to start them), `freed`, `hosts_freed`,
-/// `instances_moved`, `hosts_before`, `hosts_after`,
-/// `cost_saved_nanos_per_second` and `options`.
+/// optional fields `max_hosts` and `max_moves` (integers or null) and
+/// `replace` (an object with the optional `skus`, a list of SKU ids, and
+/// `max_new_hosts`, an integer or null: also replace hosts with fewer or
+/// cheaper new ones), or NULL with `options_len` 0 for no limits.
+/// `*plan_out` receives the plan as JSON (`core/schema/consolidation-plan.schema.json`):
+/// `moves` (each `instance`, `app`, `from`, `to`, `numa_node`, `frees`, in
+/// the order to start them), `freed`, `hosts_freed`, `instances_moved`,
+/// `hosts_before`, `hosts_after`, `cost_saved_nanos_per_second`,
+/// `cost_before_nanos_per_second`, `cost_after_nanos_per_second`,
+/// `provisions` (new hosts: `host`, the planned id moves' `to` name,
+/// `sku`, `zone`, `price_nanos_per_second`, `replaces`), `replacement`
+/// (with `replace`: `candidates`, `skus_considered` and `ruled_out`, each
+/// `sku` and `reason`) and `options`.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_scheduler_plan_consolidation(
@@ -71,7 +78,10 @@ pub extern "C" fn tl_scheduler_plan_consolidation(
 /// Starts the moves of a consolidation plan that can start now, in plan
 /// order, each within its app's disruption budget. `plan_json` is a plan
 /// as `tl_scheduler_plan_consolidation` wrote it (or a `replan` from an
-/// earlier step). In `mode` (a `tl_mode`). `*step_out` receives the step
+/// earlier step). A new host of the plan is planned when its first move
+/// starts (a provision in the step's `decisions`, the replacement placed
+/// on it tentatively): report it with `tl_scheduler_host_ready`, then
+/// complete its moves. In `mode` (a `tl_mode`). `*step_out` receives the step
 /// as JSON: `decisions` (the moves started, with their replacements in
 /// `placements`, in the shape `core/schema/decisions.schema.json`),
 /// `in_flight`, `done`, `waiting`, `stale` (instances whose move can no

@@ -438,21 +438,28 @@ impl Scheduler {
 
     /// A plan (a dict) of which hosts to empty and the ordered moves that
     /// empty them, at most `max_hosts` hosts and `max_moves` moves
-    /// (nothing changes).
+    /// (nothing changes). `replace` (a dict with the optional `skus` and
+    /// `max_new_hosts`) also replaces hosts with fewer or cheaper new
+    /// ones: the plan's `provisions`, planned as their first move starts.
     #[pyo3(
-        signature = (max_hosts = None, max_moves = None),
-        text_signature = "(self, /, max_hosts=None, max_moves=None)"
+        signature = (max_hosts = None, max_moves = None, replace = None),
+        text_signature = "(self, /, max_hosts=None, max_moves=None, replace=None)"
     )]
     fn plan_consolidation<'py>(
         &self,
         py: Python<'py>,
         max_hosts: Option<Nat<u32>>,
         max_moves: Option<Nat<u32>>,
+        replace: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = trimline::repack::ConsolidationOptions::new(
+        let mut options = trimline::repack::ConsolidationOptions::new(
             max_hosts.map(|n| n.0),
             max_moves.map(|n| n.0),
         );
+        if let Some(r) = replace {
+            let r: trimline::repack::ReplaceOptions = from_py(r, "replace options")?;
+            options = options.with_replace(r);
+        }
         let plan = self.run(py, Gil::Release, |s| s.plan_consolidation(&options));
         to_py(py, &plan)
     }

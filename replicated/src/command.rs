@@ -247,7 +247,7 @@ pub enum Outcome {
     /// The scheduler's decisions, for the leader to carry out.
     Decisions(Decisions),
     /// The first step of a consolidation.
-    Consolidation(ConsolidationStep),
+    Consolidation(Box<ConsolidationStep>),
     /// What the meter did with an event.
     Ingested(Ingested),
     /// What the meter did with a batch of events.

@@ -149,7 +149,7 @@ impl State {
             Command::ZoneUp { zone } => decided(s.zone_up(zone, now)),
             Command::Rebalance => decided(s.rebalance(now)),
             Command::StartConsolidation { plan } => match s.start_consolidation(plan, now) {
-                Ok(step) => Outcome::Consolidation(step),
+                Ok(step) => Outcome::Consolidation(Box::new(step)),
                 Err(e) => Outcome::Refused(CoreError::Scheduler(e).into()),
             },
             Command::AddPriceTable { table } => match self.meter.add_price_table(table.clone()) {
