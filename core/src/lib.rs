@@ -153,6 +153,7 @@ pub mod repack;
 mod resources;
 mod scheduler;
 mod snapshot;
+pub mod standby;
 pub mod substitution;
 mod time;
 pub mod zones;
@@ -186,6 +187,7 @@ pub use query::{HostView, InstanceStatus, InstanceView, InvariantViolation, Node
 pub use resources::{DIMENSIONS, Dimension, ResourceError, ResourceSpec, Resources};
 pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState};
 pub use snapshot::{HostRecord, InstanceStops, SNAPSHOT_FORMAT, Snapshot, ZoneRecord};
+pub use standby::{StandbyMark, StandbyRecord};
 pub use substitution::{
     Admission, MemoryRatio, OnExhaustion, PassReason, PassedOver, PriceCheck, Rejection,
     SubstitutionNote, SubstitutionPolicy,

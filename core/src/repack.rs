@@ -1125,6 +1125,7 @@ impl Scheduler {
             numa_nodes: SmallVec::from_buf_and_len([m.numa_node, 0], 1),
             substitution,
             pull_bytes,
+            standby: None,
         });
         let tier = self.apps[app].sku_tiers.get(sku).map_or(0, |t| t.tier);
         self.record_move(

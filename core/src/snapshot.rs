@@ -33,9 +33,9 @@ use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Schedul
 use crate::substitution::{Rejection, serves_existing};
 use crate::time::Timestamp;
 
-/// The snapshot format this build writes (and reads, with format 2 before
-/// it, which has no cold-start state).
-pub const SNAPSHOT_FORMAT: u32 = 3;
+/// The snapshot format this build writes (and reads, with formats 2, which
+/// has no cold-start state, and 3, which has no standby instances).
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// The oldest snapshot format this build reads.
 const OLDEST_FORMAT: u32 = 2;
@@ -139,6 +139,11 @@ pub struct Snapshot {
     /// [`coldstart`](crate::coldstart)); absent in format 2 and when empty.
     #[serde(default, skip_serializing_if = "ColdStartRecord::is_empty")]
     pub cold_start: ColdStartRecord,
+    /// Standby targets and instances, by app id (see
+    /// [`standby`](crate::standby)); absent before format 4 and when no
+    /// app keeps standbys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<crate::standby::StandbyRecord>,
 }
 
 impl Scheduler {
@@ -220,6 +225,7 @@ impl Scheduler {
             moves: self.moves_in_flight(),
             stops_at_now: self.stops_at_now(),
             cold_start: self.cold_start_record(),
+            standby: self.standby_records(),
         }
     }
 
@@ -273,6 +279,11 @@ impl Scheduler {
         if old && !snapshot.cold_start.is_empty() {
             return Err(RestoreError::Counter(
                 "a format 2 snapshot has no cold-start state",
+            ));
+        }
+        if snapshot.format < 4 && !snapshot.standby.is_empty() {
+            return Err(RestoreError::Counter(
+                "a snapshot before format 4 has no standby instances",
             ));
         }
         if !(OLDEST_FORMAT..=SNAPSHOT_FORMAT).contains(&snapshot.format) {
@@ -606,6 +617,7 @@ impl Scheduler {
             s.stops.insert(r.instance, r.stops);
         }
         s.restore_cold_start(snapshot.cold_start)?;
+        s.restore_standby(snapshot.standby)?;
         s.stops_at = snapshot.now;
         s.now = snapshot.now;
         Ok(s)
