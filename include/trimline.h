@@ -527,6 +527,41 @@ typedef uint32_t tl_note_list;
 #endif // __cplusplus
 
 /**
+ * How a placement concerns a standby instance (`tl_placement.standby`).
+ */
+enum tl_standby_mark
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not a standby: a running instance to create.
+   */
+  TL_STANDBY_MARK_NONE = 0,
+  /**
+   * A standby that starts in place: start the stopped instance (nothing
+   * to create or pull).
+   */
+  TL_STANDBY_MARK_STARTED = 1,
+  /**
+   * A standby: create the instance and leave it stopped (it holds its
+   * capacity).
+   */
+  TL_STANDBY_MARK_STOPPED = 2,
+  /**
+   * A mark newer than this header; read it from the JSON form.
+   */
+  TL_STANDBY_MARK_OTHER = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tl_standby_mark tl_standby_mark;
+#else
+typedef uint32_t tl_standby_mark;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Bytes owned by the caller: a JSON document (UTF-8, not NUL-terminated)
  * or a snapshot. Read with `tl_buffer_data` and `tl_buffer_len`; free
  * with `tl_buffer_free`.
@@ -615,6 +650,11 @@ typedef struct tl_cold_start_mix {
    * On planned hosts: provisioning, then the pull.
    */
   struct tl_start_bucket new_hosts;
+  /**
+   * Standby instances started in place: nothing to pull, no
+   * provisioning (`ready_ms` 0).
+   */
+  struct tl_start_bucket standby;
 } tl_cold_start_mix;
 
 /**
@@ -686,6 +726,11 @@ typedef struct tl_placement {
    * on a host holding the app's image (or for an app that names none).
    */
   uint64_t pull_bytes;
+  /**
+   * How it concerns a standby instance: a `tl_standby_mark`
+   * (`TL_STANDBY_MARK_NONE` for a running instance to create).
+   */
+  uint32_t standby;
 } tl_placement;
 
 /**
@@ -2186,6 +2231,36 @@ tl_status tl_scheduler_skew(const struct tl_scheduler *scheduler,
 TL_MUST_USE
 tl_status tl_scheduler_check_invariants(const struct tl_scheduler *scheduler,
                                         struct tl_error **error_out);
+
+/**
+ * Keeps `count` standby instances of an app: raising the target places
+ * new standbys (marked `TL_STANDBY_MARK_STOPPED`), lowering it removes
+ * standbys, pending ones first, then the newest. A scale-out then starts
+ * standbys first and refills the target. Fails on an unknown app or a
+ * `count` above the configuration's `max_batch`. `mode` is a `tl_mode`
+ * (a dry run changes nothing).
+ */
+TL_MUST_USE
+tl_status tl_scheduler_set_standby(struct tl_scheduler *scheduler,
+                                   const char *app,
+                                   size_t app_len,
+                                   uint32_t count,
+                                   uint64_t now,
+                                   uint32_t mode,
+                                   struct tl_decisions **decisions_out,
+                                   struct tl_error **error_out);
+
+/**
+ * An app's standbys as JSON: `{"target": n, "instances": [ids]}` (ids
+ * ascending; placed or pending; target 0 and no instances for an unknown
+ * app). On success `*json_out` is a new buffer owned by the caller.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_standby(const struct tl_scheduler *scheduler,
+                               const char *app,
+                               size_t app_len,
+                               struct tl_buffer **json_out,
+                               struct tl_error **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

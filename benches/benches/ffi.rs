@@ -38,6 +38,8 @@ mod meter;
 mod panic;
 #[path = "../../ffi/src/scheduler.rs"]
 mod scheduler;
+#[path = "../../ffi/src/standby.rs"]
+mod standby;
 
 use std::ptr::null_mut;
 

@@ -41,6 +41,7 @@ use crate::error::{Error, RestoreError};
 use crate::hash::Map;
 use crate::ids::{HostId, ImageDigest, SkuId, ZoneId};
 use crate::scheduler::{HostState, Scheduler};
+use crate::standby::StandbyMark;
 use crate::time::Timestamp;
 
 /// Most images one host may be reported to hold.
@@ -138,6 +139,11 @@ pub struct StartBucket {
 }
 
 impl StartBucket {
+    /// Whether it counts no instance.
+    pub fn is_empty(&self) -> bool {
+        self.instances == 0
+    }
+
     fn add(&mut self, pull_bytes: u64, ready_ms: Option<u64>) {
         self.instances = self.instances.saturating_add(1);
         self.pull_bytes = self.pull_bytes.saturating_add(pull_bytes);
@@ -151,6 +157,11 @@ impl StartBucket {
 /// How the instances a call placed start: see [`Scheduler::cold_start_mix`].
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ColdStartMix {
+    /// Standby instances started in place (see
+    /// [`standby`](crate::standby)): nothing to pull, no provisioning,
+    /// ready once started (`ready_ms` 0). Absent when none.
+    #[serde(default, skip_serializing_if = "StartBucket::is_empty")]
+    pub standby: StartBucket,
     /// On running hosts with nothing to pull (the host holds the image, or
     /// the app names none): ready at once.
     pub warm_with_image: StartBucket,
@@ -165,6 +176,7 @@ impl ColdStartMix {
     pub fn instances(&self) -> u32 {
         self.warm_with_image
             .instances
+            .saturating_add(self.standby.instances)
             .saturating_add(self.warm_without_image.instances)
             .saturating_add(self.new_hosts.instances)
     }
@@ -196,6 +208,9 @@ impl fmt::Display for ColdStartMix {
             pull / 1_000_000_000,
             pull % 1_000_000_000 / 100_000_000
         )?;
+        if self.standby.instances > 0 {
+            write!(f, "; {} from standby", self.standby.instances)?;
+        }
         let ms = self.ready_ms();
         if ms > 0 {
             write!(f, "; ready within {}.{} s", ms / 1_000, ms % 1_000 / 100)?;
@@ -403,6 +418,16 @@ impl Scheduler {
         let mut mix = ColdStartMix::default();
         for (list, new) in [(&decisions.placements, false), (&decisions.tentative, true)] {
             for p in list {
+                match p.standby {
+                    // Started in place: ready once started.
+                    Some(StandbyMark::Started) => {
+                        mix.standby.add(0, Some(0));
+                        continue;
+                    }
+                    // Created stopped: it does not start.
+                    Some(StandbyMark::Stopped) => continue,
+                    None => {}
+                }
                 let figures = match (
                     self.skus.get_index_of(&p.sku),
                     self.zones.get_index_of(&p.zone),

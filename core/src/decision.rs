@@ -39,6 +39,12 @@ pub struct Placement {
     /// tentatively, and 0 when the host becomes ready.
     #[serde(default)]
     pub pull_bytes: u64,
+    /// Set when the instance is a standby (see
+    /// [`standby`](crate::standby)): `started`, a standby that starts in
+    /// place (nothing to create or pull); `stopped`, a standby to create
+    /// and leave stopped. Absent for every other instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby: Option<crate::standby::StandbyMark>,
 }
 
 /// Why an instance left its host.

@@ -153,6 +153,7 @@ pub mod repack;
 mod resources;
 mod scheduler;
 mod snapshot;
+pub mod standby;
 pub mod substitution;
 mod time;
 pub mod zones;
@@ -188,6 +189,7 @@ pub use scheduler::{BatchMode, Config, HostSpec, HostState, Scheduler, ZoneState
 pub use snapshot::{
     HostRecord, InstanceStops, ReplacementHostRecord, SNAPSHOT_FORMAT, Snapshot, ZoneRecord,
 };
+pub use standby::{StandbyMark, StandbyRecord};
 pub use substitution::{
     Admission, MemoryRatio, OnExhaustion, PassReason, PassedOver, PriceCheck, Rejection,
     SubstitutionNote, SubstitutionPolicy,

@@ -413,6 +413,10 @@ impl Scheduler {
         self.now = now;
         self.moves.shift_remove(&to);
         self.version += 1;
+        if let Some(app) = self.instance_standby(from) {
+            let app = self.apps[app].spec.id.clone();
+            self.standby.moved(&app, from, to);
+        }
         let mut out = Decisions::default();
         self.delete_instance(from, &mut out);
         self.settle_planned(&mut out);

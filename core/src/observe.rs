@@ -788,8 +788,9 @@ impl Scheduler {
                 }
                 if logging {
                     let entry = match (self.hosts.get(&p.host), numa_mask(&p.numa_nodes)) {
-                        // Placements name their host's zone and SKU.
-                        (Some(h), Some(numa)) => Entry::Placed(Placed {
+                        // Placements name their host's zone and SKU; a
+                        // standby's is kept whole, with its mark.
+                        (Some(h), Some(numa)) if p.standby.is_none() => Entry::Placed(Placed {
                             instance: p.instance,
                             host: p.host,
                             app: p.app.clone(),
@@ -858,6 +859,7 @@ impl Scheduler {
                     numa_nodes: numa_nodes(p.numa),
                     substitution: p.substitution,
                     pull_bytes: p.pull_bytes,
+                    standby: None,
                 };
                 if p.tentative {
                     AuditEvent::Tentative(placement)

@@ -904,6 +904,7 @@ impl Scheduler {
             numa_nodes,
             substitution,
             pull_bytes,
+            standby: None,
         });
         true
     }

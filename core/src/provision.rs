@@ -710,6 +710,7 @@ impl Scheduler {
                 substitution,
                 // Reported when the instance was placed tentatively.
                 pull_bytes: 0,
+                standby: None,
             });
         }
         Ok(out)
@@ -1199,6 +1200,7 @@ impl Scheduler {
     /// them and appends them to the audit log.
     pub(crate) fn settle_planned(&mut self, out: &mut Decisions) {
         self.drop_unused_planned(out);
+        self.mark_standby(out);
         self.audit_decisions(out);
     }
 

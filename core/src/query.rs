@@ -257,6 +257,11 @@ pub enum InvariantViolation {
     /// A move in flight names a missing instance or two apps.
     #[error("move with replacement {0} is inconsistent")]
     Move(InstanceId),
+    /// An app's standbys are more than its target, or name an instance
+    /// that is missing, of another app or a move's replacement (see
+    /// [`standby`](crate::standby)).
+    #[error("standby instances of app {0} are inconsistent")]
+    Standby(AppId),
 }
 
 impl Scheduler {
@@ -588,6 +593,7 @@ impl Scheduler {
                 what,
             });
         }
+        self.check_standby()?;
         Ok(())
     }
 

@@ -1794,6 +1794,7 @@ impl Scheduler {
             numa_nodes: SmallVec::from_buf_and_len([m.numa_node, 0], 1),
             substitution,
             pull_bytes,
+            standby: None,
         };
         if planned {
             out.tentative.push(placement);

@@ -370,6 +370,8 @@ pub struct Scheduler {
     /// plan's id for each (its planned id) -> its id now (the embedder's
     /// once it is ready). An entry goes with its host.
     pub(crate) replacements: std::collections::BTreeMap<HostId, HostId>,
+    /// Standby targets and instances (see [`standby`](crate::standby)).
+    pub(crate) standby: crate::standby::Standby,
 }
 
 impl Default for Scheduler {
@@ -430,6 +432,7 @@ impl Scheduler {
             cold: crate::coldstart::ColdStart::default(),
             dedicated: Default::default(),
             replacements: Default::default(),
+            standby: Default::default(),
         }
     }
 
@@ -818,6 +821,7 @@ impl Scheduler {
             });
         }
         self.apps.shift_remove_index(ix);
+        self.standby.forget_app(id);
         // Later apps moved down by one; no instance refers to the removed
         // one, so only the others' indices need fixing.
         for inst in self.instances.values_mut() {
@@ -829,13 +833,13 @@ impl Scheduler {
         Ok(())
     }
 
-    fn app_index(&self, id: &AppId) -> Result<usize, Error> {
+    pub(crate) fn app_index(&self, id: &AppId) -> Result<usize, Error> {
         self.apps
             .get_index_of(id)
             .ok_or_else(|| Error::UnknownApp(id.clone()))
     }
 
-    fn check_batch(&self, app: usize, count: u64) -> Result<(), Error> {
+    pub(crate) fn check_batch(&self, app: usize, count: u64) -> Result<(), Error> {
         let max = self.config.max_batch;
         let app = || self.apps[app].spec.id.clone();
         if count > u64::from(max) {
@@ -1002,15 +1006,21 @@ impl Scheduler {
             .keys()
             .filter(|to| self.instances.get(to).is_some_and(|i| i.app() == ix))
             .count();
-        let current = self.apps[ix].instances.len() - replacements;
+        // Standbys are not counted (see [`standby`](crate::standby)).
+        let current = self.apps[ix].instances.len() - replacements - self.standby_count(ix);
         let target_us = target as usize;
         let mut out = Decisions::default();
         if target_us > current {
-            let add = target_us - current;
-            self.check_batch(ix, add as u64)?;
-            self.now = now;
             // add <= target, a u32.
-            self.create_and_place(ix, add as u32, now, &mut out);
+            let add = (target_us - current) as u32;
+            // Standbys start first; the rest is created, then the standby
+            // target refilled.
+            let (start, refill) = self.standby_plan(ix, add);
+            self.check_batch(ix, u64::from(add - start) + u64::from(refill))?;
+            self.now = now;
+            let started = self.start_standbys(ix, start, &mut out);
+            self.create_and_place(ix, add - started, now, &mut out);
+            self.refill_standby(ix, now, &mut out);
         } else if target_us < current {
             self.now = now;
             let victims = self.scale_down_victims(ix, current - target_us);
@@ -1036,7 +1046,14 @@ impl Scheduler {
         }
         self.now = now;
         let mut out = Decisions::default();
+        let standby = self.instance_standby(id);
         self.delete_instance(id, &mut out);
+        // A removed standby is replaced: only its target removes standbys.
+        if let Some(app) = standby {
+            if self.check_batch(app, 1).is_ok() {
+                self.refill_standby(app, now, &mut out);
+            }
+        }
         self.settle_planned(&mut out);
         Ok(out)
     }
@@ -1061,7 +1078,13 @@ impl Scheduler {
         Ok(out)
     }
 
-    fn create_and_place(&mut self, app: usize, count: u32, now: Timestamp, out: &mut Decisions) {
+    pub(crate) fn create_and_place(
+        &mut self,
+        app: usize,
+        count: u32,
+        now: Timestamp,
+        out: &mut Decisions,
+    ) {
         let mut classes = self.eligible_classes_cached(app);
         let mut failed: Option<Explanation> = None;
         let mut provisioned = false;
@@ -1515,6 +1538,9 @@ impl Scheduler {
             }
         }
         let app = &mut self.apps[inst.app()];
+        if !self.standby.is_empty() {
+            self.standby.forget(&app.spec.id, id);
+        }
         if matches!(inst.state, InstanceState::Pending { .. }) {
             self.pending
                 .remove(&(app.spec.qos, Reverse(app.spec.priority), id));
@@ -1534,9 +1560,21 @@ impl Scheduler {
         let mut pending: Vec<InstanceId> = Vec::new();
         // Per zone: placed instances, best victim last.
         let mut by_zone: Map<usize, Vec<(Reverse<u64>, InstanceId)>> = Map::default();
+        let standby = self.standby.held(&a.spec.id);
+        // Standbys stay, but count in their zones for the spread.
+        let mut kept: SmallVec<[u32; 4]> = SmallVec::new();
         for id in &a.instances {
             if self.moves.contains_key(id) {
                 // Replacements go with their original.
+                continue;
+            }
+            if standby.is_some_and(|s| s.contains(id)) {
+                if let Some(z) = self.instance_zone(*id) {
+                    if kept.len() <= z {
+                        kept.resize(z + 1, 0);
+                    }
+                    kept[z] += 1;
+                }
                 continue;
             }
             let Some(inst) = self.instances.get(id) else {
@@ -1573,7 +1611,7 @@ impl Scheduler {
         };
         let len = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>, z: usize| {
             // Instance counts of one app fit in u32.
-            by_zone.get(&z).map_or(0, |l| l.len() as u32)
+            by_zone.get(&z).map_or(0, |l| l.len() as u32) + kept.get(z).copied().unwrap_or(0)
         };
         let skew_bad = |by_zone: &Map<usize, Vec<(Reverse<u64>, InstanceId)>>| {
             let Some(k) = limit else {

@@ -35,7 +35,7 @@ use crate::time::Timestamp;
 
 /// The snapshot format this build writes (and reads, with formats 2 and 3
 /// before it: format 2 has no cold-start state, neither has replacement
-/// hosts).
+/// hosts or standby instances).
 pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// The oldest snapshot format this build reads.
@@ -156,6 +156,11 @@ pub struct Snapshot {
     /// when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacement_hosts: Vec<ReplacementHostRecord>,
+    /// Standby targets and instances, by app id (see
+    /// [`standby`](crate::standby)); absent before format 4 and when no
+    /// app keeps standbys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<crate::standby::StandbyRecord>,
 }
 
 impl Scheduler {
@@ -245,6 +250,7 @@ impl Scheduler {
                     host: *host,
                 })
                 .collect(),
+            standby: self.standby_records(),
         }
     }
 
@@ -303,6 +309,11 @@ impl Scheduler {
         if snapshot.format < 4 && !snapshot.replacement_hosts.is_empty() {
             return Err(RestoreError::Counter(
                 "a snapshot before format 4 has no replacement hosts",
+            ));
+        }
+        if snapshot.format < 4 && !snapshot.standby.is_empty() {
+            return Err(RestoreError::Counter(
+                "a snapshot before format 4 has no standby instances",
             ));
         }
         if !(OLDEST_FORMAT..=SNAPSHOT_FORMAT).contains(&snapshot.format) {
@@ -660,6 +671,7 @@ impl Scheduler {
             }
             s.replacements.insert(r.planned_as, r.host);
         }
+        s.restore_standby(snapshot.standby)?;
         s.stops_at = snapshot.now;
         s.now = snapshot.now;
         Ok(s)

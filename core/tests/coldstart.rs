@@ -280,6 +280,7 @@ fn the_dry_run_mix_is_what_the_real_scale_out_does() {
     assert_eq!(
         mix,
         ColdStartMix {
+            standby: StartBucket::default(),
             warm_with_image: StartBucket {
                 instances: 4,
                 pull_bytes: 0,

@@ -25,6 +25,7 @@ fn placement(host: HostId) -> Placement {
         numa_nodes: smallvec![0],
         substitution: None,
         pull_bytes: 0,
+        standby: None,
     }
 }
 

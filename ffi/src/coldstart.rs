@@ -45,6 +45,9 @@ pub struct tl_cold_start_mix {
     pub warm_without_image: tl_start_bucket,
     /// On planned hosts: provisioning, then the pull.
     pub new_hosts: tl_start_bucket,
+    /// Standby instances started in place: nothing to pull, no
+    /// provisioning (`ready_ms` 0).
+    pub standby: tl_start_bucket,
 }
 
 fn bucket(b: &StartBucket) -> tl_start_bucket {
@@ -61,6 +64,7 @@ fn mix(m: &ColdStartMix) -> tl_cold_start_mix {
         warm_with_image: bucket(&m.warm_with_image),
         warm_without_image: bucket(&m.warm_without_image),
         new_hosts: bucket(&m.new_hosts),
+        standby: bucket(&m.standby),
     }
 }
 

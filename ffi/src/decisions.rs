@@ -66,6 +66,9 @@ pub struct tl_placement {
     /// Bytes the host is expected to pull before the instance starts: 0
     /// on a host holding the app's image (or for an app that names none).
     pub pull_bytes: u64,
+    /// How it concerns a standby instance: a `tl_standby_mark`
+    /// (`TL_STANDBY_MARK_NONE` for a running instance to create).
+    pub standby: u32,
 }
 
 /// A request to provision `count` hosts of `sku` in `zone`; the planned
@@ -365,6 +368,7 @@ fn placement(p: &Placement) -> tl_placement {
             .map_or(tl_str::EMPTY, |s| tl_str::of(s.as_str())),
         tier: note.map_or(0, |n| n.tier),
         pull_bytes: p.pull_bytes,
+        standby: crate::standby::mark(p.standby),
     }
 }
 

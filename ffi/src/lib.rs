@@ -48,6 +48,7 @@ pub mod observe;
 pub mod pack;
 mod panic;
 pub mod scheduler;
+pub mod standby;
 
 use crate::panic::ffi_panic_boundary;
 

@@ -192,7 +192,7 @@ impl tl_scheduler {
 }
 
 /// Runs a decision-returning call in `mode` and hands the decisions to C.
-fn decide<F>(
+pub(crate) fn decide<F>(
     s: *mut tl_scheduler,
     mode: u32,
     decisions_out: *mut *mut tl_decisions,
@@ -563,7 +563,11 @@ pub extern "C" fn tl_scheduler_remove_app(
 ///
 /// # Safety
 /// `ptr` is NULL or valid for `len` bytes.
-unsafe fn app_arg(s: &mut tl_scheduler, ptr: *const c_char, len: usize) -> Result<AppId, Failure> {
+pub(crate) unsafe fn app_arg(
+    s: &mut tl_scheduler,
+    ptr: *const c_char,
+    len: usize,
+) -> Result<AppId, Failure> {
     // SAFETY: per the contract.
     let name = unsafe { str_arg(ptr, len, "app") }?;
     s.app_id(name)

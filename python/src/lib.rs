@@ -18,6 +18,7 @@ mod pack;
 mod results;
 mod scheduler;
 mod sim;
+mod standby;
 
 /// The native half of the `trimline` package.
 #[pymodule]

@@ -128,6 +128,9 @@ pub(crate) struct Placement {
     /// Bytes the host is expected to pull first: 0 on a host holding the
     /// app's image (or for an app that names none).
     pull_bytes: u64,
+    /// `"started"`: a standby starts in place; `"stopped"`: a standby to
+    /// create and leave stopped; `None` for every other instance.
+    standby: Option<&'static str>,
 }
 
 impl Placement {
@@ -146,6 +149,7 @@ impl Placement {
             numa_nodes: p.numa_nodes.iter().map(|&n| u32::from(n)).collect(),
             substitution: notes.get(py, &p.substitution)?,
             pull_bytes: p.pull_bytes,
+            standby: crate::standby::mark(p.standby),
         })
     }
 }

@@ -748,6 +748,31 @@ impl Scheduler {
         let mix = self.lock().cold_start_mix(decisions.inner());
         crate::coldstart::mix_to_py(py, &mix)
     }
+
+    // ----- standby ----------------------------------------------------------
+
+    /// Keep `count` standby instances of an app (pre-created, stopped,
+    /// holding their capacity; they start first on a scale-out).
+    fn set_standby(
+        &self,
+        py: Python<'_>,
+        app: &str,
+        count: Nat<u32>,
+        now: Millis,
+    ) -> PyResult<Decisions> {
+        let app: AppId = parse_id(app)?;
+        self.decide(py, Gil::Release, |s| {
+            s.set_standby(&app, count.0, Timestamp(now.0))
+        })
+    }
+
+    /// An app's standby target and its standby instances (ids ascending).
+    fn standby(&self, app: &str) -> PyResult<(u32, Vec<u64>)> {
+        let app: AppId = parse_id(app)?;
+        let s = self.lock();
+        let ids = s.standby_instances(&app).iter().map(|i| i.0).collect();
+        Ok((s.standby_target(&app), ids))
+    }
 }
 
 /// The meter's access to a scheduler, for `decision_events`.
