@@ -366,6 +366,9 @@ pub struct Scheduler {
     pub(crate) cold: crate::coldstart::ColdStart,
     /// Hosts dedicated to a tenant (derived; not in snapshots).
     pub(crate) dedicated: crate::isolation::Dedicated,
+    /// Warm pool targets and their planned hosts (see
+    /// [`warmpool`](crate::warmpool)).
+    pub(crate) warm: crate::warmpool::WarmPools,
 }
 
 impl Default for Scheduler {
@@ -425,6 +428,7 @@ impl Scheduler {
             limits: crate::limits::Limits::default(),
             cold: crate::coldstart::ColdStart::default(),
             dedicated: Default::default(),
+            warm: Default::default(),
         }
     }
 

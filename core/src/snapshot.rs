@@ -32,10 +32,12 @@ use crate::resources::Resources;
 use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
 use crate::substitution::{Rejection, serves_existing};
 use crate::time::Timestamp;
+use crate::warmpool::WarmPoolRecord;
 
-/// The snapshot format this build writes (and reads, with format 2 before
-/// it, which has no cold-start state).
-pub const SNAPSHOT_FORMAT: u32 = 3;
+/// The snapshot format this build writes (and reads, with format 3 before
+/// it, which has no warm pools, and format 2, which has no cold-start
+/// state either).
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// The oldest snapshot format this build reads.
 const OLDEST_FORMAT: u32 = 2;
@@ -139,6 +141,10 @@ pub struct Snapshot {
     /// [`coldstart`](crate::coldstart)); absent in format 2 and when empty.
     #[serde(default, skip_serializing_if = "ColdStartRecord::is_empty")]
     pub cold_start: ColdStartRecord,
+    /// Warm pools (see [`warmpool`](crate::warmpool)); absent before
+    /// format 4 and when empty.
+    #[serde(default, skip_serializing_if = "WarmPoolRecord::is_empty")]
+    pub warm_pools: WarmPoolRecord,
 }
 
 impl Scheduler {
@@ -220,6 +226,7 @@ impl Scheduler {
             moves: self.moves_in_flight(),
             stops_at_now: self.stops_at_now(),
             cold_start: self.cold_start_record(),
+            warm_pools: self.warm_pool_record(),
         }
     }
 
@@ -273,6 +280,11 @@ impl Scheduler {
         if old && !snapshot.cold_start.is_empty() {
             return Err(RestoreError::Counter(
                 "a format 2 snapshot has no cold-start state",
+            ));
+        }
+        if snapshot.format < 4 && !snapshot.warm_pools.is_empty() {
+            return Err(RestoreError::Counter(
+                "a snapshot before format 4 has no warm pools",
             ));
         }
         if !(OLDEST_FORMAT..=SNAPSHOT_FORMAT).contains(&snapshot.format) {
@@ -555,11 +567,10 @@ impl Scheduler {
                 }
             }
         }
-        if let Some((id, _)) = s
-            .hosts
-            .iter()
-            .find(|(_, h)| h.state == HostState::Planned && h.instances.is_empty())
-        {
+        s.restore_warm_pools(snapshot.warm_pools)?;
+        if let Some((id, _)) = s.hosts.iter().find(|(id, h)| {
+            h.state == HostState::Planned && h.instances.is_empty() && !s.warm.is_pool_host(**id)
+        }) {
             return Err(RestoreError::PlannedHost {
                 host: *id,
                 what: "no instance is placed on it",
