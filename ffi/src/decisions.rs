@@ -87,13 +87,16 @@ pub struct tl_provision {
     pub substitutes_for: tl_str,
     /// The app's preference tier of this SKU (0 is the most preferred).
     pub tier: u32,
-    /// The app whose instances need the hosts.
+    /// The app whose instances need the hosts (empty for a warm pool).
     pub app: tl_str,
-    /// How many of its instances the hosts are planned for.
+    /// How many of its instances the hosts are planned for (0 for a warm
+    /// pool).
     pub instances: u32,
     /// Whether it is a substitution; the reason is read with
     /// `tl_decisions_substitution_note`.
     pub substituted: bool,
+    /// Why the hosts are wanted: a `tl_provision_reason`.
+    pub reason: u32,
 }
 
 /// Why an instance was evicted (`tl_eviction.cause`).
@@ -592,9 +595,10 @@ pub extern "C" fn tl_decisions_provision(
                 .as_ref()
                 .map_or(tl_str::EMPTY, |s| tl_str::of(s.as_str())),
             tier: p.tier,
-            app: tl_str::of(p.app.as_str()),
+            app: p.app.as_ref().map_or(tl_str::EMPTY, |a| tl_str::of(a.as_str())),
             instances: p.instances,
             substituted: p.substitution.is_some(),
+            reason: crate::warmpool::reason(p.reason),
         })
     }
 }

@@ -47,6 +47,7 @@ pub mod observe;
 pub mod pack;
 mod panic;
 pub mod scheduler;
+pub mod warmpool;
 
 use crate::panic::ffi_panic_boundary;
 

@@ -191,7 +191,7 @@ impl tl_scheduler {
 }
 
 /// Runs a decision-returning call in `mode` and hands the decisions to C.
-fn decide<F>(
+pub(crate) fn decide<F>(
     s: *mut tl_scheduler,
     mode: u32,
     decisions_out: *mut *mut tl_decisions,
