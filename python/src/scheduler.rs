@@ -737,6 +737,40 @@ impl Scheduler {
         let mix = self.lock().cold_start_mix(decisions.inner());
         crate::coldstart::mix_to_py(py, &mix)
     }
+
+    // ----- warm pools -----------------------------------------------------
+
+    /// Keep `target` idle hosts of `sku` in `zone` (0 removes the pool);
+    /// the decisions order what the pool lacks.
+    fn set_warm_pool(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        zone: &str,
+        target: Nat<u32>,
+        now: Millis,
+    ) -> PyResult<Decisions> {
+        let sku: SkuId = parse_id(sku)?;
+        let zone: ZoneId = parse_id(zone)?;
+        self.decide(py, Gil::Release, |s| {
+            s.set_warm_pool(&sku, &zone, target.0, Timestamp(now.0))
+        })
+    }
+
+    /// Every warm pool with its idle hosts, as dicts.
+    fn warm_pools<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.lock().warm_pools())
+    }
+
+    /// How `decisions` (a dry run's, from this state) draw the warm pools
+    /// down, as a dict.
+    fn warm_pool_draw<'py>(
+        &self,
+        py: Python<'py>,
+        decisions: &Decisions,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.lock().warm_pool_draw(decisions.inner()))
+    }
 }
 
 /// The meter's access to a scheduler, for `decision_events`.

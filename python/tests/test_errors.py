@@ -123,7 +123,7 @@ def test_unschedulable() -> None:
 def test_restore_error() -> None:
     with pytest.raises(trimline.RestoreError):
         Scheduler.restore(b"not json")
-    snap = small().snapshot().replace(b'"format":3', b'"format":99', 1)
+    snap = small().snapshot().replace(b'"format":4', b'"format":99', 1)
     with pytest.raises(trimline.RestoreError, match="format 99 is not supported"):
         Scheduler.restore(snap)
     with pytest.raises(trimline.RestoreError):

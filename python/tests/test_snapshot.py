@@ -44,7 +44,7 @@ def test_restore_decides_identically() -> None:
     s = busy()
     snap = s.snapshot()
     assert isinstance(snap, bytes)
-    assert json.loads(snap)["format"] == 3
+    assert json.loads(snap)["format"] == 4
     restored = Scheduler.restore(snap)
     assert restored.snapshot() == snap
     expected = script(s)
