@@ -99,6 +99,28 @@ pub struct tl_provision {
     pub reason: u32,
 }
 
+/// Why a provision asks for hosts (`tl_provision.reason`).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug)]
+pub enum tl_provision_reason {
+    /// A reason newer than this header; read it from the JSON form.
+    Other = 0,
+    /// An app's instances need the hosts (`app`, `instances`).
+    Instances = 1,
+    /// To keep an offering's warm pool at its target (`app` empty).
+    WarmPool = 2,
+}
+
+/// The `tl_provision_reason` of a provision.
+fn provision_reason(r: trimline::ProvisionReason) -> u32 {
+    (match r {
+        trimline::ProvisionReason::Instances => tl_provision_reason::Instances,
+        trimline::ProvisionReason::WarmPool => tl_provision_reason::WarmPool,
+        _ => tl_provision_reason::Other,
+    }) as u32
+}
+
 /// Why an instance was evicted (`tl_eviction.cause`).
 #[allow(non_camel_case_types)]
 #[repr(u32)]
@@ -598,7 +620,7 @@ pub extern "C" fn tl_decisions_provision(
             app: p.app.as_ref().map_or(tl_str::EMPTY, |a| tl_str::of(a.as_str())),
             instances: p.instances,
             substituted: p.substitution.is_some(),
-            reason: crate::warmpool::reason(p.reason),
+            reason: provision_reason(p.reason),
         })
     }
 }

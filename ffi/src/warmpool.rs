@@ -5,7 +5,7 @@
 
 use std::ffi::c_char;
 
-use trimline::{ProvisionReason, SkuId, Timestamp, WarmPoolDraw, ZoneId};
+use trimline::{SkuId, Timestamp, WarmPoolDraw, ZoneId};
 
 use crate::args::{out_arg, to_json, write};
 use crate::buffer::tl_buffer;
@@ -13,28 +13,6 @@ use crate::decisions::{decisions, tl_decisions};
 use crate::error::{run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
 use crate::scheduler::{decide, id_arg, sched, tl_scheduler};
-
-/// Why a provision asks for hosts (`tl_provision.reason`).
-#[allow(non_camel_case_types)]
-#[repr(u32)]
-#[derive(Copy, Clone, Debug)]
-pub enum tl_provision_reason {
-    /// A reason newer than this header; read it from the JSON form.
-    Other = 0,
-    /// An app's instances need the hosts (`app`, `instances`).
-    Instances = 1,
-    /// To keep an offering's warm pool at its target (`app` empty).
-    WarmPool = 2,
-}
-
-/// The `tl_provision_reason` of a provision.
-pub(crate) fn reason(r: ProvisionReason) -> u32 {
-    (match r {
-        ProvisionReason::Instances => tl_provision_reason::Instances,
-        ProvisionReason::WarmPool => tl_provision_reason::WarmPool,
-        _ => tl_provision_reason::Other,
-    }) as u32
-}
 
 /// How a call's decisions draw the warm pools down.
 #[allow(non_camel_case_types)]
