@@ -2184,13 +2184,13 @@ fn restore_refuses_an_unknown_format() {
     assert_eq!(
         e,
         RestoreError::Format {
-            found: 4,
-            expected: 3
+            found: 5,
+            expected: 4
         }
     );
     assert_eq!(
         e.to_string(),
-        "snapshot format 4 is not supported (expected 3)"
+        "snapshot format 5 is not supported (expected 4)"
     );
 }
 
