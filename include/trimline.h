@@ -562,6 +562,35 @@ typedef uint32_t tl_standby_mark;
 #endif // __cplusplus
 
 /**
+ * Why a provision asks for hosts (`tl_provision.reason`).
+ */
+enum tl_provision_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A reason newer than this header; read it from the JSON form.
+   */
+  TL_PROVISION_REASON_OTHER = 0,
+  /**
+   * An app's instances need the hosts (`app`, `instances`).
+   */
+  TL_PROVISION_REASON_INSTANCES = 1,
+  /**
+   * To keep an offering's warm pool at its target (`app` empty).
+   */
+  TL_PROVISION_REASON_WARM_POOL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tl_provision_reason tl_provision_reason;
+#else
+typedef uint32_t tl_provision_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Bytes owned by the caller: a JSON document (UTF-8, not NUL-terminated)
  * or a snapshot. Read with `tl_buffer_data` and `tl_buffer_len`; free
  * with `tl_buffer_free`.
@@ -764,11 +793,12 @@ typedef struct tl_provision {
    */
   uint32_t tier;
   /**
-   * The app whose instances need the hosts.
+   * The app whose instances need the hosts (empty for a warm pool).
    */
   struct tl_str app;
   /**
-   * How many of its instances the hosts are planned for.
+   * How many of its instances the hosts are planned for (0 for a warm
+   * pool).
    */
   uint32_t instances;
   /**
@@ -776,6 +806,10 @@ typedef struct tl_provision {
    * `tl_decisions_substitution_note`.
    */
   bool substituted;
+  /**
+   * Why the hosts are wanted: a `tl_provision_reason`.
+   */
+  uint32_t reason;
 } tl_provision;
 
 /**
@@ -1081,6 +1115,24 @@ typedef struct tl_invoice_line {
    */
   struct tl_str sku;
 } tl_invoice_line;
+
+/**
+ * How a call's decisions draw the warm pools down.
+ */
+typedef struct tl_warm_pool_draw {
+  /**
+   * Idle pool hosts the call places instances on.
+   */
+  uint32_t hosts_used;
+  /**
+   * Instances placed on them.
+   */
+  uint32_t instances;
+  /**
+   * Hosts the call orders for the pools.
+   */
+  uint32_t refill_hosts;
+} tl_warm_pool_draw;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2261,6 +2313,46 @@ tl_status tl_scheduler_standby(const struct tl_scheduler *scheduler,
                                size_t app_len,
                                struct tl_buffer **json_out,
                                struct tl_error **error_out);
+
+/**
+ * Keeps `target` idle hosts of `sku` in `zone` (0 removes the pool); the
+ * offering must be declared with `tl_scheduler_set_stock`. The decisions
+ * order what the pool lacks (provisions with reason
+ * `TL_PROVISION_REASON_WARM_POOL`) or cancel idle planned hosts beyond a
+ * lowered target. `mode` is a `tl_mode`.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_set_warm_pool(struct tl_scheduler *scheduler,
+                                     const char *sku,
+                                     size_t sku_len,
+                                     const char *zone,
+                                     size_t zone_len,
+                                     uint32_t target,
+                                     uint64_t now,
+                                     uint32_t mode,
+                                     struct tl_decisions **decisions_out,
+                                     struct tl_error **error_out);
+
+/**
+ * Every warm pool, as a JSON array of objects with `sku`, `zone`,
+ * `target`, `idle_ready` and `idle_planned`, in declaration order. On
+ * success `*json_out` is a new buffer owned by the caller.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_warm_pools(const struct tl_scheduler *scheduler,
+                                  struct tl_buffer **json_out,
+                                  struct tl_error **error_out);
+
+/**
+ * How `decisions_in`, made by a call from the scheduler's current state,
+ * draw the warm pools down: use it on a dry run's decisions, before the
+ * committed call. `*draw_out` is written on success.
+ */
+TL_MUST_USE
+tl_status tl_scheduler_warm_pool_draw(const struct tl_scheduler *scheduler,
+                                      const struct tl_decisions *decisions_in,
+                                      struct tl_warm_pool_draw *draw_out,
+                                      struct tl_error **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -405,7 +405,9 @@ impl Scheduler {
     }
 
     /// How the instances `decisions` placed would start: on warm hosts
-    /// holding their image, warm hosts pulling it, or new (planned) hosts,
+    /// holding their image, warm hosts pulling it, or new (planned) hosts
+    /// (a warm pool's planned host counts as warm: see
+    /// [`warmpool`](crate::warmpool)),
     /// with the bytes pulled and the expected time to ready per kind. Run
     /// it on the decisions of a [`dry_run`](Self::dry_run) to plan a
     /// scale-out: the real call decides the same, so its mix is the same.
@@ -416,7 +418,7 @@ impl Scheduler {
     /// ```
     pub fn cold_start_mix(&self, decisions: &Decisions) -> ColdStartMix {
         let mut mix = ColdStartMix::default();
-        for (list, new) in [(&decisions.placements, false), (&decisions.tentative, true)] {
+        for (list, planned) in [(&decisions.placements, false), (&decisions.tentative, true)] {
             for p in list {
                 match p.standby {
                     // Started in place: ready once started.
@@ -428,6 +430,8 @@ impl Scheduler {
                     Some(StandbyMark::Stopped) => continue,
                     None => {}
                 }
+                // A warm pool's planned host was ordered before the call.
+                let new = planned && !self.warm.is_pool_host(p.host);
                 let figures = match (
                     self.skus.get_index_of(&p.sku),
                     self.zones.get_index_of(&p.zone),

@@ -132,14 +132,32 @@ pub struct Provision {
     pub substitutes_for: Option<SkuId>,
     /// The app's preference tier of this SKU (0 is the most preferred).
     pub tier: u32,
-    /// The app whose instances needed the hosts.
-    pub app: AppId,
-    /// How many of its instances the hosts are planned for.
+    /// The app whose instances needed the hosts; `None` for a warm pool.
+    pub app: Option<AppId>,
+    /// How many of its instances the hosts are planned for (0 for a warm
+    /// pool).
     pub instances: u32,
     /// Why this SKU rather than the app's tier-0 choice (or the SKU it
     /// requested): `None` when it is not a substitution.
     #[serde(default)]
     pub substitution: Option<Arc<SubstitutionNote>>,
+    /// Why the hosts are wanted.
+    #[serde(default)]
+    pub reason: ProvisionReason,
+}
+
+/// Why a [`Provision`] asks for hosts.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProvisionReason {
+    /// An app's instances fit on no running or planned host: they are
+    /// placed on the new hosts tentatively.
+    #[default]
+    Instances,
+    /// To keep an offering's warm pool at its target: the hosts stay idle
+    /// until a scale-out draws on them (see [`warmpool`](crate::warmpool)).
+    WarmPool,
 }
 
 /// Why planned hosts were cancelled.
@@ -453,7 +471,8 @@ impl fmt::Display for ProvisionId {
 
 impl fmt::Display for Provision {
     /// `provision-1: 2 new hosts of g7 in zone-a (…) for 3 instances of
-    /// web`, then why this SKU when it stands in for another.
+    /// web` (`for the warm pool` for a pool's), then why this SKU when it
+    /// stands in for another.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -466,12 +485,14 @@ impl fmt::Display for Provision {
         if !self.hosts.is_empty() {
             write!(f, " ({})", HostList(&self.hosts))?;
         }
-        write!(
-            f,
-            " for {} of {}",
-            Count(self.instances.into(), "instance", "instances"),
-            self.app
-        )?;
+        match &self.app {
+            Some(app) => write!(
+                f,
+                " for {} of {app}",
+                Count(self.instances.into(), "instance", "instances")
+            )?,
+            None => f.write_str(" for the warm pool")?,
+        }
         match (&self.substitution, &self.substitutes_for) {
             (Some(note), _) => write!(f, "; substitution: {note}"),
             (None, Some(sku)) => write!(f, ", standing in for {sku} (tier {})", self.tier),

@@ -156,6 +156,7 @@ mod snapshot;
 pub mod standby;
 pub mod substitution;
 mod time;
+pub mod warmpool;
 pub mod zones;
 
 pub use app::{AppError, AppSpec, Isolation, NumaPolicy, QosTier, SpreadPolicy, WhenUnsatisfiable};
@@ -166,7 +167,8 @@ pub use coldstart::{
 };
 pub use decision::{
     Cancellation, CancellationCause, Decisions, Eviction, EvictionCause, PendingInstance,
-    Placement, Provision, ProvisionId, Removal, ResourceTotals, Shortfall, SkewViolation, Unplaced,
+    Placement, Provision, ProvisionId, ProvisionReason, Removal, ResourceTotals, Shortfall,
+    SkewViolation, Unplaced,
 };
 pub use error::{Error, RestoreError};
 pub use error_kind::ErrorKind;
@@ -195,6 +197,7 @@ pub use substitution::{
     SubstitutionNote, SubstitutionPolicy,
 };
 pub use time::Timestamp;
+pub use warmpool::{WarmPool, WarmPoolDraw, WarmPoolRecord, WarmPoolView};
 pub use zones::ZoneLossReport;
 
 /// The README's Rust examples, compiled and run as doctests.

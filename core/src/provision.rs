@@ -62,7 +62,7 @@ use crate::app::QosTier;
 use crate::decision::Count;
 use crate::decision::{
     Cancellation, CancellationCause, Decisions, EvictionCause, Placement, Provision, ProvisionId,
-    ResourceTotals, Shortfall,
+    ProvisionReason, ResourceTotals, Shortfall,
 };
 use crate::error::Error;
 use crate::explain::{Constraint, OfferingBlock, PendingReason};
@@ -650,6 +650,7 @@ impl Scheduler {
         self.classes[h.class()].remove(h.slot);
         self.provision_of.swap_remove(&planned);
         self.cold.rename_host(planned, host);
+        self.warm.forget_host(planned);
         if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
             o.planned = o.planned.saturating_sub(1);
             o.failures = 0;
@@ -1025,36 +1026,11 @@ impl Scheduler {
         covered: u32,
         out: &mut Decisions,
     ) -> Option<(u32, usize)> {
-        // Ids must stay below the planned-host bit, and a new request needs
-        // a provision number: both are u64 counters that never run out in
-        // practice, but a snapshot can set them anywhere.
-        if self.next_provision == u64::MAX || self.next_planned >= !PLANNED_HOST_BIT {
-            return None;
-        }
-        let class = self.class_for(sku, zone, true);
-        let mut ids = Vec::new();
-        for _ in 0..hosts {
-            let slot = self.classes[class].next_slot();
-            if slot >= MAX_CLASS_SLOTS
-                || self.next_planned >= !PLANNED_HOST_BIT
-                || self.hosts.len() >= self.limits.hosts
-            {
-                break;
-            }
-            let id = HostId(PLANNED_HOST_BIT | self.next_planned);
-            self.next_planned += 1;
-            if !self.insert_host(id, sku, zone, HostState::Planned, class, slot) {
-                break;
-            }
-            ids.push(id);
-        }
+        let ids = self.plan_host_ids(sku, zone, hosts);
         // At most `hosts`, a u32.
         let made = ids.len() as u32;
         if made == 0 {
             return None;
-        }
-        if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
-            o.take(made);
         }
         let spec = &self.apps[app].spec;
         let sku_id = self.skus[sku].id.clone();
@@ -1066,7 +1042,7 @@ impl Scheduler {
         let existing = out
             .provisions
             .iter()
-            .position(|p| p.sku == sku_id && p.zone == zone_id && p.app == spec.id);
+            .position(|p| p.sku == sku_id && p.zone == zone_id && p.app.as_ref() == Some(&spec.id));
         let index = existing.unwrap_or(out.provisions.len());
         if let Some(p) = existing.and_then(|i| out.provisions.get_mut(i)) {
             for h in &ids {
@@ -1088,13 +1064,49 @@ impl Scheduler {
                 hosts: ids,
                 substitutes_for,
                 tier,
-                app: spec.id.clone(),
+                app: Some(spec.id.clone()),
                 instances: covered,
                 substitution,
+                reason: ProvisionReason::Instances,
             });
             self.next_provision += 1;
         }
         Some((made, index))
+    }
+
+    /// Create up to `hosts` planned hosts of a SKU in a zone, taking them
+    /// from the offering's known stock; returns their ids (fewer when the
+    /// class or the host limit is full, none when the provision or planned
+    /// host counters ran out).
+    pub(crate) fn plan_host_ids(&mut self, sku: usize, zone: usize, hosts: u32) -> Vec<HostId> {
+        // Ids must stay below the planned-host bit, and a new request needs
+        // a provision number: both are u64 counters that never run out in
+        // practice, but a snapshot can set them anywhere.
+        if self.next_provision == u64::MAX || self.next_planned >= !PLANNED_HOST_BIT {
+            return Vec::new();
+        }
+        let class = self.class_for(sku, zone, true);
+        let mut ids = Vec::new();
+        for _ in 0..hosts {
+            let slot = self.classes[class].next_slot();
+            if slot >= MAX_CLASS_SLOTS
+                || self.next_planned >= !PLANNED_HOST_BIT
+                || self.hosts.len() >= self.limits.hosts
+            {
+                break;
+            }
+            let id = HostId(PLANNED_HOST_BIT | self.next_planned);
+            self.next_planned += 1;
+            if !self.insert_host(id, sku, zone, HostState::Planned, class, slot) {
+                break;
+            }
+            ids.push(id);
+        }
+        if let Some(o) = self.offerings.get_mut(&(sku, zone)) {
+            // At most `hosts`, a u32.
+            o.take(ids.len() as u32);
+        }
+        ids
     }
 
     /// The substitution note of `app`'s instances on a planned host of
@@ -1125,6 +1137,7 @@ impl Scheduler {
             if !self.replacements.is_empty() {
                 self.replacements.retain(|_, h| *h != id);
             }
+            self.warm.forget_host(id);
             if host.state == HostState::Planned {
                 self.provision_of.swap_remove(&id);
                 if let Some(o) = self.offerings.get_mut(&(host.sku(), host.zone())) {
@@ -1160,7 +1173,7 @@ impl Scheduler {
             p.count = p.count.saturating_sub(1);
             if p.count == 0 {
                 out.provisions.remove(i);
-            } else if let Some(a) = self.apps.get(&p.app) {
+            } else if let Some(a) = p.app.as_ref().and_then(|a| self.apps.get(a)) {
                 // What the hosts left can hold for the app.
                 let per = instances_per_host(&self.skus[sku], &a.spec.resources, a.spec.numa);
                 p.instances = p.instances.min(p.count.saturating_mul(per));
@@ -1183,24 +1196,29 @@ impl Scheduler {
         }
     }
 
-    /// Whether `id` is a planned host that holds no instance.
+    /// Whether `id` is a planned host that holds no instance and is not
+    /// kept for a warm pool.
     fn is_empty_planned(&self, id: HostId) -> bool {
         self.hosts
             .get(&id)
             .is_some_and(|h| h.state == HostState::Planned && h.instances.is_empty())
+            && !self.warm.is_pool_host(id)
     }
 
     /// End a call that may have planned hosts or emptied planned ones: no
     /// planned host is left that no instance waits on. Hosts planned in
     /// this call and not used are taken out of its provisions; planned
     /// hosts of earlier provisions that lost their last instance are
-    /// cancelled ([`CancellationCause::Unneeded`]). Costs nothing unless
-    /// the call planned hosts or emptied one.
+    /// cancelled ([`CancellationCause::Unneeded`]); planned hosts of warm
+    /// pools stay. Then the warm pools are refilled (see
+    /// [`warmpool`](crate::warmpool)). Costs nothing unless the call
+    /// planned hosts or emptied one, or pools are configured.
     /// Every call that returns [`Decisions`] ends here, which also counts
     /// them and appends them to the audit log.
     pub(crate) fn settle_planned(&mut self, out: &mut Decisions) {
         self.drop_unused_planned(out);
         self.mark_standby(out);
+        self.refill_warm_pools(out);
         self.audit_decisions(out);
     }
 

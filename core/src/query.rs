@@ -556,7 +556,8 @@ impl Scheduler {
         for (id, h) in &self.hosts {
             let planned = h.state == HostState::Planned;
             let ordered = self.provision_of.contains_key(id);
-            if (planned && (h.instances.is_empty() || !ordered)) || (!planned && ordered) {
+            let idle = h.instances.is_empty() && !self.warm.is_pool_host(*id);
+            if (planned && (idle || !ordered)) || (!planned && ordered) {
                 return Err(InvariantViolation::PlannedHost(*id));
             }
         }

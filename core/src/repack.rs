@@ -89,7 +89,7 @@ use serde::{Deserialize, Serialize};
 
 use smallvec::SmallVec;
 
-use crate::decision::{Count, Decisions, HostList, Placement, Provision, ProvisionId};
+use crate::decision::{Count, Decisions, HostList, Placement, Provision, ProvisionId, ProvisionReason};
 use crate::error::Error;
 use crate::ids::{AppId, HostId, InstanceId, PLANNED_HOST_BIT, SkuId, ZoneId};
 use crate::instances::{MAX_INSTANCES, Parts};
@@ -1704,9 +1704,11 @@ impl Scheduler {
             hosts: vec![p.host],
             substitutes_for,
             tier,
-            app: app_id,
+            // The consolidation moves this app's instances onto the host.
+            app: Some(app_id),
             instances: u32::try_from(instances).unwrap_or(u32::MAX),
             substitution,
+            reason: ProvisionReason::Instances,
         });
         Some(p.host)
     }

@@ -372,6 +372,9 @@ pub struct Scheduler {
     pub(crate) replacements: std::collections::BTreeMap<HostId, HostId>,
     /// Standby targets and instances (see [`standby`](crate::standby)).
     pub(crate) standby: crate::standby::Standby,
+    /// Warm pool targets and their planned hosts (see
+    /// [`warmpool`](crate::warmpool)).
+    pub(crate) warm: crate::warmpool::WarmPools,
 }
 
 impl Default for Scheduler {
@@ -433,6 +436,7 @@ impl Scheduler {
             dedicated: Default::default(),
             replacements: Default::default(),
             standby: Default::default(),
+            warm: Default::default(),
         }
     }
 

@@ -32,10 +32,11 @@ use crate::resources::Resources;
 use crate::scheduler::{Config, HostState, InstanceState, NodeUse, Parts, Scheduler, ZoneState};
 use crate::substitution::{Rejection, serves_existing};
 use crate::time::Timestamp;
+use crate::warmpool::WarmPoolRecord;
 
 /// The snapshot format this build writes (and reads, with formats 2 and 3
 /// before it: format 2 has no cold-start state, neither has replacement
-/// hosts or standby instances).
+/// hosts, standby instances or warm pools).
 pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// The oldest snapshot format this build reads.
@@ -161,6 +162,10 @@ pub struct Snapshot {
     /// app keeps standbys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub standby: Vec<crate::standby::StandbyRecord>,
+    /// Warm pools (see [`warmpool`](crate::warmpool)); absent before
+    /// format 4 and when empty.
+    #[serde(default, skip_serializing_if = "WarmPoolRecord::is_empty")]
+    pub warm_pools: WarmPoolRecord,
 }
 
 impl Scheduler {
@@ -251,6 +256,7 @@ impl Scheduler {
                 })
                 .collect(),
             standby: self.standby_records(),
+            warm_pools: self.warm_pool_record(),
         }
     }
 
@@ -314,6 +320,11 @@ impl Scheduler {
         if snapshot.format < 4 && !snapshot.standby.is_empty() {
             return Err(RestoreError::Counter(
                 "a snapshot before format 4 has no standby instances",
+            ));
+        }
+        if snapshot.format < 4 && !snapshot.warm_pools.is_empty() {
+            return Err(RestoreError::Counter(
+                "a snapshot before format 4 has no warm pools",
             ));
         }
         if !(OLDEST_FORMAT..=SNAPSHOT_FORMAT).contains(&snapshot.format) {
@@ -596,11 +607,10 @@ impl Scheduler {
                 }
             }
         }
-        if let Some((id, _)) = s
-            .hosts
-            .iter()
-            .find(|(_, h)| h.state == HostState::Planned && h.instances.is_empty())
-        {
+        s.restore_warm_pools(snapshot.warm_pools)?;
+        if let Some((id, _)) = s.hosts.iter().find(|(id, h)| {
+            h.state == HostState::Planned && h.instances.is_empty() && !s.warm.is_pool_host(**id)
+        }) {
             return Err(RestoreError::PlannedHost {
                 host: *id,
                 what: "no instance is placed on it",

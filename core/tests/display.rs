@@ -155,9 +155,10 @@ fn provisions_list_their_hosts_and_why_the_sku() {
         hosts: vec![planned(1), planned(2), planned(3), planned(5)],
         substitutes_for: None,
         tier: 0,
-        app: id("web"),
+        app: Some(id("web")),
         instances: 13,
         substitution: None,
+        reason: ProvisionReason::Instances,
     };
     assert_eq!(
         p.to_string(),
@@ -183,6 +184,17 @@ fn provisions_list_their_hosts_and_why_the_sku() {
                         no feature required, 4 per host"
         ),
         "{p}"
+    );
+    // A warm pool's hosts are for no app.
+    p.app = None;
+    p.instances = 0;
+    p.reason = ProvisionReason::WarmPool;
+    p.substitution = None;
+    p.substitutes_for = None;
+    p.tier = 0;
+    assert_eq!(
+        p.to_string(),
+        "provision-1: 1 new host of g6 in zone a (planned-7) for the warm pool"
     );
 }
 

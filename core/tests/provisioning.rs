@@ -2205,7 +2205,8 @@ fn check_step(run: &Run, d: &Decisions) -> Result<(), TestCaseError> {
     // (a) Provisions satisfy every rule for their app, with the tier and
     // substitutes_for the rules give, on an offering that can provide them.
     for p in &d.provisions {
-        let app = spec_of(&p.app);
+        // No warm pool is configured here: every provision is for an app.
+        let app = spec_of(p.app.as_ref().unwrap());
         let sku = sku_of(&p.sku);
         prop_assert!(
             hard_and_at_least(&app, &catalog, &sku),

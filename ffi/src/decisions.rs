@@ -90,13 +90,38 @@ pub struct tl_provision {
     pub substitutes_for: tl_str,
     /// The app's preference tier of this SKU (0 is the most preferred).
     pub tier: u32,
-    /// The app whose instances need the hosts.
+    /// The app whose instances need the hosts (empty for a warm pool).
     pub app: tl_str,
-    /// How many of its instances the hosts are planned for.
+    /// How many of its instances the hosts are planned for (0 for a warm
+    /// pool).
     pub instances: u32,
     /// Whether it is a substitution; the reason is read with
     /// `tl_decisions_substitution_note`.
     pub substituted: bool,
+    /// Why the hosts are wanted: a `tl_provision_reason`.
+    pub reason: u32,
+}
+
+/// Why a provision asks for hosts (`tl_provision.reason`).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug)]
+pub enum tl_provision_reason {
+    /// A reason newer than this header; read it from the JSON form.
+    Other = 0,
+    /// An app's instances need the hosts (`app`, `instances`).
+    Instances = 1,
+    /// To keep an offering's warm pool at its target (`app` empty).
+    WarmPool = 2,
+}
+
+/// The `tl_provision_reason` of a provision.
+fn provision_reason(r: trimline::ProvisionReason) -> u32 {
+    (match r {
+        trimline::ProvisionReason::Instances => tl_provision_reason::Instances,
+        trimline::ProvisionReason::WarmPool => tl_provision_reason::WarmPool,
+        _ => tl_provision_reason::Other,
+    }) as u32
 }
 
 /// Why an instance was evicted (`tl_eviction.cause`).
@@ -596,9 +621,10 @@ pub extern "C" fn tl_decisions_provision(
                 .as_ref()
                 .map_or(tl_str::EMPTY, |s| tl_str::of(s.as_str())),
             tier: p.tier,
-            app: tl_str::of(p.app.as_str()),
+            app: p.app.as_ref().map_or(tl_str::EMPTY, |a| tl_str::of(a.as_str())),
             instances: p.instances,
             substituted: p.substitution.is_some(),
+            reason: provision_reason(p.reason),
         })
     }
 }

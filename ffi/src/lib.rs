@@ -49,6 +49,7 @@ pub mod pack;
 mod panic;
 pub mod scheduler;
 pub mod standby;
+pub mod warmpool;
 
 use crate::panic::ffi_panic_boundary;
 

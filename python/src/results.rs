@@ -212,12 +212,14 @@ pub(crate) struct Provision {
     substitutes_for: Option<String>,
     /// The SKU's tier for the app.
     tier: u32,
-    /// The app it is for.
-    app: String,
-    /// How many of its instances it holds.
+    /// The app it is for (`None` for a warm pool).
+    app: Option<String>,
+    /// How many of its instances it holds (0 for a warm pool).
     instances: u32,
     /// Why another SKU, if so.
     substitution: Option<Py<SubstitutionNote>>,
+    /// Why the hosts are wanted: `instances` or `warm_pool`.
+    reason: String,
 }
 
 /// A provision (planned hosts) called off.
@@ -417,9 +419,10 @@ impl Decisions {
                     hosts: p.hosts.iter().map(|h| h.0).collect(),
                     substitutes_for: p.substitutes_for.as_ref().map(|s| s.to_string()),
                     tier: p.tier,
-                    app: p.app.to_string(),
+                    app: p.app.as_ref().map(|a| a.to_string()),
                     instances: p.instances,
                     substitution: notes.get(py, &p.substitution)?,
+                    reason: variant_name(&p.reason),
                 })
             })
         })

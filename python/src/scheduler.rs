@@ -773,6 +773,42 @@ impl Scheduler {
         let ids = s.standby_instances(&app).iter().map(|i| i.0).collect();
         Ok((s.standby_target(&app), ids))
     }
+
+    // ----- warm pools -----------------------------------------------------
+
+    /// Keep `target` idle hosts of `sku` in `zone` (0 removes the pool);
+    /// the decisions order what the pool lacks.
+    fn set_warm_pool(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        zone: &str,
+        target: Nat<u32>,
+        now: Millis,
+    ) -> PyResult<Decisions> {
+        let sku: SkuId = parse_id(sku)?;
+        let zone: ZoneId = parse_id(zone)?;
+        self.decide(py, Gil::Release, |s| {
+            s.set_warm_pool(&sku, &zone, target.0, Timestamp(now.0))
+        })
+    }
+
+    /// Every warm pool with its idle hosts, as dicts.
+    fn warm_pools<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let pools = self.lock().warm_pools();
+        to_py(py, &pools)
+    }
+
+    /// How `decisions` (a dry run's, from this state) draw the warm pools
+    /// down, as a dict.
+    fn warm_pool_draw<'py>(
+        &self,
+        py: Python<'py>,
+        decisions: &Decisions,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let draw = self.lock().warm_pool_draw(decisions.inner());
+        to_py(py, &draw)
+    }
 }
 
 /// The meter's access to a scheduler, for `decision_events`.

@@ -193,6 +193,22 @@ pub enum EventKind {
     Metrics(MetricsStep),
     /// Promise versus delivery, per app.
     Delivery(DeliveryStep),
+    /// A warm pool's target was set.
+    WarmPool(WarmPoolStep),
+}
+
+/// A warm pool's target set in some zones.
+#[derive(Clone, Debug, Serialize)]
+pub struct WarmPoolStep {
+    /// The SKU.
+    pub sku: SkuId,
+    /// The zones.
+    pub zones: Vec<ZoneId>,
+    /// Idle hosts to keep in each.
+    pub target: u32,
+    /// What the calls decided (the hosts ordered for the pool).
+    #[serde(flatten)]
+    pub outcome: Outcome,
 }
 
 /// The scheduler's metrics at a point of the timeline.
@@ -1047,6 +1063,19 @@ fn write_event(t: &mut Text, ev: &Event) {
                 format!("stock of {} in {}: {what}", s.sku, zones.join(", ")),
             );
             write_outcome(t, &s.outcome);
+        }
+        EventKind::WarmPool(w) => {
+            let zones: Vec<&str> = w.zones.iter().map(|z| z.as_str()).collect();
+            t.event(
+                at,
+                format!(
+                    "warm pool of {} in {}: {} kept",
+                    w.sku,
+                    zones.join(", "),
+                    count(w.target.into(), "idle host", "idle hosts")
+                ),
+            );
+            write_outcome(t, &w.outcome);
         }
         EventKind::Wait(w) => {
             let mut text = format!("{} later", duration_text(w.seconds.saturating_mul(1000)));

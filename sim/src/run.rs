@@ -162,7 +162,8 @@ fn notes(d: &Decisions) -> Vec<NoteRow<'_>> {
     rows.extend(d.provisions.iter().filter_map(|p| {
         Some(NoteRow {
             kind: SubstitutionKind::Provision,
-            app: &p.app,
+            // A warm pool's provision is for no app (and no substitution).
+            app: p.app.as_ref()?,
             zone: &p.zone,
             note: p.substitution.clone()?,
             instances: u64::from(p.instances),
@@ -457,6 +458,22 @@ impl<'a> Runner<'a> {
                     sku: sku.clone(),
                     zones,
                     stock: stock.0,
+                    outcome,
+                }));
+                Ok(())
+            }
+            Step::WarmPool { sku, zones, target } => {
+                let mut agg = Decisions::default();
+                let zones = self.sc.zones_or_all(zones).to_vec();
+                for z in &zones {
+                    let d = self.act(|s, now| s.set_warm_pool(sku, z, *target, now))?;
+                    merge(&mut agg, d);
+                }
+                let outcome = self.outcome(&agg, None, true, &BTreeMap::new());
+                self.push(EventKind::WarmPool(WarmPoolStep {
+                    sku: sku.clone(),
+                    zones,
+                    target: *target,
                     outcome,
                 }));
                 Ok(())

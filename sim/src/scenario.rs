@@ -403,6 +403,18 @@ pub enum Step {
     /// Promise versus delivery: per app, what it asked for against what it
     /// got.
     Delivery {},
+    /// Keep `target` idle hosts of a SKU in each zone (0 removes the
+    /// pool): the hosts are ordered, come up after `provision_seconds`,
+    /// and a scale-out draws on them first.
+    WarmPool {
+        /// The SKU (its offering must be in `stock`).
+        sku: SkuId,
+        /// The zones (every zone when empty).
+        #[serde(default)]
+        zones: Vec<ZoneId>,
+        /// Idle hosts to keep in each.
+        target: u32,
+    },
 }
 
 impl Step {
@@ -426,6 +438,7 @@ impl Step {
             Step::Consolidate { .. } => "consolidate",
             Step::Metrics {} => "metrics",
             Step::Delivery {} => "delivery",
+            Step::WarmPool { .. } => "warm_pool",
         }
     }
 }
@@ -634,7 +647,7 @@ impl Scenario {
                 Step::Explain { app, zone } => {
                     no_app(app).or_else(|| no_zone(zone, "zone".into()))
                 }
-                Step::Stock { sku, zones, .. } => s
+                Step::Stock { sku, zones, .. } | Step::WarmPool { sku, zones, .. } => s
                     .sku(sku)
                     .is_none()
                     .then(|| at(format!("{path}.sku"), format!("no SKU {sku} in catalog")))

@@ -29,12 +29,20 @@ struct Seen {
     checked: usize,
 }
 
-fn host_facts(s: &Scheduler, app: &AppSpec, sku: &SkuId, zone: &ZoneId) -> (u32, u32, u32, u32) {
+/// (Hosts in `pool`, ordered for warm pools when the call ended, after
+/// every placement, are left out.)
+fn host_facts(
+    s: &Scheduler,
+    app: &AppSpec,
+    sku: &SkuId,
+    zone: &ZoneId,
+    pool: &[HostId],
+) -> (u32, u32, u32, u32) {
     let fits = |free: &Resources| app.resources.fits_in(free);
     let (mut running, mut running_room, mut planned, mut planned_room) = (0, 0, 0, 0);
     for h in s.host_ids() {
         let v = s.host(h).unwrap();
-        if &v.sku != sku || &v.zone != zone {
+        if &v.sku != sku || &v.zone != zone || pool.contains(&h) {
             continue;
         }
         let room = v.state != HostState::Cordoned
@@ -67,13 +75,23 @@ fn check_note(seen: &mut Seen, c: &Call<'_>, app: &AppId, zone: &ZoneId, note: &
         }
     }
     let offerings = s.offerings();
+    let pool: Vec<HostId> = c
+        .decisions
+        .provisions
+        .iter()
+        .filter(|p| p.reason == ProvisionReason::WarmPool)
+        .flat_map(|p| p.hosts.iter().copied())
+        .collect();
     for p in &note.passed_over {
         let said = format!("{where_}: {p}");
         let offering = p
             .zone
             .as_ref()
             .and_then(|z| offerings.iter().find(|o| o.sku == p.sku && &o.zone == z));
-        let hosts = p.zone.as_ref().map(|z| host_facts(s, &spec, &p.sku, z));
+        let hosts = p
+            .zone
+            .as_ref()
+            .map(|z| host_facts(s, &spec, &p.sku, z, &pool));
         let ok = match &p.reason {
             PassReason::Rejected(r) => verdict(&p.sku) == Some(&Verdict::Rejected(r.clone())),
             PassReason::Preference => {
@@ -120,7 +138,7 @@ fn observe(seen: &mut Seen, c: &Call<'_>) {
         .chain(
             d.provisions
                 .iter()
-                .filter_map(|p| Some((&p.app, &p.zone, p.substitution.as_ref()?))),
+                .filter_map(|p| Some((p.app.as_ref()?, &p.zone, p.substitution.as_ref()?))),
         );
     for (app, zone, note) in notes {
         if note.planned_host.is_none() {
@@ -195,6 +213,7 @@ fn outcomes(report: &Report) -> Vec<(u64, &Outcome)> {
             let o = match &ev.what {
                 EventKind::Scale(s) => &s.outcome,
                 EventKind::Stock(s) => &s.outcome,
+                EventKind::WarmPool(w) => &w.outcome,
                 EventKind::Wait(w) => &w.outcome,
                 EventKind::ZoneDown(z) | EventKind::ZoneUp(z) => &z.outcome,
                 _ => continue,
