@@ -1824,9 +1824,9 @@ fn corrupt(change: impl FnOnce(&mut MeterSnapshot)) -> MeterRestoreError {
 #[test]
 fn restore_refuses_a_wrong_format_config_or_price_table() {
     assert_eq!(
-        corrupt(|s| s.format = 3),
+        corrupt(|s| s.format = METER_SNAPSHOT_FORMAT + 1),
         MeterRestoreError::Format {
-            found: 3,
+            found: METER_SNAPSHOT_FORMAT + 1,
             expected: METER_SNAPSHOT_FORMAT
         }
     );

@@ -293,7 +293,7 @@ fn a_format_one_snapshot_restores_with_per_second_tables() {
     let mut bill = Bill::new(table);
     bill.run(1, 1_000, 1_024, 0, 1_000);
     let mut json: serde_json::Value = serde_json::to_value(bill.m.snapshot()).unwrap();
-    assert_eq!(json["format"], 2);
+    assert_eq!(json["format"], METER_SNAPSHOT_FORMAT);
     json["format"] = 1.into();
     let table = json["price_tables"][0].as_object_mut().unwrap();
     table.remove("rates_per").unwrap();

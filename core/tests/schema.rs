@@ -41,6 +41,10 @@ fn schemas() -> Vec<(&'static str, String)> {
         ("audit", schema_of::<AuditBatch>()),
         ("counters", schema_of::<Counters>()),
         ("delivery", schema_of::<Vec<AppDelivery>>()),
+        (
+            "meter-usage",
+            schema_of::<Vec<trimline::metering::UsageExportRecord>>(),
+        ),
     ]
 }
 

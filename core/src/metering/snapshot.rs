@@ -26,16 +26,18 @@ use super::price::{PriceTable, TableIx};
 use super::sku::SkuInfo;
 use super::usage::{Adjustment, Period};
 use super::{
-    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, NO_SKU, Op, Run, Seen, Slot, State,
-    index_u32, step,
+    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, NO_SKU, Op, PeriodReport, Run, Seen,
+    Slot, State, index_u32, step,
 };
 
-/// The meter snapshot format this build writes. It reads it and format 1,
-/// whose price tables have neither `rates_per` nor
+/// The meter snapshot format this build writes. It reads it, format 2,
+/// which has no `history` (the reports of closed periods the meter keeps)
+/// and restores with an empty history, and format 1, which has no history
+/// either and whose price tables have neither `rates_per` nor
 /// `billing_increment_seconds` and read with their defaults (per second,
 /// in increments of one second), which is what format 1 meant; such a
-/// meter then writes format 2.
-pub const METER_SNAPSHOT_FORMAT: u32 = 2;
+/// meter then writes format 3.
+pub const METER_SNAPSHOT_FORMAT: u32 = 3;
 
 /// The whole state of a [`Meter`], for persistence or replication: a plain
 /// serde type, written by [`Meter::snapshot`] and read back by
@@ -66,6 +68,11 @@ pub struct MeterSnapshot {
     /// when none is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skus: Vec<SkuInfo>,
+    /// The reports of the latest closed periods the meter keeps
+    /// ([`MeterConfig::history_periods`]), oldest first (absent when
+    /// none; formats 1 and 2 have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<PeriodReport>,
 }
 
 /// One instance in a [`MeterSnapshot`].
@@ -232,6 +239,7 @@ impl Meter {
             instances,
             adjustments: self.adjustments.iter().map(|(_, a)| a.clone()).collect(),
             skus: self.sku_info.values().cloned().collect(),
+            history: self.history.to_vec(),
         }
     }
 
@@ -272,7 +280,7 @@ impl Meter {
     /// On success the meter writes the same snapshot and behaves exactly as
     /// the one that wrote it.
     pub fn restore(snapshot: MeterSnapshot) -> Result<Meter, MeterRestoreError> {
-        if snapshot.format != METER_SNAPSHOT_FORMAT && snapshot.format != 1 {
+        if !(1..=METER_SNAPSHOT_FORMAT).contains(&snapshot.format) {
             return Err(MeterRestoreError::Format {
                 found: snapshot.format,
                 expected: METER_SNAPSHOT_FORMAT,
@@ -307,6 +315,13 @@ impl Meter {
             m.closed.push(*p);
             m.open_start = p.end;
         }
+        if snapshot.format < 3 && !snapshot.history.is_empty() {
+            return Err(MeterRestoreError::History {
+                index: 0,
+                what: "formats before 3 have no history",
+            });
+        }
+        m.restore_history(snapshot.history)?;
         if !m.closed.is_empty() {
             // As closing each period left it: ends only grow.
             let window = m.config.adjustment_window_ms;
