@@ -287,10 +287,8 @@ type Row = (
     i128,
 );
 
-/// (app, instance, sku, zone, component, quantity, top-up) of each record.
-fn rows(
-    records: &[UsageExportRecord],
-) -> Vec<(
+/// A [`Row`] with owned names.
+type OwnedRow = (
     Option<String>,
     Option<u64>,
     Option<String>,
@@ -298,7 +296,10 @@ fn rows(
     Component,
     i128,
     i128,
-)> {
+);
+
+/// (app, instance, sku, zone, component, quantity, top-up) of each record.
+fn rows(records: &[UsageExportRecord]) -> Vec<OwnedRow> {
     records
         .iter()
         .map(|r| {
@@ -315,17 +316,7 @@ fn rows(
         .collect()
 }
 
-fn expect(
-    rows: &[Row],
-) -> Vec<(
-    Option<String>,
-    Option<u64>,
-    Option<String>,
-    Option<String>,
-    Component,
-    i128,
-    i128,
-)> {
+fn expect(rows: &[Row]) -> Vec<OwnedRow> {
     rows.iter()
         .map(|&(app, i, sku, zone, c, q, t)| {
             (
