@@ -1114,6 +1114,21 @@ typedef struct tl_invoice_line {
    * empty otherwise.
    */
   struct tl_str sku;
+  /**
+   * Whether a volume tier of the price table prices the line (then
+   * `tier` is its index in the table's `tiers`); false below the first
+   * tier and without tiers.
+   */
+  bool has_tier;
+  /**
+   * The index of the tier, when `has_tier`; 0 otherwise.
+   */
+  uint32_t tier;
+  /**
+   * Whether the line is usage within the table's free quota for its
+   * component, at rate 0.
+   */
+  bool free_quota;
 } tl_invoice_line;
 
 /**
@@ -1542,10 +1557,61 @@ const char *tl_status_name(uint32_t status);
 TL_MUST_USE tl_status tl_test_panic(struct tl_error **error_out);
 
 /**
+ * The report of closed period `period`, as `tl_meter_close_period`
+ * returned it: on success `*report_out` is a copy owned by the caller
+ * (free it with `tl_report_free`). The meter keeps the reports of its
+ * last `history_periods` closed periods (a `MeterConfig` field, default
+ * 12; the oldest is dropped first); a period it does not keep (dropped,
+ * not closed yet, or the open one) is `TL_STATUS_UNKNOWN_ID`. A late
+ * correction never changes a kept report: it is an adjustment line of
+ * the report of the period open when it arrived.
+ */
+TL_MUST_USE
+tl_status tl_meter_closed_report(const struct tl_meter *meter,
+                                 uint64_t period,
+                                 struct tl_report **report_out,
+                                 struct tl_error **error_out);
+
+/**
+ * The meter's history as JSON: an array of the reports it keeps, oldest
+ * first, each in the schema `core/schema/period-report.schema.json`.
+ */
+TL_MUST_USE
+tl_status tl_meter_history_json(const struct tl_meter *meter,
+                                struct tl_buffer **json_out,
+                                struct tl_error **error_out);
+
+/**
+ * The usage of `[from, to)`, an interval of the open period, without
+ * closing or pricing it, as JSON (the schema
+ * `core/schema/meter-usage.schema.json`): an array of records `{tenant,
+ * app, instance, sku, zone, component, quantity, top_up, from, to}`, one
+ * per group and component with usage, quantities exact integers in the
+ * component's unit (millicore-ms, MiB-ms, accelerator-ms), sorted by
+ * tenant, app, source, instance, SKU, zone (absent first), then
+ * component. `group_by_json` is a JSON object of flags, `{"tenant": true,
+ * "app": true, "source": true, "instance": true, "sku": true, "zone":
+ * true}` (a flag omitted is
+ * false: summed over; the record's field is then null), or NULL (with
+ * `group_by_len` 0) for every key. The quantities are those the period's
+ * close bills over the interval, top-ups of runs that stop in it
+ * included. An interval not within the open period, or empty, is
+ * `TL_STATUS_INVALID_INPUT`.
+ */
+TL_MUST_USE
+tl_status tl_meter_usage_json(const struct tl_meter *meter,
+                              uint64_t from,
+                              uint64_t to,
+                              const char *group_by_json,
+                              size_t group_by_len,
+                              struct tl_buffer **json_out,
+                              struct tl_error **error_out);
+
+/**
  * Creates a meter from a configuration: a JSON document in the schema of
  * the core's `MeterConfig` (origin, allowed_lateness_ms,
- * max_clock_skew_ms, adjustment_window_ms, invoice), or `config_json`
- * NULL (with `config_len` 0) for the defaults.
+ * max_clock_skew_ms, adjustment_window_ms, invoice, history_periods),
+ * or `config_json` NULL (with `config_len` 0) for the defaults.
  */
 TL_MUST_USE
 tl_status tl_meter_new(const char *config_json,

@@ -170,6 +170,7 @@ impl MeterError {
             MeterError::NoPrice { .. }
             | MeterError::InvalidPrice { .. }
             | MeterError::EmptyPeriod { .. }
+            | MeterError::UsageInterval { .. }
             | MeterError::InvoiceUnit { .. } => ErrorKind::InvalidInput,
             MeterError::UnknownApp(_) => ErrorKind::UnknownId,
             MeterError::Overflow { .. }
@@ -192,7 +193,8 @@ impl MeterRestoreError {
             | MeterRestoreError::DuplicateId { .. }
             | MeterRestoreError::Instance { .. }
             | MeterRestoreError::Adjustment { .. }
-            | MeterRestoreError::SkuOrder { .. } => ErrorKind::Restore,
+            | MeterRestoreError::SkuOrder { .. }
+            | MeterRestoreError::History { .. } => ErrorKind::Restore,
         }
     }
 }

@@ -50,6 +50,10 @@ fn schemas() -> Vec<(&'static str, String)> {
         ("consolidation-options", schema_of::<ConsolidationOptions>()),
         ("consolidation-plan", schema_of::<ConsolidationPlan>()),
         ("consolidation-step", schema_of::<ConsolidationStep>()),
+        (
+            "meter-usage",
+            schema_of::<Vec<trimline::metering::UsageExportRecord>>(),
+        ),
     ]
 }
 

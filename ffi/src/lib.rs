@@ -42,6 +42,7 @@ pub mod coldstart;
 pub mod consolidation;
 pub mod decisions;
 pub mod error;
+pub mod history;
 pub mod meter;
 pub mod meter_keys;
 pub mod observe;

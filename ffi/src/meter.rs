@@ -36,7 +36,7 @@ pub struct tl_meter {
 /// `tl_report_free`. Views borrowed from it live until it is freed.
 #[allow(non_camel_case_types)]
 pub struct tl_report {
-    inner: PeriodReport,
+    pub(crate) inner: PeriodReport,
 }
 
 /// One tenant's invoice for a period; its lines are read with
@@ -87,6 +87,15 @@ pub struct tl_invoice_line {
     /// `sku_rates` (each delivered SKU is then billed on lines of its own);
     /// empty otherwise.
     pub sku: tl_str,
+    /// Whether a volume tier of the price table prices the line (then
+    /// `tier` is its index in the table's `tiers`); false below the first
+    /// tier and without tiers.
+    pub has_tier: bool,
+    /// The index of the tier, when `has_tier`; 0 otherwise.
+    pub tier: u32,
+    /// Whether the line is usage within the table's free quota for its
+    /// component, at rate 0.
+    pub free_quota: bool,
 }
 
 fn poisoned() -> Failure {
@@ -147,8 +156,8 @@ fn i64_of(value: i128, what: &str) -> Result<i64, Failure> {
 
 /// Creates a meter from a configuration: a JSON document in the schema of
 /// the core's `MeterConfig` (origin, allowed_lateness_ms,
-/// max_clock_skew_ms, adjustment_window_ms, invoice), or `config_json`
-/// NULL (with `config_len` 0) for the defaults.
+/// max_clock_skew_ms, adjustment_window_ms, invoice, history_periods),
+/// or `config_json` NULL (with `config_len` 0) for the defaults.
 #[unsafe(no_mangle)]
 #[must_use]
 pub extern "C" fn tl_meter_new(
@@ -498,6 +507,9 @@ pub extern "C" fn tl_report_invoice_line(
                 rate_per_seconds: line.rate_per.seconds(),
                 amount_nanos: i64_of(line.amount_nanos, "amount_nanos")?,
                 sku: line.sku.as_ref().map_or(tl_str::EMPTY, |s| tl_str::of(s.as_str())),
+                has_tier: line.tier.is_some(),
+                tier: line.tier.unwrap_or(0),
+                free_quota: line.free_quota,
             };
             // SAFETY: `out` is checked.
             unsafe { write(out, record) };

@@ -569,6 +569,99 @@ impl Meter {
         Ok((restore, PyTuple::new(py, [snap])?))
     }
 
+    /// The reports of the closed periods the meter keeps (the last
+    /// `MeterConfig.history_periods`, default 12), oldest first, each as
+    /// `close_period` returned it.
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let reports: Vec<trimline::metering::PeriodReport> =
+            self.lock().history().cloned().collect();
+        let reports = reports
+            .iter()
+            .map(|r| Py::new(py, period_report(py, r)?))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(py, reports)
+    }
+
+    /// The report of closed period `period`, if the meter keeps it; a
+    /// late correction is never in it, but in the report of the period
+    /// open when it arrived.
+    fn closed_report(&self, py: Python<'_>, period: Nat<u64>) -> PyResult<Option<PeriodReport>> {
+        let report = self
+            .lock()
+            .closed_report(trimline::metering::PeriodId(period.0))
+            .cloned();
+        report.map(|r| period_report(py, &r)).transpose()
+    }
+
+    /// The invoice of `tenant` for closed period `period`, if the meter
+    /// keeps the period and the tenant was billed in it.
+    fn closed_invoice(
+        &self,
+        py: Python<'_>,
+        period: Nat<u64>,
+        tenant: &str,
+    ) -> PyResult<Option<Py<Invoice>>> {
+        let Some(report) = self.closed_report(py, period)? else {
+            return Ok(None);
+        };
+        for invoice in report.invoices.bind(py).iter() {
+            let invoice = invoice.cast_into::<Invoice>()?;
+            if invoice.get().tenant == tenant {
+                return Ok(Some(invoice.unbind()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The usage of `[start, end)`, an interval of the open period, without
+    /// closing or pricing it: a list of dicts (`tenant`, `app`, `source`,
+    /// `instance`, `sku`, `zone`, `component`, `quantity`, `top_up`, `from`,
+    /// `to`), one per group and component with usage, in exact integer
+    /// units, sorted by tenant, app, source, instance, SKU, zone (`None`
+    /// first), then component. `group_by` names the keys kept, among
+    /// `tenant`, `app`, `source`, `instance`, `sku` and `zone` (the others
+    /// are summed over and `None`); omitted, all of them.
+    #[pyo3(signature = (start, end, group_by = None))]
+    fn usage<'py>(
+        &self,
+        py: Python<'py>,
+        start: Millis,
+        end: Millis,
+        group_by: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use trimline::metering::UsageGroupBy;
+        let group_by = match group_by {
+            None => UsageGroupBy::ALL,
+            Some(keys) => {
+                let mut g = UsageGroupBy::default();
+                for key in keys {
+                    let flag = match key.as_str() {
+                        "tenant" => &mut g.tenant,
+                        "app" => &mut g.app,
+                        "source" => &mut g.source,
+                        "instance" => &mut g.instance,
+                        "sku" => &mut g.sku,
+                        "zone" => &mut g.zone,
+                        other => {
+                            return Err(crate::errors::InvalidInput::new_err(format!(
+                                "unknown usage key {other:?}: expected tenant, app, source, instance, sku or zone"
+                            )));
+                        }
+                    };
+                    *flag = true;
+                }
+                g
+            }
+        };
+        let records = py
+            .detach(|| {
+                self.lock()
+                    .usage(Timestamp(start.0), Timestamp(end.0), group_by)
+            })
+            .map_err(to_py_err)?;
+        to_py(py, &records)
+    }
+
     fn __repr__(&self) -> String {
         let m = self.lock();
         let (id, start) = m.open_period();

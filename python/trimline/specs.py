@@ -247,6 +247,7 @@ class MeterConfig:
     max_clock_skew_ms: int = 5_000
     adjustment_window_ms: int = 3_600_000
     invoice: InvoiceRule = field(default_factory=InvoiceRule)
+    history_periods: int = 12
 
 
 @dataclass

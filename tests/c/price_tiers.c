@@ -44,6 +44,9 @@ int main(void) {
   const int64_t quantities[3] = {3600000000LL, 7200000000LL, 3600000000LL};
   const int64_t rates[3] = {0, 40480000, 30000000};
   const int64_t amounts[3] = {0, 80960000, 30000000};
+  /* The free quota is below the first tier; the last line is tier 0. */
+  const bool free[3] = {true, false, false};
+  const bool has_tier[3] = {false, false, true};
   size_t cpu = 0;
   for (size_t j = 0; j < inv.line_count; j++) {
     tl_invoice_line line;
@@ -56,6 +59,9 @@ int main(void) {
       CHECK(line.quantity == quantities[cpu]);
       CHECK(line.rate_nanos == rates[cpu]);
       CHECK(line.amount_nanos == amounts[cpu]);
+      CHECK(line.free_quota == free[cpu]);
+      CHECK(line.has_tier == has_tier[cpu]);
+      CHECK(line.tier == 0);
     }
     cpu++;
   }

@@ -162,6 +162,19 @@ pub enum MeterError {
         /// The embedder's time.
         now: Timestamp,
     },
+    /// [`Meter::usage`](super::Meter::usage): the interval is not a
+    /// non-empty part of the open period (`open_start <= from < to`).
+    #[error(
+        "usage can be exported only for a non-empty interval of the open period (from {open_start}), not [{from}, {to})"
+    )]
+    UsageInterval {
+        /// The interval's start given.
+        from: Timestamp,
+        /// The interval's end given.
+        to: Timestamp,
+        /// Start of the open period.
+        open_start: Timestamp,
+    },
     /// The invoice rounding unit is not positive.
     #[error("invoice unit must be at least one nano-unit, got {unit_nanos}")]
     InvoiceUnit {
@@ -212,7 +225,7 @@ pub enum MeterRestoreError {
         found: u32,
         /// The version this build writes
         /// ([`METER_SNAPSHOT_FORMAT`](super::METER_SNAPSHOT_FORMAT); it
-        /// also reads format 1).
+        /// also reads the formats before it).
         expected: u32,
     },
     /// Refused for the reason a meter call would give: the configuration
@@ -283,6 +296,18 @@ pub enum MeterRestoreError {
         index: usize,
         /// The event that caused it.
         event: EventId,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A report in the history is not one the meter could have kept: more
+    /// reports than the configuration keeps or than periods closed, a
+    /// report that is not of the closed period at its place (the latest,
+    /// in order), or one that contradicts itself (records of another
+    /// period, invoices out of order or whose totals are not their lines').
+    #[error("history report {index}: {what}")]
+    History {
+        /// Its position in `history`.
+        index: usize,
         /// What is wrong.
         what: &'static str,
     },

@@ -168,6 +168,21 @@
 //! period was open; and one [`Invoice`] per tenant. The report is the
 //! period's final word: the meter keeps nothing that could change it.
 //!
+//! **History.** The meter keeps the reports of the last
+//! [`MeterConfig::history_periods`] closed periods (twelve by default; the
+//! oldest is dropped first; 0 keeps none), exactly as they were returned:
+//! [`Meter::history`], [`Meter::closed_report`], [`Meter::closed_invoice`].
+//! They are in the snapshot, so a restored meter answers the same. A late
+//! correction never changes a kept report: it is in the report of the
+//! period open when it arrived, as below.
+//!
+//! **Usage export.** [`Meter::usage`] exports the usage of any interval of
+//! the open period without closing it or pricing it: exact integer
+//! quantities per component, grouped by any of tenant, app, instance,
+//! delivered SKU and its zone ([`UsageGroupBy`], [`UsageExportRecord`]),
+//! in a documented order. Over the whole period it adds up to the usage
+//! records its close reports.
+//!
 //! A late event for a closed period (within the adjustment window) does not
 //! touch that period. The meter computes what the event changes over the
 //! closed time, per closed period and price version (for a late `stopped`:
@@ -276,6 +291,8 @@
 
 mod error;
 mod event;
+mod export;
+mod history;
 mod invoice;
 mod price;
 mod sku;
@@ -304,6 +321,8 @@ use crate::time::Timestamp;
 pub use error::{MeterError, MeterRestoreError};
 use event::code;
 pub use event::{Event, EventId, EventKind, decision_events};
+pub use export::{UsageExportRecord, UsageGroupBy};
+pub use history::DEFAULT_HISTORY_PERIODS;
 pub use invoice::{Invoice, InvoiceLine, InvoiceRule, Rounding, SUBNANOS_PER_NANO};
 pub use price::{PriceError, PriceTable, RateUnit, SubSecond, TenantPlan};
 pub use sku::{SkuInfo, SkuRate, SkuSelector};
@@ -314,6 +333,7 @@ pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
 };
 
+use history::History;
 use price::{PriceBook, TableIx};
 
 /// Tuning of a [`Meter`]. Every field has a documented default.
@@ -339,6 +359,11 @@ pub struct MeterConfig {
     pub adjustment_window_ms: u64,
     /// How invoices are rounded (default: to the nano-unit, half up).
     pub invoice: InvoiceRule,
+    /// How many closed periods' reports the meter keeps, the latest, for
+    /// [`Meter::history`] and [`Meter::closed_report`] (default twelve,
+    /// [`DEFAULT_HISTORY_PERIODS`]; the oldest is dropped first; 0 keeps
+    /// none). They are part of the meter's snapshot.
+    pub history_periods: u32,
 }
 
 /// The default [`MeterConfig::allowed_lateness_ms`]: five minutes.
@@ -355,6 +380,7 @@ impl Default for MeterConfig {
             max_clock_skew_ms: DEFAULT_MAX_CLOCK_SKEW_MS,
             adjustment_window_ms: 3_600_000,
             invoice: InvoiceRule::default(),
+            history_periods: DEFAULT_HISTORY_PERIODS,
         }
     }
 }
@@ -387,9 +413,10 @@ pub struct BatchIngested {
     pub refused: Option<(usize, MeterError)>,
 }
 
-/// Everything a closed period produced. The meter keeps none of it: store
-/// it.
-#[must_use = "the report is the period's only record"]
+/// Everything a closed period produced. The meter keeps the reports of the
+/// last [`MeterConfig::history_periods`] periods ([`Meter::history`]); store
+/// it to keep it longer.
+#[must_use = "the meter keeps the report only for its last history_periods periods"]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PeriodReport {
     /// The period.
@@ -823,6 +850,8 @@ pub struct Meter {
     adjustments: Vec<(TableIx, Adjustment)>,
     /// What the meter was told of delivered SKUs, for SKU rates.
     sku_info: BTreeMap<SkuId, SkuInfo>,
+    /// The reports of the latest closed periods.
+    history: History,
 }
 
 /// `len` as a `u32` index, if below `u32::MAX`.
@@ -1285,6 +1314,7 @@ impl Meter {
             derived_ids: 0,
             adjustments: Vec::new(),
             sku_info: BTreeMap::new(),
+            history: History::default(),
         })
     }
 
@@ -1641,6 +1671,7 @@ impl Meter {
             derived_ids,
             adjustments,
             sku_info: _,
+            history: _,
         } = self;
         let Some(Source { instances, seen }) = sources.get_mut(ix) else {
             // Every index passed is that of a source.
@@ -1936,12 +1967,14 @@ impl Meter {
             .into_iter()
             .map(|(_, a)| a)
             .collect();
-        Ok(PeriodReport {
+        let report = PeriodReport {
             period,
             usage,
             adjustments,
             invoices,
-        })
+        };
+        self.history.push(&report, self.config.history_periods);
+        Ok(report)
     }
 
     /// The usage of one source's instances in the open period up to

@@ -26,17 +26,19 @@ use super::price::{PriceTable, TableIx};
 use super::sku::SkuInfo;
 use super::usage::{Adjustment, Period};
 use super::{
-    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, Op, Run, Seen, Slot, Source, State,
-    index_u32, step,
+    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, Op, PeriodReport, Run, Seen,
+    Slot, Source, State, index_u32, step,
 };
 
 /// The meter snapshot format this build writes. It reads it, format 2,
-/// whose instances have no `source` and whose events and runs name no
-/// `zone` (they read as the default source and no zone, which is what
-/// format 2 meant), and format 1, whose price tables also have neither
-/// `rates_per` nor `billing_increment_seconds` and read with their
-/// defaults (per second, in increments of one second); such a meter then
-/// writes format 3.
+/// whose instances have no `source`, whose events and runs name no `zone`
+/// (they read as the default source and no zone, which is what format 2
+/// meant) and which has no `history` (the reports of closed periods the
+/// meter keeps: it restores with an empty one), and format 1, which has
+/// none of these either and whose price tables have neither `rates_per`
+/// nor `billing_increment_seconds` and read with their defaults (per
+/// second, in increments of one second); such a meter then writes
+/// format 3.
 pub const METER_SNAPSHOT_FORMAT: u32 = 3;
 
 /// The whole state of a [`Meter`], for persistence or replication: a plain
@@ -69,6 +71,11 @@ pub struct MeterSnapshot {
     /// when none is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skus: Vec<SkuInfo>,
+    /// The reports of the latest closed periods the meter keeps
+    /// ([`MeterConfig::history_periods`]), oldest first (absent when
+    /// none; formats 1 and 2 have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<PeriodReport>,
 }
 
 /// One instance in a [`MeterSnapshot`].
@@ -182,6 +189,7 @@ impl Meter {
             instances,
             adjustments: self.adjustments.iter().map(|(_, a)| a.clone()).collect(),
             skus: self.sku_info.values().cloned().collect(),
+            history: self.history.to_vec(),
         }
     }
 
@@ -349,6 +357,13 @@ impl Meter {
             m.closed.push(*p);
             m.open_start = p.end;
         }
+        if snapshot.format < 3 && !snapshot.history.is_empty() {
+            return Err(MeterRestoreError::History {
+                index: 0,
+                what: "formats before 3 have no history",
+            });
+        }
+        m.restore_history(snapshot.history)?;
         if !m.closed.is_empty() {
             // As closing each period left it: ends only grow.
             let window = m.config.adjustment_window_ms;

@@ -224,6 +224,8 @@ impl Usage {
 
     /// Add `ms` milliseconds of an instance of `shape`, idle or active.
     /// With `top_up`, the milliseconds are a run's rounding or minimum.
+    /// Inlined: it is the inner step of closing a period.
+    #[inline]
     pub(crate) fn add_time(
         &mut self,
         shape: &Resources,
