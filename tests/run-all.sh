@@ -207,18 +207,71 @@ rm -rf "$WHEELS"
 (cd python && "$VENV/bin/pytest" -p no:cacheprovider)
 echo "Python tests took $((SECONDS - py_start))s"
 
-section "fuzz targets (fuzz/), 30 s each, when cargo-fuzz is installed"
-# The operation-sequence harness also runs under `cargo test` above
-# (core/tests/fuzz_ops.rs). cargo-fuzz is not installed here for CI (it
-# takes minutes to build): without it this step is skipped, in CI too.
-# Without a sanitizer (-s none) the targets build on stable Rust.
+section "fuzz targets (fuzz/), one shared build, 15 s each"
+# The operation-sequence harness and the decoders also run under `cargo
+# test` above (core/tests/fuzz_*.rs). Here libFuzzer drives each target for
+# a bounded time, on stable Rust: without a sanitizer (-s none), as the core
+# has no unsafe code. In CI a missing cargo-fuzz is installed from
+# crates.io into target/tools (reused from then on). A missing tool, or a
+# toolchain or network that cannot install or build it, is a note and never
+# fails the run; a compile error in our code or a crash the fuzzer finds
+# does (the crashing input is saved under target/fuzz/artifacts/).
+FUZZ_TARGETS=(ops snapshot meter_events meter_snapshot scenario)
+FUZZ_SECONDS="${TRIMLINE_FUZZ_SECONDS:-15}"
+fuzz_start=$SECONDS
+CARGO_FUZZ=()
 if cargo fuzz --version >/dev/null 2>&1; then
-    for target in ops snapshot; do
-        echo "-- fuzz target $target"
-        (cd fuzz && cargo fuzz run -s none "$target" -- -max_total_time=30)
-    done
+    CARGO_FUZZ=(cargo fuzz)
+elif [ -x "$ROOT/target/tools/bin/cargo-fuzz" ]; then
+    CARGO_FUZZ=("$ROOT/target/tools/bin/cargo-fuzz")
+elif [ -n "${CI:-}" ]; then
+    echo "-- installing cargo-fuzz into target/tools"
+    if cargo install cargo-fuzz --locked --root "$ROOT/target/tools"; then
+        CARGO_FUZZ=("$ROOT/target/tools/bin/cargo-fuzz")
+    else
+        echo "note: cargo-fuzz could not be installed (no network or toolchain?); fuzz targets skipped"
+    fi
 else
     echo "note: cargo-fuzz is not installed; fuzz targets skipped (cargo install cargo-fuzz)"
+fi
+if [ ${#CARGO_FUZZ[@]} -gt 0 ]; then
+    FUZZ_DIR="$ROOT/target/fuzz"
+    FUZZ_BIN="$FUZZ_DIR/$(rustc -vV | sed -n 's/^host: //p')/release"
+    mkdir -p "$FUZZ_DIR"
+    fuzz_built=false
+    set +e
+    (cd fuzz && "${CARGO_FUZZ[@]}" build -s none --target-dir "$FUZZ_DIR") 2>&1 | tee "$FUZZ_DIR.build.log"
+    build_status=${PIPESTATUS[0]}
+    set -e
+    if [ "$build_status" -eq 0 ]; then
+        fuzz_built=true
+    elif grep -q "could not compile \`trimline" "$FUZZ_DIR.build.log"; then
+        echo "error: the fuzz targets do not compile" >&2
+        exit 1
+    else
+        echo "note: the fuzz targets could not be built here (toolchain?); skipped"
+    fi
+    if $fuzz_built; then
+        echo "cargo-fuzz install and build took $((SECONDS - fuzz_start))s"
+        for target in "${FUZZ_TARGETS[@]}"; do
+            echo "-- fuzz target $target, ${FUZZ_SECONDS}s"
+            mkdir -p "$FUZZ_DIR/corpus/$target" "$FUZZ_DIR/artifacts/$target"
+            # libFuzzer's summary gives the executions ("#N DONE ... exec/s: E").
+            log="$FUZZ_DIR/$target.log"
+            set +e
+            "$FUZZ_BIN/$target" -max_total_time="$FUZZ_SECONDS" -len_control=0 -max_len=4096 \
+                -artifact_prefix="$FUZZ_DIR/artifacts/$target/" "$FUZZ_DIR/corpus/$target" >"$log" 2>&1
+            status=$?
+            set -e
+            if [ "$status" -ne 0 ]; then
+                tail -n 40 "$log" >&2
+                echo "error: fuzz target $target failed (exit $status); the input is under target/fuzz/artifacts/$target/" >&2
+                exit 1
+            fi
+            grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)' "$log"
+        done
+    fi
+    echo "fuzzing took $((SECONDS - fuzz_start))s"
 fi
 
 section "all suites passed"

@@ -2,13 +2,18 @@
 //! bytes, then a sequence of scheduler calls (dry runs, stock changes,
 //! provisioning results, zone and host failures, moves, snapshot and
 //! restore in the middle), with the scheduler's promises checked after
-//! every step. `tests/fuzz_ops.rs` runs it under `cargo test` (arbtest);
+//! every step. A meter is fed the events each call's decisions imply
+//! (`decision_events`): after every step that fed it events, a period
+//! closed on a copy gives invoices whose lines sum to their total; a
+//! refused meter call leaves the meter snapshot byte-identical; periods
+//! close now and then. `tests/fuzz_ops.rs` runs it under `cargo test` (arbtest);
 //! the fuzz crate runs the same file as a cargo-fuzz target.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 use std::collections::BTreeSet;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
+use trimline::metering::*;
 use trimline::*;
 
 /// One call.
@@ -88,6 +93,11 @@ pub enum Op {
         ms: u16,
     },
     Backwards,
+    /// Close the meter's open period now.
+    ClosePeriod,
+    /// The last call's events again: duplicates, which change nothing;
+    /// then one under a taken id with another payload, refused.
+    MeterReplay,
 }
 
 const ZONES: [&str; 3] = ["a", "b", "c"];
@@ -193,6 +203,35 @@ pub struct Run {
     pub now: u64,
     next_host: u64,
     pub steps: u64,
+    /// Metered from every call's decisions.
+    pub meter: Meter,
+    /// The events of the last call that implied any.
+    pub last_events: Vec<Event>,
+    /// Whether the meter has seen every decision of the scheduler (false
+    /// after a corrupted snapshot was restored: the two may then disagree,
+    /// and the meter may refuse, unchanged).
+    metered_all: bool,
+}
+
+/// The bytes of a meter's snapshot.
+fn meter_bytes(m: &Meter) -> Vec<u8> {
+    serde_json::to_vec(&m.snapshot()).unwrap()
+}
+
+/// Every invoice's lines sum to its total, exact and rounded.
+fn check_invoices(report: &PeriodReport, op: &Op) {
+    for inv in &report.invoices {
+        let sum: i128 = inv.lines.iter().map(|l| l.amount_nanos).sum();
+        assert_eq!(
+            sum, inv.total_nanos,
+            "after {op:?}: lines do not sum to the total"
+        );
+        let exact: i128 = inv.lines.iter().map(|l| l.exact_subnanos).sum();
+        assert_eq!(
+            exact, inv.exact_subnanos,
+            "after {op:?}: exact lines do not sum"
+        );
+    }
 }
 
 fn app_name(s: &Scheduler, i: u8) -> AppId {
@@ -218,12 +257,99 @@ fn instances(s: &Scheduler) -> BTreeSet<InstanceId> {
 
 impl Run {
     pub fn new(s: Scheduler) -> Run {
+        let mut meter = Meter::new(MeterConfig::default()).unwrap();
+        meter
+            .add_price_table(PriceTable::new(1, Timestamp(0), 10_000, 1_000, 50_000))
+            .unwrap();
+        // A restored scheduler's instances were started before the meter:
+        // its stops would find nothing running.
+        let metered_all = s.apps().all(|a| s.app_instances(&a.id).is_empty());
         Run {
             now: s.now().0.max(1),
+            metered_all,
             s,
             next_host: 1_000,
             steps: 0,
+            meter,
+            last_events: Vec::new(),
         }
+    }
+
+    /// Meter a call's decisions: every event is applied while the meter
+    /// has seen every decision; a refusal leaves the meter as it was.
+    /// Whether there were any.
+    fn meter(&mut self, d: &Decisions, at: Timestamp, op: &Op) -> bool {
+        let events = match decision_events(d, &self.s, at) {
+            Ok(events) => events,
+            Err(_) if !self.metered_all => return false,
+            Err(e) => panic!("after {op:?}: no events for the decisions: {e}"),
+        };
+        for e in &events {
+            let before = (!self.metered_all).then(|| self.meter.clone());
+            let r = self.meter.ingest(e, Timestamp(self.now));
+            if matches!(r, Ok(Ingested::Applied | Ingested::Adjusted)) {
+                continue;
+            }
+            // A duplicate or a refusal: only after a corrupted restore,
+            // and it changed nothing.
+            let Some(before) = before else {
+                panic!("after {op:?}: the meter took {e:?} as {r:?}");
+            };
+            assert!(
+                meter_bytes(&before) == meter_bytes(&self.meter),
+                "after {op:?}: {e:?} was {r:?} but changed the meter"
+            );
+        }
+        if events.is_empty() {
+            return false;
+        }
+        self.last_events = events;
+        true
+    }
+
+    /// Meter calls that need no scheduler call; `true` when `op` was one.
+    fn meter_step(&mut self, op: &Op) -> bool {
+        let now = Timestamp(self.now);
+        match op {
+            Op::ClosePeriod => {
+                let before = meter_bytes(&self.meter);
+                match self.meter.close_period(now, now) {
+                    Ok(report) => check_invoices(&report, op),
+                    Err(e) => assert!(
+                        meter_bytes(&self.meter) == before,
+                        "a refused close ({e}) changed the meter"
+                    ),
+                }
+            }
+            Op::MeterReplay => {
+                let before = meter_bytes(&self.meter);
+                let events = std::mem::take(&mut self.last_events);
+                for e in &events {
+                    // A duplicate, or refused when its period is past the
+                    // horizon; never applied twice.
+                    let r = self.meter.ingest(e, now);
+                    assert!(
+                        matches!(r, Ok(Ingested::Duplicate) | Err(_)),
+                        "a replayed {e:?} was {r:?}"
+                    );
+                }
+                if let Some(e) = events.first() {
+                    let mut other = e.clone();
+                    other.at = Timestamp(e.at.0.wrapping_add(1));
+                    assert!(
+                        self.meter.ingest(&other, now).is_err(),
+                        "{other:?} taken id"
+                    );
+                }
+                assert!(
+                    meter_bytes(&self.meter) == before,
+                    "replayed or refused events changed the meter"
+                );
+                self.last_events = events;
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// Apply one call to a scheduler; `Ok(None)` when the op names
@@ -302,7 +428,11 @@ impl Run {
             Op::CompleteMove { pick: p } => s.complete_move(pick(&moves, p)?, now),
             Op::AbortMove { pick: p } => s.abort_move(pick(&moves, p)?, now),
             Op::Reconcile => s.reconcile(now),
-            Op::SnapshotRestore | Op::CorruptRestore { .. } | Op::Tick { .. } => return None,
+            Op::SnapshotRestore
+            | Op::CorruptRestore { .. }
+            | Op::Tick { .. }
+            | Op::ClosePeriod
+            | Op::MeterReplay => return None,
             Op::Backwards => s.reconcile(Timestamp(self.now.saturating_sub(1))),
         })
     }
@@ -310,6 +440,9 @@ impl Run {
     /// Apply one op and check every promise.
     pub fn step(&mut self, op: &Op) {
         self.steps += 1;
+        if self.meter_step(op) {
+            return;
+        }
         match *op {
             Op::Tick { ms } => {
                 self.now += u64::from(ms);
@@ -328,6 +461,11 @@ impl Run {
                 let b = restored.dry_run(|d| (d.reconcile(now), d.snapshot()));
                 assert_eq!(a, b, "a restored scheduler decides differently");
                 self.s = restored;
+                // The meter too: its snapshot restores to the same bytes.
+                let json = meter_bytes(&self.meter);
+                self.meter = Meter::restore(serde_json::from_slice(&json).unwrap())
+                    .unwrap_or_else(|e| panic!("a meter snapshot is refused: {e}"));
+                assert!(meter_bytes(&self.meter) == json, "meter restore changed it");
                 return;
             }
             Op::CorruptRestore { leaf, value } => {
@@ -364,6 +502,7 @@ impl Run {
                         "restore changed the snapshot"
                     );
                     self.s = restored;
+                    self.metered_all = false;
                 }
                 return;
             }
@@ -400,6 +539,20 @@ impl Run {
                 }
                 for id in &removed {
                     assert!(!after_ids.contains(id), "{id} removed but still there");
+                }
+                let at = match op {
+                    Op::Backwards => Timestamp(self.now.saturating_sub(1)),
+                    _ => Timestamp(self.now),
+                };
+                // Invoices sum to their total: a period closed now, on a
+                // copy, whenever the meter took events.
+                if self.meter(&d, at, op)
+                    && let Ok(report) = self
+                        .meter
+                        .clone()
+                        .close_period(at.max(Timestamp(1)), at.max(Timestamp(1)))
+                {
+                    check_invoices(&report, op);
                 }
             }
         }
