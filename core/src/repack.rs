@@ -89,7 +89,9 @@ use serde::{Deserialize, Serialize};
 
 use smallvec::SmallVec;
 
-use crate::decision::{Count, Decisions, HostList, Placement, Provision, ProvisionId, ProvisionReason};
+use crate::decision::{
+    Count, Decisions, HostList, Placement, Provision, ProvisionId, ProvisionReason,
+};
 use crate::error::Error;
 use crate::ids::{AppId, HostId, InstanceId, PLANNED_HOST_BIT, SkuId, ZoneId};
 use crate::instances::{MAX_INSTANCES, Parts};

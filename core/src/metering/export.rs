@@ -147,65 +147,65 @@ impl Meter {
         for (ix, source) in self.sources.iter().enumerate() {
             let source_name = self.source_name(ix);
             for slot in source.instances.0.iter() {
-            let (id, inst) = (slot.id, &slot.inst);
-            if !inst.carry.is_running() && inst.buffer().is_empty() {
-                continue;
-            }
-            let owner = self.apps.get_index(inst.app as usize);
-            let mut add = |run: &Run, a: Timestamp, b: Timestamp, top_up: u64| {
-                let ms = if top_up > 0 {
-                    top_up
-                } else {
-                    let (a, b) = (a.max(from), b.min(to));
-                    if b <= a {
-                        return Ok(());
-                    }
-                    b.0 - a.0
-                };
-                let delivery = self.catalog.skus.get_index(run.sku as usize);
-                let sku = delivery.and_then(|d| d.sku.as_ref());
-                let zone = delivery.and_then(|d| d.zone.as_ref()).or_else(|| {
-                    sku.and_then(|s| self.sku_info.get(s))
-                        .and_then(|i| i.zone.as_ref())
-                });
-                let key: Key<'_> = (
-                    owner.map(|o| &o.0).filter(|_| group_by.tenant),
-                    owner.map(|o| &o.1).filter(|_| group_by.app),
-                    source_name.filter(|_| group_by.source),
-                    Some(id).filter(|_| group_by.instance),
-                    sku.filter(|_| group_by.sku),
-                    zone.filter(|_| group_by.zone),
-                );
-                let shape = self.catalog.shape(run.shape);
-                let sums = groups.entry(key).or_default();
-                sums.usage.add_time(&shape, run.idle, ms, top_up > 0)?;
-                if top_up > 0 {
-                    sums.top_up.add_time(&shape, run.idle, ms, true)?;
+                let (id, inst) = (slot.id, &slot.inst);
+                if !inst.carry.is_running() && inst.buffer().is_empty() {
+                    continue;
                 }
-                Ok::<(), MeterError>(())
-            };
-            let mut state = inst.carry.get();
-            let mut t = self.open_start;
-            for ev in inst.buffer().iter().take_while(|e| e.at < to) {
-                if let Some(run) = &state {
-                    add(run, t, ev.at, 0)?;
-                    if ev.op() == Op::Stop && ev.at >= from {
-                        let table = self.prices.at(ev.at)?;
-                        let top_up = self
-                            .prices
-                            .table(table)
-                            .top_up_ms(ev.at.0.saturating_sub(run.start.0))?;
-                        if top_up > 0 {
-                            add(run, ev.at, ev.at, top_up)?;
+                let owner = self.apps.get_index(inst.app as usize);
+                let mut add = |run: &Run, a: Timestamp, b: Timestamp, top_up: u64| {
+                    let ms = if top_up > 0 {
+                        top_up
+                    } else {
+                        let (a, b) = (a.max(from), b.min(to));
+                        if b <= a {
+                            return Ok(());
+                        }
+                        b.0 - a.0
+                    };
+                    let delivery = self.catalog.skus.get_index(run.sku as usize);
+                    let sku = delivery.and_then(|d| d.sku.as_ref());
+                    let zone = delivery.and_then(|d| d.zone.as_ref()).or_else(|| {
+                        sku.and_then(|s| self.sku_info.get(s))
+                            .and_then(|i| i.zone.as_ref())
+                    });
+                    let key: Key<'_> = (
+                        owner.map(|o| &o.0).filter(|_| group_by.tenant),
+                        owner.map(|o| &o.1).filter(|_| group_by.app),
+                        source_name.filter(|_| group_by.source),
+                        Some(id).filter(|_| group_by.instance),
+                        sku.filter(|_| group_by.sku),
+                        zone.filter(|_| group_by.zone),
+                    );
+                    let shape = self.catalog.shape(run.shape);
+                    let sums = groups.entry(key).or_default();
+                    sums.usage.add_time(&shape, run.idle, ms, top_up > 0)?;
+                    if top_up > 0 {
+                        sums.top_up.add_time(&shape, run.idle, ms, true)?;
+                    }
+                    Ok::<(), MeterError>(())
+                };
+                let mut state = inst.carry.get();
+                let mut t = self.open_start;
+                for ev in inst.buffer().iter().take_while(|e| e.at < to) {
+                    if let Some(run) = &state {
+                        add(run, t, ev.at, 0)?;
+                        if ev.op() == Op::Stop && ev.at >= from {
+                            let table = self.prices.at(ev.at)?;
+                            let top_up = self
+                                .prices
+                                .table(table)
+                                .top_up_ms(ev.at.0.saturating_sub(run.start.0))?;
+                            if top_up > 0 {
+                                add(run, ev.at, ev.at, top_up)?;
+                            }
                         }
                     }
+                    state = step(state, ev, id)?;
+                    t = ev.at;
                 }
-                state = step(state, ev, id)?;
-                t = ev.at;
-            }
-            if let Some(run) = &state {
-                add(run, t, to, 0)?;
-            }
+                if let Some(run) = &state {
+                    add(run, t, to, 0)?;
+                }
             }
         }
         let mut records = Vec::new();

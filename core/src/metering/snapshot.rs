@@ -26,8 +26,8 @@ use super::price::{PriceTable, TableIx};
 use super::sku::SkuInfo;
 use super::usage::{Adjustment, Period};
 use super::{
-    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, Op, PeriodReport, Run, Seen,
-    Slot, Source, State, index_u32, step,
+    Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, Op, PeriodReport, Run, Seen, Slot,
+    Source, State, index_u32, step,
 };
 
 /// The meter snapshot format this build writes. It reads it, format 2,

@@ -179,6 +179,7 @@ impl MeterRun {
                             None => return,
                         },
                         delivered: (kind >= 128).then(|| "g7".parse().unwrap()),
+                        zone: (kind & 64 != 0).then(|| "z-b".parse().unwrap()),
                     },
                     1 => EventKind::Stopped,
                     2 => EventKind::Idle,
@@ -189,8 +190,11 @@ impl MeterRun {
                             None => return,
                         },
                         delivered: None,
+                        zone: (kind & 64 != 0).then(|| "z-a".parse().unwrap()),
                     },
                 };
+                // Two sources share instance ids 1 to 5.
+                let source = (instance >= 128).then(|| "east".parse().unwrap());
                 let instance = InstanceId(u64::from(instance % 5) + 1);
                 let t = Timestamp(at(now, w));
                 let id = match derived {
@@ -205,6 +209,7 @@ impl MeterRun {
                     tenant: tenant.parse().unwrap(),
                     app: app.parse().unwrap(),
                     instance,
+                    source,
                     at: t,
                     kind,
                 });

@@ -284,10 +284,13 @@ impl Run {
             Err(_) if !self.metered_all => return false,
             Err(e) => panic!("after {op:?}: no events for the decisions: {e}"),
         };
-        for e in &events {
+        // The events the meter applied: a replay must find them all taken.
+        let mut applied = Vec::with_capacity(events.len());
+        for e in events {
             let before = (!self.metered_all).then(|| self.meter.clone());
-            let r = self.meter.ingest(e, Timestamp(self.now));
+            let r = self.meter.ingest(&e, Timestamp(self.now));
             if matches!(r, Ok(Ingested::Applied | Ingested::Adjusted)) {
+                applied.push(e);
                 continue;
             }
             // A duplicate or a refusal: only after a corrupted restore,
@@ -300,10 +303,10 @@ impl Run {
                 "after {op:?}: {e:?} was {r:?} but changed the meter"
             );
         }
-        if events.is_empty() {
+        if applied.is_empty() {
             return false;
         }
-        self.last_events = events;
+        self.last_events = applied;
         true
     }
 
