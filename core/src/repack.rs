@@ -595,7 +595,7 @@ impl ReplaceOptions {
 /// A new host a [`ConsolidationPlan`] provisions to replace others.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReplacementHost {
-    /// The planned host's id, as the [`Provision`](crate::Provision) of
+    /// The planned host's id, as the [`Provision`] of
     /// [`Scheduler::start_consolidation`] names it (and moves' `to` do):
     /// report it with [`Scheduler::host_ready`].
     pub host: HostId,
