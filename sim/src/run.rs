@@ -1162,6 +1162,14 @@ impl<'a> Runner<'a> {
                     .map(|v| v.verdict.clone())
             };
             let offerings = self.s.offerings();
+            // Hosts the call ordered for warm pools come after its
+            // placements: they were not there when the note was made.
+            let pool: BTreeSet<HostId> = d
+                .provisions
+                .iter()
+                .filter(|p| p.reason == ProvisionReason::WarmPool)
+                .flat_map(|p| p.hosts.iter().copied())
+                .collect();
             let mut entries = Vec::new();
             for p in &row.note.passed_over {
                 let hosts = p.zone.as_ref().map(|z| {
@@ -1181,7 +1189,7 @@ impl<'a> Runner<'a> {
                     };
                     for h in self.s.host_ids() {
                         let Some(v) = self.s.host(h) else { continue };
-                        if v.sku != p.sku || &v.zone != z {
+                        if v.sku != p.sku || &v.zone != z || pool.contains(&h) {
                             continue;
                         }
                         let room = v.state != HostState::Cordoned
