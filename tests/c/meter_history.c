@@ -90,14 +90,14 @@ int main(void) {
   tl_buffer *usage = NULL;
   OKE(tl_meter_usage_json(m, 180000, 240000, NULL, 0, &usage, &err));
   CHECK(count_in(usage, "\"component\"") == 4);
-  CHECK(count_in(usage, "\"tenant\":\"acme\",\"app\":\"web\",\"instance\":1,\"sku\":\"g7\",\"zone\":\"z1\"") == 4);
+  CHECK(count_in(usage, "\"tenant\":\"acme\",\"app\":\"web\",\"source\":null,\"instance\":1,\"sku\":\"g7\",\"zone\":\"z1\"") == 4);
   CHECK(count_in(usage, "\"component\":\"cpu\",\"quantity\":40000000,") == 1);
   CHECK(count_in(usage, "\"component\":\"idle_cpu\",\"quantity\":80000000,") == 1);
   CHECK(count_in(usage, "\"component\":\"memory\",\"quantity\":81920000,") == 1);
   CHECK(count_in(usage, "\"component\":\"idle_memory\",\"quantity\":163840000,") == 1);
   tl_buffer_free(usage);
   OKE(tl_meter_usage_json(m, 180000, 240000, S("{\"zone\": true}"), &usage, &err));
-  CHECK(count_in(usage, "\"tenant\":null,\"app\":null,\"instance\":null,\"sku\":null,\"zone\":\"z1\"") == 4);
+  CHECK(count_in(usage, "\"tenant\":null,\"app\":null,\"source\":null,\"instance\":null,\"sku\":null,\"zone\":\"z1\"") == 4);
   tl_buffer_free(usage);
 
   /* Closed periods are not exported; group_by is checked. */
