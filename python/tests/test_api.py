@@ -102,7 +102,7 @@ def test_money_is_exact_with_decimal_views() -> None:
     started = Event(1, "shop", "web", 7, 0, "started", Resources(3000, 1024), "ecs.g7.4xlarge")
     assert repr(started) == (
         "Event(id=1, tenant='shop', app='web', instance=7, at=0, kind='started',"
-        " delivered='ecs.g7.4xlarge')"
+        " delivered='ecs.g7.4xlarge', zone=None, source=None)"
     )
     assert started.resources == {
         "cpu_millis": 3000,
