@@ -211,6 +211,18 @@ fn live_values_cover_every_decision_and_are_written_for_the_schema_check() {
     assert!(missing.is_empty(), "no {missing:?} in {all:#?}");
 
     let end = sim.tick(3_600_000);
+    let by_sku = trimline::metering::UsageGroupBy {
+        tenant: true,
+        sku: true,
+        ..Default::default()
+    };
+    let usage = [
+        meter.usage(Timestamp(0), end, by_sku).unwrap(),
+        meter
+            .usage(Timestamp(0), end, trimline::metering::UsageGroupBy::ALL)
+            .unwrap(),
+    ];
+    assert!(usage.iter().all(|u| !u.is_empty()));
     let report = meter.close_period(end, end).unwrap();
     let verdicts = sim.s.explain_substitution(&id("web"), &id("a")).unwrap();
     let deliveries = sim.s.deliveries(end);
@@ -242,6 +254,7 @@ fn live_values_cover_every_decision_and_are_written_for_the_schema_check() {
         ("consolidation-options", list(&options)),
         ("consolidation-plan", list(&plans)),
         ("consolidation-step", list(&steps)),
+        ("meter-usage", list(&usage)),
     ] {
         std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
     }
