@@ -52,6 +52,9 @@ pub mod scheduler;
 pub mod standby;
 pub mod warmpool;
 
+#[cfg(test)]
+mod fuzz_json;
+
 use crate::panic::ffi_panic_boundary;
 
 /// The crate version as a NUL-terminated C string, built at compile time.
