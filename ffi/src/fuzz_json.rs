@@ -20,8 +20,9 @@
 //! arbtest runs it for `TRIMLINE_FUZZ_MS` (default 3,000 ms) and prints a
 //! seed on failure; `TRIMLINE_FUZZ_SEED=0x...` replays one case. The C
 //! crate is not an rlib (see its Cargo.toml), so this harness lives in its
-//! unit tests rather than in the cargo-fuzz crate; the core's decoders
-//! behind these documents are cargo-fuzz targets there.
+//! unit tests rather than in the cargo-fuzz crate; the snapshot, meter
+//! snapshot and event decoders behind some of these documents are
+//! cargo-fuzz targets there too.
 // Test code: failures are assertions, and the budget comes from the
 // environment.
 #![allow(
