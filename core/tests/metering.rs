@@ -1794,6 +1794,7 @@ fn a_snapshot_names_everything_and_restores_byte_for_byte() {
             resources: shape(),
             delivered: None,
             idle: false,
+            standby: false,
             zone: None,
         })
     );

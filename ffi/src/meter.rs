@@ -63,8 +63,9 @@ pub struct tl_invoice {
 pub struct tl_invoice_line {
     /// The app.
     pub app: tl_str,
-    /// The component's name: `cpu`, `idle_cpu`, `memory`, `idle_memory`
-    /// `accelerators` or `idle_accelerators` (a static string).
+    /// The component's name: `cpu`, `idle_cpu`, `memory`, `idle_memory`,
+    /// `accelerators`, `idle_accelerators` or `standby_memory` (a static
+    /// string).
     pub component: tl_str,
     /// The price table version that prices it.
     pub price_version: u64,
@@ -208,7 +209,9 @@ pub extern "C" fn tl_meter_free(meter: *mut tl_meter) -> tl_status {
 /// idle_cpu_nanos_per_vcpu_second, memory_nanos_per_gib_second,
 /// accelerator_nanos_per_second and, optional,
 /// idle_memory_nanos_per_gib_second, idle_accelerator_nanos_per_second,
-/// minimum_run_seconds, sub_second,
+/// standby_memory_nanos_per_gib_second (memory of standby instances, which
+/// pay no CPU and whose accelerators are billed as idle; without it, the
+/// memory rate on the memory line), minimum_run_seconds, sub_second,
 /// rates_per, billing_increment_seconds and plans). With `"rates_per": "hour"`
 /// (or `"minute"`) the rates are read per vCPU-hour, GiB-hour and
 /// accelerator-hour, exactly as a price book publishes them. `plans` lists
@@ -218,7 +221,7 @@ pub extern "C" fn tl_meter_free(meter: *mut tl_meter) -> tl_status {
 /// prices; a discounted rate that is not a whole nano-unit is refused.
 /// `sku_rates` lists rates by what was delivered, `{"sku", "family",
 /// "accelerator_model", "arch", "zone"` (each optional, at least one),
-/// then the six rates as above`}`, for the SKUs the selector matches
+/// then the rates as above`}`, for the SKUs the selector matches
 /// (described with `tl_meter_describe_skus_json`); the most specific
 /// matching selector wins, comparing sku, family, accelerator_model, arch,
 /// zone in that order.
@@ -261,7 +264,10 @@ pub(crate) fn ingest(m: &mut tl_meter, events: &[Event], now: u64) -> Result<usi
 /// tenant, app, instance, at, kind and, optional, `source`: the scheduler
 /// or region that emitted it, which keys instances and event ids apart
 /// from other sources'; `started` and `resized` kinds may name the `zone`
-/// they were delivered in, which zone rates then select on) at `now`. On success
+/// they were delivered in, which zone rates then select on; the kinds are
+/// `started`, `stopped`, `idle`, `active`, `resized` and `standby`, the
+/// last for an instance created stopped, holding its capacity, after its
+/// `started` event) at `now`. On success
 /// `*ingested_out` is the number of events: all were ingested. A batch
 /// stops at the first event refused: the error names its index; the events
 /// before it were ingested, it and those after it were not, and sending the
@@ -294,7 +300,8 @@ pub extern "C" fn tl_meter_ingest_json(
 
 /// Ingests the starts and stops a scheduler call decided: pass the
 /// scheduler right after the call that returned `decisions`, and the same
-/// `now`. `*ingested_out` receives the number of events. A refusal stops
+/// `now`. A new standby instance starts a run in standby; a standby that
+/// starts becomes active in the same run. `*ingested_out` receives the number of events. A refusal stops
 /// the batch as in `tl_meter_ingest_json`.
 #[unsafe(no_mangle)]
 #[must_use]

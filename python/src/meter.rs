@@ -35,8 +35,10 @@ pub(crate) struct Event {
 
 #[pymethods]
 impl Event {
-    /// An event. `kind` is `started`, `stopped`, `idle`, `active` or
-    /// `resized`; `started` and `resized` take the requested `resources`
+    /// An event. `kind` is `started`, `stopped`, `idle`, `active`,
+    /// `resized` or `standby` (the instance is created stopped, holding its
+    /// capacity: after its `started` event, until `active` starts it);
+    /// `started` and `resized` take the requested `resources`
     /// (a `trimline.Resources`) and optionally the `delivered` SKU and the
     /// `zone` it was delivered in (zone rates then select on it). `source`
     /// names the scheduler or region that emitted the event (`None`: the
@@ -95,9 +97,10 @@ impl Event {
             "stopped" => plain(EventKind::Stopped)?,
             "idle" => plain(EventKind::Idle)?,
             "active" => plain(EventKind::Active)?,
+            "standby" => plain(EventKind::Standby)?,
             other => {
                 return Err(crate::errors::InvalidInput::new_err(format!(
-                    "unknown event kind {other:?}: expected started, stopped, idle, active or resized"
+                    "unknown event kind {other:?}: expected started, stopped, idle, active, resized or standby"
                 )));
             }
         };
@@ -247,8 +250,8 @@ pub(crate) fn decision_events(
 pub(crate) struct InvoiceLine {
     /// The app.
     app: String,
-    /// `cpu`, `idle_cpu`, `memory`, `idle_memory`, `accelerators` or
-    /// `idle_accelerators`.
+    /// `cpu`, `idle_cpu`, `memory`, `idle_memory`, `accelerators`,
+    /// `idle_accelerators` or `standby_memory`.
     component: String,
     /// The price table version.
     price_version: u64,

@@ -424,7 +424,7 @@ class Event:
         app: str,
         instance: int,
         at: _Time,
-        kind: Literal["started", "stopped", "idle", "active", "resized"],
+        kind: Literal["started", "stopped", "idle", "active", "resized", "standby"],
         resources: Resources | _Spec | None = None,
         delivered: str | None = None,
         source: str | None = None,

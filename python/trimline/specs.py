@@ -283,6 +283,7 @@ class SkuRate:
     idle_cpu_nanos_per_vcpu_second: int | None = None
     idle_memory_nanos_per_gib_second: int | None = None
     idle_accelerator_nanos_per_second: int | None = None
+    standby_memory_nanos_per_gib_second: int | None = None
 
     def __post_init__(self) -> None:
         if self.idle_cpu_nanos_per_vcpu_second is None:
@@ -306,7 +307,7 @@ class SkuInfo:
 class VolumeTier:
     """A volume tier of a ``PriceTable``: a tenant's usage of one
     ``component`` (``cpu``, ``idle_cpu``, ``memory``, ``idle_memory``,
-    ``accelerators`` or ``idle_accelerators``) in a period, from ``start``
+    ``accelerators``, ``idle_accelerators`` or ``standby_memory``) in a period, from ``start``
     units of the table's rates on (vCPU, GiB or accelerator times
     ``rates_per``: 1,000 vCPU-hours for 1,000 with rates per hour), is
     priced at ``rate_nanos`` up to the next tier's start; below a
@@ -338,7 +339,11 @@ class PriceTable:
     book publishes them) of one unit (vCPU, GiB, accelerator). Idle rates
     default to the active ones (``idle_memory_nanos_per_gib_second``
     ``None``: idle memory is billed on the memory line; likewise
-    ``idle_accelerator_nanos_per_second`` for idle accelerators). With ``round_up``,
+    ``idle_accelerator_nanos_per_second`` for idle accelerators). Standby
+    instances (created stopped, holding their capacity) pay no CPU, their
+    memory at ``standby_memory_nanos_per_gib_second`` (at most the memory
+    rate; ``None``: the memory rate, on the memory line) and their
+    accelerators as idle accelerators. With ``round_up``,
     each run is rounded up to whole ``billing_increment_seconds`` (60 for
     per-minute billing)."""
 
@@ -350,6 +355,7 @@ class PriceTable:
     idle_cpu_nanos_per_vcpu_second: int | None = None
     idle_memory_nanos_per_gib_second: int | None = None
     idle_accelerator_nanos_per_second: int | None = None
+    standby_memory_nanos_per_gib_second: int | None = None
     minimum_run_seconds: int = 0
     sub_second: SubSecond | str = SubSecond.ROUND_UP
     rates_per: RateUnit | str = RateUnit.SECOND

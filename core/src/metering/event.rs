@@ -14,6 +14,7 @@ use crate::ids::{AppId, InstanceId, SkuId, SourceId, TenantId, ZoneId};
 use crate::query::InstanceStatus;
 use crate::resources::Resources;
 use crate::scheduler::Scheduler;
+use crate::standby::StandbyMark;
 use crate::time::Timestamp;
 
 use super::error::MeterError;
@@ -135,8 +136,8 @@ pub enum EventKind {
     /// table says so) is billed at the idle rate. Idle while idle changes
     /// nothing.
     Idle,
-    /// From now on the instance is active. Active while active changes
-    /// nothing.
+    /// From now on the instance is active (a standby starts, or an idle
+    /// instance works again). Active while active changes nothing.
     Active,
     /// The requested shape changes; the run goes on (its minimum and
     /// rounding still apply once, at its end).
@@ -153,10 +154,21 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zone: Option<ZoneId>,
     },
+    /// From now on the instance is a standby: created and stopped, holding
+    /// its capacity until it starts ([`Active`](EventKind::Active)) or is
+    /// removed ([`Stopped`](EventKind::Stopped)). Its CPU is not billed,
+    /// its memory is billed at the standby memory rate
+    /// ([`PriceTable::standby_memory_nanos_per_gib_second`](super::PriceTable::standby_memory_nanos_per_gib_second)),
+    /// and its accelerators, held but unused, as idle accelerators. A
+    /// standby is created with a `started` event followed, at the same
+    /// time, by a `standby` event ([`decision_events`] emits both).
+    /// Standby while standby changes nothing; `idle` makes it idle.
+    Standby,
 }
 
 impl EventKind {
-    /// Short name: `started`, `stopped`, `idle`, `active`, `resized`.
+    /// Short name: `started`, `stopped`, `idle`, `active`, `resized`,
+    /// `standby`.
     pub const fn name(&self) -> &'static str {
         match self {
             EventKind::Started { .. } => "started",
@@ -164,6 +176,7 @@ impl EventKind {
             EventKind::Idle => "idle",
             EventKind::Active => "active",
             EventKind::Resized { .. } => "resized",
+            EventKind::Standby => "standby",
         }
     }
 
@@ -174,6 +187,7 @@ impl EventKind {
             EventKind::Idle => code::IDLE,
             EventKind::Active => code::ACTIVE,
             EventKind::Resized { .. } => code::RESIZED,
+            EventKind::Standby => code::STANDBY,
         }
     }
 }
@@ -186,6 +200,7 @@ pub(super) mod code {
     pub(in crate::metering) const IDLE: u8 = 3;
     pub(in crate::metering) const ACTIVE: u8 = 4;
     pub(in crate::metering) const RESIZED: u8 = 5;
+    pub(in crate::metering) const STANDBY: u8 = 6;
 }
 
 /// One instance lifecycle event, with the embedder's timestamp.
@@ -235,15 +250,23 @@ impl Event {
 /// Per-instance tallies gathered from one [`Decisions`].
 struct Tally {
     app: AppId,
-    /// SKUs of its placements, in order.
-    placements: SmallVec<[SkuId; 1]>,
+    /// SKUs of its placements, in order, and whether each placed a
+    /// standby.
+    placements: SmallVec<[(SkuId, bool); 1]>,
     /// Evictions, and removals from a host.
     stops: u32,
+    /// Whether a standby of it started where it was.
+    resumed: bool,
 }
 
 /// The metering events that one [`Decisions`] implies, at `now` (the time
 /// the call that returned them was made): a placement starts a run, an
-/// eviction or the removal of a placed instance stops one. Tentative
+/// eviction or the removal of a placed instance stops one. A placement of a
+/// new standby ([`StandbyMark::Stopped`](crate::StandbyMark::Stopped))
+/// starts a run and puts it in standby at once (`started`, then
+/// `standby`); a standby that starts where it is
+/// ([`StandbyMark::Started`](crate::StandbyMark::Started)) becomes active
+/// (`active`). Tentative
 /// placements on planned hosts start nothing: their run starts with the
 /// placement [`Scheduler::host_ready`] returns. Call it right
 /// after the scheduler call, before the next one: the instance's state in
@@ -327,13 +350,18 @@ pub fn decision_events(
             app: app.clone(),
             placements: SmallVec::new(),
             stops: 0,
+            resumed: false,
         })
     }
     let mut tallies: BTreeMap<InstanceId, Tally> = BTreeMap::new();
     for p in &decisions.placements {
-        tally(&mut tallies, p.instance, &p.app)
-            .placements
-            .push(p.sku.clone());
+        let t = tally(&mut tallies, p.instance, &p.app);
+        match p.standby {
+            Some(StandbyMark::Started) => t.resumed = true,
+            mark => t
+                .placements
+                .push((p.sku.clone(), mark == Some(StandbyMark::Stopped))),
+        }
     }
     // Instances on planned hosts never started: leaving one stops nothing.
     for e in &decisions.evictions {
@@ -375,23 +403,7 @@ pub fn decision_events(
         // or they are equal and the instance ends stopped.
         let mut start_next = starts > stops || (starts == stops && !running);
         let mut skus = t.placements.into_iter();
-        for _ in 0..n {
-            // Each event's occurrence is the count of the instance's runs
-            // stopped at `now` before it: two starts (or two stops) at one
-            // millisecond have a stop between them, so never share one.
-            let (kind, occurrence) = if start_next {
-                let delivered = skus.next();
-                let k = EventKind::Started {
-                    resources: spec.resources,
-                    delivered,
-                    zone: None,
-                };
-                (k, stopped)
-            } else {
-                let k = stopped;
-                stopped = stopped.saturating_add(1);
-                (EventKind::Stopped, k)
-            };
+        let mut push = |kind: EventKind, occurrence: u32| -> Result<(), MeterError> {
             out.push(Event {
                 id: EventId::derived(instance, &kind, now, occurrence)?,
                 source: None,
@@ -401,6 +413,31 @@ pub fn decision_events(
                 at: now,
                 kind,
             });
+            Ok(())
+        };
+        // A standby that starts was running (as a standby) before the call.
+        if t.resumed {
+            push(EventKind::Active, stopped)?;
+        }
+        for _ in 0..n {
+            // Each event's occurrence is the count of the instance's runs
+            // stopped at `now` before it: two starts (or two stops) at one
+            // millisecond have a stop between them, so never share one.
+            if start_next {
+                let (delivered, standby) = skus.next().unzip();
+                let k = EventKind::Started {
+                    resources: spec.resources,
+                    delivered,
+                    zone: None,
+                };
+                push(k, stopped)?;
+                if standby == Some(true) {
+                    push(EventKind::Standby, stopped)?;
+                }
+            } else {
+                push(EventKind::Stopped, stopped)?;
+                stopped = stopped.saturating_add(1);
+            }
             start_next = !start_next;
         }
     }

@@ -178,9 +178,9 @@ impl Meter {
                     );
                     let shape = self.catalog.shape(run.shape);
                     let sums = groups.entry(key).or_default();
-                    sums.usage.add_time(&shape, run.idle, ms, top_up > 0)?;
+                    sums.usage.add_time(&shape, run.mode, ms, top_up > 0)?;
                     if top_up > 0 {
-                        sums.top_up.add_time(&shape, run.idle, ms, true)?;
+                        sums.top_up.add_time(&shape, run.mode, ms, true)?;
                     }
                     Ok::<(), MeterError>(())
                 };

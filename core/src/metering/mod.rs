@@ -118,6 +118,18 @@
 //! ([`PriceTable::idle_accelerator_nanos_per_second`]; without one, idle
 //! accelerators are billed on the accelerator line).
 //!
+//! Standby instances (created and stopped, holding their capacity: a
+//! [`EventKind::Standby`] event after the start, as [`decision_events`]
+//! emits for a standby the scheduler places) pay no CPU. Their memory is
+//! billed at the standby memory rate
+//! ([`PriceTable::standby_memory_nanos_per_gib_second`], at most the memory
+//! rate; without one, at the memory rate, on the memory line), and their
+//! accelerators, held but unused, as idle accelerators. A standby that
+//! starts (`active`) goes on in the same run, so a run's minimum and
+//! rounding count from its creation, and a run that ends in standby pays
+//! its top-up at the standby rates, as a run that ends idle pays it at the
+//! idle rates.
+//!
 //! A table's rates are quoted per second, minute or hour
 //! ([`PriceTable::rates_per`]), as the price book publishes them, and kept
 //! exact at that unit: $0.04048 per vCPU-hour is 40,480,000 nano-units per
@@ -329,6 +341,7 @@ pub use sku::{SkuInfo, SkuRate, SkuSelector};
 pub use snapshot::{EventRecord, METER_SNAPSHOT_FORMAT, MeterSnapshot, MeteredInstance, RunRecord};
 use tiers::Piece;
 pub use tiers::{FreeQuota, VolumeTier};
+use usage::Mode;
 pub use usage::{
     Adjustment, Component, DeliveredUsage, Period, PeriodId, PricedUsage, Usage, UsageRecord,
 };
@@ -464,6 +477,7 @@ enum Op {
     Idle,
     Active,
     Resize { shape: u32, sku: u32 },
+    Standby,
 }
 
 impl Op {
@@ -475,6 +489,7 @@ impl Op {
             Op::Idle => code::IDLE,
             Op::Active => code::ACTIVE,
             Op::Resize { .. } => code::RESIZED,
+            Op::Standby => code::STANDBY,
         }
     }
 
@@ -485,6 +500,7 @@ impl Op {
             Op::Idle => "idle",
             Op::Active => "active",
             Op::Resize { .. } => "resized",
+            Op::Standby => "standby",
         }
     }
 }
@@ -552,6 +568,7 @@ impl Ev {
             code::STOPPED => Op::Stop,
             code::IDLE => Op::Idle,
             code::ACTIVE => Op::Active,
+            code::STANDBY => Op::Standby,
             // RESIZED: only the codes of `Op` are packed.
             _ => Op::Resize { shape, sku },
         }
@@ -575,13 +592,14 @@ struct Run {
     start: Timestamp,
     /// The requested shape (index), billed.
     shape: u32,
-    idle: bool,
+    /// Active, idle or standby.
+    mode: Mode,
     /// The delivered SKU (index), or [`NO_SKU`].
     sku: u32,
 }
 
 /// An `Option<Run>` in 16 bytes: the start and one word packing whether
-/// it runs, whether it is idle, its shape and its SKU.
+/// it runs, whether it is idle or standby, its shape and its SKU.
 #[derive(Copy, Clone, PartialEq, Eq)]
 struct State {
     start: Timestamp,
@@ -600,7 +618,10 @@ impl State {
             None => State::STOPPED,
             Some(run) => State {
                 start: run.start,
-                bits: 1 | u64::from(run.idle) << 1 | pack_shape_sku(run.shape, run.sku),
+                bits: 1
+                    | u64::from(run.mode == Mode::Idle) << 1
+                    | u64::from(run.mode == Mode::Standby) << 2
+                    | pack_shape_sku(run.shape, run.sku),
             },
         }
     }
@@ -617,7 +638,13 @@ impl State {
         Some(Run {
             start: self.start,
             shape,
-            idle: self.bits & 2 != 0,
+            mode: if self.bits & 2 != 0 {
+                Mode::Idle
+            } else if self.bits & 4 != 0 {
+                Mode::Standby
+            } else {
+                Mode::Active
+            },
             sku,
         })
     }
@@ -645,13 +672,23 @@ fn step(state: Option<Run>, ev: &Ev, instance: InstanceId) -> Result<Option<Run>
         (None, Op::Start { shape, sku }) => Ok(Some(Run {
             start: ev.at,
             shape,
-            idle: false,
+            mode: Mode::Active,
             sku,
         })),
         (None, _) => Err(not_running()),
         (Some(_), Op::Stop) => Ok(None),
-        (Some(run), Op::Idle) => Ok(Some(Run { idle: true, ..run })),
-        (Some(run), Op::Active) => Ok(Some(Run { idle: false, ..run })),
+        (Some(run), Op::Idle) => Ok(Some(Run {
+            mode: Mode::Idle,
+            ..run
+        })),
+        (Some(run), Op::Active) => Ok(Some(Run {
+            mode: Mode::Active,
+            ..run
+        })),
+        (Some(run), Op::Standby) => Ok(Some(Run {
+            mode: Mode::Standby,
+            ..run
+        })),
         (Some(run), Op::Resize { shape, sku }) => Ok(Some(Run {
             shape,
             sku: if sku == NO_SKU { run.sku } else { sku },
@@ -805,7 +842,7 @@ impl AppAcc {
             run.sku
         };
         self.usage((table, sku))
-            .add_time(shape, run.idle, ms, top_up)?;
+            .add_time(shape, run.mode, ms, top_up)?;
         let ms = i128::from(ms);
         match self.delivered.iter_mut().find(|(s, _)| *s == run.sku) {
             Some((_, total)) => {
@@ -1043,6 +1080,7 @@ impl Catalog {
             EventKind::Stopped => Op::Stop,
             EventKind::Idle => Op::Idle,
             EventKind::Active => Op::Active,
+            EventKind::Standby => Op::Standby,
         };
         Ok((op, new))
     }
@@ -2224,20 +2262,30 @@ impl Meter {
         let table = self.prices.table(t);
         let rates = table.rates_for_delivery(sku, sku.and_then(|s| self.sku_info.get(s)), zone);
         let fold_idle_memory = rates.idle_memory.is_none();
+        let fold_standby_memory = rates.standby_memory.is_none();
         let fold_idle_accelerators = rates.idle_accelerators.is_none();
         let seconds = i128::from(table.rates_per.seconds());
         for component in Component::ALL {
             let quantity = match component {
                 Component::IdleMemory if fold_idle_memory => continue,
                 Component::IdleAccelerators if fold_idle_accelerators => continue,
+                Component::StandbyMemory if fold_standby_memory => continue,
                 Component::Accelerators if fold_idle_accelerators => usage
                     .accelerator_ms
                     .checked_add(usage.idle_accelerator_ms)
                     .ok_or(overflow.clone())?,
-                Component::Memory if fold_idle_memory => usage
-                    .memory_mib_ms
-                    .checked_add(usage.idle_memory_mib_ms)
-                    .ok_or(overflow.clone())?,
+                Component::Memory => {
+                    let mut quantity = usage.memory_mib_ms;
+                    for (fold, more) in [
+                        (fold_idle_memory, usage.idle_memory_mib_ms),
+                        (fold_standby_memory, usage.standby_memory_mib_ms),
+                    ] {
+                        if fold {
+                            quantity = quantity.checked_add(more).ok_or(overflow.clone())?;
+                        }
+                    }
+                    quantity
+                }
                 _ => usage.quantity(component),
             };
             if quantity == 0 {
@@ -2297,7 +2345,7 @@ impl Meter {
 
 /// A tenant's usage of the period so far, per [`Component`] (by its index
 /// in [`Component::ALL`]), in its unit.
-type Position = [i128; 6];
+type Position = [i128; Component::ALL.len()];
 
 /// What a late event changes in the closed periods it falls in: the
 /// instance was in state `old` from the event's time to the end of the

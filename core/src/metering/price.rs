@@ -110,6 +110,14 @@ pub struct PriceTable {
     /// are billed on the accelerator line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_accelerator_nanos_per_second: Option<i128>,
+    /// Memory of standby instances (created, stopped, holding their
+    /// capacity: see [`EventKind::Standby`](super::EventKind::Standby)),
+    /// per GiB-second, at most the memory rate. `None` (the default):
+    /// standby memory costs the memory rate and is billed on the memory
+    /// line. A standby's CPU is never billed; its accelerators are billed
+    /// as idle accelerators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby_memory_nanos_per_gib_second: Option<i128>,
     /// Minimum billable duration of a run, in seconds (0, the default, for
     /// none; 60 as on EC2 and Fargate).
     #[serde(default)]
@@ -187,7 +195,7 @@ pub enum PriceError {
         /// Its value.
         value: i128,
     },
-    /// An idle rate is higher than the rate it discounts.
+    /// An idle or standby rate is higher than the rate it discounts.
     #[error("{rate} = {idle} is higher than the active rate {active}")]
     IdleAboveActive {
         /// Which idle rate.
@@ -295,6 +303,7 @@ impl PriceTable {
             idle_memory_nanos_per_gib_second: None,
             accelerator_nanos_per_second,
             idle_accelerator_nanos_per_second: None,
+            standby_memory_nanos_per_gib_second: None,
             minimum_run_seconds: 0,
             sub_second: SubSecond::RoundUp,
             rates_per: RateUnit::Second,
@@ -339,6 +348,7 @@ impl PriceTable {
             idle_memory: self.idle_memory_nanos_per_gib_second,
             accelerators: self.accelerator_nanos_per_second,
             idle_accelerators: self.idle_accelerator_nanos_per_second,
+            standby_memory: self.standby_memory_nanos_per_gib_second,
         }
     }
 
@@ -357,6 +367,10 @@ impl PriceTable {
             (
                 "idle_accelerator_nanos_per_second",
                 r.idle_accelerators.unwrap_or(0),
+            ),
+            (
+                "standby_memory_nanos_per_gib_second",
+                r.standby_memory.unwrap_or(0),
             ),
         ];
         for (rate, value) in rates {
@@ -405,6 +419,15 @@ impl PriceTable {
                     rate: "idle_accelerator_nanos_per_second",
                     idle,
                     active: r.accelerators,
+                });
+            }
+        }
+        if let Some(standby) = r.standby_memory {
+            if standby > r.memory {
+                return Err(PriceError::IdleAboveActive {
+                    rate: "standby_memory_nanos_per_gib_second",
+                    idle: standby,
+                    active: r.memory,
                 });
             }
         }

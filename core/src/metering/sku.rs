@@ -111,6 +111,10 @@ pub struct SkuRate {
     /// line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_accelerator_nanos_per_second: Option<i128>,
+    /// Memory of standby instances (`None`: the memory rate, on the memory
+    /// line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby_memory_nanos_per_gib_second: Option<i128>,
 }
 
 impl SkuRate {
@@ -134,6 +138,7 @@ impl SkuRate {
             idle_memory_nanos_per_gib_second: None,
             accelerator_nanos_per_second,
             idle_accelerator_nanos_per_second: None,
+            standby_memory_nanos_per_gib_second: None,
         }
     }
 
@@ -201,6 +206,7 @@ impl SkuRate {
             idle_memory: self.idle_memory_nanos_per_gib_second,
             accelerators: self.accelerator_nanos_per_second,
             idle_accelerators: self.idle_accelerator_nanos_per_second,
+            standby_memory: self.standby_memory_nanos_per_gib_second,
         }
     }
 }
@@ -262,11 +268,12 @@ pub(crate) struct Rates {
     pub(crate) idle_memory: Option<i128>,
     pub(crate) accelerators: i128,
     pub(crate) idle_accelerators: Option<i128>,
+    pub(crate) standby_memory: Option<i128>,
 }
 
 impl Rates {
-    /// The rate of one component (an idle rate left unset is the active
-    /// one).
+    /// The rate of one component (an idle or standby rate left unset is
+    /// the active one).
     pub(crate) fn of(&self, component: Component) -> i128 {
         match component {
             Component::Cpu => self.cpu,
@@ -275,6 +282,7 @@ impl Rates {
             Component::IdleMemory => self.idle_memory.unwrap_or(self.memory),
             Component::Accelerators => self.accelerators,
             Component::IdleAccelerators => self.idle_accelerators.unwrap_or(self.accelerators),
+            Component::StandbyMemory => self.standby_memory.unwrap_or(self.memory),
         }
     }
 }

@@ -24,7 +24,7 @@ use super::error::{MeterError, MeterRestoreError};
 use super::event::{EventId, EventKind};
 use super::price::{PriceTable, TableIx};
 use super::sku::SkuInfo;
-use super::usage::{Adjustment, Period};
+use super::usage::{Adjustment, Mode, Period};
 use super::{
     Ev, FOREIGN, INLINE_EVENTS, Inst, Meter, MeterConfig, Op, PeriodReport, Run, Seen, Slot,
     Source, State, index_u32, step,
@@ -119,6 +119,9 @@ pub struct RunRecord {
     pub zone: Option<ZoneId>,
     /// Whether it is idle.
     pub idle: bool,
+    /// Whether it is a standby (never together with `idle`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub standby: bool,
 }
 
 /// An event of an instance in a [`MeterSnapshot`] (its instance and owner
@@ -269,7 +272,8 @@ impl Meter {
                         resources: self.catalog.shape(run.shape),
                         delivered: d.sku,
                         zone: d.zone,
-                        idle: run.idle,
+                        idle: run.mode == Mode::Idle,
+                        standby: run.mode == Mode::Standby,
                     }
                 }),
                 remembered,
@@ -307,6 +311,7 @@ impl Meter {
             Op::Stop => EventKind::Stopped,
             Op::Idle => EventKind::Idle,
             Op::Active => EventKind::Active,
+            Op::Standby => EventKind::Standby,
         };
         EventRecord {
             id,
@@ -513,6 +518,12 @@ impl Meter {
                 if run.started_at > rec.last_event_at {
                     return bad("state_at_open started after last_event_at");
                 }
+                let mode = match (run.idle, run.standby) {
+                    (false, false) => Mode::Active,
+                    (true, false) => Mode::Idle,
+                    (false, true) => Mode::Standby,
+                    (true, true) => return bad("state_at_open is both idle and standby"),
+                };
                 let kind = EventKind::Started {
                     resources: run.resources,
                     delivered: run.delivered.clone(),
@@ -524,7 +535,7 @@ impl Meter {
                 Some(Run {
                     start: run.started_at,
                     shape,
-                    idle: run.idle,
+                    mode,
                     sku,
                 })
             }

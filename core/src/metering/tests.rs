@@ -105,7 +105,8 @@ fn drive_and_check(raw: &[Raw]) -> (Vec<Step>, Vec<Outcome>, Meter) {
                 } else {
                     match choice {
                         0..=1 => EventKind::Stopped,
-                        2 | 3 => EventKind::Idle,
+                        2 => EventKind::Idle,
+                        3 => EventKind::Standby,
                         4 | 5 => EventKind::Active,
                         6 => EventKind::Resized {
                             resources: shape(s),
@@ -341,13 +342,14 @@ proptest! {
 
 fn op_strategy() -> impl Strategy<Value = Op> {
     let index = prop_oneof![Just(0u32), Just(NO_SKU), 0..NO_SKU];
-    (0u8..5, index.clone(), index).prop_map(|(code, a, b)| {
+    (0u8..6, index.clone(), index).prop_map(|(code, a, b)| {
         let shape = a.min((1 << SHAPE_BITS) - 1);
         match code {
             0 => Op::Start { shape, sku: b },
             1 => Op::Stop,
             2 => Op::Idle,
             3 => Op::Active,
+            4 => Op::Standby,
             _ => Op::Resize { shape, sku: b },
         }
     })
@@ -381,10 +383,10 @@ proptest! {
         start in any::<u64>(),
         shape in 0u32..(1 << SHAPE_BITS),
         sku in prop_oneof![Just(NO_SKU), 0..NO_SKU],
-        idle in any::<bool>(),
+        mode in prop_oneof![Just(Mode::Active), Just(Mode::Idle), Just(Mode::Standby)],
         running in any::<bool>(),
     ) {
-        let run = running.then_some(Run { start: Timestamp(start), shape, idle, sku });
+        let run = running.then_some(Run { start: Timestamp(start), shape, mode, sku });
         prop_assert_eq!(State::of(run).get(), run);
         prop_assert_eq!(State::of(run).is_running(), running);
     }
@@ -568,7 +570,7 @@ proptest! {
             (m.derived_ids, m.remembered_events(), m.tracked_instances())
         );
         let named = |m: &Meter, s: State| {
-            s.get().map(|run| (run.start, m.catalog.shape(run.shape), m.sku_name(run.sku), run.idle))
+            s.get().map(|run| (run.start, m.catalog.shape(run.shape), m.sku_name(run.sku), run.mode))
         };
         for Slot { id, inst } in m.sources[0].instances.0.iter() {
             let got = r.sources[0].instances.get(*id).unwrap();

@@ -85,7 +85,7 @@ pub(crate) struct Piece {
 const fn per_unit_second(component: Component) -> i128 {
     match component {
         Component::Cpu | Component::IdleCpu => 1_000_000,
-        Component::Memory | Component::IdleMemory => 1_024_000,
+        Component::Memory | Component::IdleMemory | Component::StandbyMemory => 1_024_000,
         Component::Accelerators | Component::IdleAccelerators => 1_000,
     }
 }

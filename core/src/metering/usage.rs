@@ -75,24 +75,31 @@ pub enum Component {
     /// rate; otherwise on the [`Accelerators`](Component::Accelerators)
     /// line.
     IdleAccelerators,
+    /// Memory of standby instances (created, stopped, holding their
+    /// capacity), in MiB-milliseconds. Billed on a line of its own only
+    /// when the table sets a standby memory rate; otherwise on the
+    /// [`Memory`](Component::Memory) line. A standby's CPU is not billed,
+    /// and its accelerators, held but unused, are idle accelerators.
+    StandbyMemory,
 }
 
 impl Component {
     /// Every component, in line order.
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 7] = [
         Component::Cpu,
         Component::IdleCpu,
         Component::Memory,
         Component::IdleMemory,
         Component::Accelerators,
         Component::IdleAccelerators,
+        Component::StandbyMemory,
     ];
 
     /// The unit of its quantity.
     pub const fn unit(self) -> &'static str {
         match self {
             Component::Cpu | Component::IdleCpu => "millicore-ms",
-            Component::Memory | Component::IdleMemory => "MiB-ms",
+            Component::Memory | Component::IdleMemory | Component::StandbyMemory => "MiB-ms",
             Component::Accelerators | Component::IdleAccelerators => "accelerator-ms",
         }
     }
@@ -108,7 +115,7 @@ impl Component {
     pub const fn subnanos_factor(self) -> i128 {
         match self {
             Component::Cpu | Component::IdleCpu => 460_800,
-            Component::Memory | Component::IdleMemory => 450_000,
+            Component::Memory | Component::IdleMemory | Component::StandbyMemory => 450_000,
             Component::Accelerators | Component::IdleAccelerators => 460_800_000,
         }
     }
@@ -122,6 +129,7 @@ impl Component {
             Component::IdleMemory => "idle_memory",
             Component::Accelerators => "accelerators",
             Component::IdleAccelerators => "idle_accelerators",
+            Component::StandbyMemory => "standby_memory",
         }
     }
 }
@@ -137,8 +145,8 @@ impl fmt::Display for Component {
 /// never negative.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
-    /// Instance-milliseconds billed, active and idle, rounding and minimum
-    /// included.
+    /// Instance-milliseconds billed, active, idle and standby, rounding and
+    /// minimum included.
     pub instance_ms: i128,
     /// Of `instance_ms`, what rounding and minimums added at the end of runs.
     pub top_up_ms: i128,
@@ -155,6 +163,9 @@ pub struct Usage {
     /// Accelerators of idle instances, accelerator-milliseconds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub idle_accelerator_ms: i128,
+    /// Memory of standby instances, MiB-milliseconds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub standby_memory_mib_ms: i128,
 }
 
 fn is_zero(v: &i128) -> bool {
@@ -182,6 +193,7 @@ impl Usage {
             Component::IdleMemory => self.idle_memory_mib_ms,
             Component::Accelerators => self.accelerator_ms,
             Component::IdleAccelerators => self.idle_accelerator_ms,
+            Component::StandbyMemory => self.standby_memory_mib_ms,
         }
     }
 
@@ -201,6 +213,7 @@ impl Usage {
             idle_memory_mib_ms: add(self.idle_memory_mib_ms, other.idle_memory_mib_ms)?,
             accelerator_ms: add(self.accelerator_ms, other.accelerator_ms)?,
             idle_accelerator_ms: add(self.idle_accelerator_ms, other.idle_accelerator_ms)?,
+            standby_memory_mib_ms: add(self.standby_memory_mib_ms, other.standby_memory_mib_ms)?,
         })
     }
 
@@ -219,17 +232,18 @@ impl Usage {
             idle_memory_mib_ms: neg(self.idle_memory_mib_ms)?,
             accelerator_ms: neg(self.accelerator_ms)?,
             idle_accelerator_ms: neg(self.idle_accelerator_ms)?,
+            standby_memory_mib_ms: neg(self.standby_memory_mib_ms)?,
         })
     }
 
-    /// Add `ms` milliseconds of an instance of `shape`, idle or active.
-    /// With `top_up`, the milliseconds are a run's rounding or minimum.
+    /// Add `ms` milliseconds of an instance of `shape` in `mode`. With
+    /// `top_up`, the milliseconds are a run's rounding or minimum.
     /// Inlined: it is the inner step of closing a period.
     #[inline]
     pub(crate) fn add_time(
         &mut self,
         shape: &Resources,
-        idle: bool,
+        mode: Mode,
         ms: u64,
         top_up: bool,
     ) -> Result<(), MeterError> {
@@ -241,17 +255,39 @@ impl Usage {
         let cpu = mul(shape.cpu_millis(), ms)?;
         let mem = mul(shape.memory_mib(), ms)?;
         let acc = mul(shape.accelerators(), ms)?;
-        if idle {
-            self.idle_cpu_millicore_ms = add(self.idle_cpu_millicore_ms, cpu)?;
-            self.idle_memory_mib_ms = add(self.idle_memory_mib_ms, mem)?;
-            self.idle_accelerator_ms = add(self.idle_accelerator_ms, acc)?;
-        } else {
-            self.cpu_millicore_ms = add(self.cpu_millicore_ms, cpu)?;
-            self.memory_mib_ms = add(self.memory_mib_ms, mem)?;
-            self.accelerator_ms = add(self.accelerator_ms, acc)?;
+        match mode {
+            Mode::Active => {
+                self.cpu_millicore_ms = add(self.cpu_millicore_ms, cpu)?;
+                self.memory_mib_ms = add(self.memory_mib_ms, mem)?;
+                self.accelerator_ms = add(self.accelerator_ms, acc)?;
+            }
+            Mode::Idle => {
+                self.idle_cpu_millicore_ms = add(self.idle_cpu_millicore_ms, cpu)?;
+                self.idle_memory_mib_ms = add(self.idle_memory_mib_ms, mem)?;
+                self.idle_accelerator_ms = add(self.idle_accelerator_ms, acc)?;
+            }
+            Mode::Standby => {
+                self.standby_memory_mib_ms = add(self.standby_memory_mib_ms, mem)?;
+                self.idle_accelerator_ms = add(self.idle_accelerator_ms, acc)?;
+            }
         }
         Ok(())
     }
+}
+
+/// What a running instance is doing, for billing: set by the
+/// [`Idle`](super::EventKind::Idle), [`Active`](super::EventKind::Active)
+/// and [`Standby`](super::EventKind::Standby) events.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Working: every component at its active rate.
+    #[default]
+    Active,
+    /// Idle: the idle rates.
+    Idle,
+    /// A stopped standby holding its capacity: no CPU, memory at the
+    /// standby memory rate, accelerators as idle accelerators.
+    Standby,
 }
 
 /// Usage priced by one price table version.
