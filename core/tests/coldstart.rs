@@ -305,6 +305,114 @@ fn the_dry_run_mix_is_what_the_real_scale_out_does() {
     assert_no_overcommit(&sim.s);
 }
 
+/// The launch with a warm pool and standbys: the standbys start first,
+/// pool hosts are drawn down before anything is ordered, both are refilled
+/// in the same decisions, the dry run's mix and draw are the real call's,
+/// and a snapshot keeps images, pools and standbys so that a restored
+/// scheduler decides the next call exactly as the original.
+#[test]
+fn a_launch_with_a_warm_pool_and_standbys() {
+    let (mut sim, game) = launch();
+    let (g7, a) = (id::<SkuId>("g7.4x"), id::<ZoneId>("a"));
+    let mut next_host = 10;
+    // Reports every provision of `d` ready; returns the pool's idle hosts.
+    let mut ready = |sim: &mut Sim, d: &Decisions| {
+        let t = sim.tick(90_000);
+        for p in &d.provisions {
+            for h in &p.hosts {
+                let _ = sim.s.host_ready(*h, HostId(next_host), t).unwrap();
+                next_host += 1;
+            }
+        }
+        sim.s.warm_pools()[0].idle_ready
+    };
+    // Four servers fill two hosts; the third is idle and counts toward a
+    // pool of two, so one host is ordered for it.
+    let _ = sim.scale("game", 4);
+    let t = sim.tick(1_000);
+    let d = sim.s.set_warm_pool(&g7, &a, 2, t).unwrap();
+    assert_eq!(
+        d.provisions
+            .iter()
+            .map(|p| (p.reason, p.count))
+            .collect::<Vec<_>>(),
+        [(ProvisionReason::WarmPool, 1)]
+    );
+    assert_eq!(ready(&mut sim, &d), 2);
+    // Two standbys take an idle host; the pool is ordered back at once.
+    let t = sim.tick(1_000);
+    let d = sim.s.set_standby(&game, 2, t).unwrap();
+    assert_eq!(d.placements.len(), 2);
+    assert!(
+        d.provisions
+            .iter()
+            .all(|p| p.reason == ProvisionReason::WarmPool)
+    );
+    assert_eq!(ready(&mut sim, &d), 2);
+    let standbys = sim.s.standby_instances(&game);
+    assert_eq!(standbys.len(), 2);
+
+    // Seven servers: the two standbys start where they are, one is
+    // created on a pool host, and two new standbys refill the target.
+    let t = sim.tick(1_000);
+    let plan = sim.s.dry_run(|s| s.scale(&game, 7, t)).unwrap();
+    let (planned_mix, planned_draw) = (sim.s.cold_start_mix(&plan), sim.s.warm_pool_draw(&plan));
+    let d = sim.s.scale(&game, 7, t).unwrap();
+    assert_eq!(d, plan);
+    assert_eq!(sim.s.cold_start_mix(&d), planned_mix);
+    sim.s.check_invariants().unwrap();
+    let first: Vec<(InstanceId, Option<StandbyMark>)> = d
+        .placements
+        .iter()
+        .take(2)
+        .map(|p| (p.instance, p.standby))
+        .collect();
+    let started = Some(StandbyMark::Started);
+    assert_eq!(first, [(standbys[0], started), (standbys[1], started)]);
+    assert_eq!(
+        (planned_mix.standby.instances, planned_mix.instances()),
+        (2, 3),
+        "{planned_mix:?}"
+    );
+    // The new server and the two new standbys land on the two pool hosts,
+    // and both are ordered back.
+    assert_eq!(
+        planned_draw,
+        WarmPoolDraw {
+            hosts_used: 2,
+            instances: 3,
+            refill_hosts: 2
+        }
+    );
+    let refills = d
+        .provisions
+        .iter()
+        .filter(|p| p.reason == ProvisionReason::WarmPool)
+        .map(|p| p.count)
+        .sum::<u32>();
+    assert_eq!(refills, 2);
+    let new_standbys = sim.s.standby_instances(&game);
+    assert_eq!(new_standbys.len(), 2);
+    assert!(new_standbys.iter().all(|i| !standbys.contains(i)));
+    assert_no_overcommit(&sim.s);
+
+    // The refill comes up; a snapshot keeps it all.
+    assert_eq!(ready(&mut sim, &d), 2);
+    let snap = sim.s.snapshot();
+    let mut restored = Scheduler::restore(snap.clone()).unwrap();
+    assert_eq!(restored.snapshot(), snap);
+    assert_eq!(
+        restored.host_images(HostId(1)),
+        [id::<ImageDigest>("sha256:game")]
+    );
+    assert_eq!(restored.warm_pools(), sim.s.warm_pools());
+    assert_eq!(restored.standby_instances(&game), new_standbys);
+    let t = sim.tick(1_000);
+    let next = sim.s.scale(&game, 9, t).unwrap();
+    assert_eq!(restored.scale(&game, 9, t).unwrap(), next);
+    assert_eq!(restored.snapshot(), sim.s.snapshot());
+}
+
 #[test]
 fn the_mix_reads_as_a_sentence() {
     let (mut sim, game) = launch();
