@@ -499,19 +499,22 @@ impl PriceTable {
                     .billing_increment_seconds
                     .max(1)
                     .checked_mul(1000)
-                    .ok_or(overflow.clone())?;
+                    .ok_or_else(|| overflow.clone())?;
                 run_ms
                     .div_ceil(increment_ms)
                     .checked_mul(increment_ms)
-                    .ok_or(overflow.clone())?
+                    .ok_or_else(|| overflow.clone())?
             }
             SubSecond::Exact => run_ms,
         };
         let minimum = self
             .minimum_run_seconds
             .checked_mul(1000)
-            .ok_or(overflow.clone())?;
-        rounded.max(minimum).checked_sub(run_ms).ok_or(overflow)
+            .ok_or_else(|| overflow.clone())?;
+        rounded
+            .max(minimum)
+            .checked_sub(run_ms)
+            .ok_or_else(|| overflow)
     }
 }
 
@@ -571,7 +574,7 @@ impl PriceBook {
         self.steps
             .partition_point(|&(f, _)| f <= t)
             .checked_sub(1)
-            .ok_or(MeterError::NoPrice { at: t })
+            .ok_or_else(|| MeterError::NoPrice { at: t })
     }
 
     /// The table in force at `t`.

@@ -169,7 +169,9 @@ impl PriceTable {
         let overflow = MeterError::Overflow {
             what: "tier position",
         };
-        let end = position.checked_add(quantity).ok_or(overflow.clone())?;
+        let end = position
+            .checked_add(quantity)
+            .ok_or_else(|| overflow.clone())?;
         // Validated: every start and quota scales without overflow.
         let quota = self
             .free_quotas
@@ -186,7 +188,9 @@ impl PriceTable {
                 if t.component != component {
                     continue;
                 }
-                let from = self.scaled(component, t.start).ok_or(overflow.clone())?;
+                let from = self
+                    .scaled(component, t.start)
+                    .ok_or_else(|| overflow.clone())?;
                 if from <= cur {
                     rate = t.rate_nanos;
                     tier = u32::try_from(i).ok();

@@ -174,13 +174,13 @@ fn is_zero(v: &i128) -> bool {
 
 fn add(a: i128, b: i128) -> Result<i128, MeterError> {
     a.checked_add(b)
-        .ok_or(MeterError::Overflow { what: "usage" })
+        .ok_or_else(|| MeterError::Overflow { what: "usage" })
 }
 
 fn mul(a: u32, ms: u64) -> Result<i128, MeterError> {
     i128::from(a)
         .checked_mul(i128::from(ms))
-        .ok_or(MeterError::Overflow { what: "usage" })
+        .ok_or_else(|| MeterError::Overflow { what: "usage" })
 }
 
 impl Usage {
@@ -221,7 +221,7 @@ impl Usage {
     pub fn checked_neg(&self) -> Result<Usage, MeterError> {
         let neg = |v: i128| {
             v.checked_neg()
-                .ok_or(MeterError::Overflow { what: "usage" })
+                .ok_or_else(|| MeterError::Overflow { what: "usage" })
         };
         Ok(Usage {
             instance_ms: neg(self.instance_ms)?,
@@ -279,15 +279,16 @@ impl Usage {
 /// [`Idle`](super::EventKind::Idle), [`Active`](super::EventKind::Active)
 /// and [`Standby`](super::EventKind::Standby) events.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Mode {
     /// Working: every component at its active rate.
     #[default]
-    Active,
+    Active = 0,
     /// Idle: the idle rates.
-    Idle,
+    Idle = 1,
     /// A stopped standby holding its capacity: no CPU, memory at the
     /// standby memory rate, accelerators as idle accelerators.
-    Standby,
+    Standby = 2,
 }
 
 /// Usage priced by one price table version.
