@@ -321,7 +321,6 @@ mod usage;
 #[cfg(test)]
 mod tests;
 
-
 use std::collections::BTreeMap;
 
 use hashbrown::{HashTable, hash_table};
