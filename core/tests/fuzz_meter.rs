@@ -6,29 +6,13 @@
 //! fuzz crate (`fuzz/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/arb.rs"]
+mod arb;
 #[path = "common/meter_ops.rs"]
 mod meter_ops;
 
-// The test harness reads its budget and seed from the environment; the
-// core under test reads none.
-#[allow(clippy::disallowed_methods)]
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 fn arbtest(prop: impl FnMut(&mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()>) {
-    let test = arbtest::arbtest(prop);
-    match env_u64("TRIMLINE_FUZZ_SEED") {
-        Some(seed) => test.seed(seed).run(),
-        None => test
-            .budget_ms(env_u64("TRIMLINE_FUZZ_MS").unwrap_or(1_000))
-            .run(),
-    }
+    arb::fuzz(1_000, prop);
 }
 
 #[test]

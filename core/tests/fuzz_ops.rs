@@ -5,30 +5,14 @@
 //! harness is the `ops` target of the fuzz crate (`fuzz/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/arb.rs"]
+mod arb;
 #[path = "common/ops.rs"]
 mod ops;
 
-// The test harness reads its budget and seed from the environment; the
-// core under test reads none.
-#[allow(clippy::disallowed_methods)]
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 #[test]
 fn operation_sequences_keep_every_promise() {
-    let test = arbtest::arbtest(ops::run);
-    match env_u64("TRIMLINE_FUZZ_SEED") {
-        Some(seed) => test.seed(seed).run(),
-        None => test
-            .budget_ms(env_u64("TRIMLINE_FUZZ_MS").unwrap_or(3_000))
-            .run(),
-    }
+    arb::fuzz(3_000, ops::run);
 }
 
 /// A seed that once failed, replayed on every run.

@@ -37,6 +37,9 @@ use std::ptr::null_mut;
 
 use arbtest::arbitrary::{Result as ArbResult, Unstructured};
 
+#[path = "../../core/tests/common/arb.rs"]
+mod arb;
+
 use crate::buffer::{tl_buffer, tl_buffer_data, tl_buffer_free, tl_buffer_len};
 use crate::coldstart::{tl_scheduler_set_host_images, tl_scheduler_set_offering_figures};
 use crate::consolidation::{tl_scheduler_plan_consolidation, tl_scheduler_start_consolidation};
@@ -639,24 +642,9 @@ fn run(u: &mut Unstructured<'_>) -> ArbResult<()> {
     Ok(())
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 #[test]
 fn json_documents_never_panic_and_refusals_change_nothing() {
-    let test = arbtest::arbtest(run);
-    match env_u64("TRIMLINE_FUZZ_SEED") {
-        Some(seed) => test.seed(seed).run(),
-        None => test
-            .budget_ms(env_u64("TRIMLINE_FUZZ_MS").unwrap_or(3_000))
-            .run(),
-    }
+    arb::fuzz(3_000, run);
 }
 
 /// Every sample is valid as it stands, so mutations start from documents
