@@ -714,6 +714,10 @@ impl Scheduler {
                 standby: None,
             });
         }
+        // A standby placed tentatively comes up a standby. (Nothing else of
+        // `settle_planned` applies: no host was planned or emptied, and a
+        // pool host that comes up idle was counted idle while planned.)
+        self.mark_standby(&mut out);
         Ok(out)
     }
 

@@ -240,3 +240,52 @@ fn a_standby_run_survives_a_period_close_and_a_snapshot() {
     let err = Meter::restore(bad).unwrap_err();
     assert!(err.to_string().contains("both idle and standby"), "{err}");
 }
+
+#[test]
+fn a_standby_on_a_new_host_comes_up_a_standby() {
+    let mut sim = region();
+    let mut m = Meter::new(MeterConfig::default()).unwrap();
+    m.add_price_table(prices(Some(250), 0)).unwrap();
+    let (g7, a) = (id::<SkuId>("g7"), id::<ZoneId>("a"));
+    let _ = sim
+        .s
+        .set_stock(&g7, &a, Stock::Unknown, Timestamp(T0))
+        .unwrap();
+    // Eight servers fill both hosts; the standby waits for a new host.
+    let d = sim.s.scale(&id("game"), 8, Timestamp(T0)).unwrap();
+    meter(&mut m, &sim, &d, T0);
+    let d = sim
+        .s
+        .set_standby(&id("game"), 1, Timestamp(T0 + S))
+        .unwrap();
+    assert_eq!(d.tentative.len(), 1);
+    assert_eq!(d.tentative[0].standby, Some(StandbyMark::Stopped));
+    meter(&mut m, &sim, &d, T0 + S);
+    let planned = d.provisions[0].hosts[0];
+    let d = sim
+        .s
+        .host_ready(planned, HostId(50), Timestamp(T0 + 91 * S))
+        .unwrap();
+    assert_eq!(d.placements.len(), 1);
+    assert_eq!(d.placements[0].standby, Some(StandbyMark::Stopped));
+    let standby = d.placements[0].instance;
+    let kinds: Vec<&str> = decision_events(&d, &sim.s, Timestamp(T0 + 91 * S))
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(kinds, ["started", "standby"]);
+    meter(&mut m, &sim, &d, T0 + 91 * S);
+    assert!(m.is_running(standby));
+    // 100 s later: eight servers × 100 s, plus the standby's 9 s.
+    let r = m
+        .close_period(Timestamp(T0 + 100 * S), Timestamp(T0 + 100 * S))
+        .unwrap();
+    let standby_line = r.invoices[0]
+        .lines
+        .iter()
+        .find(|l| l.component == Component::StandbyMemory)
+        .unwrap();
+    // 8 GiB × 9 s × 250 = 18,000.
+    assert_eq!(standby_line.amount_nanos, 18_000);
+}
