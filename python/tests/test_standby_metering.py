@@ -150,3 +150,21 @@ def test_standby_rates_are_checked_and_standby_needs_a_run() -> None:
     with pytest.raises(trimline.InvalidInput, match="takes no resources"):
         trimline.Event(2, "t", "game", 9, 5, "standby", Resources(1_000, 1_024))
     assert event.kind == "standby"
+
+
+def test_a_standby_on_a_new_host_comes_up_a_standby() -> None:
+    s = region()
+    m = trimline.Meter()
+    m.add_price_table(prices(250))
+    s.set_stock("g7", "a", "unknown", now=T0)
+    # Eight servers fill both hosts; the standby waits for a new host.
+    metered(m, s, s.scale("game", 8, now=T0), T0)
+    d = s.set_standby("game", 1, now=T0 + S)
+    assert [p.standby for p in d.tentative] == ["stopped"]
+    metered(m, s, d, T0 + S)
+    d = s.host_ready(d.provisions[0].hosts[0], 50, now=T0 + 91 * S)
+    assert [(p.host, p.standby) for p in d.placements] == [(50, "stopped")]
+    assert metered(m, s, d, T0 + 91 * S) == [f"91:{d.placements[0].instance}:started", f"91:{d.placements[0].instance}:standby"]
+    (invoice,) = m.close_period(T0 + 100 * S, T0 + 100 * S).invoices
+    # The standby's 9 s: 8 GiB x 9 s x 250 = 18,000.
+    assert [line.amount_nanos for line in invoice.lines if line.component == "standby_memory"] == [18_000]

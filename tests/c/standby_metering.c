@@ -108,6 +108,30 @@ int main(void) {
   printf("standby_metering.c: invoice %lld nano-units in %zu lines\n", (long long)inv.total_nanos,
          inv.line_count);
   tl_report_free(r);
+
+  /*
+   * A standby that waits for a new host comes up a standby: six servers
+   * and the two standbys fill both hosts, a third standby is placed on a
+   * planned host, and host_ready reports it marked stopped (metered as a
+   * standby, not a running server).
+   */
+  OKE(tl_scheduler_set_stock(s, S("g7"), S("a"), TL_STOCK_UNKNOWN, 0, T0 + 300 * SEC, TL_MODE_COMMIT, &d,
+                             &err));
+  tl_decisions_free(d);
+  OKE(tl_scheduler_scale(s, S("game"), 6, T0 + 300 * SEC, TL_MODE_COMMIT, &d, &err));
+  tl_decisions_free(d);
+  OKE(tl_scheduler_set_standby(s, S("game"), 3, T0 + 301 * SEC, TL_MODE_COMMIT, &d, &err));
+  CHECK(tl_decisions_tentative_len(d) == 1 && tl_decisions_provisions_len(d) == 1);
+  uint64_t planned = 0;
+  OKE(tl_decisions_provision_host(d, 0, 0, &planned, &err));
+  tl_decisions_free(d);
+  OKE(tl_scheduler_host_ready(s, planned, 50, T0 + 390 * SEC, TL_MODE_COMMIT, &d, &err));
+  CHECK(tl_decisions_placements_len(d) == 1);
+  tl_placement p;
+  memset(&p, 0, sizeof p);
+  OKE(tl_decisions_placement(d, 0, &p, &err));
+  CHECK(p.host == 50 && p.standby == TL_STANDBY_MARK_STOPPED);
+  tl_decisions_free(d);
   OK(tl_meter_free(m));
   OK(tl_scheduler_free(s));
   return finish("standby_metering");
