@@ -1810,6 +1810,17 @@ tl_status tl_meter_is_running(const struct tl_meter *meter,
                               struct tl_error **error_out);
 
 /**
+ * The sources other than the default that the meter's events named, as a
+ * JSON array of names in byte order (`[]` when every event came from the
+ * default source). The buffer is the caller's: free it with
+ * `tl_buffer_free`.
+ */
+TL_MUST_USE
+tl_status tl_meter_sources(const struct tl_meter *meter,
+                           struct tl_buffer **json_out,
+                           struct tl_error **error_out);
+
+/**
  * Hands over the audit log's records, oldest first, leaving the log
  * empty. `*batch_out` receives `{format, dropped, records}` as JSON:
  * `dropped` counts the records lost at the log's bound since the

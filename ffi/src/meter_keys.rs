@@ -7,7 +7,8 @@ use std::ffi::c_char;
 use trimline::metering::decision_events;
 use trimline::{InstanceId, SourceId, Timestamp};
 
-use crate::args::{out_arg, str_arg, write};
+use crate::args::{out_arg, str_arg, to_json, write};
+use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
 use crate::error::{Failure, run, tl_error, tl_status};
 use crate::meter::{ingest, meter, meter_mut, tl_meter};
@@ -94,6 +95,30 @@ pub extern "C" fn tl_meter_is_running(
             let running = m.is_running_from(source.as_ref(), InstanceId(instance));
             // SAFETY: `out` is checked.
             unsafe { write(out, running) };
+            Ok(())
+        })
+    }
+}
+
+/// The sources other than the default that the meter's events named, as a
+/// JSON array of names in byte order (`[]` when every event came from the
+/// default source). The buffer is the caller's: free it with
+/// `tl_buffer_free`.
+#[unsafe(no_mangle)]
+#[must_use]
+pub extern "C" fn tl_meter_sources(
+    meter: *const tl_meter,
+    json_out: *mut *mut tl_buffer,
+    error_out: *mut *mut tl_error,
+) -> tl_status {
+    ffi_panic_boundary! {
+        run(error_out, || {
+            // SAFETY: NULL or a live handle (the C contract).
+            let m = unsafe { self::meter(meter) }?;
+            let out = out_arg(json_out, "json_out")?;
+            let bytes = to_json(&m.sources())?;
+            // SAFETY: `out` is checked.
+            unsafe { write(out, tl_buffer::into_raw(bytes)) };
             Ok(())
         })
     }

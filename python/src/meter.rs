@@ -547,6 +547,16 @@ impl Meter {
             .is_running_from(source.as_ref(), InstanceId(instance.0)))
     }
 
+    /// The sources other than the default that events named, sorted (empty
+    /// when every event came from the default source).
+    fn sources(&self) -> Vec<String> {
+        self.lock()
+            .sources()
+            .into_iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()
+    }
+
     /// The whole state as JSON bytes; `Meter.restore` reads it back.
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let snap = self.lock().snapshot();

@@ -31,6 +31,7 @@ def scheduler() -> trimline.Scheduler:
 def test_two_schedulers_share_one_meter() -> None:
     m = meter()
     east, west = scheduler(), scheduler()
+    assert m.sources() == []
 
     def call(s: trimline.Scheduler, source: str, target: int, now: int) -> None:
         events = trimline.decision_events(s.scale("api", target, now=now), s, now, source=source)
@@ -41,6 +42,7 @@ def test_two_schedulers_share_one_meter() -> None:
     call(east, "east", 2, 0)
     call(west, "west", 1, 0)
     # Both schedulers placed instance 1: each runs in its own source.
+    assert m.sources() == ["east", "west"]
     assert m.is_running(1, source="east") and m.is_running(1, source="west")
     assert not m.is_running(1)
     call(west, "west", 0, 30_000)

@@ -87,6 +87,13 @@ int main(void) {
   CHECK(scale(m, west, "west", 1, 0) == 1);
   /* Both schedulers placed instance 1; each is running in its source. */
   bool running = false;
+  /* The meter names the sources its events came from, in order. */
+  tl_buffer *sources = NULL;
+  OKE(tl_meter_sources(m, &sources, &err));
+  CHECK(tl_buffer_len(sources) == strlen("[\"east\",\"west\"]") &&
+        memcmp(tl_buffer_data(sources), "[\"east\",\"west\"]", tl_buffer_len(sources)) == 0);
+  tl_buffer_free(sources);
+  FAILS(TL_STATUS_NULL_POINTER, "json_out", tl_meter_sources(m, NULL, &err));
   OKE(tl_meter_is_running(m, S("east"), 1, &running, &err));
   CHECK(running);
   OKE(tl_meter_is_running(m, S("west"), 1, &running, &err));
