@@ -136,6 +136,18 @@ pub(crate) fn out_arg<T>(out: *mut T, arg: &str) -> Result<*mut T, Failure> {
     }
 }
 
+/// Writes a query's JSON to a new buffer at `out`, an out-parameter the
+/// caller checked with [`out_arg`].
+pub(crate) fn write_json<T: serde::Serialize>(
+    value: &T,
+    out: *mut *mut crate::buffer::tl_buffer,
+) -> Result<(), Failure> {
+    let bytes = to_json(value)?;
+    // SAFETY: `out` was checked by the caller with `out_arg`.
+    unsafe { write(out, crate::buffer::tl_buffer::into_raw(bytes)) };
+    Ok(())
+}
+
 /// Writes a value to a checked out-parameter.
 ///
 /// # Safety

@@ -10,7 +10,7 @@ use std::ffi::c_char;
 
 use trimline::{ColdStartMix, HostId, ImageDigest, OfferingFigures, StartBucket, Timestamp};
 
-use crate::args::{bytes_arg, out_arg, parse_json, to_json, write};
+use crate::args::{bytes_arg, out_arg, parse_json, write, write_json};
 use crate::buffer::tl_buffer;
 use crate::decisions::{decisions, tl_decisions};
 use crate::error::{run, tl_error, tl_status};
@@ -112,10 +112,7 @@ pub extern "C" fn tl_scheduler_host_images(
             // SAFETY: NULL or a live handle (the C contract).
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(json_out, "json_out")?;
-            let bytes = to_json(&s.host_images(HostId(host)))?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&s.host_images(HostId(host)), out)
         })
     }
 }

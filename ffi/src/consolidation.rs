@@ -10,7 +10,7 @@ use std::ffi::c_char;
 use trimline::Timestamp;
 use trimline::repack::{ConsolidationOptions, ConsolidationPlan};
 
-use crate::args::{bytes_arg, out_arg, parse_json, to_json, write};
+use crate::args::{bytes_arg, out_arg, parse_json, write_json};
 use crate::buffer::tl_buffer;
 use crate::error::{Failure, run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
@@ -67,10 +67,7 @@ pub extern "C" fn tl_scheduler_plan_consolidation(
             let options: ConsolidationOptions = unsafe {
                 json_arg(options_json, options_len, "options_json", "consolidation options")
             }?;
-            let bytes = to_json(&s.plan_consolidation(&options))?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&s.plan_consolidation(&options), out)
         })
     }
 }
@@ -115,10 +112,7 @@ pub extern "C" fn tl_scheduler_start_consolidation(
                 tl_mode::Commit => s.apply(start)?,
                 tl_mode::DryRun => s.dry_run(start)?,
             };
-            let bytes = to_json(&step)?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&step, out)
         })
     }
 }

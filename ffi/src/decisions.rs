@@ -11,7 +11,7 @@ use trimline::{
     SubstitutionNote,
 };
 
-use crate::args::{out_arg, tl_str, to_json, write};
+use crate::args::{out_arg, tl_str, write, write_json};
 use crate::buffer::tl_buffer;
 use crate::error::{Failure, copy_text, run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
@@ -527,10 +527,7 @@ pub extern "C" fn tl_decisions_to_json(
             // SAFETY: NULL or a live `tl_decisions` (the C contract).
             let d = unsafe { self::decisions(decisions) }?;
             let out = out_arg(json_out, "json_out")?;
-            let bytes = to_json(d)?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(d, out)
         })
     }
 }

@@ -7,7 +7,7 @@ use std::ffi::c_char;
 use trimline::Timestamp;
 use trimline::metering::{PeriodId, UsageGroupBy};
 
-use crate::args::{bytes_arg, out_arg, parse_json, to_json, write};
+use crate::args::{bytes_arg, out_arg, parse_json, write, write_json};
 use crate::buffer::tl_buffer;
 use crate::error::{Failure, run, tl_error, tl_status};
 use crate::meter::{meter, tl_meter, tl_report};
@@ -70,10 +70,7 @@ pub extern "C" fn tl_meter_history_json(
             let m = unsafe { self::meter(meter) }?;
             let out = out_arg(json_out, "json_out")?;
             let history: Vec<_> = m.history().collect();
-            let bytes = to_json(&history)?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&history, out)
         })
     }
 }
@@ -118,10 +115,7 @@ pub extern "C" fn tl_meter_usage_json(
                 parse_json::<UsageGroupBy>(bytes, "usage group_by")?
             };
             let records = m.usage(Timestamp(from), Timestamp(to), group_by)?;
-            let bytes = to_json(&records)?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&records, out)
         })
     }
 }

@@ -13,7 +13,7 @@ use trimline::metering::{
 };
 
 use crate::args::{
-    HandleKind, bytes_arg, out_arg, parse_json, register, tl_str, to_json, unregister, write,
+    HandleKind, bytes_arg, out_arg, parse_json, register, tl_str, unregister, write, write_json,
 };
 use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
@@ -369,10 +369,7 @@ pub extern "C" fn tl_meter_snapshot(
             // SAFETY: NULL or a live handle (the C contract).
             let m = unsafe { self::meter(meter) }?;
             let out = out_arg(snapshot_out, "snapshot_out")?;
-            let bytes = to_json(&m.snapshot())?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&m.snapshot(), out)
         })
     }
 }
@@ -441,10 +438,7 @@ pub extern "C" fn tl_report_to_json(
             // SAFETY: NULL or a live report (the C contract).
             let r = unsafe { self::report(report) }?;
             let out = out_arg(json_out, "json_out")?;
-            let bytes = to_json(r)?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(r, out)
         })
     }
 }

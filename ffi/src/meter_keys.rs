@@ -7,7 +7,7 @@ use std::ffi::c_char;
 use trimline::metering::decision_events;
 use trimline::{InstanceId, SourceId, Timestamp};
 
-use crate::args::{out_arg, str_arg, to_json, write};
+use crate::args::{out_arg, str_arg, write, write_json};
 use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
 use crate::error::{Failure, run, tl_error, tl_status};
@@ -116,10 +116,7 @@ pub extern "C" fn tl_meter_sources(
             // SAFETY: NULL or a live handle (the C contract).
             let m = unsafe { self::meter(meter) }?;
             let out = out_arg(json_out, "json_out")?;
-            let bytes = to_json(&m.sources())?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&m.sources(), out)
         })
     }
 }

@@ -9,11 +9,12 @@ use std::ffi::c_char;
 
 use trimline::{AppId, Timestamp};
 
+use crate::args::write_json;
 use crate::args::{out_arg, write};
 use crate::buffer::tl_buffer;
 use crate::error::{run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
-use crate::scheduler::{id_arg, json_out, sched, sched_mut, tl_scheduler};
+use crate::scheduler::{id_arg, sched, sched_mut, tl_scheduler};
 
 /// Hands over the audit log's records, oldest first, leaving the log
 /// empty. `*batch_out` receives `{format, dropped, records}` as JSON:
@@ -35,7 +36,7 @@ pub extern "C" fn tl_scheduler_drain_audit(
             let s = unsafe { sched_mut(scheduler) }?;
             let out = out_arg(batch_out, "batch_out")?;
             let batch = s.apply(|s| s.drain_audit());
-            json_out(&batch, out)
+            write_json(&batch, out)
         })
     }
 }
@@ -76,7 +77,7 @@ pub extern "C" fn tl_scheduler_counters(
             // SAFETY: NULL or a live handle (the C contract).
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(counters_out, "counters_out")?;
-            json_out(s.counters(), out)
+            write_json(s.counters(), out)
         })
     }
 }
@@ -144,7 +145,7 @@ pub extern "C" fn tl_scheduler_delivery(
             // SAFETY: valid for `app_len` bytes (the C contract).
             let app: AppId = unsafe { id_arg(app, app_len, "app") }?;
             let out = out_arg(delivery_out, "delivery_out")?;
-            json_out(&s.delivery(&app, Timestamp(now))?, out)
+            write_json(&s.delivery(&app, Timestamp(now))?, out)
         })
     }
 }
@@ -164,7 +165,7 @@ pub extern "C" fn tl_scheduler_deliveries(
             // SAFETY: NULL or a live handle (the C contract).
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(deliveries_out, "deliveries_out")?;
-            json_out(&s.deliveries(Timestamp(now)), out)
+            write_json(&s.deliveries(Timestamp(now)), out)
         })
     }
 }

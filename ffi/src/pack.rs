@@ -7,7 +7,7 @@ use std::ffi::c_char;
 
 use trimline::pack::{PackSpec, pack_partial};
 
-use crate::args::{bytes_arg, out_arg, parse_json, to_json, write};
+use crate::args::{bytes_arg, out_arg, parse_json, write_json};
 use crate::buffer::tl_buffer;
 use crate::error::{run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
@@ -38,10 +38,7 @@ pub extern "C" fn tl_pack_partial(
             let bytes = unsafe { bytes_arg(spec_json.cast(), spec_len, "spec_json") }?;
             let spec = parse_json::<PackSpec>(bytes, "pack spec")?;
             let packing = pack_partial(&spec.bins, &spec.items, &spec.options())?;
-            let bytes = to_json(&packing)?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&packing, out)
         })
     }
 }

@@ -14,8 +14,8 @@ use trimline::{
 };
 
 use crate::args::{
-    HandleKind, bytes_arg, enum_arg, out_arg, parse_json, register, str_arg, to_json, unregister,
-    write,
+    HandleKind, bytes_arg, enum_arg, out_arg, parse_json, register, str_arg, unregister, write,
+    write_json,
 };
 use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
@@ -298,10 +298,7 @@ pub extern "C" fn tl_scheduler_snapshot(
             // SAFETY: NULL or a live handle (the C contract).
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(snapshot_out, "snapshot_out")?;
-            let bytes = to_json(&s.snapshot())?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&s.snapshot(), out)
         })
     }
 }
@@ -919,17 +916,6 @@ pub extern "C" fn tl_scheduler_zone_up(
     }
 }
 
-/// Writes a query's JSON to a new buffer.
-pub(crate) fn json_out<T: serde::Serialize>(
-    value: &T,
-    out: *mut *mut tl_buffer,
-) -> Result<(), Failure> {
-    let bytes = to_json(value)?;
-    // SAFETY: `out` was checked by the caller with `out_arg`.
-    unsafe { write(out, tl_buffer::into_raw(bytes)) };
-    Ok(())
-}
-
 /// Plans how few hosts could carry the running instances (a query: nothing
 /// changes). `budget` is the engine's work budget (0: greedy only);
 /// `tie_break` picks among equally good packings (the same value gives the
@@ -951,7 +937,7 @@ pub extern "C" fn tl_scheduler_plan_repack(
             let out = out_arg(plan_out, "plan_out")?;
             let mut options = trimline::repack::RepackOptions::with_budget(budget);
             options.seed = tie_break;
-            json_out(&s.plan_repack(&options), out)
+            write_json(&s.plan_repack(&options), out)
         })
     }
 }
@@ -979,7 +965,7 @@ pub extern "C" fn tl_scheduler_explain_substitution(
             // SAFETY: as above.
             let zone: ZoneId = unsafe { id_arg(zone, zone_len, "zone") }?;
             let out = out_arg(verdicts_out, "verdicts_out")?;
-            json_out(&s.explain_substitution(&app, &zone)?, out)
+            write_json(&s.explain_substitution(&app, &zone)?, out)
         })
     }
 }
@@ -999,7 +985,7 @@ pub extern "C" fn tl_scheduler_survive_zone_loss(
             // SAFETY: NULL or a live handle (the C contract).
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(reports_out, "reports_out")?;
-            json_out(&s.survive_zone_loss(), out)
+            write_json(&s.survive_zone_loss(), out)
         })
     }
 }
@@ -1051,7 +1037,7 @@ pub extern "C" fn tl_scheduler_instance_json(
             let view = s
                 .instance(InstanceId(instance))
                 .ok_or(trimline::Error::UnknownInstance(InstanceId(instance)))?;
-            json_out(&view, out)
+            write_json(&view, out)
         })
     }
 }
@@ -1073,7 +1059,7 @@ pub extern "C" fn tl_scheduler_host_json(
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(json_out_, "json_out")?;
             let view = s.host(HostId(host)).ok_or(trimline::Error::UnknownHost(HostId(host)))?;
-            json_out(&view, out)
+            write_json(&view, out)
         })
     }
 }

@@ -8,12 +8,13 @@ use std::ffi::c_char;
 
 use trimline::{AppId, Scheduler, StandbyMark, Timestamp};
 
+use crate::args::write_json;
 use crate::args::{out_arg, str_arg};
 use crate::buffer::tl_buffer;
 use crate::decisions::tl_decisions;
 use crate::error::{run, tl_error, tl_status};
 use crate::panic::ffi_panic_boundary;
-use crate::scheduler::{app_arg, decide, json_out as write_json, sched, tl_scheduler};
+use crate::scheduler::{app_arg, decide, sched, tl_scheduler};
 
 /// How a placement concerns a standby instance (`tl_placement.standby`).
 #[allow(non_camel_case_types)]

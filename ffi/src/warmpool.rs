@@ -7,7 +7,7 @@ use std::ffi::c_char;
 
 use trimline::{SkuId, Timestamp, WarmPoolDraw, ZoneId};
 
-use crate::args::{out_arg, to_json, write};
+use crate::args::{out_arg, write, write_json};
 use crate::buffer::tl_buffer;
 use crate::decisions::{decisions, tl_decisions};
 use crate::error::{run, tl_error, tl_status};
@@ -84,10 +84,7 @@ pub extern "C" fn tl_scheduler_warm_pools(
             // SAFETY: NULL or a live handle (the C contract).
             let s = unsafe { sched(scheduler) }?;
             let out = out_arg(json_out, "json_out")?;
-            let bytes = to_json(&s.warm_pools())?;
-            // SAFETY: `out` is checked.
-            unsafe { write(out, tl_buffer::into_raw(bytes)) };
-            Ok(())
+            write_json(&s.warm_pools(), out)
         })
     }
 }
